@@ -1,0 +1,53 @@
+/**
+ * The contract between the infrastructure (`components/`) and the runtime (`handlers/`):
+ * the users table's shape and the names of the environment variables the Lambda reads.
+ * It is the one module both sides import, so it stays free of dependencies; if the
+ * infrastructure and the runtime disagreed about a key name, a stack would deploy and fail.
+ */
+
+/** The single table of seed 002: everything of a user lives under `PK = USER#<id>`. */
+export const usersTable = {
+  partitionKey: 'PK',
+  sortKey: 'SK',
+  /** Every key attribute of the table and its indexes (all strings). */
+  keyAttributes: ['PK', 'SK', 'GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK'],
+  /**
+   * GSI1 finds a user by email (`EMAIL#<hmac>`), GSI2 by external account
+   * (`EXTERNAL#<provider>#<sub>`). Keys only: encrypted fields are not copied into indexes.
+   */
+  globalSecondaryIndexes: [
+    { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK', projection: 'KEYS_ONLY' },
+    { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK', projection: 'KEYS_ONLY' },
+  ],
+  /** Epoch seconds; sessions, jobs and counters expire through it. */
+  ttlAttribute: 'ttl',
+  /** The audit stream needs both images to name changed attributes. */
+  streamViewType: 'NEW_AND_OLD_IMAGES',
+  billingMode: 'PAY_PER_REQUEST',
+} as const;
+
+/** Environment variables of the platform Lambda; values are names and ARNs, never secrets. */
+export const envVars = {
+  zone: 'SERENYA_ZONE',
+  version: 'SERENYA_VERSION',
+  region: 'AWS_REGION',
+  usersTable: 'USERS_TABLE_NAME',
+  tempBucket: 'TEMP_BUCKET_NAME',
+  auditBucket: 'AUDIT_BUCKET_NAME',
+  dataKeyArn: 'DATA_KEY_ARN',
+  signingKeyArn: 'SIGNING_KEY_ARN',
+  emailMacKeyArn: 'EMAIL_MAC_KEY_ARN',
+  issuer: 'TOKEN_ISSUER',
+  audience: 'TOKEN_AUDIENCE',
+  homeApi: 'HOME_API',
+  zoneDirectory: 'ZONE_DIRECTORY',
+  googleClientIds: 'GOOGLE_CLIENT_IDS',
+  appleClientIds: 'APPLE_CLIENT_IDS',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+} as const;
+
+export type EnvVarName = (typeof envVars)[keyof typeof envVars];
+
+/** Data-residency zones. A zone is a legal boundary, not a region: it may span several. */
+export const zones = ['dev', 'eu', 'us'] as const;
+export type Zone = (typeof zones)[number];

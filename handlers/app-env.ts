@@ -1,0 +1,10 @@
+import type { AccessTokenClaims } from './identity/access-tokens';
+
+/** What middleware hands to routes through Hono's context. */
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    /** Set by `authenticate` on protected routes. */
+    auth: AccessTokenClaims;
+  };
+}

@@ -1,0 +1,54 @@
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { Deps } from './deps';
+import { ApiError, errorResponse, fromHttpException } from './errors';
+import { requestContext } from './middleware/request-context';
+import { createPlatform } from './platform';
+import { createRouter } from './router';
+import { authRoutes } from './routes/auth';
+import { healthRoutes } from './routes/health';
+import { profileRoutes } from './routes/profile';
+
+/** API.md: bodies over 256 KiB are refused before parsing. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/** The one Hono app, built from injected dependencies: the same in Lambda, `npm start` and tests. */
+export function createApp(deps: Deps) {
+  const p = createPlatform(deps);
+  const app = createRouter();
+
+  app.use(requestContext(deps.logger, deps.clock));
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, 'PAYLOAD_TOO_LARGE', `The body is larger than ${MAX_BODY_BYTES / 1024} KiB`);
+      },
+    }),
+  );
+
+  app.route('/', healthRoutes(p));
+  app.route('/', authRoutes(p));
+  app.route('/', profileRoutes(p));
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  app.doc31('/api/v1/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Serenya API', version: deps.config.version, description: `Zone ${deps.config.zone}` },
+    servers: [{ url: deps.config.homeApi }],
+  });
+
+  app.notFound(() => {
+    throw new ApiError(404, 'NOT_FOUND', 'No such route; see /api/v1/openapi.json');
+  });
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return errorResponse(c, err);
+    if (err instanceof HTTPException) return errorResponse(c, fromHttpException(err));
+    // A real fault: log its class and our request id only (its message may quote input).
+    deps.logger.error('unhandled error', { requestId: c.get('requestId'), errorName: err.name });
+    return errorResponse(c, new ApiError(500, 'INTERNAL', 'Something went wrong on our side; try again', { retryable: true }));
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,68 @@
+import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
+
+/** A PHI-free audit event: who, what, when, and the names (never the values) of what changed. */
+export interface AuditEvent {
+  eventId: string;
+  type: string;
+  userId: string;
+  occurredAt: string;
+  zone: string;
+  changedAttributes?: string[];
+  reason?: string;
+}
+
+type Image = Record<string, AttributeValue>;
+
+const str = (image: Image | undefined, name: string) => image?.[name]?.S;
+/** Sign-in bookkeeping; the session's own event records the sign-in. */
+const signInBookkeeping = new Set(['current_device', 'last_signin_at']);
+
+function changedAttributes(oldImage: Image = {}, newImage: Image = {}): string[] {
+  const names = new Set([...Object.keys(oldImage), ...Object.keys(newImage)]);
+  return [...names].filter((n) => JSON.stringify(oldImage[n]) !== JSON.stringify(newImage[n])).sort();
+}
+
+function classify(record: DynamoDBRecord): Pick<AuditEvent, 'type' | 'changedAttributes' | 'reason'> | undefined {
+  const { NewImage: next, OldImage: prev } = record.dynamodb ?? {};
+  const sk = str(next ?? prev, 'SK') ?? '';
+  if (sk === 'PROFILE') {
+    if (record.eventName === 'INSERT') return { type: 'user_registered' };
+    if (record.eventName === 'REMOVE') return { type: 'user_deleted' };
+    const changed = changedAttributes(prev, next);
+    if (changed.includes('current_subscription')) return { type: 'subscription_changed', changedAttributes: changed };
+    if (changed.every((n) => signInBookkeeping.has(n))) return undefined;
+    return { type: 'profile_updated', changedAttributes: changed };
+  }
+  if (sk.startsWith('SESSION#')) {
+    if (record.eventName === 'INSERT' && str(next, 'origin') === 'signin') return { type: 'user_signed_in' };
+    const revokedNow = prev?.revoked?.BOOL === false && next?.revoked?.BOOL === true;
+    if (revokedNow) {
+      const reason = str(next, 'revoked_reason');
+      return { type: reason === 'refresh_token_reused' ? 'session_revoked' : 'user_signed_out', reason };
+    }
+  }
+  return undefined;
+}
+
+/** The audit event of a users-table stream record, or undefined when the change is not audited. */
+export function auditEventOf(record: DynamoDBRecord, zone: string): AuditEvent | undefined {
+  const event = classify(record);
+  const pk = str(record.dynamodb?.NewImage ?? record.dynamodb?.OldImage, 'PK') ?? '';
+  if (!event || !pk.startsWith('USER#')) return undefined;
+  const seconds = record.dynamodb?.ApproximateCreationDateTime ?? 0;
+  return {
+    eventId: record.eventID ?? `${record.dynamodb?.SequenceNumber}`,
+    userId: pk.slice('USER#'.length),
+    occurredAt: new Date(seconds * 1000).toISOString(),
+    zone,
+    ...event,
+  };
+}
+
+/** `observability/year=YYYY/month=MM/day=DD/<type>-<time>-<id>.json`: day-partitioned for Athena. */
+export function auditObjectKey(event: AuditEvent): string {
+  const [date = '', time = ''] = event.occurredAt.split('T');
+  const [year, month, day] = date.split('-');
+  const compact = `${date.replaceAll('-', '')}T${time.slice(0, 8).replaceAll(':', '')}Z`;
+  return `observability/year=${year}/month=${month}/day=${day}/${event.type}-${compact}-${event.eventId}.json`;
+}

@@ -1,0 +1,35 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import { auditEventOf, auditObjectKey } from './audit-event';
+
+/**
+ * The users table's stream → audit objects. Records are handled in order; the first failure
+ * and everything after it are reported as batch item failures, so Lambda retries from there
+ * and nothing is lost or reordered. Object keys derive from the record id: a retry overwrites.
+ */
+export function createStreamHandler(deps: { s3: S3Client; auditBucket: string; zone: string; logger: Logger }) {
+  return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+    const records = event.Records ?? [];
+    for (const [i, record] of records.entries()) {
+      try {
+        const audit = auditEventOf(record, deps.zone);
+        if (!audit) continue;
+        await deps.s3.send(
+          new PutObjectCommand({
+            Bucket: deps.auditBucket,
+            Key: auditObjectKey(audit),
+            Body: JSON.stringify(audit),
+            ContentType: 'application/json',
+          }),
+        );
+        deps.logger.info('audit event written', { eventId: audit.eventId, type: audit.type, userId: audit.userId });
+      } catch (err) {
+        const failed = records.slice(i).map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' }));
+        deps.logger.error('audit record failed', { eventId: record.eventID, errorName: (err as Error).name, retried: failed.length });
+        return { batchItemFailures: failed };
+      }
+    }
+    return { batchItemFailures: [] };
+  };
+}

@@ -1,0 +1,46 @@
+import {
+  AwsKmsMrkAwareSymmetricKeyringNode,
+  getLocalCryptographicMaterialsCache,
+  NodeCachingMaterialsManager,
+} from '@aws-crypto/client-node';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMS, KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { systemClock } from './clock';
+import type { AppConfig, AwsKeyConfig } from './config';
+import type { Deps } from './deps';
+import { createIdTokenVerifier } from './identity/id-tokens';
+import { createKmsSigner } from './identity/signer';
+import { createKmsEmailMac } from './users/email-mac';
+import { createPiiCipher } from './users/pii-cipher';
+
+/**
+ * Dependencies in AWS: every client pinned to the zone's own region (residency), the KMS keys
+ * from the stack, the identity providers' real key sets.
+ */
+export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Logger): Deps {
+  const region = config.region;
+  const kms = new KMSClient({ region, maxAttempts: 3 });
+  const dataKeys = new NodeCachingMaterialsManager({
+    backingMaterials: new AwsKmsMrkAwareSymmetricKeyringNode({ client: new KMS({ region, maxAttempts: 3 }), keyId: keys.dataKeyArn }),
+    cache: getLocalCryptographicMaterialsCache(1000),
+    // Reuse a data key for a few minutes: fewer KMS calls, a short exposure window.
+    maxAge: 5 * 60 * 1000,
+    maxMessagesEncrypted: 100,
+  });
+  return {
+    config,
+    clock: systemClock,
+    logger,
+    dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ region, maxAttempts: 3 }), {
+      marshallOptions: { removeUndefinedValues: true },
+    }),
+    s3: new S3Client({ region, maxAttempts: 3 }),
+    signer: createKmsSigner(kms, keys.signingKeyArn),
+    emailMac: createKmsEmailMac(kms, keys.emailMacKeyArn),
+    pii: createPiiCipher(dataKeys, config.usersTable),
+    idTokens: createIdTokenVerifier({ google: config.googleClientIds, apple: config.appleClientIds }),
+  };
+}

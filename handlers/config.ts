@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { envVars, zones } from '../contract';
+
+/** What the app needs to know about its zone; the same in Lambda, offline and in tests. */
+export interface AppConfig {
+  zone: (typeof zones)[number];
+  region: string;
+  version: string;
+  usersTable: string;
+  tempBucket: string;
+  auditBucket: string;
+  /** This zone's access-token issuer (`iss`). */
+  issuer: string;
+  audience: string;
+  /** The API base URL the app pins after onboarding. */
+  homeApi: string;
+  /** The other zones, so a token of theirs is answered 421 with their `homeApi`. */
+  zoneDirectory: Record<string, { issuer: string; homeApi: string }>;
+  googleClientIds: string[];
+  appleClientIds: string[];
+  accessTokenTtlSeconds: number;
+  sessionTtlSeconds: number;
+}
+
+/** KMS keys, only needed where the app runs against AWS. */
+export interface AwsKeyConfig {
+  dataKeyArn: string;
+  signingKeyArn: string;
+  emailMacKeyArn: string;
+}
+
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1');
+const name = z.string().min(3, 'a resource name');
+const httpsOrLoopbackUrl = z
+  .string()
+  .url('a URL')
+  .refine((u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(u), 'https, or http on loopback');
+const csv = z
+  .string()
+  .default('')
+  .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
+const kmsArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/, 'a KMS key ARN');
+
+const zoneDirectory = z
+  .string()
+  .default('{}')
+  .transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'JSON: {"<zone>": {"issuer": "...", "homeApi": "..."}}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string(), z.strictObject({ issuer: httpsOrLoopbackUrl, homeApi: httpsOrLoopbackUrl })));
+
+const appEnv = z.object({
+  [envVars.zone]: z.enum(zones),
+  [envVars.region]: region,
+  [envVars.version]: z.string().min(1).default('dev'),
+  [envVars.usersTable]: name,
+  [envVars.tempBucket]: name,
+  [envVars.auditBucket]: name,
+  [envVars.issuer]: httpsOrLoopbackUrl,
+  [envVars.audience]: z.string().min(1),
+  [envVars.homeApi]: httpsOrLoopbackUrl,
+  [envVars.zoneDirectory]: zoneDirectory,
+  [envVars.googleClientIds]: csv,
+  [envVars.appleClientIds]: csv,
+});
+
+const awsKeyEnv = z.object({
+  [envVars.dataKeyArn]: kmsArn,
+  [envVars.signingKeyArn]: kmsArn,
+  [envVars.emailMacKeyArn]: kmsArn,
+});
+
+/** Start-up stops with one message that names every bad variable at once. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration; fix these environment variables: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function parseEnv<T extends z.ZodType>(schema: T, env: Record<string, string | undefined>): z.output<T> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const variable = issue.path.join('.');
+    // zod says "expected string, received undefined" for a missing variable; say it plainly.
+    const missing = issue.code === 'invalid_type' && env[String(issue.path[0])] === undefined;
+    return `${variable} ${missing ? 'is missing' : `must be ${issue.message.replace(/^Invalid input: /, '')}`}`;
+  });
+  throw new ConfigError(problems);
+}
+
+function toAppConfig(e: z.output<typeof appEnv>): AppConfig {
+  const config: AppConfig = {
+    zone: e[envVars.zone],
+    region: e[envVars.region],
+    version: e[envVars.version],
+    usersTable: e[envVars.usersTable],
+    tempBucket: e[envVars.tempBucket],
+    auditBucket: e[envVars.auditBucket],
+    issuer: e[envVars.issuer],
+    audience: e[envVars.audience],
+    homeApi: e[envVars.homeApi],
+    zoneDirectory: e[envVars.zoneDirectory],
+    googleClientIds: e[envVars.googleClientIds],
+    appleClientIds: e[envVars.appleClientIds],
+    accessTokenTtlSeconds: 900,
+    sessionTtlSeconds: 30 * 24 * 3600,
+  };
+  const problems: string[] = [];
+  if (config.googleClientIds.length + config.appleClientIds.length === 0) {
+    problems.push(`${envVars.googleClientIds} or ${envVars.appleClientIds} must name at least one client id`);
+  }
+  if (Object.values(config.zoneDirectory).some((z) => z.issuer === config.issuer)) {
+    problems.push(`${envVars.zoneDirectory} must not list this zone's own issuer`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+/** The app's configuration from environment variables (offline and tests use this too). */
+export function parseAppConfig(env: Record<string, string | undefined>): AppConfig {
+  return toAppConfig(parseEnv(appEnv, env));
+}
+
+/** Lambda: app configuration and KMS keys, validated together so one message names every problem. */
+export function parseLambdaConfig(env: Record<string, string | undefined>): { app: AppConfig; keys: AwsKeyConfig } {
+  const e = parseEnv(appEnv.extend(awsKeyEnv.shape), env);
+  return {
+    app: toAppConfig(e),
+    keys: {
+      dataKeyArn: e[envVars.dataKeyArn],
+      signingKeyArn: e[envVars.signingKeyArn],
+      emailMacKeyArn: e[envVars.emailMacKeyArn],
+    },
+  };
+}

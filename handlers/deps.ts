@@ -1,0 +1,26 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { AppConfig } from './config';
+import type { Clock } from './clock';
+import type { Signer } from './identity/signer';
+import type { IdTokenVerifier } from './identity/id-tokens';
+import type { PiiCipher } from './users/pii-cipher';
+import type { EmailMac } from './users/email-mac';
+
+/**
+ * Everything the runtime needs from the outside world, passed in once at the edge: Lambda
+ * builds it from the environment (`aws-deps.ts`), `npm start` and the tests from the offline
+ * stand-ins. Only endpoints and keys differ; the code that uses them is the same.
+ */
+export interface Deps {
+  config: AppConfig;
+  clock: Clock;
+  logger: Logger;
+  dynamo: DynamoDBDocumentClient;
+  s3: S3Client;
+  signer: Signer;
+  pii: PiiCipher;
+  emailMac: EmailMac;
+  idTokens: IdTokenVerifier;
+}

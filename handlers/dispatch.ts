@@ -1,0 +1,42 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent, Context, DynamoDBStreamEvent, S3Event } from 'aws-lambda';
+
+/** One bundle serves three functions; the event's shape says which part of it runs. */
+export type EventKind = 'http' | 's3' | 'dynamodb-stream' | 'unknown';
+
+export function classifyEvent(event: unknown): EventKind {
+  if (typeof event !== 'object' || event === null) return 'unknown';
+  const e = event as Record<string, unknown>;
+  if (typeof e.httpMethod === 'string' && typeof e.requestContext === 'object' && e.requestContext !== null) return 'http';
+  const records = e.Records;
+  if (Array.isArray(records) && records.length > 0) {
+    const sources = new Set(records.map((r) => (r as Record<string, unknown> | null)?.eventSource));
+    if (sources.size === 1 && sources.has('aws:s3')) return 's3';
+    if (sources.size === 1 && sources.has('aws:dynamodb')) return 'dynamodb-stream';
+  }
+  return 'unknown';
+}
+
+export class UnsupportedEventError extends Error {
+  override name = 'UnsupportedEventError';
+}
+
+export interface EventHandlers {
+  http: (event: APIGatewayProxyEvent, context: Context) => Promise<unknown>;
+  stream: (event: DynamoDBStreamEvent) => Promise<unknown>;
+  /** The processing worker; until it is wired, S3 events are refused like unknown ones. */
+  s3?: (event: S3Event) => Promise<unknown>;
+}
+
+/** Hands each event to its handler; anything else is logged by its shape only and refused. */
+export function createDispatcher(handlers: EventHandlers, logger: Logger) {
+  return async (event: unknown, context: Context): Promise<unknown> => {
+    const kind = classifyEvent(event);
+    if (kind === 'http') return handlers.http(event as APIGatewayProxyEvent, context);
+    if (kind === 'dynamodb-stream') return handlers.stream(event as DynamoDBStreamEvent);
+    if (kind === 's3' && handlers.s3) return handlers.s3(event as S3Event);
+    const keys = typeof event === 'object' && event !== null ? Object.keys(event).slice(0, 20) : [];
+    logger.error('unsupported event', { kind, topLevelKeys: keys, type: event === null ? 'null' : typeof event });
+    throw new UnsupportedEventError(`This function does not handle ${kind === 's3' ? 'S3' : 'this kind of'} event`);
+  };
+}

@@ -1,0 +1,94 @@
+import { JwtVerifier } from 'aws-jwt-verify';
+import { decomposeUnverifiedJwt } from 'aws-jwt-verify/jwt';
+import { JwtExpiredError } from 'aws-jwt-verify/error';
+import type { AppConfig } from '../config';
+import type { Clock } from '../clock';
+import type { Signer } from './signer';
+
+export interface AccessTokenClaims {
+  userId: string;
+  sessionId: string;
+}
+
+/** The token is not ours to judge: another zone issued it, and the app must go there. */
+export class WrongZoneError extends Error {
+  override name = 'WrongZoneError';
+  constructor(readonly homeApi: string) {
+    super('This account lives in another zone');
+  }
+}
+
+export class InvalidAccessTokenError extends Error {
+  override name = 'InvalidAccessTokenError';
+  constructor(readonly expired: boolean) {
+    super(expired ? 'The access token has expired' : 'The access token is not valid');
+  }
+}
+
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Issues and verifies this zone's RS256 access tokens. Verification never touches the network:
+ * the verifier holds only this zone's own public key, loaded from the signer once.
+ */
+export function createAccessTokens(config: AppConfig, signer: Signer, clock: Clock) {
+  const verifier = JwtVerifier.create({ issuer: config.issuer, audience: config.audience });
+  let ready: Promise<string> | undefined;
+  const ownKid = () => {
+    ready ??= signer.publicJwk().then((jwk) => {
+      verifier.cacheJwks({ keys: [{ ...jwk }] });
+      return jwk.kid;
+    });
+    ready.catch(() => (ready = undefined));
+    return ready;
+  };
+  const otherZones = new Map(Object.values(config.zoneDirectory).map((z) => [z.issuer, z.homeApi]));
+
+  return {
+    async issue({ userId, sessionId }: AccessTokenClaims): Promise<string> {
+      const kid = await ownKid();
+      const iat = Math.floor(clock.now().getTime() / 1000);
+      const input = `${b64({ alg: 'RS256', typ: 'JWT', kid })}.${b64({
+        iss: config.issuer,
+        aud: config.audience,
+        sub: userId,
+        zone: config.zone,
+        sid: sessionId,
+        iat,
+        exp: iat + config.accessTokenTtlSeconds,
+      })}`;
+      const signature = await signer.sign(Buffer.from(input));
+      return `${input}.${signature.toString('base64url')}`;
+    },
+
+    async verify(token: string): Promise<AccessTokenClaims> {
+      const kid = await ownKid();
+      let header: Record<string, unknown>;
+      let payload: Record<string, unknown>;
+      try {
+        ({ header, payload } = decomposeUnverifiedJwt(token));
+      } catch {
+        throw new InvalidAccessTokenError(false);
+      }
+      // Another zone's key is not ours to check; its issuer alone decides where the app goes.
+      const homeApi = typeof payload.iss === 'string' ? otherZones.get(payload.iss) : undefined;
+      if (homeApi) throw new WrongZoneError(homeApi);
+      if (header.kid !== kid) throw new InvalidAccessTokenError(false);
+      let claims: Record<string, unknown>;
+      try {
+        claims = verifier.verifySync(token);
+      } catch (err) {
+        throw new InvalidAccessTokenError(err instanceof JwtExpiredError);
+      }
+      if (claims.zone !== config.zone || typeof claims.sub !== 'string' || !uuid.test(claims.sub) || typeof claims.sid !== 'string' || !uuid.test(claims.sid)) {
+        throw new InvalidAccessTokenError(false);
+      }
+      return { userId: claims.sub, sessionId: claims.sid };
+    },
+
+    publicJwks: async () => ({ keys: [await signer.publicJwk()] }),
+  };
+}
+
+export type AccessTokens = ReturnType<typeof createAccessTokens>;

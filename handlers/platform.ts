@@ -1,0 +1,17 @@
+import type { Deps } from './deps';
+import { createAccessTokens } from './identity/access-tokens';
+import { createSessionStore } from './sessions/session-store';
+import { createUserRepository } from './users/user-repository';
+
+/** The injected dependencies plus the services built from them once, shared by every route. */
+export function createPlatform(deps: Deps) {
+  const { config, clock, dynamo } = deps;
+  return {
+    ...deps,
+    accessTokens: createAccessTokens(config, deps.signer, clock),
+    sessions: createSessionStore(dynamo, config.usersTable, clock, config.sessionTtlSeconds),
+    users: createUserRepository({ dynamo, table: config.usersTable, clock, pii: deps.pii, emailMac: deps.emailMac }),
+  };
+}
+
+export type Platform = ReturnType<typeof createPlatform>;

@@ -1,0 +1,142 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { ApiError } from '../errors';
+import { IdProviderUnavailableError, InvalidIdTokenError, type Provider as ProviderName } from '../identity/id-tokens';
+import { authenticate } from '../middleware/authenticate';
+import type { Platform } from '../platform';
+import { createRouter } from '../router';
+import { InvalidRefreshTokenError, RefreshTokenReusedError } from '../sessions/session-store';
+import { UserExistsError } from '../users/user-repository';
+import { bearerAuth, Device, errorResponses, jsonBody, jsonResponse, Profile, Provider, Tokens } from './schemas';
+
+const IdToken = z.string().min(20).max(8192).openapi({ description: 'The ID token from Google or Apple sign-in' });
+const Consent = z.strictObject({
+  version: z.string().min(1).max(20),
+  accepted: z.literal(true, { error: 'must be accepted' }),
+});
+
+const OnboardingRequest = z
+  .strictObject({
+    provider: Provider,
+    idToken: IdToken,
+    consents: z.strictObject({ privacy_policy: Consent, terms_of_service: Consent, medical_disclaimer: Consent }),
+    device: Device,
+  })
+  .openapi('OnboardingRequest');
+const SignInRequest = z.strictObject({ provider: Provider, idToken: IdToken, device: Device }).openapi('SignInRequest');
+const RefreshRequest = z.strictObject({ refreshToken: z.string().min(1).max(512) }).openapi('RefreshRequest');
+const Session = z
+  .object({ user: Profile, tokens: Tokens, zone: z.string(), homeApi: z.string().url() })
+  .openapi('Session');
+
+const routes = {
+  onboarding: createRoute({
+    method: 'post',
+    path: '/api/v1/auth/oauth-onboarding',
+    tags: ['Auth'],
+    summary: 'Create an account from a Google or Apple ID token',
+    request: { body: jsonBody(OnboardingRequest) },
+    responses: { 201: jsonResponse('Account created and signed in', Session), ...errorResponses(400, 401, 409, 413, 415, 503) },
+  }),
+  signin: createRoute({
+    method: 'post',
+    path: '/api/v1/auth/oauth-signin',
+    tags: ['Auth'],
+    summary: 'Sign in to an existing account',
+    request: { body: jsonBody(SignInRequest) },
+    responses: { 200: jsonResponse('Signed in', Session), ...errorResponses(400, 401, 404, 413, 415, 503) },
+  }),
+  refresh: createRoute({
+    method: 'post',
+    path: '/api/v1/auth/refresh',
+    tags: ['Auth'],
+    summary: 'Trade a refresh token (good once) for new tokens',
+    request: { body: jsonBody(RefreshRequest) },
+    responses: { 200: jsonResponse('New tokens', z.object({ tokens: Tokens })), ...errorResponses(400, 401, 413, 415) },
+  }),
+  signout: createRoute({
+    method: 'post',
+    path: '/api/v1/auth/signout',
+    tags: ['Auth'],
+    summary: "End this session; its tokens stop working",
+    security: bearerAuth,
+    responses: { 204: { description: 'Signed out' }, ...errorResponses(401, 421) },
+  }),
+};
+
+export function authRoutes(p: Platform) {
+  const tokensFor = async (userId: string, sessionId: string, refreshToken: string) => ({
+    accessToken: await p.accessTokens.issue({ userId, sessionId }),
+    refreshToken,
+    tokenType: 'Bearer' as const,
+    expiresIn: p.config.accessTokenTtlSeconds,
+  });
+  const verifyIdToken = async (provider: ProviderName, idToken: string) => {
+    try {
+      return await p.idTokens.verify(provider, idToken);
+    } catch (err) {
+      if (err instanceof InvalidIdTokenError) {
+        throw new ApiError(401, 'INVALID_ID_TOKEN', `${err.message}; sign in with ${provider} again and send the new ID token`);
+      }
+      if (err instanceof IdProviderUnavailableError) {
+        throw new ApiError(503, 'IDENTITY_PROVIDER_UNAVAILABLE', `${err.message}; try again shortly`, { retryable: true });
+      }
+      throw err;
+    }
+  };
+  const zone = { zone: p.config.zone, homeApi: p.config.homeApi };
+
+  const router = createRouter();
+  router.use(routes.signout.path, authenticate(p.accessTokens, p.sessions));
+  return router
+    .openapi(routes.onboarding, async (c) => {
+      const body = c.req.valid('json');
+      const identity = await verifyIdToken(body.provider, body.idToken);
+      try {
+        const { profile, session } = await p.users.register({
+          identity,
+          consents: body.consents,
+          device: body.device,
+          session: (userId) => p.sessions.open(userId, 'onboarding'),
+        });
+        const tokens = await tokensFor(profile.id, session.sessionId, session.refreshToken);
+        return c.json({ user: profile, tokens, ...zone }, 201);
+      } catch (err) {
+        if (err instanceof UserExistsError) {
+          throw new ApiError(409, 'USER_EXISTS', 'This account is already registered; sign in with /api/v1/auth/oauth-signin');
+        }
+        throw err;
+      }
+    })
+    .openapi(routes.signin, async (c) => {
+      const body = c.req.valid('json');
+      const identity = await verifyIdToken(body.provider, body.idToken);
+      const userId = await p.users.findUserId(identity.provider, identity.subject);
+      const profile = userId ? await p.users.recordSignIn(userId, body.device) : undefined;
+      if (!userId || !profile) {
+        throw new ApiError(404, 'USER_NOT_FOUND', 'No account for this sign-in in this zone; create one with /api/v1/auth/oauth-onboarding');
+      }
+      const session = p.sessions.open(userId, 'signin');
+      await p.sessions.put(session);
+      const tokens = await tokensFor(userId, session.sessionId, session.refreshToken);
+      return c.json({ user: profile, tokens, ...zone }, 200);
+    })
+    .openapi(routes.refresh, async (c) => {
+      try {
+        const next = await p.sessions.rotate(c.req.valid('json').refreshToken);
+        return c.json({ tokens: await tokensFor(next.userId, next.sessionId, next.refreshToken) }, 200);
+      } catch (err) {
+        if (err instanceof RefreshTokenReusedError) {
+          throw new ApiError(401, 'TOKEN_REUSED', 'This refresh token was already used, so the session was ended; sign in again');
+        }
+        if (err instanceof InvalidRefreshTokenError) {
+          throw new ApiError(401, 'INVALID_REFRESH_TOKEN', 'The refresh token is not valid; sign in again');
+        }
+        throw err;
+      }
+    })
+    .openapi(routes.signout, async (c) => {
+      const { userId, sessionId } = c.get('auth');
+      await p.sessions.revoke(userId, sessionId, 'signed_out');
+      return c.body(null, 204);
+    });
+}

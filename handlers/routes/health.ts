@@ -1,0 +1,31 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Platform } from '../platform';
+import { createRouter } from '../router';
+import { jsonResponse } from './schemas';
+
+const Health = z
+  .object({ status: z.literal('ok'), zone: z.string(), region: z.string(), version: z.string() })
+  .openapi('Health');
+
+const Jwks = z.object({ keys: z.array(z.object({ kty: z.string(), n: z.string(), e: z.string(), kid: z.string(), alg: z.string(), use: z.string() })) });
+
+/** Public routes: liveness for Route 53 health checks, and the keys that verify this zone's tokens. */
+export function healthRoutes(p: Platform) {
+  return createRouter()
+    .openapi(
+      createRoute({ method: 'get', path: '/health', tags: ['Public'], responses: { 200: jsonResponse('The zone is serving', Health) } }),
+      (c) => c.json({ status: 'ok' as const, zone: p.config.zone, region: p.config.region, version: p.config.version }, 200),
+    )
+    .openapi(
+      createRoute({
+        method: 'get',
+        path: '/.well-known/jwks.json',
+        tags: ['Public'],
+        responses: { 200: jsonResponse("The public keys of this zone's access tokens", Jwks) },
+      }),
+      async (c) => {
+        c.header('cache-control', 'public, max-age=300');
+        return c.json(await p.accessTokens.publicJwks(), 200);
+      },
+    );
+}

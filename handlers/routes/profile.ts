@@ -1,0 +1,65 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { ApiError } from '../errors';
+import { authenticate } from '../middleware/authenticate';
+import type { Platform } from '../platform';
+import { createRouter } from '../router';
+import { deleteUserObjects } from '../users/user-objects';
+import { bearerAuth, Device, errorResponses, jsonBody, jsonResponse, Profile } from './schemas';
+
+const Name = z.string().trim().min(1).max(200);
+const ProfileUpdate = z
+  .strictObject({ name: Name.optional(), givenName: Name.optional(), familyName: Name.optional(), device: Device.optional() })
+  .openapi('ProfileUpdate');
+
+const path = '/api/v1/user/profile';
+const routes = {
+  get: createRoute({
+    method: 'get',
+    path,
+    tags: ['Profile'],
+    security: bearerAuth,
+    responses: { 200: jsonResponse('The profile', Profile), ...errorResponses(401, 421) },
+  }),
+  put: createRoute({
+    method: 'put',
+    path,
+    tags: ['Profile'],
+    security: bearerAuth,
+    request: { body: jsonBody(ProfileUpdate) },
+    responses: { 200: jsonResponse('The updated profile', Profile), ...errorResponses(400, 401, 413, 415, 421) },
+  }),
+  delete: createRoute({
+    method: 'delete',
+    path,
+    tags: ['Profile'],
+    security: bearerAuth,
+    summary: 'Delete the account, its sessions and every object of its jobs',
+    responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 421) },
+  }),
+};
+
+// A valid session whose profile is gone can only be a deletion racing this request.
+const accountGone = () => new ApiError(401, 'SESSION_ENDED', 'This account no longer exists; sign in again');
+
+export function profileRoutes(p: Platform) {
+  const router = createRouter();
+  router.use(path, authenticate(p.accessTokens, p.sessions));
+  return router
+    .openapi(routes.get, async (c) => {
+      const profile = await p.users.get(c.get('auth').userId);
+      if (!profile) throw accountGone();
+      return c.json(profile, 200);
+    })
+    .openapi(routes.put, async (c) => {
+      const profile = await p.users.update(c.get('auth').userId, c.req.valid('json'));
+      if (!profile) throw accountGone();
+      return c.json(profile, 200);
+    })
+    .openapi(routes.delete, async (c) => {
+      const { userId } = c.get('auth');
+      // Objects first, items next, sessions last: a deletion cut short is retried with the same token.
+      await deleteUserObjects(p.s3, p.config.tempBucket, userId);
+      await p.users.delete(userId);
+      return c.body(null, 204);
+    });
+}

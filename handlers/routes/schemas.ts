@@ -1,0 +1,87 @@
+import { z } from '@hono/zod-openapi';
+
+/** Schemas more than one route module answers with. Route-specific ones live beside their route. */
+
+export const ErrorBody = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'VALIDATION_ERROR' }),
+      message: z.string(),
+      retryable: z.boolean(),
+      requestId: z.string(),
+    }),
+    homeApi: z.string().url().optional().openapi({ description: 'Only with 421 WRONG_ZONE: the API that holds this account' }),
+  })
+  .openapi('Error');
+
+export const Device = z
+  .strictObject({
+    platform: z.enum(['ios', 'android']),
+    deviceId: z.string().min(1).max(128),
+    appVersion: z.string().min(1).max(32),
+  })
+  .openapi('Device');
+
+export const Provider = z.enum(['google', 'apple']);
+
+const Consent = z.object({ version: z.string(), accepted: z.literal(true), acceptedAt: z.string() });
+
+export const Profile = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    name: z.string().nullable(),
+    givenName: z.string().nullable(),
+    familyName: z.string().nullable(),
+    authProvider: Provider,
+    consents: z.record(z.string(), Consent),
+    subscription: z.object({
+      type: z.enum(['free', 'premium']),
+      status: z.enum(['active', 'expired', 'cancelled']),
+      expiresAt: z.string().optional(),
+    }),
+    device: Device.nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Profile');
+
+export const Tokens = z
+  .object({
+    accessToken: z.string(),
+    refreshToken: z.string(),
+    tokenType: z.literal('Bearer'),
+    expiresIn: z.number().int(),
+  })
+  .openapi('Tokens');
+
+/** The error answers a route can give, for its OpenAPI entry. */
+export function errorResponses(...statuses: number[]) {
+  const descriptions: Record<number, string> = {
+    400: 'The body or parameters are invalid',
+    401: 'Missing, invalid or expired token',
+    403: 'Authenticated but not allowed',
+    404: 'Unknown, or not yours',
+    409: 'Conflict',
+    413: 'Body larger than 256 KiB',
+    415: 'Body is not application/json',
+    421: 'The token belongs to another zone; use homeApi',
+    429: 'Quota or rate exceeded; see Retry-After',
+    503: 'A dependency is unavailable; retry',
+  };
+  return Object.fromEntries(
+    statuses.map((s) => [s, { description: descriptions[s]!, content: { 'application/json': { schema: ErrorBody } } }]),
+  );
+}
+
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  required: true,
+  content: { 'application/json': { schema } },
+});
+
+export const jsonResponse = <T extends z.ZodType>(description: string, schema: T) => ({
+  description,
+  content: { 'application/json': { schema } },
+});
+
+export const bearerAuth = [{ bearerAuth: [] }];

@@ -1,0 +1,139 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import type { Clock } from '../clock';
+
+/** How many spent refresh tokens a session remembers, to recognise a replay of one. */
+const REMEMBERED_SPENT_TOKENS = 20;
+
+export type SessionOrigin = 'onboarding' | 'signin';
+
+export interface NewSession {
+  sessionId: string;
+  refreshToken: string;
+  item: Record<string, unknown>;
+}
+
+export class InvalidRefreshTokenError extends Error {
+  override name = 'InvalidRefreshTokenError';
+}
+/** A spent refresh token came back: someone holds a copy, so the whole session is revoked. */
+export class RefreshTokenReusedError extends Error {
+  override name = 'RefreshTokenReusedError';
+}
+
+const hashOf = (secret: string) => createHash('sha256').update(secret).digest('base64url');
+const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const refreshTokenFormat = new RegExp(`^(${uuid})\\.(${uuid})\\.([A-Za-z0-9_-]{43})$`);
+
+/**
+ * Sessions live under the user (`SK = SESSION#<sid>`). A refresh token is
+ * `<userId>.<sessionId>.<256-bit secret>`; only the secret's hash is stored, and every refresh
+ * replaces it. Access tokens name their session, and a revoked or deleted session fails them.
+ */
+export function createSessionStore(dynamo: DynamoDBDocumentClient, table: string, clock: Clock, ttlSeconds: number) {
+  const key = (userId: string, sessionId: string) => ({ PK: `USER#${userId}`, SK: `SESSION#${sessionId}` });
+  const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
+  const mint = (userId: string, sessionId: string) => {
+    const secret = randomBytes(32).toString('base64url');
+    return { refreshToken: `${userId}.${sessionId}.${secret}`, hash: hashOf(secret) };
+  };
+
+  return {
+    /** A session item to write, on its own or inside the onboarding transaction. */
+    open(userId: string, origin: SessionOrigin): NewSession {
+      const sessionId = randomUUID();
+      const { refreshToken, hash } = mint(userId, sessionId);
+      const now = clock.now();
+      return {
+        sessionId,
+        refreshToken,
+        item: {
+          ...key(userId, sessionId),
+          entity: 'session',
+          origin,
+          refresh_hash: hash,
+          spent_hashes: [],
+          revoked: false,
+          created_at: now.toISOString(),
+          ttl: nowSeconds() + ttlSeconds,
+        },
+      };
+    },
+
+    async put(session: NewSession): Promise<void> {
+      await dynamo.send(new PutCommand({ TableName: table, Item: session.item, ConditionExpression: 'attribute_not_exists(PK)' }));
+    },
+
+    /** Strongly consistent, so a sign-out or deletion fails the very next request. */
+    async isActive(userId: string, sessionId: string): Promise<boolean> {
+      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: key(userId, sessionId), ConsistentRead: true }));
+      return !!Item && Item.revoked === false && Number(Item.ttl) > nowSeconds();
+    },
+
+    /** Spends a refresh token and returns the next one; a replayed spent token revokes the session. */
+    async rotate(refreshToken: string): Promise<{ userId: string; sessionId: string; refreshToken: string }> {
+      const parsed = refreshTokenFormat.exec(refreshToken);
+      if (!parsed) throw new InvalidRefreshTokenError('Malformed refresh token');
+      const [, userId, sessionId, secret] = parsed as unknown as [string, string, string, string];
+      const presented = hashOf(secret);
+      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: key(userId, sessionId), ConsistentRead: true }));
+      if (!Item || Item.revoked !== false || Number(Item.ttl) <= nowSeconds()) {
+        throw new InvalidRefreshTokenError('Session is over');
+      }
+      const spent = (Item.spent_hashes as string[] | undefined) ?? [];
+      if (Item.refresh_hash !== presented) {
+        if (spent.includes(presented)) {
+          await this.revoke(userId, sessionId, 'refresh_token_reused');
+          throw new RefreshTokenReusedError('Refresh token reused');
+        }
+        throw new InvalidRefreshTokenError('Unknown refresh token');
+      }
+      const next = mint(userId, sessionId);
+      try {
+        await dynamo.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: key(userId, sessionId),
+            // Two refreshes racing with one token: only one wins; the loser is a reuse.
+            ConditionExpression: 'refresh_hash = :presented AND revoked = :false',
+            UpdateExpression: 'SET refresh_hash = :next, spent_hashes = :spent, refreshed_at = :now, #ttl = :ttl',
+            ExpressionAttributeNames: { '#ttl': 'ttl' },
+            ExpressionAttributeValues: {
+              ':presented': presented,
+              ':false': false,
+              ':next': next.hash,
+              ':spent': [presented, ...spent].slice(0, REMEMBERED_SPENT_TOKENS),
+              ':now': clock.now().toISOString(),
+              ':ttl': nowSeconds() + ttlSeconds,
+            },
+          }),
+        );
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        await this.revoke(userId, sessionId, 'refresh_token_reused');
+        throw new RefreshTokenReusedError('Refresh token reused');
+      }
+      return { userId, sessionId, refreshToken: next.refreshToken };
+    },
+
+    async revoke(userId: string, sessionId: string, reason: 'signed_out' | 'refresh_token_reused'): Promise<void> {
+      try {
+        await dynamo.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: key(userId, sessionId),
+            ConditionExpression: 'attribute_exists(PK)',
+            UpdateExpression: 'SET revoked = :true, revoked_reason = :reason, revoked_at = :now',
+            ExpressionAttributeValues: { ':true': true, ':reason': reason, ':now': clock.now().toISOString() },
+          }),
+        );
+      } catch (err) {
+        // Already gone (account deleted): nothing left to revoke.
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      }
+    },
+  };
+}
+
+export type SessionStore = ReturnType<typeof createSessionStore>;

@@ -1,0 +1,70 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { systemClock, type Clock } from '../handlers/clock';
+import type { AppConfig } from '../handlers/config';
+import type { Deps } from '../handlers/deps';
+import { createIdTokenVerifier } from '../handlers/identity/id-tokens';
+import { createPiiCipher } from '../handlers/users/pii-cipher';
+import { createLocalIdentityProvider } from './identity-provider';
+import { createLocalKeyServices } from './key-services';
+import type { LocalKeys } from './keys';
+
+/** Credentials the stand-ins accept; they are not AWS credentials and reach nothing else. */
+export const localCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export interface LocalEndpoints {
+  dynamodb: string;
+  s3: string;
+}
+
+/** The real SDK clients, pointed at the stand-ins on loopback. */
+export function createLocalClients(endpoints: LocalEndpoints, region: string) {
+  const dynamoClient = new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials: localCredentials });
+  return {
+    dynamoClient,
+    dynamo: DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),
+    s3: new S3Client({
+      endpoint: endpoints.s3,
+      region,
+      credentials: localCredentials,
+      forcePathStyle: true,
+      // s3rver predates the SDK's default CRC32 checksums.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
+  };
+}
+
+/** The app's dependencies offline: same interfaces as `handlers/aws-deps.ts`, local endpoints and keys. */
+export function createLocalDeps(options: {
+  config: AppConfig;
+  endpoints: LocalEndpoints;
+  keys: LocalKeys;
+  logger: Logger;
+  clock?: Clock;
+}) {
+  const { config, keys } = options;
+  const clients = createLocalClients(options.endpoints, config.region);
+  const keyServices = createLocalKeyServices(keys);
+  const identityProvider = createLocalIdentityProvider(keys.identityProviderKeyPem, {
+    google: config.googleClientIds[0] ?? '',
+    apple: config.appleClientIds[0] ?? '',
+  });
+  const deps: Deps = {
+    config,
+    clock: options.clock ?? systemClock,
+    logger: options.logger,
+    dynamo: clients.dynamo,
+    s3: clients.s3,
+    signer: keyServices.signer,
+    emailMac: keyServices.emailMac,
+    pii: createPiiCipher(keyServices.dataKeyring, config.usersTable),
+    idTokens: createIdTokenVerifier(
+      { google: config.googleClientIds, apple: config.appleClientIds },
+      identityProvider.jwksCache,
+    ),
+  };
+  return { deps, clients, identityProvider };
+}

@@ -1,0 +1,29 @@
+import { envVars } from '../contract';
+import { parseAppConfig, type AppConfig } from '../handlers/config';
+
+/** The client ids the local identity provider mints for, and the offline zone trusts. */
+export const localClientIds = { google: 'serenya-local.apps.googleusercontent.com', apple: 'health.serenya.local' };
+
+/** The offline zone, configured through the same parser as a deployed one. */
+export function offlineConfig(options: {
+  apiUrl: string;
+  usersTable?: string;
+  tempBucket?: string;
+  auditBucket?: string;
+  env?: Record<string, string>;
+}): AppConfig {
+  return parseAppConfig({
+    [envVars.zone]: 'dev',
+    [envVars.region]: 'eu-west-1',
+    [envVars.version]: 'local',
+    [envVars.usersTable]: options.usersTable ?? 'serenya-dev-users',
+    [envVars.tempBucket]: options.tempBucket ?? 'serenya-dev-temp',
+    [envVars.auditBucket]: options.auditBucket ?? 'serenya-dev-audit',
+    [envVars.issuer]: options.apiUrl,
+    [envVars.audience]: 'serenya-mobile',
+    [envVars.homeApi]: options.apiUrl,
+    [envVars.googleClientIds]: localClientIds.google,
+    [envVars.appleClientIds]: localClientIds.apple,
+    ...options.env,
+  });
+}

@@ -1,0 +1,78 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { createApp } from '../handlers/app';
+import { createStreamHandler } from '../handlers/audit/stream-handler';
+import { createLogger } from '../handlers/logger';
+import { startDynamoDbLocal } from './dynamodb-local';
+import { loadOrCreateLocalKeys } from './keys';
+import { createLocalDeps, localCredentials } from './local-deps';
+import { offlineConfig } from './offline-config';
+import { startS3Local } from './s3-local';
+import { startStreamPoller } from './stream-poller';
+import { ensureUsersTable } from './users-table';
+
+export interface PlatformOptions {
+  port: number;
+  /** Keep DynamoDB and S3 data here across restarts; in memory when absent. */
+  dataDir?: string;
+  /** Where the local keys live (`.local/`). */
+  keysDir: string;
+  logLevel?: string;
+}
+
+/** The whole platform on 127.0.0.1, wired the way AWS wires it. Stop it with `stop()`. */
+export async function startPlatform(options: PlatformOptions) {
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const keys = loadOrCreateLocalKeys(options.keysDir);
+    const apiUrl = `http://127.0.0.1:${options.port}`;
+    const config = offlineConfig({ apiUrl });
+    const logger = createLogger(config.zone, options.logLevel);
+
+    const dataDir = (name: string) => {
+      if (!options.dataDir) return undefined;
+      const dir = join(options.dataDir, name);
+      mkdirSync(dir, { recursive: true });
+      return dir;
+    };
+    const dynamodb = await startDynamoDbLocal({ dataDir: dataDir('dynamodb') });
+    stops.push(dynamodb.stop);
+    const s3 = await startS3Local({ buckets: [config.tempBucket, config.auditBucket], dataDir: dataDir('s3') });
+    stops.push(s3.stop);
+
+    const { deps, clients, identityProvider } = createLocalDeps({
+      config,
+      endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint },
+      keys,
+      logger,
+    });
+    await ensureUsersTable(clients.dynamoClient, config.usersTable);
+
+    const streams = new DynamoDBStreamsClient({ endpoint: dynamodb.endpoint, region: config.region, credentials: localCredentials });
+    const poller = startStreamPoller({
+      dynamo: clients.dynamoClient,
+      streams,
+      table: config.usersTable,
+      region: config.region,
+      handler: createStreamHandler({ s3: deps.s3, auditBucket: config.auditBucket, zone: config.zone, logger }),
+      onError: (err) => logger.warn('stream poll failed', { errorName: (err as Error).name }),
+    });
+    stops.push(poller.stop);
+
+    const server: ServerType = await new Promise((resolve, reject) => {
+      const s = serve({ fetch: createApp(deps).fetch, hostname: '127.0.0.1', port: options.port }, () => resolve(s));
+      s.once('error', reject);
+    });
+    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    return { url: apiUrl, config, endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint }, identityProvider, poller, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
