@@ -19,7 +19,8 @@ export function createLocalKeyServices(keys: LocalKeys) {
   const dataKeyring = new RawAesKeyringNode({
     keyNamespace: 'serenya-local',
     keyName: 'data-key',
-    unencryptedMasterKey: keys.dataWrappingKey,
+    // The keyring wants a buffer of its own, not a view into Node's shared pool.
+    unencryptedMasterKey: new Uint8Array(keys.dataWrappingKey),
     wrappingSuite: RawAesWrappingSuiteIdentifier.AES256_GCM_IV12_TAG16_NO_PADDING,
   });
   return { signer, emailMac, dataKeyring };

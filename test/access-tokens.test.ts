@@ -1,0 +1,146 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { publicJwkOf } from '../handlers/identity/signer';
+import { apiUrl, createTestPlatform, euZone, type TestPlatform } from './support/test-platform';
+
+let t: TestPlatform;
+let user: Awaited<ReturnType<TestPlatform['onboard']>>;
+let signingKey: KeyObject;
+let kid: string;
+
+beforeAll(async () => {
+  t = await createTestPlatform();
+  user = await t.onboard();
+  signingKey = createPrivateKey(t.keys.signingKeyPem);
+  kid = publicJwkOf(createPublicKey(signingKey)).kid;
+});
+
+const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+
+/** A token like ours, signed by our key unless told otherwise, with one thing changed. */
+function token(change: { claims?: Record<string, unknown>; header?: Record<string, unknown>; key?: KeyObject; alg?: string } = {}) {
+  const base = claimsOf(user.accessToken);
+  return new SignJWT({ ...base, ...change.claims })
+    .setProtectedHeader({ alg: change.alg ?? 'RS256', typ: 'JWT', kid, ...change.header })
+    .sign(change.key ?? signingKey);
+}
+
+const profileWith = (accessToken: string) => t.request('GET', '/api/v1/user/profile', { token: accessToken });
+const now = () => Math.floor(Date.now() / 1000);
+
+describe('protected routes', () => {
+  it('accept the token the API issued, and a control token built like the forgeries', async () => {
+    expect((await profileWith(user.accessToken)).status).toBe(200);
+    expect((await profileWith(await token())).status).toBe(200);
+  });
+
+  describe('answer 401 to', () => {
+    const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const cases: Array<[string, () => Promise<string> | string, string?]> = [
+      ['alg "none"', () => `${b64({ alg: 'none', typ: 'JWT', kid })}.${b64(claimsOf(user.accessToken))}.`],
+      [
+        'HS256 signed with the public key as the secret',
+        async () => {
+          const secret = new TextEncoder().encode(createPublicKey(signingKey).export({ format: 'pem', type: 'spki' }).toString());
+          return new SignJWT(claimsOf(user.accessToken)).setProtectedHeader({ alg: 'HS256', kid }).sign(secret);
+        },
+      ],
+      ['an unknown kid', () => token({ header: { kid: 'someone-elses-key' } })],
+      ['a token signed by another key with our kid', () => token({ key: otherKey })],
+      ['an expired token', () => token({ claims: { iat: now() - 3600, exp: now() - 60 } }), 'TOKEN_EXPIRED'],
+      ['nbf in the future', () => token({ claims: { nbf: now() + 3600 } })],
+      ['a wrong issuer', () => token({ claims: { iss: 'https://evil.example.com' } })],
+      ['a wrong audience', () => token({ claims: { aud: 'another-app' } })],
+      ['another zone claim with our issuer', () => token({ claims: { zone: 'us' } })],
+      [
+        'a tampered payload',
+        () => {
+          const [h, , s] = user.accessToken.split('.');
+          return `${h}.${b64({ ...claimsOf(user.accessToken), sub: crypto.randomUUID() })}.${s}`;
+        },
+      ],
+      [
+        'a tampered signature',
+        () => {
+          const [h, p, s] = user.accessToken.split('.');
+          const sig = Buffer.from(s!, 'base64url');
+          sig[10] = sig[10]! ^ 0xff;
+          return `${h}.${p}.${sig.toString('base64url')}`;
+        },
+      ],
+      ['garbage', () => 'garbage'],
+      ['a token of an unknown session', () => token({ claims: { sid: crypto.randomUUID() } }), 'SESSION_ENDED'],
+      [
+        'an ID token where an access token is expected',
+        () => t.identityProvider.mint('google', user.who),
+      ],
+    ];
+    it.each(cases)('%s', async (_, make, code = 'INVALID_TOKEN') => {
+      const res = await profileWith(await make());
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe(code);
+      expect(res.body.error.retryable).toBe(false);
+    });
+
+    it('a request without the Bearer scheme', async () => {
+      const res = await t.request('GET', '/api/v1/user/profile', { headers: { authorization: user.accessToken } });
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('UNAUTHENTICATED');
+    });
+
+    it('a request without a token', async () => {
+      expect((await t.request('GET', '/api/v1/user/profile')).status).toBe(401);
+    });
+
+    it('a token of a deleted user', async () => {
+      const doomed = await t.onboard();
+      expect((await t.request('DELETE', '/api/v1/user/profile', { token: doomed.accessToken })).status).toBe(204);
+      const res = await profileWith(doomed.accessToken);
+      expect(res.status).toBe(401);
+    });
+
+    it('a token after sign-out', async () => {
+      const leaving = await t.onboard();
+      await t.request('POST', '/api/v1/auth/signout', { token: leaving.accessToken });
+      expect((await profileWith(leaving.accessToken)).status).toBe(401);
+    });
+
+    it('an access token past its 15 minutes', async () => {
+      t.clock.advance(-3600); // the API issues this one an hour ago
+      const earlier = await t.onboard();
+      t.clock.advance(3600);
+      const res = await profileWith(earlier.accessToken);
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('TOKEN_EXPIRED');
+    });
+  });
+
+  it('answer 421 WRONG_ZONE with homeApi to a token of another zone, and write nothing', async () => {
+    const otherZoneKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const foreign = await new SignJWT({ sub: user.userId, zone: 'eu', sid: crypto.randomUUID() })
+      .setProtectedHeader({ alg: 'RS256', kid: 'eu-key' })
+      .setIssuer(euZone.issuer)
+      .setAudience('serenya-mobile')
+      .setIssuedAt()
+      .setExpirationTime('15m')
+      .sign(otherZoneKey);
+    const before = JSON.stringify(await t.rawItems());
+    const res = await t.request('PUT', '/api/v1/user/profile', { token: foreign, body: { name: 'Changed' } });
+    expect(res.status).toBe(421);
+    expect(res.body).toEqual({
+      error: { code: 'WRONG_ZONE', message: expect.any(String), retryable: false, requestId: expect.any(String) },
+      homeApi: euZone.homeApi,
+    });
+    expect(JSON.stringify(await t.rawItems())).toBe(before);
+  });
+
+  it('serve the public key that verifies the tokens at /.well-known/jwks.json', async () => {
+    const res = await t.request('GET', '/.well-known/jwks.json');
+    expect(res.status).toBe(200);
+    expect(res.body.keys).toEqual([expect.objectContaining({ kty: 'RSA', alg: 'RS256', use: 'sig', kid })]);
+    expect(JSON.stringify(res.body)).not.toMatch(/"d"|"p"|"q"/);
+    expect(claimsOf(user.accessToken).iss).toBe(apiUrl);
+  });
+});

@@ -1,0 +1,95 @@
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import type { DynamoDBRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { auditEventOf, auditObjectKey } from '../handlers/audit/audit-event';
+import { createStreamHandler } from '../handlers/audit/stream-handler';
+import { createLogger } from '../handlers/logger';
+import { localCredentials } from '../local/local-deps';
+import { startStreamPoller } from '../local/stream-poller';
+import { createTestPlatform, type TestPlatform } from './support/test-platform';
+
+let t: TestPlatform;
+let poller: ReturnType<typeof startStreamPoller>;
+
+beforeAll(async () => {
+  t = await createTestPlatform();
+  poller = startStreamPoller({
+    dynamo: t.clients.dynamoClient,
+    streams: new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: t.config.region, credentials: localCredentials }),
+    table: t.config.usersTable,
+    region: t.config.region,
+    handler: createStreamHandler({ s3: t.deps.s3, auditBucket: t.config.auditBucket, zone: t.config.zone, logger: t.deps.logger }),
+    intervalMs: 50,
+  });
+});
+afterAll(() => poller.stop());
+
+async function auditObjects(): Promise<Array<{ key: string; body: string }>> {
+  await poller.drain();
+  const { Contents = [] } = await t.deps.s3.send(new ListObjectsV2Command({ Bucket: t.config.auditBucket }));
+  return Promise.all(
+    Contents.map(async ({ Key }) => {
+      const obj = await t.deps.s3.send(new GetObjectCommand({ Bucket: t.config.auditBucket, Key }));
+      return { key: Key!, body: await obj.Body!.transformToString() };
+    }),
+  );
+}
+const eventsOf = async (userId: string) =>
+  (await auditObjects()).map((o) => ({ ...o, event: JSON.parse(o.body) })).filter((o) => o.event.userId === userId);
+
+describe('the users-table stream becomes a PHI-free audit trail', () => {
+  it('records the account’s life, by name of what changed, never by value', async () => {
+    const who = t.identity({ email: 'audit.canary@example.com', name: 'Audit Canary' });
+    const { userId, accessToken } = await t.onboard(who);
+    await t.request('PUT', '/api/v1/user/profile', { token: accessToken, body: { givenName: 'Renamed Canary' } });
+    const idToken = await t.identityProvider.mint('google', who);
+    const second = await t.request('POST', '/api/v1/auth/oauth-signin', { body: { provider: 'google', idToken, device: { platform: 'ios', deviceId: 'd', appVersion: '1' } } });
+    await t.request('POST', '/api/v1/auth/signout', { token: second.body.tokens.accessToken });
+    await t.request('DELETE', '/api/v1/user/profile', { token: accessToken });
+
+    const objects = await eventsOf(userId);
+    const types = objects.map((o) => o.event.type).sort();
+    expect(types).toEqual(['profile_updated', 'user_deleted', 'user_registered', 'user_signed_in', 'user_signed_out'].sort());
+    const updated = objects.find((o) => o.event.type === 'profile_updated')!;
+    expect(updated.event.changedAttributes).toEqual(['given_name', 'updated_at']);
+    for (const o of objects) {
+      expect(o.key).toMatch(/^observability\/year=\d{4}\/month=\d\d\/day=\d\d\/[a-z_]+-\d{8}T\d{6}Z-[\w-]+\.json$/);
+      expect(o.event).toMatchObject({ userId, zone: 'dev', occurredAt: expect.stringMatching(/Z$/) });
+      for (const secret of [who.email, who.name!, 'Renamed Canary', accessToken]) expect(o.body).not.toContain(secret);
+    }
+  });
+
+  it('records a detected refresh-token replay as a revoked session', async () => {
+    const { userId, refreshToken } = await t.onboard();
+    await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken } });
+    await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken } });
+    const revoked = (await eventsOf(userId)).filter((o) => o.event.type === 'session_revoked');
+    expect(revoked).toHaveLength(1);
+    expect(revoked[0]!.event.reason).toBe('refresh_token_reused');
+  });
+});
+
+describe('the stream handler', () => {
+  const record = (seq: string, sk = 'PROFILE'): DynamoDBRecord => ({
+    eventID: `event-${seq}`,
+    eventName: 'INSERT',
+    eventSource: 'aws:dynamodb',
+    dynamodb: { SequenceNumber: seq, ApproximateCreationDateTime: 1_790_000_000, NewImage: { PK: { S: `USER#u-${seq}` }, SK: { S: sk } } },
+  });
+
+  it('reports the first failing record and every later one, so none is lost or reordered', async () => {
+    let calls = 0;
+    const flaky = { send: async () => { if (++calls === 2) throw new Error('SlowDown'); return {}; } } as unknown as S3Client;
+    const handler = createStreamHandler({ s3: flaky, auditBucket: 'b', zone: 'dev', logger: createLogger('dev', 'SILENT') });
+    const out = await handler({ Records: [record('1'), record('2'), record('3')] });
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: '2' }, { itemIdentifier: '3' }]);
+  });
+
+  it('skips what is not audited (provider guards, token rotation) and keys objects by day', () => {
+    expect(auditEventOf(record('9', 'EXTERNAL'), 'dev')).toBeUndefined();
+    const event = auditEventOf(record('10'), 'eu')!;
+    expect(auditObjectKey(event)).toBe('observability/year=2026/month=09/day=21/user_registered-20260921T141320Z-event-10.json');
+    expect(event).toMatchObject({ type: 'user_registered', userId: 'u-10', zone: 'eu' });
+  });
+});

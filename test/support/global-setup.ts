@@ -1,0 +1,20 @@
+import type { TestProject } from 'vitest/node';
+import { startDynamoDbLocal } from '../../local/dynamodb-local';
+import { startS3Local } from '../../local/s3-local';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    dynamodbEndpoint: string;
+    s3Endpoint: string;
+  }
+}
+
+/** Starts the stand-ins once per run, on random loopback ports. */
+export default async function setup(project: TestProject) {
+  const [dynamodb, s3] = await Promise.all([startDynamoDbLocal(), startS3Local({ buckets: [] })]);
+  project.provide('dynamodbEndpoint', dynamodb.endpoint);
+  project.provide('s3Endpoint', s3.endpoint);
+  return async () => {
+    await Promise.all([dynamodb.stop(), s3.stop()]);
+  };
+}

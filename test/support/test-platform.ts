@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
+import { envVars } from '../../contract';
+import { createApp } from '../../handlers/app';
+import type { Clock } from '../../handlers/clock';
+import { createLogger } from '../../handlers/logger';
+import type { LocalIdentity } from '../../local/identity-provider';
+import { generateLocalKeys, type LocalKeys } from '../../local/keys';
+import { createLocalDeps } from '../../local/local-deps';
+import { offlineConfig } from '../../local/offline-config';
+import { ensureUsersTable } from '../../local/users-table';
+
+/** Another zone, so tests can present its tokens. */
+export const euZone = { issuer: 'https://api.eu.serenya.test', homeApi: 'https://api.eu.serenya.test' };
+export const apiUrl = 'http://127.0.0.1:3000';
+
+const consent = { version: '1.0', accepted: true };
+export const consents = { privacy_policy: consent, terms_of_service: consent, medical_disclaimer: consent };
+export const device = { platform: 'ios', deviceId: 'device-1', appVersion: '1.0.0' };
+
+export interface TestResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** A clock tests can move; starts at real time so ID tokens minted now are valid. */
+export function movableClock(): Clock & { advance(seconds: number): void } {
+  let offset = 0;
+  return { now: () => new Date(Date.now() + offset), advance: (s) => (offset += s * 1000) };
+}
+
+/**
+ * The real app against DynamoDB Local and s3rver (started once per run by global-setup), with a
+ * fresh table and buckets for this test file and freshly generated local keys.
+ */
+export async function createTestPlatform(options: { keys?: LocalKeys; logLevel?: string } = {}) {
+  const suffix = randomUUID().slice(0, 8);
+  const keys = options.keys ?? generateLocalKeys();
+  const clock = movableClock();
+  const config = offlineConfig({
+    apiUrl,
+    usersTable: `users-${suffix}`,
+    tempBucket: `temp-${suffix}`,
+    auditBucket: `audit-${suffix}`,
+    env: { [envVars.zoneDirectory]: JSON.stringify({ eu: euZone }) },
+  });
+  // Quiet unless a test reads the logs (the privacy tests log everything, down to DEBUG).
+  const logger = createLogger(config.zone, options.logLevel ?? 'SILENT');
+  const { deps, clients, identityProvider } = createLocalDeps({
+    config,
+    endpoints: { dynamodb: inject('dynamodbEndpoint'), s3: inject('s3Endpoint') },
+    keys,
+    logger,
+    clock,
+  });
+  await ensureUsersTable(clients.dynamoClient, config.usersTable);
+  for (const Bucket of [config.tempBucket, config.auditBucket]) await deps.s3.send(new CreateBucketCommand({ Bucket }));
+  const app = createApp(deps);
+
+  async function request<T = any>(
+    method: string,
+    path: string,
+    init: { body?: unknown; token?: string; headers?: Record<string, string>; rawBody?: string } = {},
+  ): Promise<TestResponse<T>> {
+    const headers: Record<string, string> = { ...init.headers };
+    if (init.token) headers.authorization = `Bearer ${init.token}`;
+    let body: string | undefined = init.rawBody;
+    if (init.body !== undefined) {
+      body = JSON.stringify(init.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await app.request(path, { method, headers, body });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+  }
+
+  let counter = 0;
+  /** A unique Google identity (or the given one). */
+  const identity = (who: Partial<LocalIdentity> = {}): LocalIdentity => {
+    const n = `${suffix}-${++counter}`;
+    return { sub: `sub-${n}`, email: `user-${n}@example.com`, name: `Test User ${n}`, givenName: 'Test', familyName: `User ${n}`, ...who };
+  };
+
+  async function onboard(who: LocalIdentity = identity(), provider: 'google' | 'apple' = 'google') {
+    const idToken = await identityProvider.mint(provider, who);
+    const res = await request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider, idToken, consents, device } });
+    if (res.status !== 201) throw new Error(`onboarding failed: ${res.status} ${JSON.stringify(res.body)}`);
+    return {
+      who,
+      userId: res.body.user.id as string,
+      accessToken: res.body.tokens.accessToken as string,
+      refreshToken: res.body.tokens.refreshToken as string,
+      body: res.body,
+    };
+  }
+
+  /** Every item in this file's table, as stored. */
+  async function rawItems(): Promise<Record<string, unknown>[]> {
+    const { Items = [] } = await deps.dynamo.send(new ScanCommand({ TableName: config.usersTable, ConsistentRead: true }));
+    return Items;
+  }
+
+  return { app, deps, clients, config, keys, clock, identityProvider, request, identity, onboard, rawItems };
+}
+
+export type TestPlatform = Awaited<ReturnType<typeof createTestPlatform>>;
+
+/** Everything written to stdout and stderr while `fn` runs (Powertools writes there), kept off the console. */
+export async function captureOutput(fn: () => Promise<void>): Promise<string> {
+  const chunks: string[] = [];
+  const capture = (stream: NodeJS.WriteStream) => {
+    const original = stream.write.bind(stream);
+    stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+      chunks.push(String(chunk));
+      const callback = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      callback?.();
+      return true;
+    }) as typeof stream.write;
+    return () => (stream.write = original);
+  };
+  const restore = [capture(process.stdout), capture(process.stderr)];
+  try {
+    await fn();
+  } finally {
+    restore.forEach((r) => r());
+  }
+  return chunks.join('');
+}
