@@ -48,6 +48,20 @@ export const envVars = {
 
 export type EnvVarName = (typeof envVars)[keyof typeof envVars];
 
+/**
+ * Custom CloudWatch metrics the runtime emits (as embedded-metric-format log lines, not API
+ * calls) and the dashboards and alarms read.
+ */
+export const platformMetrics = {
+  namespace: 'Serenya',
+  /** Count per audit event type (dimension `type`), from the stream handler. */
+  auditEvents: 'AuditEvents',
+  /** Estimated Bedrock cost in USD, emitted with no dimension too so one alarm covers all models. */
+  estimatedCost: 'EstimatedCostUSD',
+  inputTokens: 'InputTokens',
+  outputTokens: 'OutputTokens',
+} as const;
+
 /** Data-residency zones. A zone is a legal boundary, not a region: it may span several. */
 export const zones = ['dev', 'eu', 'us'] as const;
 export type Zone = (typeof zones)[number];

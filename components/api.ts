@@ -1,0 +1,311 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { classified } from './tags';
+
+export interface ApiDomain {
+  /** This zone's own name, the `homeApi` the app pins. */
+  zoneName: string;
+  /** The geo-DNS name all zones answer, each for its own locations. */
+  globalName: string;
+  /** Route 53 hosted zone holding both names. */
+  hostedZoneId: string;
+}
+
+export interface ApiArgs {
+  /** The zone's home region (for the execute-api URL). */
+  region: string;
+  /** Steady-state requests per second for the stage. */
+  rateLimit: number;
+  /** Burst requests for the stage. */
+  burstLimit: number;
+  /** Requests per 5 minutes one IP may send before WAF blocks it. */
+  wafRequestsPer5MinPerIp: number;
+  /** Retention of the access logs. @default 30 */
+  logRetentionDays?: number;
+  /** Custom domains with a regional ACM certificate validated by DNS. @default none: the execute-api URL */
+  domain?: ApiDomain;
+  /** Set this region's API Gateway logging role (one per account and region). @default true */
+  manageAccountLoggingRole?: boolean;
+}
+
+const stageName = 'live';
+
+/** What API Gateway writes per request: ids, codes, sizes and latencies — never a body, a path or an address. */
+const accessLogFormat = JSON.stringify({
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  method: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  wafStatus: '$context.waf.status',
+  errorType: '$context.error.responseType',
+});
+
+/**
+ * The zone's public edge: a regional REST API whose root and `{proxy+}` go to the API function
+ * (Hono routes inside), a stage with JSON access logs and throttling, a WAFv2 web ACL, and the
+ * custom domains. Call `connect()` with the function once it exists.
+ */
+export class Api extends pulumi.ComponentResource {
+  public readonly restApi: aws.apigateway.RestApi;
+  public readonly webAcl: aws.wafv2.WebAcl;
+  public readonly accessLogs: aws.cloudwatch.LogGroup;
+  /** The base URL the app uses: the zone's domain, or the execute-api URL without one. */
+  public readonly url: pulumi.Output<string>;
+  public readonly domainNames: { zone?: aws.apigateway.DomainName; global?: aws.apigateway.DomainName } = {};
+  public stage?: aws.apigateway.Stage;
+  private readonly name: string;
+  private readonly args: ApiArgs;
+
+  constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('serenya:edge:Api', name, {}, opts);
+    this.name = name;
+    this.args = args;
+    this.restApi = this.createRestApi();
+    this.webAcl = this.createWebAcl();
+    this.accessLogs = this.createAccessLogs();
+    if (args.manageAccountLoggingRole ?? true) this.createAccountLoggingRole();
+    if (args.domain) this.createDomains(args.domain);
+    this.url = args.domain
+      ? pulumi.output(`https://${args.domain.zoneName}`)
+      : pulumi.interpolate`https://${this.restApi.id}.execute-api.${args.region}.amazonaws.com/${stageName}`;
+    this.registerOutputs({ restApiId: this.restApi.id, url: this.url });
+  }
+
+  private createRestApi() {
+    return new aws.apigateway.RestApi(
+      `${this.name}-rest`,
+      {
+        description: 'Serenya API: every route goes to the one Hono app',
+        endpointConfiguration: { types: 'REGIONAL' },
+        // With a custom domain, that is the only way in (and the one WAF and DNS cover).
+        disableExecuteApiEndpoint: !!this.args.domain,
+        tags: classified('none'),
+      },
+      { parent: this },
+    );
+  }
+
+  private createWebAcl() {
+    const visibility = (metricName: string) => ({
+      metricName,
+      cloudwatchMetricsEnabled: true,
+      // Sampled requests would keep headers (bearer tokens) in WAF's console.
+      sampledRequestsEnabled: false,
+    });
+    const managed = (
+      priority: number,
+      name: string,
+      ruleActionOverrides: aws.types.input.wafv2.WebAclRuleStatementManagedRuleGroupStatementRuleActionOverride[] = [],
+    ) => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name, ruleActionOverrides } },
+      visibilityConfig: visibility(name),
+    });
+    return new aws.wafv2.WebAcl(
+      `${this.name}-waf`,
+      {
+        scope: 'REGIONAL',
+        defaultAction: { allow: {} },
+        rules: [
+          // The common rules block bodies over 8 KB; the app takes up to 256 KiB and caps it itself.
+          managed(1, 'AWSManagedRulesCommonRuleSet', [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]),
+          managed(2, 'AWSManagedRulesKnownBadInputsRuleSet'),
+          {
+            name: 'rate-per-ip',
+            priority: 3,
+            action: { block: {} },
+            statement: { rateBasedStatement: { limit: this.args.wafRequestsPer5MinPerIp, aggregateKeyType: 'IP' } },
+            visibilityConfig: visibility('rate-per-ip'),
+          },
+        ],
+        visibilityConfig: visibility(`${this.name}-waf`),
+        tags: classified('none'),
+      },
+      { parent: this },
+    );
+  }
+
+  private createAccessLogs() {
+    return new aws.cloudwatch.LogGroup(
+      `${this.name}-access-logs`,
+      { retentionInDays: this.args.logRetentionDays ?? 30, tags: classified('none') },
+      { parent: this },
+    );
+  }
+
+  private createAccountLoggingRole() {
+    const role = new aws.iam.Role(
+      `${this.name}-apigw-logs`,
+      {
+        assumeRolePolicy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'apigateway.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+        tags: classified('none'),
+      },
+      { parent: this },
+    );
+    new aws.iam.RolePolicy(
+      `${this.name}-apigw-logs-policy`,
+      {
+        role: role.id,
+        policy: pulumi.jsonStringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'WriteAccessLogs',
+              Effect: 'Allow',
+              Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams'],
+              Resource: [this.accessLogs.arn, pulumi.interpolate`${this.accessLogs.arn}:*`],
+            },
+          ],
+        }),
+      },
+      { parent: this },
+    );
+    return new aws.apigateway.Account(`${this.name}-account`, { cloudwatchRoleArn: role.arn }, { parent: this });
+  }
+
+  private createDomains(domain: ApiDomain) {
+    const certificate = new aws.acm.Certificate(
+      `${this.name}-certificate`,
+      { domainName: domain.zoneName, subjectAlternativeNames: [domain.globalName], validationMethod: 'DNS', tags: classified('none') },
+      { parent: this },
+    );
+    const validationRecords = [0, 1].map(
+      (i) =>
+        new aws.route53.Record(
+          `${this.name}-certificate-validation-${i}`,
+          {
+            zoneId: domain.hostedZoneId,
+            name: certificate.domainValidationOptions.apply((o) => o[i]!.resourceRecordName),
+            type: certificate.domainValidationOptions.apply((o) => o[i]!.resourceRecordType),
+            records: [certificate.domainValidationOptions.apply((o) => o[i]!.resourceRecordValue)],
+            ttl: 300,
+            // Every zone's certificate names the global name; ACM gives all of them the same record.
+            allowOverwrite: true,
+          },
+          { parent: this },
+        ),
+    );
+    const validated = new aws.acm.CertificateValidation(
+      `${this.name}-certificate-validated`,
+      { certificateArn: certificate.arn, validationRecordFqdns: validationRecords.map((r) => r.fqdn) },
+      { parent: this },
+    );
+    const domainName = (key: 'zone' | 'global', name: string) =>
+      new aws.apigateway.DomainName(
+        `${this.name}-${key}-domain`,
+        {
+          domainName: name,
+          regionalCertificateArn: validated.certificateArn,
+          endpointConfiguration: { types: 'REGIONAL' },
+          securityPolicy: 'TLS_1_2',
+          tags: classified('none'),
+        },
+        { parent: this },
+      );
+    this.domainNames.zone = domainName('zone', domain.zoneName);
+    this.domainNames.global = domainName('global', domain.globalName);
+  }
+
+  /** Routes every request to `handler` and publishes the stage behind WAF and the domains. */
+  connect(handler: aws.lambda.Alias) {
+    const proxy = new aws.apigateway.Resource(
+      `${this.name}-proxy`,
+      { restApi: this.restApi.id, parentId: this.restApi.rootResourceId, pathPart: '{proxy+}' },
+      { parent: this },
+    );
+    const routes = [
+      { key: 'root', resourceId: this.restApi.rootResourceId },
+      { key: 'proxy', resourceId: proxy.id },
+    ].map(({ key, resourceId }) => {
+      // Authentication happens in the app: one verifier, the same offline and in AWS.
+      const method = new aws.apigateway.Method(
+        `${this.name}-${key}-any`,
+        { restApi: this.restApi.id, resourceId, httpMethod: 'ANY', authorization: 'NONE' },
+        { parent: this },
+      );
+      const integration = new aws.apigateway.Integration(
+        `${this.name}-${key}-lambda`,
+        {
+          restApi: this.restApi.id,
+          resourceId,
+          httpMethod: method.httpMethod,
+          type: 'AWS_PROXY',
+          integrationHttpMethod: 'POST',
+          uri: handler.invokeArn,
+        },
+        { parent: this },
+      );
+      return { method, integration };
+    });
+    new aws.lambda.Permission(
+      `${this.name}-invokes-api`,
+      {
+        action: 'lambda:InvokeFunction',
+        function: handler.functionName,
+        qualifier: handler.name,
+        principal: 'apigateway.amazonaws.com',
+        sourceArn: pulumi.interpolate`${this.restApi.executionArn}/*/*`,
+      },
+      { parent: this },
+    );
+    const deployment = new aws.apigateway.Deployment(
+      `${this.name}-deployment`,
+      {
+        restApi: this.restApi.id,
+        triggers: { routes: pulumi.jsonStringify(routes.map((r) => [r.method.id, r.integration.id, r.integration.uri])) },
+      },
+      { parent: this, dependsOn: routes.flatMap((r) => [r.method, r.integration]) },
+    );
+    this.stage = new aws.apigateway.Stage(
+      `${this.name}-stage`,
+      {
+        restApi: this.restApi.id,
+        deployment: deployment.id,
+        stageName,
+        xrayTracingEnabled: true,
+        accessLogSettings: { destinationArn: this.accessLogs.arn, format: accessLogFormat },
+        tags: classified('none'),
+      },
+      { parent: this },
+    );
+    new aws.apigateway.MethodSettings(
+      `${this.name}-stage-settings`,
+      {
+        restApi: this.restApi.id,
+        stageName: this.stage.stageName,
+        methodPath: '*/*',
+        settings: {
+          metricsEnabled: true,
+          // Execution logs (and their data trace) would log request and response bodies.
+          loggingLevel: 'OFF',
+          dataTraceEnabled: false,
+          throttlingRateLimit: this.args.rateLimit,
+          throttlingBurstLimit: this.args.burstLimit,
+        },
+      },
+      { parent: this },
+    );
+    new aws.wafv2.WebAclAssociation(
+      `${this.name}-waf-association`,
+      { resourceArn: this.stage.arn, webAclArn: this.webAcl.arn },
+      { parent: this },
+    );
+    for (const [key, domainName] of Object.entries(this.domainNames)) {
+      new aws.apigateway.BasePathMapping(
+        `${this.name}-${key}-mapping`,
+        { restApi: this.restApi.id, stageName: this.stage.stageName, domainName: domainName.domainName },
+        { parent: this },
+      );
+    }
+    return this.stage;
+  }
+}

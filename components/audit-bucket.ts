@@ -1,0 +1,62 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { SecureBucket } from './secure-bucket';
+
+export interface AuditBucketArgs {
+  /** KMS key for SSE-KMS. */
+  kmsKeyArn: pulumi.Input<string>;
+  /** Days before events move to Infrequent Access. @default 90 */
+  infrequentAccessAfterDays?: number;
+  /** Days before events move to Glacier. @default 365 */
+  glacierAfterDays?: number;
+  /** Days events are kept: seven years, as HIPAA documentation retention asks. @default 2557 */
+  retainDays?: number;
+}
+
+/**
+ * The audit trail (seed 002's events bucket): PHI-free events under `observability/`, versioned
+ * so an overwrite never loses one, cooling to Infrequent Access and Glacier, gone after 7 years.
+ */
+export class AuditBucket extends pulumi.ComponentResource {
+  public readonly bucket: aws.s3.Bucket;
+
+  constructor(name: string, args: AuditBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('serenya:storage:AuditBucket', name, {}, opts);
+    this.bucket = new SecureBucket(name, { kmsKeyArn: args.kmsKeyArn, classification: 'audit' }, { parent: this }).bucket;
+    const versioning = this.createVersioning(name);
+    this.createLifecycle(name, args, versioning);
+    this.registerOutputs({ bucketName: this.bucket.bucket });
+  }
+
+  private createVersioning(name: string) {
+    return new aws.s3.BucketVersioning(
+      `${name}-versioning`,
+      { bucket: this.bucket.id, versioningConfiguration: { status: 'Enabled' } },
+      { parent: this },
+    );
+  }
+
+  private createLifecycle(name: string, args: AuditBucketArgs, versioning: aws.s3.BucketVersioning) {
+    const retainDays = args.retainDays ?? 2557;
+    return new aws.s3.BucketLifecycleConfiguration(
+      `${name}-lifecycle`,
+      {
+        bucket: this.bucket.id,
+        rules: [
+          {
+            id: 'retain-seven-years',
+            status: 'Enabled',
+            filter: { prefix: 'observability/' },
+            transitions: [
+              { days: args.infrequentAccessAfterDays ?? 90, storageClass: 'STANDARD_IA' },
+              { days: args.glacierAfterDays ?? 365, storageClass: 'GLACIER' },
+            ],
+            expiration: { days: retainDays },
+            noncurrentVersionExpiration: { noncurrentDays: retainDays },
+          },
+        ],
+      },
+      { parent: this, dependsOn: [versioning] },
+    );
+  }
+}

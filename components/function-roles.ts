@@ -1,0 +1,35 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { classified } from './tags';
+
+export type FunctionName = 'api' | 'worker' | 'stream';
+export const functionNames: FunctionName[] = ['api', 'worker', 'stream'];
+
+/**
+ * One execution role per function, created before the keys so the key policies can name them;
+ * their permissions are attached by `PlatformFunctions` once the resources they cover exist.
+ */
+export class FunctionRoles extends pulumi.ComponentResource {
+  public readonly roles: Record<FunctionName, aws.iam.Role>;
+
+  constructor(name: string, args: Record<string, never> = {}, opts?: pulumi.ComponentResourceOptions) {
+    super('serenya:compute:FunctionRoles', name, args, opts);
+    this.roles = Object.fromEntries(functionNames.map((fn) => [fn, this.createRole(name, fn)])) as Record<FunctionName, aws.iam.Role>;
+    this.registerOutputs(Object.fromEntries(functionNames.map((fn) => [`${fn}RoleArn`, this.roles[fn].arn])));
+  }
+
+  private createRole(name: string, fn: FunctionName) {
+    return new aws.iam.Role(
+      `${name}-${fn}`,
+      {
+        description: `Serenya ${fn} function`,
+        assumeRolePolicy: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+        tags: classified('none'),
+      },
+      { parent: this },
+    );
+  }
+}

@@ -1,0 +1,89 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import type { ApiDomain } from './api';
+import { classified } from './tags';
+
+export interface GeoDnsArgs extends ApiDomain {
+  /** The zone, used in each record's set identifier. */
+  zone: string;
+  /** API Gateway's regional domain for the zone name. */
+  zoneDomain: aws.apigateway.DomainName;
+  /** API Gateway's regional domain for the global name. */
+  globalDomain: aws.apigateway.DomainName;
+  /** Continents whose devices this zone answers (Route 53 codes: EU, NA, …). @default [] */
+  continents?: string[];
+  /** Countries whose devices this zone answers (ISO 3166 alpha-2). @default [] */
+  countries?: string[];
+  /** Answer devices no zone's location matches (the `*` record); one zone only. @default false */
+  answersDefault?: boolean;
+}
+
+/**
+ * Sends a device's first call to this zone when it is in this zone's locations: one geolocation
+ * record per location on the global name (Route 53 takes one location per record), the default
+ * record where configured, all failing over when the zone's `/health` check fails. The zone's own
+ * name points here without conditions: once pinned, the app stays.
+ */
+export class GeoDns extends pulumi.ComponentResource {
+  public readonly healthCheck: aws.route53.HealthCheck;
+  public readonly records: aws.route53.Record[] = [];
+
+  constructor(name: string, args: GeoDnsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('serenya:edge:GeoDns', name, {}, opts);
+    this.healthCheck = this.createHealthCheck(name, args);
+    this.records.push(this.createZoneRecord(name, args), ...this.createGeoRecords(name, args));
+    this.registerOutputs({ healthCheckId: this.healthCheck.id });
+  }
+
+  private createHealthCheck(name: string, args: GeoDnsArgs) {
+    return new aws.route53.HealthCheck(
+      `${name}-health`,
+      {
+        type: 'HTTPS',
+        fqdn: args.zoneName,
+        port: 443,
+        resourcePath: '/health',
+        requestInterval: 30,
+        failureThreshold: 3,
+        tags: classified('none', { Name: `serenya-${args.zone}-health` }),
+      },
+      { parent: this },
+    );
+  }
+
+  private alias(domain: aws.apigateway.DomainName) {
+    return [{ name: domain.regionalDomainName, zoneId: domain.regionalZoneId, evaluateTargetHealth: true }];
+  }
+
+  private createZoneRecord(name: string, args: GeoDnsArgs) {
+    return new aws.route53.Record(
+      `${name}-zone-name`,
+      { zoneId: args.hostedZoneId, name: args.zoneName, type: 'A', aliases: this.alias(args.zoneDomain) },
+      { parent: this },
+    );
+  }
+
+  private createGeoRecords(name: string, args: GeoDnsArgs) {
+    const locations = [
+      ...(args.continents ?? []).map((continent) => ({ id: `continent-${continent}`, policy: { continent } })),
+      ...(args.countries ?? []).map((country) => ({ id: `country-${country}`, policy: { country } })),
+      ...(args.answersDefault ? [{ id: 'default', policy: { country: '*' } }] : []),
+    ];
+    return locations.map(
+      ({ id, policy }) =>
+        new aws.route53.Record(
+          `${name}-${id}`,
+          {
+            zoneId: args.hostedZoneId,
+            name: args.globalName,
+            type: 'A',
+            setIdentifier: `${args.zone}-${id}`,
+            geolocationRoutingPolicies: [policy],
+            healthCheckId: this.healthCheck.id,
+            aliases: this.alias(args.globalDomain),
+          },
+          { parent: this },
+        ),
+    );
+  }
+}

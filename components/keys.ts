@@ -1,0 +1,148 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { classified } from './tags';
+
+export interface KeysArgs {
+  /** The zone, used in key aliases and descriptions. */
+  zone: string;
+  /** Regions that get a replica of the data key (the users table's replica regions). @default [] */
+  replicaRegions?: string[];
+  /** A provider pinned to each replica region. */
+  replicaProviders?: Record<string, aws.Provider>;
+  /** Roles that encrypt and decrypt with the data key (users table fields, buckets). */
+  dataKeyUsers: pulumi.Input<string>[];
+  /** Roles that sign access tokens. */
+  signers: pulumi.Input<string>[];
+  /** Roles that key the email index. */
+  macUsers: pulumi.Input<string>[];
+  /** Days KMS waits before deleting a key scheduled for deletion. @default 30 */
+  deletionWindowInDays?: number;
+}
+
+/**
+ * The zone's KMS keys: a multi-Region symmetric data key (rotation on) with a replica in each
+ * replica region, an RSA key that signs access tokens, and an HMAC key for the email index. Each
+ * key policy names the roles that use it; the account keeps administration (no `kms:*`).
+ */
+export class Keys extends pulumi.ComponentResource {
+  public readonly dataKey: aws.kms.Key;
+  public readonly dataKeyReplicas: Record<string, aws.kms.ReplicaKey>;
+  public readonly signingKey: aws.kms.Key;
+  public readonly macKey: aws.kms.Key;
+
+  constructor(name: string, args: KeysArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('serenya:security:Keys', name, {}, opts);
+    const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+    this.dataKey = this.createDataKey(name, args, account);
+    this.dataKeyReplicas = this.createDataKeyReplicas(name, args, account);
+    this.signingKey = this.createSigningKey(name, args, account);
+    this.macKey = this.createMacKey(name, args, account);
+    this.registerOutputs({
+      dataKeyArn: this.dataKey.arn,
+      signingKeyArn: this.signingKey.arn,
+      macKeyArn: this.macKey.arn,
+    });
+  }
+
+  private policy(account: pulumi.Output<string>, users: pulumi.Input<string>[], actions: string[], services: string[] = []) {
+    return pulumi.jsonStringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Sid: 'AccountAdministersTheKey',
+          Effect: 'Allow',
+          Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
+          Action: [
+            'kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*', 'kms:Revoke*',
+            'kms:Disable*', 'kms:Get*', 'kms:Delete*', 'kms:TagResource', 'kms:UntagResource',
+            'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion', 'kms:ReplicateKey', 'kms:RotateKeyOnDemand',
+          ],
+          // In a key policy "*" means this key and nothing else.
+          Resource: '*',
+        },
+        ...(users.length ? [{ Sid: 'NamedRolesUseTheKey', Effect: 'Allow', Principal: { AWS: users }, Action: actions, Resource: '*' }] : []),
+        ...services.map((service) => ({
+          Sid: `${service.split('.')[0]}PublishesEncrypted`,
+          Effect: 'Allow',
+          Principal: { Service: service },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          Resource: '*',
+          Condition: { StringEquals: { 'aws:SourceAccount': account } },
+        })),
+      ],
+    });
+  }
+
+  private createDataKey(name: string, args: KeysArgs, account: pulumi.Output<string>) {
+    const key = new aws.kms.Key(
+      `${name}-data`,
+      {
+        description: `Serenya ${args.zone}: users table, PII fields, temp and audit buckets`,
+        multiRegion: true,
+        enableKeyRotation: true,
+        deletionWindowInDays: args.deletionWindowInDays ?? 30,
+        // CloudWatch alarms publish to SNS topics encrypted with this key.
+        policy: this.policy(account, args.dataKeyUsers, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], ['cloudwatch.amazonaws.com']),
+        tags: classified('pii'),
+      },
+      { parent: this },
+    );
+    new aws.kms.Alias(`${name}-data-alias`, { name: `alias/serenya-${args.zone}-data`, targetKeyId: key.keyId }, { parent: this });
+    return key;
+  }
+
+  private createDataKeyReplicas(name: string, args: KeysArgs, account: pulumi.Output<string>) {
+    return Object.fromEntries(
+      (args.replicaRegions ?? []).map((region) => {
+        const provider = args.replicaProviders?.[region];
+        if (!provider) throw new Error(`Keys: no provider for replica region ${region}`);
+        const replica = new aws.kms.ReplicaKey(
+          `${name}-data-${region}`,
+          {
+            primaryKeyArn: this.dataKey.arn,
+            description: `Serenya ${args.zone}: replica of the data key in ${region}`,
+            deletionWindowInDays: args.deletionWindowInDays ?? 30,
+            policy: this.policy(account, args.dataKeyUsers, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']),
+            tags: classified('pii'),
+          },
+          { parent: this, provider },
+        );
+        return [region, replica];
+      }),
+    );
+  }
+
+  private createSigningKey(name: string, args: KeysArgs, account: pulumi.Output<string>) {
+    const key = new aws.kms.Key(
+      `${name}-signing`,
+      {
+        description: `Serenya ${args.zone}: signs access tokens (RS256)`,
+        customerMasterKeySpec: 'RSA_2048',
+        keyUsage: 'SIGN_VERIFY',
+        deletionWindowInDays: args.deletionWindowInDays ?? 30,
+        policy: this.policy(account, args.signers, ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey']),
+        tags: classified('none'),
+      },
+      { parent: this },
+    );
+    new aws.kms.Alias(`${name}-signing-alias`, { name: `alias/serenya-${args.zone}-signing`, targetKeyId: key.keyId }, { parent: this });
+    return key;
+  }
+
+  private createMacKey(name: string, args: KeysArgs, account: pulumi.Output<string>) {
+    const key = new aws.kms.Key(
+      `${name}-email-mac`,
+      {
+        description: `Serenya ${args.zone}: keys the email index (HMAC-SHA256)`,
+        customerMasterKeySpec: 'HMAC_256',
+        keyUsage: 'GENERATE_VERIFY_MAC',
+        deletionWindowInDays: args.deletionWindowInDays ?? 30,
+        policy: this.policy(account, args.macUsers, ['kms:GenerateMac', 'kms:DescribeKey']),
+        tags: classified('pii'),
+      },
+      { parent: this },
+    );
+    new aws.kms.Alias(`${name}-email-mac-alias`, { name: `alias/serenya-${args.zone}-email-mac`, targetKeyId: key.keyId }, { parent: this });
+    return key;
+  }
+}

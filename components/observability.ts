@@ -1,0 +1,156 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { platformMetrics } from '../contract';
+import { functionSizes } from './platform-functions';
+import { classified } from './tags';
+
+export interface ObservabilityArgs {
+  /** The zone, in dashboard and alarm names. */
+  zone: string;
+  region: string;
+  /** Where alarms are mailed. */
+  alarmEmail: string;
+  /** KMS key that encrypts the alarm topics. */
+  kmsKeyArn: pulumi.Input<string>;
+  functionNames: { api: pulumi.Input<string>; worker: pulumi.Input<string>; stream: pulumi.Input<string> };
+  restApiName: pulumi.Input<string>;
+  webAclName: pulumi.Input<string>;
+  stageName: pulumi.Input<string>;
+  tableName: pulumi.Input<string>;
+  tempBucketName: pulumi.Input<string>;
+  modelId: string;
+  /** Estimated Bedrock spend per hour that raises an alarm. */
+  llmCostAlarmUsdPerHour: number;
+}
+
+type Metric = [string, string, ...unknown[]];
+
+/**
+ * Seed 002's three dashboards (executive, operations, security) and its alarms, sent to a
+ * critical and a warning SNS topic with the zone's alarm e-mail subscribed to both.
+ */
+export class Observability extends pulumi.ComponentResource {
+  public readonly criticalTopic: aws.sns.Topic;
+  public readonly warningTopic: aws.sns.Topic;
+  public readonly alarms: aws.cloudwatch.MetricAlarm[] = [];
+  public readonly dashboards: aws.cloudwatch.Dashboard[];
+
+  constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('serenya:observability:Observability', name, {}, opts);
+    this.criticalTopic = this.createTopic(name, 'critical', args);
+    this.warningTopic = this.createTopic(name, 'warning', args);
+    this.createAlarms(name, args);
+    this.dashboards = this.createDashboards(name, args);
+    this.registerOutputs({ criticalTopicArn: this.criticalTopic.arn, warningTopicArn: this.warningTopic.arn });
+  }
+
+  private createTopic(name: string, severity: string, args: ObservabilityArgs) {
+    const topic = new aws.sns.Topic(`${name}-${severity}`, { kmsMasterKeyId: args.kmsKeyArn, tags: classified('none') }, { parent: this });
+    new aws.sns.TopicSubscription(`${name}-${severity}-email`, { topic: topic.arn, protocol: 'email', endpoint: args.alarmEmail }, { parent: this });
+    return topic;
+  }
+
+  private alarm(name: string, topic: aws.sns.Topic, alarm: Omit<aws.cloudwatch.MetricAlarmArgs, 'alarmActions' | 'okActions'>) {
+    this.alarms.push(
+      new aws.cloudwatch.MetricAlarm(
+        name,
+        { treatMissingData: 'notBreaching', ...alarm, alarmActions: [topic.arn], okActions: [topic.arn], tags: classified('none') },
+        { parent: this },
+      ),
+    );
+  }
+
+  private createAlarms(name: string, args: ObservabilityArgs) {
+    const fiveMinutes = { period: 300, evaluationPeriods: 1 };
+    for (const [fn, functionName] of Object.entries(args.functionNames)) {
+      this.alarm(`${name}-${fn}-errors`, this.criticalTopic, {
+        alarmDescription: `${fn} function: more than 10 errors in 5 minutes`,
+        namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: functionName },
+        statistic: 'Sum', threshold: 10, comparisonOperator: 'GreaterThanThreshold', ...fiveMinutes,
+      });
+    }
+    this.alarm(`${name}-api-5xx`, this.criticalTopic, {
+      alarmDescription: 'API Gateway: more than 10 5xx answers in 5 minutes',
+      namespace: 'AWS/ApiGateway', metricName: '5XXError', dimensions: { ApiName: args.restApiName, Stage: args.stageName },
+      statistic: 'Sum', threshold: 10, comparisonOperator: 'GreaterThanThreshold', ...fiveMinutes,
+    });
+    for (const kind of ['Read', 'Write']) {
+      this.alarm(`${name}-table-${kind.toLowerCase()}-throttles`, this.criticalTopic, {
+        alarmDescription: `Users table: ${kind.toLowerCase()} requests throttled`,
+        namespace: 'AWS/DynamoDB', metricName: `${kind}ThrottleEvents`, dimensions: { TableName: args.tableName },
+        statistic: 'Sum', threshold: 0, comparisonOperator: 'GreaterThanThreshold', ...fiveMinutes,
+      });
+    }
+    this.alarm(`${name}-worker-near-timeout`, this.warningTopic, {
+      alarmDescription: 'Worker: slowest run above 80% of its timeout',
+      namespace: 'AWS/Lambda', metricName: 'Duration', dimensions: { FunctionName: args.functionNames.worker },
+      statistic: 'Maximum', threshold: functionSizes.worker.timeout * 1000 * 0.8, comparisonOperator: 'GreaterThanThreshold', ...fiveMinutes,
+    });
+    this.alarm(`${name}-bedrock-errors`, this.criticalTopic, {
+      alarmDescription: 'Bedrock: server errors for this zone’s model',
+      namespace: 'AWS/Bedrock', metricName: 'InvocationServerErrors', dimensions: { ModelId: args.modelId },
+      statistic: 'Sum', threshold: 5, comparisonOperator: 'GreaterThanThreshold', ...fiveMinutes,
+    });
+    this.alarm(`${name}-llm-cost`, this.warningTopic, {
+      alarmDescription: `Estimated Bedrock spend above ${args.llmCostAlarmUsdPerHour} USD in an hour`,
+      namespace: platformMetrics.namespace, metricName: platformMetrics.estimatedCost,
+      statistic: 'Sum', threshold: args.llmCostAlarmUsdPerHour, comparisonOperator: 'GreaterThanThreshold', period: 3600, evaluationPeriods: 1,
+    });
+  }
+
+  private dashboard(name: string, title: string, args: ObservabilityArgs, widgets: Array<{ title: string; metrics: pulumi.Input<Metric>[]; stat?: string }>) {
+    return new aws.cloudwatch.Dashboard(
+      name,
+      {
+        dashboardName: `serenya-${args.zone}-${title}`,
+        dashboardBody: pulumi.jsonStringify({
+          widgets: widgets.map((w, i) => ({
+            type: 'metric',
+            x: (i % 2) * 12,
+            y: Math.floor(i / 2) * 6,
+            width: 12,
+            height: 6,
+            properties: { title: w.title, region: args.region, stat: w.stat ?? 'Sum', period: 300, view: 'timeSeries', metrics: w.metrics },
+          })),
+        }),
+      },
+      { parent: this },
+    );
+  }
+
+  private createDashboards(name: string, args: ObservabilityArgs) {
+    const ns = platformMetrics.namespace;
+    const audit = (type: string): pulumi.Input<Metric> => [ns, platformMetrics.auditEvents, 'type', type];
+    const perFunction = (metric: string) =>
+      Object.values(args.functionNames).map((fn) => pulumi.output(fn).apply((f): Metric => ['AWS/Lambda', metric, 'FunctionName', f]));
+    const api = (metric: string) => pulumi.all([args.restApiName, args.stageName]).apply(([a, s]): Metric => ['AWS/ApiGateway', metric, 'ApiName', a, 'Stage', s]);
+    const table = (metric: string) => pulumi.output(args.tableName).apply((t): Metric => ['AWS/DynamoDB', metric, 'TableName', t]);
+    return [
+      this.dashboard(`${name}-executive`, 'executive', args, [
+        { title: 'User registrations', metrics: [audit('user_registered')] },
+        { title: 'Active users (sign-ins)', metrics: [audit('user_signed_in')] },
+        { title: 'Subscription changes', metrics: [audit('subscription_changed')] },
+        { title: 'Account deletions', metrics: [audit('user_deleted')] },
+        { title: 'Estimated LLM spend (USD)', metrics: [[ns, platformMetrics.estimatedCost]] },
+        { title: 'Model tokens', metrics: [[ns, platformMetrics.inputTokens], [ns, platformMetrics.outputTokens]] },
+      ]),
+      this.dashboard(`${name}-operations`, 'operations', args, [
+        { title: 'Lambda invocations', metrics: perFunction('Invocations') },
+        { title: 'Lambda errors', metrics: perFunction('Errors') },
+        { title: 'Lambda duration p99', metrics: perFunction('Duration'), stat: 'p99' },
+        { title: 'API 4xx / 5xx', metrics: [api('4XXError'), api('5XXError')] },
+        { title: 'API latency p99', metrics: [api('Latency')], stat: 'p99' },
+        { title: 'DynamoDB consumed capacity', metrics: [table('ConsumedReadCapacityUnits'), table('ConsumedWriteCapacityUnits')] },
+        { title: 'DynamoDB throttles', metrics: [table('ReadThrottleEvents'), table('WriteThrottleEvents')] },
+        { title: 'Bedrock invocations and errors', metrics: [['AWS/Bedrock', 'Invocations', 'ModelId', args.modelId], ['AWS/Bedrock', 'InvocationServerErrors', 'ModelId', args.modelId], ['AWS/Bedrock', 'InvocationThrottles', 'ModelId', args.modelId]] },
+      ]),
+      this.dashboard(`${name}-security`, 'security', args, [
+        { title: 'Rejected requests (API 4xx)', metrics: [api('4XXError')] },
+        { title: 'Revoked sessions (refresh-token reuse)', metrics: [audit('session_revoked')] },
+        { title: 'Sign-outs', metrics: [audit('user_signed_out')] },
+        { title: 'Audit stream: iterator age (ms)', metrics: [pulumi.output(args.functionNames.stream).apply((f): Metric => ['AWS/Lambda', 'IteratorAge', 'FunctionName', f])], stat: 'Maximum' },
+        { title: 'WAF blocked requests', metrics: [pulumi.output(args.webAclName).apply((w): Metric => ['AWS/WAFV2', 'BlockedRequests', 'WebACL', w, 'Region', args.region, 'Rule', 'ALL'])] },
+      ]),
+    ];
+  }
+}

@@ -1,0 +1,235 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import type { FunctionName } from './function-roles';
+import { bundleLambda } from './lambda-bundle';
+import { classified } from './tags';
+
+export interface PlatformFunctionsArgs {
+  /** Function and log-group names are `<namePrefix>-<api|worker|stream>`. */
+  namePrefix: string;
+  /** The execution roles, from `FunctionRoles`. */
+  roles: Record<FunctionName, aws.iam.Role>;
+  /** Environment of every function (see `contract.ts`): names and ARNs, never secrets. */
+  environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  table: aws.dynamodb.Table;
+  tempBucket: aws.s3.Bucket;
+  auditBucket: aws.s3.Bucket;
+  dataKeyArn: pulumi.Input<string>;
+  signingKeyArn: pulumi.Input<string>;
+  macKeyArn: pulumi.Input<string>;
+  /** Bedrock ARNs the worker may invoke (see `bedrock-arns.ts`). */
+  bedrockArns: pulumi.Input<string[]>;
+  /** CloudWatch Logs retention. @default 30 */
+  logRetentionDays?: number;
+  /** Reserved concurrency of the API function. @default unreserved */
+  apiReservedConcurrency?: number;
+  /** Provisioned concurrency of the API function's `live` alias. @default 0 */
+  apiProvisionedConcurrency?: number;
+  /** Run in these subnets with these security groups (network isolation). @default outside a VPC */
+  network?: { subnetIds: pulumi.Input<string[]>; securityGroupIds: pulumi.Input<string[]> };
+  /** The code; tests may pass their own. @default the esbuild bundle of `handlers/lambda.ts`, built by this program */
+  code?: pulumi.Input<pulumi.asset.Archive>;
+}
+
+/** Memory and timeout of each function; the worker waits on Bedrock. */
+export const functionSizes: Record<FunctionName, { memorySize: number; timeout: number }> = {
+  api: { memorySize: 1024, timeout: 29 },
+  worker: { memorySize: 2048, timeout: 180 },
+  stream: { memorySize: 512, timeout: 60 },
+};
+
+type Statement = { Sid: string; Effect: 'Allow'; Action: string[]; Resource: pulumi.Input<string> | pulumi.Input<string>[] | pulumi.Input<string[]>; Condition?: object };
+
+/**
+ * The three functions of a zone, all running the one bundle of `handlers/lambda.ts`: `api`
+ * (behind API Gateway, through its `live` alias), `worker` (S3 uploads) and `stream` (the users
+ * table's stream → audit bucket). Each has its own role with exact actions on exact ARNs, a log
+ * group with retention, and X-Ray tracing.
+ */
+export class PlatformFunctions extends pulumi.ComponentResource {
+  public readonly functions: Record<FunctionName, aws.lambda.Function>;
+  public readonly apiAlias: aws.lambda.Alias;
+  public readonly logGroups: Record<FunctionName, aws.cloudwatch.LogGroup>;
+  public readonly streamFailures: aws.sqs.Queue;
+
+  constructor(name: string, args: PlatformFunctionsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('serenya:compute:PlatformFunctions', name, {}, opts);
+    const code = args.code ?? this.buildBundle();
+    this.logGroups = this.createLogGroups(name, args);
+    this.streamFailures = this.createStreamFailureQueue(name);
+    const policies = this.createRolePolicies(name, args);
+    this.functions = this.createFunctions(name, args, code, policies);
+    this.apiAlias = this.createApiAlias(name, args);
+    this.createStreamSubscription(name, args);
+    this.registerOutputs({
+      apiFunctionName: this.functions.api.name,
+      workerFunctionName: this.functions.worker.name,
+      streamFunctionName: this.functions.stream.name,
+    });
+  }
+
+  private buildBundle() {
+    const outdir = join(tmpdir(), `serenya-lambda-${pulumi.getProject()}-${pulumi.getStack()}`);
+    return pulumi
+      .output(bundleLambda(outdir))
+      .apply(({ file }) => new pulumi.asset.AssetArchive({ 'index.mjs': new pulumi.asset.FileAsset(file) }));
+  }
+
+  private createLogGroups(name: string, args: PlatformFunctionsArgs) {
+    const each = (fn: FunctionName) =>
+      new aws.cloudwatch.LogGroup(
+        `${name}-${fn}-logs`,
+        { name: `/aws/lambda/${args.namePrefix}-${fn}`, retentionInDays: args.logRetentionDays ?? 30, tags: classified('none') },
+        { parent: this },
+      );
+    return { api: each('api'), worker: each('worker'), stream: each('stream') };
+  }
+
+  private createStreamFailureQueue(name: string) {
+    // Lambda sends only the failed batch's coordinates here (shard, sequence numbers), no record data.
+    return new aws.sqs.Queue(
+      `${name}-stream-failures`,
+      { sqsManagedSseEnabled: true, messageRetentionSeconds: 14 * 24 * 3600, tags: classified('none') },
+      { parent: this },
+    );
+  }
+
+  private statements(fn: FunctionName, args: PlatformFunctionsArgs): Statement[] {
+    const logs: Statement = {
+      Sid: 'WriteOwnLogs',
+      Effect: 'Allow',
+      Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      Resource: pulumi.interpolate`${this.logGroups[fn].arn}:*`,
+    };
+    // X-Ray and ENI management accept no resource narrower than "*".
+    const tracing: Statement = { Sid: 'Tracing', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' };
+    const network: Statement[] = args.network
+      ? [{
+          Sid: 'VpcNetworkInterfaces',
+          Effect: 'Allow',
+          Action: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+          Resource: '*',
+        }]
+      : [];
+    const jobs = pulumi.interpolate`${args.tempBucket.arn}/jobs/*`;
+    const own = [logs, tracing, ...network];
+    switch (fn) {
+      case 'api':
+        return [
+          ...own,
+          {
+            Sid: 'UsersTable',
+            Effect: 'Allow',
+            Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'],
+            Resource: [args.table.arn, pulumi.interpolate`${args.table.arn}/index/*`],
+          },
+          { Sid: 'ListOwnJobs', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: args.tempBucket.arn, Condition: { StringLike: { 's3:prefix': ['jobs/*'] } } },
+          { Sid: 'JobObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: jobs },
+          { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'], Resource: args.dataKeyArn },
+          { Sid: 'SignAccessTokens', Effect: 'Allow', Action: ['kms:Sign', 'kms:GetPublicKey'], Resource: args.signingKeyArn },
+          { Sid: 'KeyEmailIndex', Effect: 'Allow', Action: ['kms:GenerateMac'], Resource: args.macKeyArn },
+        ];
+      case 'worker':
+        return [
+          ...own,
+          { Sid: 'Jobs', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: args.table.arn },
+          { Sid: 'JobObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: jobs },
+          { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: args.dataKeyArn },
+          { Sid: 'InZoneModel', Effect: 'Allow', Action: ['bedrock:InvokeModel'], Resource: args.bedrockArns },
+        ];
+      case 'stream':
+        return [
+          ...own,
+          {
+            Sid: 'ReadStream',
+            Effect: 'Allow',
+            Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+            Resource: args.table.streamArn,
+          },
+          { Sid: 'ListStreams', Effect: 'Allow', Action: ['dynamodb:ListStreams'], Resource: pulumi.interpolate`${args.table.arn}/stream/*` },
+          { Sid: 'WriteAuditEvents', Effect: 'Allow', Action: ['s3:PutObject'], Resource: pulumi.interpolate`${args.auditBucket.arn}/observability/*` },
+          { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: args.dataKeyArn },
+          { Sid: 'ReportFailedBatches', Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: this.streamFailures.arn },
+        ];
+    }
+  }
+
+  private createRolePolicies(name: string, args: PlatformFunctionsArgs) {
+    const each = (fn: FunctionName) =>
+      new aws.iam.RolePolicy(
+        `${name}-${fn}-policy`,
+        { role: args.roles[fn].id, policy: pulumi.jsonStringify({ Version: '2012-10-17', Statement: this.statements(fn, args) }) },
+        { parent: this },
+      );
+    return { api: each('api'), worker: each('worker'), stream: each('stream') };
+  }
+
+  private createFunctions(
+    name: string,
+    args: PlatformFunctionsArgs,
+    code: pulumi.Input<pulumi.asset.Archive>,
+    policies: Record<FunctionName, aws.iam.RolePolicy>,
+  ) {
+    const each = (fn: FunctionName, extra: Partial<aws.lambda.FunctionArgs> = {}) =>
+      new aws.lambda.Function(
+        `${name}-${fn}`,
+        {
+          name: `${args.namePrefix}-${fn}`,
+          description: `Serenya ${fn} (handlers/lambda.ts)`,
+          role: args.roles[fn].arn,
+          runtime: 'nodejs22.x',
+          architectures: ['arm64'],
+          handler: 'index.handler',
+          code,
+          ...functionSizes[fn],
+          environment: { variables: args.environment },
+          tracingConfig: { mode: 'Active' },
+          loggingConfig: { logFormat: 'JSON', logGroup: this.logGroups[fn].name },
+          vpcConfig: args.network ? { subnetIds: args.network.subnetIds, securityGroupIds: args.network.securityGroupIds } : undefined,
+          tags: classified(fn === 'stream' ? 'audit' : fn === 'worker' ? 'phi-transient' : 'pii'),
+          ...extra,
+        },
+        { parent: this, dependsOn: [this.logGroups[fn], policies[fn]] },
+      );
+    return {
+      api: each('api', { publish: true, reservedConcurrentExecutions: args.apiReservedConcurrency }),
+      worker: each('worker'),
+      stream: each('stream'),
+    };
+  }
+
+  private createApiAlias(name: string, args: PlatformFunctionsArgs) {
+    const alias = new aws.lambda.Alias(
+      `${name}-api-live`,
+      { name: 'live', functionName: this.functions.api.name, functionVersion: this.functions.api.version },
+      { parent: this },
+    );
+    if (args.apiProvisionedConcurrency) {
+      new aws.lambda.ProvisionedConcurrencyConfig(
+        `${name}-api-warm`,
+        { functionName: this.functions.api.name, qualifier: alias.name, provisionedConcurrentExecutions: args.apiProvisionedConcurrency },
+        { parent: this },
+      );
+    }
+    return alias;
+  }
+
+  private createStreamSubscription(name: string, args: PlatformFunctionsArgs) {
+    return new aws.lambda.EventSourceMapping(
+      `${name}-users-stream`,
+      {
+        eventSourceArn: args.table.streamArn,
+        functionName: this.functions.stream.arn,
+        startingPosition: 'TRIM_HORIZON',
+        batchSize: 100,
+        maximumBatchingWindowInSeconds: 5,
+        functionResponseTypes: ['ReportBatchItemFailures'],
+        maximumRetryAttempts: 10,
+        destinationConfig: { onFailure: { destinationArn: this.streamFailures.arn } },
+      },
+      { parent: this },
+    );
+  }
+}

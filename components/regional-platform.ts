@@ -1,0 +1,188 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { envVars } from '../contract';
+import { Api } from './api';
+import { AuditBucket } from './audit-bucket';
+import { bedrockArns } from './bedrock-arns';
+import { FunctionRoles } from './function-roles';
+import { GeoDns } from './geo-dns';
+import { Keys } from './keys';
+import { Network } from './network';
+import { Observability } from './observability';
+import { PlatformFunctions } from './platform-functions';
+import type { StackConfig } from './stack-config';
+import { TempBucket } from './temp-bucket';
+import { UsersTable } from './users-table';
+
+export interface RegionalPlatformArgs {
+  /** The zone's validated stack configuration (`stack-config.ts`). */
+  config: StackConfig;
+  /** The Pulumi stack, in resource names: `serenya-<stack>-…`. */
+  stack: string;
+  /** Shown by `/health`. @default the stack name */
+  version?: string;
+  /** Lambda code; tests may pass their own. @default the bundle this program builds */
+  code?: pulumi.Input<pulumi.asset.Archive>;
+}
+
+/**
+ * One data-residency zone. Every AWS resource goes through a provider pinned to the home region
+ * or, for the few things that must live in a replica region, to that replica region; the stack
+ * disables AWS's default provider, so nothing can fall back to whatever region a shell has set.
+ */
+export class RegionalPlatform extends pulumi.ComponentResource {
+  public readonly outputs: Record<string, pulumi.Input<unknown>>;
+
+  constructor(name: string, args: RegionalPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('serenya:platform:RegionalPlatform', name, {}, opts);
+    const { config, stack } = args;
+    const prefix = `serenya-${stack}`;
+    const { home, replicas } = this.createProviders(name, args);
+    const inHome = { parent: this, providers: { aws: home } };
+
+    const roles = new FunctionRoles(`${name}-roles`, {}, inHome).roles;
+    const keys = new Keys(
+      `${name}-keys`,
+      {
+        zone: config.zone,
+        replicaRegions: config.replicaRegions,
+        replicaProviders: replicas,
+        dataKeyUsers: [roles.api.arn, roles.worker.arn, roles.stream.arn],
+        signers: [roles.api.arn],
+        macUsers: [roles.api.arn],
+      },
+      inHome,
+    );
+    const users = new UsersTable(
+      `${name}-users`,
+      {
+        tableName: `${prefix}-users`,
+        kmsKeyArn: keys.dataKey.arn,
+        replicaKeyArns: Object.fromEntries(Object.entries(keys.dataKeyReplicas).map(([region, key]) => [region, key.arn])),
+        pointInTimeRecovery: config.pointInTimeRecovery,
+        deletionProtection: config.deletionProtection,
+      },
+      inHome,
+    ).table;
+    const temp = new TempBucket(`${prefix}-temp`, { kmsKeyArn: keys.dataKey.arn, forceDestroy: !config.production }, inHome);
+    const audit = new AuditBucket(`${prefix}-audit`, { kmsKeyArn: keys.dataKey.arn }, inHome).bucket;
+    const network = config.networkIsolation ? new Network(`${name}-network`, { region: config.homeRegion }, inHome) : undefined;
+    const api = new Api(
+      `${name}-api`,
+      {
+        region: config.homeRegion,
+        ...config.throttling,
+        logRetentionDays: config.logRetentionDays,
+        domain: config.domain,
+      },
+      inHome,
+    );
+    const account = aws.getCallerIdentityOutput({}, { parent: this, provider: home }).accountId;
+    const modelArns = account.apply((acct) =>
+      bedrockArns({ modelId: config.bedrock.modelId, homeRegion: config.homeRegion, inferenceRegions: config.bedrock.inferenceRegions, account: acct }),
+    );
+    const functions = new PlatformFunctions(
+      `${name}-functions`,
+      {
+        namePrefix: prefix,
+        roles,
+        environment: {
+          [envVars.zone]: config.zone,
+          [envVars.version]: args.version ?? stack,
+          [envVars.usersTable]: users.name,
+          [envVars.tempBucket]: temp.bucket.bucket,
+          [envVars.auditBucket]: audit.bucket,
+          [envVars.dataKeyArn]: keys.dataKey.arn,
+          [envVars.signingKeyArn]: keys.signingKey.arn,
+          [envVars.emailMacKeyArn]: keys.macKey.arn,
+          [envVars.issuer]: api.url,
+          [envVars.audience]: 'serenya-mobile',
+          [envVars.homeApi]: api.url,
+          [envVars.zoneDirectory]: JSON.stringify(config.zoneDirectory),
+          [envVars.googleClientIds]: config.identity.googleClientIds.join(','),
+          [envVars.appleClientIds]: config.identity.appleClientIds.join(','),
+          [envVars.logLevel]: 'INFO',
+        },
+        table: users,
+        tempBucket: temp.bucket,
+        auditBucket: audit,
+        dataKeyArn: keys.dataKey.arn,
+        signingKeyArn: keys.signingKey.arn,
+        macKeyArn: keys.macKey.arn,
+        bedrockArns: modelArns,
+        logRetentionDays: config.logRetentionDays,
+        apiReservedConcurrency: config.concurrency.apiReserved,
+        apiProvisionedConcurrency: config.concurrency.apiProvisioned,
+        network: network && { subnetIds: network.subnetIds, securityGroupIds: [network.functionSecurityGroup.id] },
+        code: args.code,
+      },
+      inHome,
+    );
+    const stage = api.connect(functions.apiAlias);
+    temp.notifyOnUpload(functions.functions.worker);
+    if (config.domain && api.domainNames.zone && api.domainNames.global) {
+      new GeoDns(
+        `${name}-dns`,
+        {
+          zone: config.zone,
+          ...config.domain,
+          zoneDomain: api.domainNames.zone,
+          globalDomain: api.domainNames.global,
+          continents: config.geoDns?.continents,
+          countries: config.geoDns?.countries,
+          answersDefault: config.geoDns?.answersDefault,
+        },
+        inHome,
+      );
+    }
+    new Observability(
+      `${name}-observability`,
+      {
+        zone: config.zone,
+        region: config.homeRegion,
+        alarmEmail: config.alarmEmail,
+        kmsKeyArn: keys.dataKey.arn,
+        functionNames: { api: functions.functions.api.name, worker: functions.functions.worker.name, stream: functions.functions.stream.name },
+        restApiName: api.restApi.name,
+        webAclName: api.webAcl.name,
+        stageName: stage.stageName,
+        tableName: users.name,
+        tempBucketName: temp.bucket.bucket,
+        modelId: config.bedrock.modelId,
+        llmCostAlarmUsdPerHour: config.llmCostAlarmUsdPerHour,
+      },
+      inHome,
+    );
+
+    this.outputs = {
+      zone: config.zone,
+      region: config.homeRegion,
+      allowedRegions: config.allowedRegions,
+      apiUrl: api.url,
+      usersTable: users.name,
+      usersTableReplicaRegions: config.replicaRegions,
+      tempBucket: temp.bucket.bucket,
+      auditBucket: audit.bucket,
+      dataKeyArn: keys.dataKey.arn,
+      dataKeyReplicaArns: Object.fromEntries(Object.entries(keys.dataKeyReplicas).map(([r, k]) => [r, k.arn])),
+      signingKeyArn: keys.signingKey.arn,
+      emailMacKeyArn: keys.macKey.arn,
+      modelId: config.bedrock.modelId,
+      bedrockArns: modelArns,
+    };
+    this.registerOutputs(this.outputs);
+  }
+
+  private createProviders(name: string, args: RegionalPlatformArgs) {
+    const provider = (region: string) =>
+      new aws.Provider(
+        `${name}-${region}`,
+        { region: region as aws.Region, defaultTags: { tags: { project: 'serenya', zone: args.config.zone, stack: args.stack } } },
+        { parent: this },
+      );
+    return {
+      home: provider(args.config.homeRegion),
+      replicas: Object.fromEntries(args.config.replicaRegions.map((region) => [region, provider(region)])),
+    };
+  }
+}

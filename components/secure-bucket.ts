@@ -1,0 +1,96 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { classified, type DataClassification } from './tags';
+
+export interface SecureBucketArgs {
+  /** KMS key for default encryption (SSE-KMS with a bucket key). */
+  kmsKeyArn: pulumi.Input<string>;
+  /** What the bucket holds. */
+  classification: DataClassification;
+  /** Let `pulumi destroy` delete a bucket that still holds objects; never in production. @default false */
+  forceDestroy?: boolean;
+}
+
+/**
+ * The baseline every Serenya bucket shares, so no bucket can miss it: SSE-KMS with a bucket
+ * key, all public access blocked, objects owned by the bucket owner, a policy that refuses
+ * anything but TLS. The temp and audit buckets add their lifecycle on top.
+ */
+export class SecureBucket extends pulumi.ComponentResource {
+  public readonly bucket: aws.s3.Bucket;
+
+  constructor(name: string, args: SecureBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('serenya:storage:SecureBucket', name, {}, opts);
+    this.bucket = this.createBucket(name, args);
+    const guards = [this.createEncryption(name, args), this.createPublicAccessBlock(name), this.createOwnershipControls(name)];
+    this.createTlsOnlyPolicy(name, guards);
+    this.registerOutputs({ bucketName: this.bucket.bucket, bucketArn: this.bucket.arn });
+  }
+
+  private createBucket(name: string, args: SecureBucketArgs) {
+    return new aws.s3.Bucket(
+      name,
+      { bucketPrefix: `${name}-`, forceDestroy: args.forceDestroy ?? false, tags: classified(args.classification) },
+      { parent: this },
+    );
+  }
+
+  private createEncryption(name: string, args: SecureBucketArgs) {
+    return new aws.s3.BucketServerSideEncryptionConfiguration(
+      `${name}-encryption`,
+      {
+        bucket: this.bucket.id,
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }],
+      },
+      { parent: this },
+    );
+  }
+
+  private createPublicAccessBlock(name: string) {
+    return new aws.s3.BucketPublicAccessBlock(
+      `${name}-public-access-block`,
+      { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      { parent: this },
+    );
+  }
+
+  private createOwnershipControls(name: string) {
+    return new aws.s3.BucketOwnershipControls(
+      `${name}-ownership`,
+      { bucket: this.bucket.id, rule: { objectOwnership: 'BucketOwnerEnforced' } },
+      { parent: this },
+    );
+  }
+
+  private createTlsOnlyPolicy(name: string, dependsOn: pulumi.Resource[]) {
+    return new aws.s3.BucketPolicy(
+      `${name}-tls-only`,
+      {
+        bucket: this.bucket.id,
+        policy: pulumi.jsonStringify({
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'DenyInsecureTransport',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 's3:*',
+              Resource: [this.bucket.arn, pulumi.interpolate`${this.bucket.arn}/*`],
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            },
+            {
+              Sid: 'DenyOldTls',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 's3:*',
+              Resource: [this.bucket.arn, pulumi.interpolate`${this.bucket.arn}/*`],
+              Condition: { NumericLessThan: { 's3:TlsVersion': '1.2' } },
+            },
+          ],
+        }),
+      },
+      // S3 rejects a bucket policy written while the public access block is being set.
+      { parent: this, dependsOn },
+    );
+  }
+}

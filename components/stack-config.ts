@@ -1,0 +1,128 @@
+import * as pulumi from '@pulumi/pulumi';
+import { z } from 'zod';
+import { zones } from '../contract';
+
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1');
+const positive = z.number().int().positive();
+/** The retention periods CloudWatch Logs accepts. */
+const logRetentionDays = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** Geographic inference-profile prefixes, by the home region's geography. */
+const profilePrefixOf = (homeRegion: string) =>
+  homeRegion.startsWith('eu-') ? 'eu.' : homeRegion.startsWith('us-') ? 'us.' : homeRegion.startsWith('ap-') ? 'apac.' : undefined;
+
+/** One zone's stack configuration, as `Pulumi.<stack>.yaml` holds it under `serenya:`. */
+export const stackConfigSchema = z
+  .strictObject({
+    zone: z.enum(zones),
+    /** Production stacks keep data through deletes: PITR, deletion protection, no force-destroy. */
+    production: z.boolean(),
+    homeRegion: region,
+    replicaRegions: z.array(region).default([]),
+    /** Every region the zone may create anything in or call; home, replicas and Bedrock's regions must be inside. */
+    allowedRegions: z.array(region).min(1),
+    bedrock: z.strictObject({
+      /** A bare model id (invoked in the home region) or this zone's geographic inference profile. */
+      modelId: z.string().min(3),
+      /** The regions the profile routes to (the home region alone for a bare model id). */
+      inferenceRegions: z.array(region).min(1),
+      usdPerMillionInputTokens: z.number().nonnegative(),
+      usdPerMillionOutputTokens: z.number().nonnegative(),
+    }),
+    domain: z
+      .strictObject({
+        /** This zone's own API name, pinned by the app after onboarding. */
+        zoneName: z.string().min(3),
+        /** The geo-DNS name every zone answers for its locations. */
+        globalName: z.string().min(3),
+        hostedZoneId: z.string().min(3),
+      })
+      .optional(),
+    geoDns: z
+      .strictObject({
+        continents: z.array(z.enum(['AF', 'AN', 'AS', 'EU', 'NA', 'OC', 'SA'])).default([]),
+        countries: z.array(z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 country code')).default([]),
+        answersDefault: z.boolean().default(false),
+      })
+      .optional(),
+    identity: z.strictObject({
+      googleClientIds: z.array(z.string().min(1)).default([]),
+      appleClientIds: z.array(z.string().min(1)).default([]),
+    }),
+    zoneDirectory: z.record(z.string(), z.strictObject({ issuer: z.url(), homeApi: z.url() })).default({}),
+    alarmEmail: z.email(),
+    logRetentionDays: z.number().refine((d) => logRetentionDays.includes(d), `one of ${logRetentionDays.join(', ')}`),
+    pointInTimeRecovery: z.boolean(),
+    deletionProtection: z.boolean(),
+    quotas: z.strictObject({ concurrentJobs: positive, dailyDocumentsFree: positive, dailyDocumentsPremium: positive }),
+    concurrency: z.strictObject({ apiReserved: positive.optional(), apiProvisioned: z.number().int().nonnegative().default(0) }),
+    throttling: z.strictObject({ rateLimit: positive, burstLimit: positive, wafRequestsPer5MinPerIp: z.number().int().min(100) }),
+    llmCostAlarmUsdPerHour: z.number().positive(),
+    networkIsolation: z.boolean().default(false),
+  })
+  .superRefine((c, ctx) => {
+    const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    const allowed = new Set(c.allowedRegions);
+    const list = c.allowedRegions.join(', ');
+    if (!allowed.has(c.homeRegion)) problem('homeRegion', `${c.homeRegion} is outside this zone's allowedRegions (${list})`);
+    for (const r of c.replicaRegions) {
+      if (!allowed.has(r)) problem('replicaRegions', `${r} is outside this zone's allowedRegions (${list})`);
+      if (r === c.homeRegion) problem('replicaRegions', `${r} is the home region; a replica must be another region`);
+    }
+    // `eu.anthropic.claude…` is a profile (geography, provider, model); `anthropic.claude…` a bare model.
+    const geography = /^([a-z-]+)\.[a-z0-9-]+\./.exec(c.bedrock.modelId)?.[1];
+    const ownPrefix = profilePrefixOf(c.homeRegion);
+    if (geography === 'global') {
+      problem('bedrock', `modelId ${c.bedrock.modelId} is a global inference profile, which may run anywhere in the world; use this zone's ${ownPrefix ?? 'geographic'} profile or a bare model id`);
+    } else if (geography !== undefined && `${geography}.` !== ownPrefix) {
+      problem('bedrock', `modelId ${c.bedrock.modelId} is the ${geography} geography's inference profile; a zone homed in ${c.homeRegion} may use only ${ownPrefix ?? 'a bare model id'}`);
+    } else if (geography === undefined && c.bedrock.inferenceRegions.some((r) => r !== c.homeRegion)) {
+      problem('bedrock', `a bare model id runs in the home region only; set inferenceRegions to [${c.homeRegion}]`);
+    }
+    for (const r of c.bedrock.inferenceRegions) {
+      if (!allowed.has(r)) problem('bedrock', `inference region ${r} is outside this zone's allowedRegions (${list})`);
+    }
+    if (c.identity.googleClientIds.length + c.identity.appleClientIds.length === 0) {
+      problem('identity', 'name at least one Google or Apple client id');
+    }
+    if (c.production) {
+      if (!c.pointInTimeRecovery) problem('pointInTimeRecovery', 'must be true in a production stack');
+      if (!c.deletionProtection) problem('deletionProtection', 'must be true in a production stack');
+      if (!c.domain) problem('domain', 'a production stack needs its domain');
+    }
+    if (c.geoDns && !c.domain) problem('geoDns', 'geo-DNS records need serenya:domain');
+  });
+
+export type StackConfig = z.output<typeof stackConfigSchema>;
+
+export class StackConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`The stack configuration is refused; fix these values in Pulumi.<stack>.yaml:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'StackConfigError';
+  }
+}
+
+/** Validates a zone's configuration before any resource exists; every problem is named at once. */
+export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
+  const result = stackConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  throw new StackConfigError(
+    result.error.issues.map((i) => `serenya:${i.path.join('.')}: ${i.message.replace(/^Invalid input: /, '')}`),
+  );
+}
+
+/** Reads the `serenya:` namespace of the current stack (objects arrive as JSON strings). */
+export function loadStackConfig(): StackConfig {
+  const config = new pulumi.Config('serenya');
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(stackConfigSchema.shape)) {
+    const value = config.get(key);
+    if (value === undefined) continue;
+    try {
+      raw[key] = JSON.parse(value);
+    } catch {
+      raw[key] = value;
+    }
+  }
+  return parseStackConfig(raw);
+}

@@ -1,0 +1,69 @@
+import * as aws from '@pulumi/aws';
+import * as pulumi from '@pulumi/pulumi';
+import { SecureBucket } from './secure-bucket';
+
+export interface TempBucketArgs {
+  /** KMS key for SSE-KMS. */
+  kmsKeyArn: pulumi.Input<string>;
+  /** Days an object under `jobs/` lives at most; S3 lifecycle counts in whole days. @default 1 */
+  expireAfterDays?: number;
+  /** Let `pulumi destroy` delete a bucket with objects in it; never in production. @default false */
+  forceDestroy?: boolean;
+}
+
+/**
+ * Uploads and results, hours long: `jobs/<userId>/<jobId>/input` and `…/result.json`. Objects
+ * expire after a day and unfinished uploads are aborted after a day, as a backstop: the worker
+ * deletes inputs as it finishes and the app deletes results on cleanup. Versioning stays off so a
+ * delete really deletes.
+ */
+export class TempBucket extends pulumi.ComponentResource {
+  public readonly bucket: aws.s3.Bucket;
+  private readonly name: string;
+
+  constructor(name: string, args: TempBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+    super('serenya:storage:TempBucket', name, {}, opts);
+    this.name = name;
+    this.bucket = new SecureBucket(name, { kmsKeyArn: args.kmsKeyArn, classification: 'phi-transient', forceDestroy: args.forceDestroy }, { parent: this }).bucket;
+    this.createLifecycle(name, args);
+    this.registerOutputs({ bucketName: this.bucket.bucket });
+  }
+
+  private createLifecycle(name: string, args: TempBucketArgs) {
+    const days = args.expireAfterDays ?? 1;
+    return new aws.s3.BucketLifecycleConfiguration(
+      `${name}-lifecycle`,
+      {
+        bucket: this.bucket.id,
+        rules: [
+          { id: 'expire-jobs', status: 'Enabled', filter: { prefix: 'jobs/' }, expiration: { days } },
+          { id: 'abort-incomplete-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
+        ],
+      },
+      { parent: this },
+    );
+  }
+
+  /** Sends `ObjectCreated` on `jobs/*\/input` to the worker. */
+  notifyOnUpload(worker: aws.lambda.Function) {
+    const permission = new aws.lambda.Permission(
+      `${this.name}-invokes-worker`,
+      {
+        action: 'lambda:InvokeFunction',
+        function: worker.name,
+        principal: 's3.amazonaws.com',
+        sourceArn: this.bucket.arn,
+        sourceAccount: aws.getCallerIdentityOutput({}, { parent: this }).accountId,
+      },
+      { parent: this },
+    );
+    return new aws.s3.BucketNotification(
+      `${this.name}-uploads`,
+      {
+        bucket: this.bucket.id,
+        lambdaFunctions: [{ lambdaFunctionArn: worker.arn, events: ['s3:ObjectCreated:*'], filterPrefix: 'jobs/', filterSuffix: '/input' }],
+      },
+      { parent: this, dependsOn: [permission] },
+    );
+  }
+}

@@ -1,0 +1,28 @@
+import * as pulumi from '@pulumi/pulumi';
+import { RegionalPlatform } from './components/regional-platform';
+import { loadStackConfig } from './components/stack-config';
+
+/**
+ * One data-residency zone per stack: `pulumi stack select prod-eu && pulumi up`.
+ * The configuration is validated before any resource is declared; a zone that names a region
+ * outside its allow-list, or a global model profile, is refused with the value to fix.
+ */
+const config = loadStackConfig();
+const platform = new RegionalPlatform('serenya', { config, stack: pulumi.getStack() });
+
+export const {
+  zone,
+  region,
+  allowedRegions,
+  apiUrl,
+  usersTable,
+  usersTableReplicaRegions,
+  tempBucket,
+  auditBucket,
+  dataKeyArn,
+  dataKeyReplicaArns,
+  signingKeyArn,
+  emailMacKeyArn,
+  modelId,
+  bedrockArns,
+} = platform.outputs;
