@@ -28,7 +28,7 @@ export interface PlatformFunctionsArgs {
   /** Provisioned concurrency of the API function's `live` alias. @default 0 */
   apiProvisionedConcurrency?: number;
   /** Run in these subnets with these security groups (network isolation). @default outside a VPC */
-  network?: { subnetIds: pulumi.Input<string[]>; securityGroupIds: pulumi.Input<string[]> };
+  network?: { subnetIds: pulumi.Input<pulumi.Input<string>[]>; securityGroupIds: pulumi.Input<pulumi.Input<string>[]> };
   /** The code; tests may pass their own. @default the esbuild bundle of `handlers/lambda.ts`, built by this program */
   code?: pulumi.Input<pulumi.asset.Archive>;
 }
