@@ -23,6 +23,7 @@ export const {
   dataKeyReplicaArns,
   signingKeyArn,
   emailMacKeyArn,
+  functionNames,
   modelId,
   bedrockArns,
 } = platform.outputs;

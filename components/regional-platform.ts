@@ -167,6 +167,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       dataKeyReplicaArns: Object.fromEntries(Object.entries(keys.dataKeyReplicas).map(([r, k]) => [r, k.arn])),
       signingKeyArn: keys.signingKey.arn,
       emailMacKeyArn: keys.macKey.arn,
+      functionNames: [functions.functions.api.name, functions.functions.worker.name, functions.functions.stream.name],
       modelId: config.bedrock.modelId,
       bedrockArns: modelArns,
     };

@@ -1,0 +1,253 @@
+import * as pulumi from '@pulumi/pulumi';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { StackConfigError } from '../components/stack-config';
+import { snapshotStack, stacks, type ResourceRecord, type StackSnapshot } from '../policy/stack-snapshot';
+
+const stubCode = new pulumi.asset.AssetArchive({});
+const ofType = (s: StackSnapshot, type: string) => s.resources.filter((r) => r.type === type);
+const one = (s: StackSnapshot, type: string, name: string) => {
+  const found = s.resources.find((r) => r.type === type && r.name === name);
+  if (!found) throw new Error(`no ${type} named ${name}`);
+  return found;
+};
+const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+const asArray = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
+const buckets = (s: StackSnapshot) => ofType(s, 'aws:s3/bucket:Bucket');
+/** The sub-resources that configure a bucket, found by the bucket id they name. */
+const configuring = (s: StackSnapshot, bucket: ResourceRecord, type: string) => ofType(s, type).filter((r) => r.inputs.bucket === bucket.state.id);
+
+describe.each(stacks)('stack %s', (stack) => {
+  let s: StackSnapshot;
+  beforeAll(async () => {
+    s = await snapshotStack(stack, { code: stubCode });
+  });
+
+  it('creates every cloud resource through a provider pinned to one of the zone’s allowed regions', () => {
+    const cloud = s.resources.filter((r) => r.custom);
+    expect(cloud.length).toBeGreaterThan(50);
+    for (const r of cloud) {
+      expect(r.providerName, `${r.type} ${r.name} has no explicit provider`).toBeDefined();
+      expect(s.config.allowedRegions, `${r.type} ${r.name} is in ${r.region}`).toContain(r.region);
+    }
+    const providerRegions = ofType(s, 'pulumi:providers:aws').map((p) => p.inputs.region).sort();
+    expect(providerRegions).toEqual([s.config.homeRegion, ...s.config.replicaRegions].sort());
+  });
+
+  it('replicates the users table exactly to the configured replica regions, each with its own region’s key', () => {
+    const [table] = ofType(s, 'aws:dynamodb/table:Table');
+    const replicas = table!.inputs.replicas ?? [];
+    expect(replicas.map((r: { regionName: string }) => r.regionName)).toEqual(s.config.replicaRegions);
+    for (const replica of replicas) {
+      expect(replica.kmsKeyArn).toContain(`:kms:${replica.regionName}:`);
+      expect(replica.pointInTimeRecovery).toBe(s.config.pointInTimeRecovery);
+    }
+    expect(table!.inputs).toMatchObject({
+      hashKey: 'PK',
+      rangeKey: 'SK',
+      billingMode: 'PAY_PER_REQUEST',
+      streamEnabled: true,
+      streamViewType: 'NEW_AND_OLD_IMAGES',
+      ttl: { attributeName: 'ttl', enabled: true },
+      serverSideEncryption: { enabled: true, kmsKeyArn: expect.stringContaining(`:kms:${s.config.homeRegion}:`) },
+      pointInTimeRecovery: { enabled: s.config.pointInTimeRecovery },
+      deletionProtectionEnabled: s.config.deletionProtection,
+    });
+    expect(table!.inputs.globalSecondaryIndexes.map((i: { name: string }) => i.name)).toEqual(['GSI1', 'GSI2']);
+  });
+
+  it('encrypts every bucket with KMS, blocks all public access and refuses anything but TLS', () => {
+    expect(buckets(s)).toHaveLength(2);
+    for (const bucket of buckets(s)) {
+      const [sse] = configuring(s, bucket, 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration');
+      expect(sse!.inputs.rules[0]).toMatchObject({ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: expect.stringContaining(':kms:') }, bucketKeyEnabled: true });
+      const [bpa] = configuring(s, bucket, 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock');
+      expect(bpa!.inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+      const [policy] = configuring(s, bucket, 'aws:s3/bucketPolicy:BucketPolicy');
+      const deny = json(policy!.inputs.policy).Statement.find((st: any) => st.Condition?.Bool?.['aws:SecureTransport'] === 'false');
+      expect(deny).toMatchObject({ Effect: 'Deny', Principal: '*', Action: 's3:*' });
+      // Only the temp bucket may be emptied by a destroy, and only outside production.
+      const isTemp = bucket.inputs.tags['data-classification'] === 'phi-transient';
+      expect(bucket.inputs.forceDestroy).toBe(isTemp && !s.config.production);
+    }
+  });
+
+  it('expires the temp bucket within a day and keeps it unversioned; keeps audit events seven years', () => {
+    const temp = buckets(s).find((b) => b.inputs.tags['data-classification'] === 'phi-transient')!;
+    const [tempLifecycle] = configuring(s, temp, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration');
+    const rules = tempLifecycle!.inputs.rules;
+    expect(rules.find((r: any) => r.expiration)).toMatchObject({ status: 'Enabled', filter: { prefix: 'jobs/' }, expiration: { days: 1 } });
+    expect(rules.find((r: any) => r.abortIncompleteMultipartUpload).abortIncompleteMultipartUpload.daysAfterInitiation).toBeLessThanOrEqual(1);
+    expect(configuring(s, temp, 'aws:s3/bucketVersioning:BucketVersioning')).toEqual([]);
+
+    const audit = buckets(s).find((b) => b.inputs.tags['data-classification'] === 'audit')!;
+    const [auditLifecycle] = configuring(s, audit, 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration');
+    expect(auditLifecycle!.inputs.rules[0]).toMatchObject({
+      transitions: [{ days: 90, storageClass: 'STANDARD_IA' }, { days: 365, storageClass: 'GLACIER' }],
+      expiration: { days: 2557 },
+    });
+    expect(configuring(s, audit, 'aws:s3/bucketVersioning:BucketVersioning')[0]!.inputs.versioningConfiguration.status).toBe('Enabled');
+  });
+
+  it('grants exact actions: no "*" action, and a "*" resource only where AWS offers nothing narrower', () => {
+    const onlyStarResource = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses']);
+    const policies = ofType(s, 'aws:iam/rolePolicy:RolePolicy');
+    expect(policies.length).toBeGreaterThanOrEqual(3);
+    for (const policy of policies) {
+      for (const st of json(policy.inputs.policy).Statement) {
+        for (const action of asArray(st.Action)) expect(action, policy.name).not.toMatch(/^\*$|:\*$/);
+        if (asArray(st.Resource).includes('*')) for (const action of asArray(st.Action)) expect(onlyStarResource, `${policy.name}: ${action} on *`).toContain(action);
+      }
+    }
+    for (const key of ofType(s, 'aws:kms/key:Key')) {
+      for (const st of json(key.inputs.policy).Statement) for (const action of asArray(st.Action)) expect(action).not.toMatch(/^\*$|^kms:\*$/);
+    }
+  });
+
+  it('lets the worker invoke only this zone’s model, in the zone’s regions, never a global profile', () => {
+    const worker = one(s, 'aws:iam/rolePolicy:RolePolicy', 'serenya-functions-worker-policy');
+    const bedrock = json(worker.inputs.policy).Statement.find((st: any) => asArray(st.Action).includes('bedrock:InvokeModel'));
+    const arns: string[] = asArray(bedrock.Resource);
+    expect(arns.length).toBeGreaterThan(0);
+    for (const arn of arns) {
+      const region = arn.split(':')[3]!;
+      expect(s.config.allowedRegions).toContain(region);
+      expect(arn).not.toContain('global.');
+    }
+    expect(arns[0]).toContain(`inference-profile/${s.config.bedrock.modelId}`);
+    for (const fn of ['api', 'stream']) {
+      const statements = json(one(s, 'aws:iam/rolePolicy:RolePolicy', `serenya-functions-${fn}-policy`).inputs.policy).Statement;
+      expect(statements.flatMap((st: any) => asArray(st.Action)).some((a: string) => a.startsWith('bedrock:'))).toBe(false);
+    }
+  });
+
+  it('runs the one bundle on Node 22, arm64, traced, with names and ARNs (never secrets) in the environment', () => {
+    const functions = ofType(s, 'aws:lambda/function:Function');
+    expect(functions.map((f) => f.inputs.name).sort()).toEqual([`serenya-${stack}-api`, `serenya-${stack}-stream`, `serenya-${stack}-worker`]);
+    for (const fn of functions) {
+      expect(fn.inputs).toMatchObject({ runtime: 'nodejs22.x', architectures: ['arm64'], handler: 'index.handler', tracingConfig: { mode: 'Active' } });
+      const env = fn.inputs.environment.variables as Record<string, string>;
+      expect(env.SERENYA_ZONE).toBe(s.config.zone);
+      for (const [name, value] of Object.entries(env)) {
+        expect(value, name).not.toMatch(/BEGIN|PRIVATE|secret|password/i);
+        if (name.endsWith('_ARN')) expect(value).toMatch(new RegExp(`^arn:aws:kms:${s.config.homeRegion}:`));
+      }
+    }
+  });
+
+  it('sets retention on every log group', () => {
+    const groups = ofType(s, 'aws:cloudwatch/logGroup:LogGroup');
+    expect(groups.length).toBe(4);
+    for (const g of groups) expect(g.inputs.retentionInDays).toBe(s.config.logRetentionDays);
+  });
+
+  it('associates the WAF web ACL with the stage and logs no bodies', () => {
+    const [association] = ofType(s, 'aws:wafv2/webAclAssociation:WebAclAssociation');
+    const [stage] = ofType(s, 'aws:apigateway/stage:Stage');
+    const [acl] = ofType(s, 'aws:wafv2/webAcl:WebAcl');
+    expect(association!.inputs).toEqual({ resourceArn: stage!.state.arn, webAclArn: acl!.state.arn });
+    expect(acl!.inputs.rules.map((r: any) => r.name)).toEqual(['AWSManagedRulesCommonRuleSet', 'AWSManagedRulesKnownBadInputsRuleSet', 'rate-per-ip']);
+    expect(stage!.inputs.accessLogSettings.format).not.toMatch(/body|\$context\.path|sourceIp/i);
+    const [settings] = ofType(s, 'aws:apigateway/methodSettings:MethodSettings');
+    expect(settings!.inputs.settings).toMatchObject({ dataTraceEnabled: false, loggingLevel: 'OFF', throttlingRateLimit: s.config.throttling.rateLimit });
+  });
+
+  it('publishes the geolocation records the zone is configured for, one location each', () => {
+    const geo = ofType(s, 'aws:route53/record:Record').filter((r) => r.inputs.geolocationRoutingPolicies);
+    const expected = [
+      ...(s.config.geoDns?.continents ?? []).map((continent) => ({ continent })),
+      ...(s.config.geoDns?.countries ?? []).map((country) => ({ country })),
+      ...(s.config.geoDns?.answersDefault ? [{ country: '*' }] : []),
+    ];
+    expect(geo.map((r) => r.inputs.geolocationRoutingPolicies)).toEqual(expected.map((p) => [p]));
+    for (const r of geo) {
+      expect(r.inputs.name).toBe(s.config.domain!.globalName);
+      expect(r.inputs.setIdentifier).toMatch(new RegExp(`^${s.config.zone}-`));
+      expect(r.inputs.healthCheckId).toBeDefined();
+    }
+    expect(new Set(geo.map((r) => r.inputs.setIdentifier)).size).toBe(geo.length);
+  });
+
+  it('tags every taggable resource with its data classification', () => {
+    const taggable = s.resources.filter((r) => r.custom && r.inputs.tags);
+    expect(taggable.length).toBeGreaterThan(20);
+    for (const r of taggable) expect(['phi-transient', 'pii', 'audit', 'none'], `${r.type} ${r.name}`).toContain(r.inputs.tags['data-classification']);
+  });
+
+  it('answers reviewers with the zone, its regions and its keys', () => {
+    expect(s.outputs).toMatchObject({
+      zone: s.config.zone,
+      region: s.config.homeRegion,
+      allowedRegions: s.config.allowedRegions,
+      usersTableReplicaRegions: s.config.replicaRegions,
+      modelId: s.config.bedrock.modelId,
+    });
+  });
+});
+
+describe('production stacks', () => {
+  it.each(['prod-eu', 'prod-us'] as const)('%s keeps point-in-time recovery and deletion protection on', async (stack) => {
+    const s = await snapshotStack(stack, { code: stubCode });
+    const [table] = ofType(s, 'aws:dynamodb/table:Table');
+    expect(table!.inputs.pointInTimeRecovery.enabled).toBe(true);
+    expect(table!.inputs.deletionProtectionEnabled).toBe(true);
+  });
+});
+
+describe('configurations that would leave the zone are refused before any resource exists', () => {
+  const refused = async (stack: 'prod-eu' | 'prod-us', change: Record<string, string>, ...expected: string[]) => {
+    const error = await snapshotStack(stack, { code: stubCode, changeConfig: (c) => ({ ...c, ...change }) }).catch((e) => e);
+    expect(error).toBeInstanceOf(StackConfigError);
+    for (const text of expected) expect(error.message).toContain(text);
+  };
+
+  it('an out-of-zone replica', () =>
+    refused('prod-eu', { 'serenya:replicaRegions': '["us-east-1"]' }, 'serenya:replicaRegions', 'us-east-1 is outside'));
+
+  it('a global inference profile', () =>
+    refused(
+      'prod-eu',
+      { 'serenya:bedrock': JSON.stringify({ modelId: 'global.anthropic.claude-haiku-4-5-20251001-v1:0', inferenceRegions: ['eu-west-1'], usdPerMillionInputTokens: 1, usdPerMillionOutputTokens: 5 }) },
+      'serenya:bedrock',
+      'global inference profile',
+    ));
+
+  it('another geography’s inference profile', () =>
+    refused(
+      'prod-us',
+      { 'serenya:bedrock': JSON.stringify({ modelId: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0', inferenceRegions: ['us-east-1'], usdPerMillionInputTokens: 1, usdPerMillionOutputTokens: 5 }) },
+      'a zone homed in us-east-1 may use only us.',
+    ));
+
+  it('a home region outside the allow-list', () =>
+    refused('prod-us', { 'serenya:homeRegion': 'eu-west-1' }, 'serenya:homeRegion', 'eu-west-1 is outside'));
+
+  it('a production stack without point-in-time recovery', () =>
+    refused('prod-eu', { 'serenya:pointInTimeRecovery': 'false' }, 'serenya:pointInTimeRecovery: must be true'));
+});
+
+describe('network isolation', () => {
+  let s: StackSnapshot;
+  beforeAll(async () => {
+    s = await snapshotStack('prod-eu', { code: stubCode, changeConfig: (c) => ({ ...c, 'serenya:networkIsolation': 'true' }) });
+  });
+
+  it('puts the functions in isolated subnets that reach AWS only through in-region endpoints', () => {
+    const [vpc] = ofType(s, 'awsx:ec2:Vpc');
+    expect(vpc!.inputs).toMatchObject({ natGateways: { strategy: 'None' }, subnetSpecs: [{ type: 'Isolated', cidrMask: 20 }] });
+    expect(vpc!.inputs.vpcEndpointSpecs.map((e: any) => e.serviceName)).toEqual(['com.amazonaws.eu-west-1.s3', 'com.amazonaws.eu-west-1.dynamodb']);
+    const endpoints = ofType(s, 'aws:ec2/vpcEndpoint:VpcEndpoint').map((e) => e.inputs.serviceName).sort();
+    expect(endpoints).toEqual(['com.amazonaws.eu-west-1.bedrock-runtime', 'com.amazonaws.eu-west-1.kms', 'com.amazonaws.eu-west-1.logs']);
+    for (const fn of ofType(s, 'aws:lambda/function:Function')) {
+      expect(fn.inputs.vpcConfig).toEqual({ subnetIds: ['subnet-a', 'subnet-b'], securityGroupIds: [expect.any(String)] });
+    }
+  });
+});
+
+describe('the Lambda code', () => {
+  it('is the esbuild bundle of handlers/lambda.ts, built by the program itself', async () => {
+    const s = await snapshotStack('dev');
+    const [api] = ofType(s, 'aws:lambda/function:Function');
+    const code = await new Promise<any>((resolve) => pulumi.output(api!.inputs.code).apply(resolve));
+    expect(Object.keys(code.assets ?? {})).toEqual(['index.mjs']);
+  }, 60_000);
+});
