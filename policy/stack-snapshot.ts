@@ -1,9 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
-import { parse } from 'yaml';
 import { RegionalPlatform } from '../components/regional-platform';
 import { loadStackConfig, type StackConfig } from '../components/stack-config';
+import { stackYamlConfig } from './stack-yaml';
 
 export const stacks = ['dev', 'prod-eu', 'prod-us'] as const;
 export type StackName = (typeof stacks)[number];
@@ -31,15 +29,6 @@ export interface StackSnapshot {
 }
 
 export const account = '123456789012';
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-/** The `config:` of `Pulumi.<stack>.yaml`, as Pulumi hands it to a program (objects as JSON). */
-export function stackYamlConfig(stack: string): Record<string, string> {
-  const file = parse(readFileSync(`${root}/Pulumi.${stack}.yaml`, 'utf8')) as { config: Record<string, unknown> };
-  return Object.fromEntries(
-    Object.entries(file.config).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
-  );
-}
 
 /** What the mock cloud computes for a new resource: the outputs later resources and policies read. */
 function computedState(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, any> {
@@ -47,8 +36,11 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
   const arn = `arn:aws:${service}:${region}:${account}:${name}`;
   const common = { arn, id: `${name}-id`, name: inputs.name ?? name };
   switch (type) {
-    case 'aws:s3/bucket:Bucket':
-      return { ...common, bucket: `${inputs.bucketPrefix ?? name}abc123`, arn: `arn:aws:s3:::${inputs.bucketPrefix ?? name}abc123` };
+    case 'aws:s3/bucket:Bucket': {
+      // A bucket's id is its name, as in AWS.
+      const bucket = inputs.bucket ?? `${inputs.bucketPrefix ?? `${name}-`}abc123`;
+      return { ...common, id: bucket, bucket, arn: `arn:aws:s3:::${bucket}` };
+    }
     case 'aws:dynamodb/table:Table':
       return { ...common, arn: `arn:aws:dynamodb:${region}:${account}:table/${inputs.name}`, streamArn: `arn:aws:dynamodb:${region}:${account}:table/${inputs.name}/stream/2026-11-24T00:00:00.000` };
     case 'aws:kms/key:Key':
@@ -90,7 +82,12 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
  */
 export async function snapshotStack(
   stack: StackName,
-  options: { changeConfig?: (config: Record<string, string>) => Record<string, string>; code?: pulumi.asset.Archive } = {},
+  options: {
+    changeConfig?: (config: Record<string, string>) => Record<string, string>;
+    code?: pulumi.asset.Archive;
+    /** Declares more resources beside the platform, as a careless change would. */
+    extra?: () => void;
+  } = {},
 ): Promise<StackSnapshot> {
   const yamlConfig = stackYamlConfig(stack);
   const config = options.changeConfig ? options.changeConfig(yamlConfig) : yamlConfig;
@@ -126,6 +123,7 @@ export async function snapshotStack(
 
   const stackConfig = loadStackConfig();
   const platform = new RegionalPlatform('serenya', { config: stackConfig, stack, code: options.code });
+  options.extra?.();
   const outputs = (await new Promise((resolve) => pulumi.output(platform.outputs).apply(resolve))) as Record<string, unknown>;
   // Registrations finish asynchronously; wait until no new resource appears.
   for (let seen = -1; seen !== resources.length; ) {
