@@ -1,0 +1,150 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as pulumi from '@pulumi/pulumi';
+import { classificationTag } from '../components/tags';
+import { runPolicies } from './policy-run';
+import { snapshotStack, stacks, type ResourceRecord, type StackName, type StackSnapshot } from './stack-snapshot';
+
+export interface ReportRow {
+  type: string;
+  name: string;
+  region: string;
+  classification: string;
+  encryption: string;
+  retention: string;
+}
+
+const asArray = <X>(v: X | X[] | undefined): X[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** A resource's classification: its own tag, else that of the tagged resource it configures. */
+function classificationOf(r: ResourceRecord, all: ResourceRecord[]): string {
+  const own = r.inputs.tags?.[classificationTag];
+  if (own) return own;
+  const references = new Set(Object.values(r.inputs).filter((v): v is string => typeof v === 'string'));
+  const target = all.find(
+    (o) => o !== r && o.inputs.tags?.[classificationTag] && [o.state.id, o.state.arn, o.state.name, o.state.bucket].some((v) => references.has(v)),
+  );
+  return target ? `${target.inputs.tags[classificationTag]} (via ${target.name})` : 'none';
+}
+
+function encryptionOf(r: ResourceRecord, all: ResourceRecord[]): string {
+  switch (r.type) {
+    case 'aws:s3/bucket:Bucket': {
+      const sse = all.find((o) => o.type.endsWith(':BucketServerSideEncryptionConfiguration') && o.inputs.bucket === r.state.id);
+      const rule = sse?.inputs.rules?.[0];
+      return rule ? `SSE-KMS${rule.bucketKeyEnabled ? ' with bucket key' : ''}` : 'NONE';
+    }
+    case 'aws:dynamodb/table:Table':
+      return r.inputs.serverSideEncryption?.kmsKeyArn ? 'KMS (zone data key; replicas: their region’s replica key)' : 'AWS owned key';
+    case 'aws:kms/key:Key':
+      return `${r.inputs.customerMasterKeySpec ?? 'SYMMETRIC_DEFAULT'}${r.inputs.multiRegion ? ', multi-Region' : ''}${r.inputs.enableKeyRotation ? ', rotation on' : ''}`;
+    case 'aws:kms/replicaKey:ReplicaKey':
+      return 'replica of the data key';
+    case 'aws:sqs/queue:Queue':
+      return r.inputs.sqsManagedSseEnabled ? 'SQS-managed SSE' : r.inputs.kmsMasterKeyId ? 'KMS' : 'NONE';
+    case 'aws:sns/topic:Topic':
+      return r.inputs.kmsMasterKeyId ? 'KMS (zone data key)' : 'NONE';
+    case 'aws:cloudwatch/logGroup:LogGroup':
+      return r.inputs.kmsKeyId ? 'KMS' : 'CloudWatch Logs default (no PHI logged)';
+    case 'aws:lambda/function:Function':
+      return 'environment: AWS-managed key (names and ARNs only)';
+    default:
+      return '—';
+  }
+}
+
+function retentionOf(r: ResourceRecord, all: ResourceRecord[]): string {
+  switch (r.type) {
+    case 'aws:cloudwatch/logGroup:LogGroup':
+      return r.inputs.retentionInDays ? `${r.inputs.retentionInDays} days` : 'FOREVER';
+    case 'aws:s3/bucket:Bucket': {
+      const lifecycle = all.find((o) => o.type.endsWith(':BucketLifecycleConfiguration') && o.inputs.bucket === r.state.id);
+      const parts = asArray<any>(lifecycle?.inputs.rules).flatMap((rule) => [
+        ...asArray<any>(rule.transitions).map((t) => `${t.storageClass} after ${t.days} d`),
+        ...(rule.expiration ? [`${rule.filter?.prefix ?? ''} expires after ${rule.expiration.days} d`] : []),
+        ...(rule.abortIncompleteMultipartUpload ? [`incomplete uploads aborted after ${rule.abortIncompleteMultipartUpload.daysAfterInitiation} d`] : []),
+      ]);
+      return parts.length ? parts.join('; ') : 'no lifecycle';
+    }
+    case 'aws:dynamodb/table:Table':
+      return `items with "${r.inputs.ttl?.attributeName}" expire (sessions 30 d, jobs 24 h); PITR ${r.inputs.pointInTimeRecovery?.enabled ? 'on (35 d)' : 'off'}`;
+    case 'aws:sqs/queue:Queue':
+      return `${Math.round((r.inputs.messageRetentionSeconds ?? 345600) / 86400)} days`;
+    default:
+      return '—';
+  }
+}
+
+export function reportRows(snapshot: StackSnapshot): ReportRow[] {
+  return snapshot.resources
+    .filter((r) => r.custom)
+    .map((r) => ({
+      type: r.type,
+      name: r.name,
+      region: r.region ?? '(component)',
+      classification: classificationOf(r, snapshot.resources),
+      encryption: encryptionOf(r, snapshot.resources),
+      retention: retentionOf(r, snapshot.resources),
+    }))
+    .sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
+}
+
+/** The report of one stack: JSON for tools, Markdown for people. Deterministic, so diffs are reviewable. */
+export async function complianceReport(stack: StackName) {
+  // The Lambda code does not change what a reviewer checks; a stub keeps the report deterministic.
+  const snapshot = await snapshotStack(stack, { code: new pulumi.asset.AssetArchive({}) });
+  const policies = await runPolicies(snapshot);
+  const rows = reportRows(snapshot);
+  const c = snapshot.config;
+  const json = { stack, zone: c.zone, homeRegion: c.homeRegion, replicaRegions: c.replicaRegions, allowedRegions: c.allowedRegions, modelId: c.bedrock.modelId, policies, resources: rows };
+  const regionsUsed = [...new Set(rows.map((r) => r.region))].sort();
+  const md = [
+    `# Compliance report: stack \`${stack}\` (zone \`${c.zone}\`)`,
+    '',
+    `Generated offline by \`npm run compliance -- ${stack}\` from \`Pulumi.${stack}.yaml\` and the program, under Pulumi mocks: what \`pulumi up\` would create, before it exists.`,
+    '',
+    '| | |',
+    '|---|---|',
+    `| Home region | ${c.homeRegion} |`,
+    `| Users-table replicas | ${c.replicaRegions.join(', ') || 'none'} |`,
+    `| Allowed regions | ${c.allowedRegions.join(', ')} |`,
+    `| Regions of the resources below | ${regionsUsed.join(', ')} |`,
+    `| Bedrock model / profile | \`${c.bedrock.modelId}\` (inference regions ${c.bedrock.inferenceRegions.join(', ')}) |`,
+    `| Production safeguards | PITR ${c.pointInTimeRecovery ? 'on' : 'off'}, deletion protection ${c.deletionProtection ? 'on' : 'off'} |`,
+    `| Resources | ${rows.length} |`,
+    '',
+    '## Policy results',
+    '',
+    '| policy | result |',
+    '|---|---|',
+    ...policies.map((p) => `| ${p.name} | ${p.violations.length ? `**FAIL**: ${p.violations.map((v) => v.message).join('<br>')}` : 'pass'} |`),
+    '',
+    '## Resources',
+    '',
+    '| type | name | region | data classification | encryption | retention |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.type} | ${r.name} | ${r.region} | ${r.classification} | ${r.encryption} | ${r.retention} |`),
+    '',
+  ].join('\n');
+  return { json, md };
+}
+
+async function main() {
+  const requested = process.argv.slice(2).filter((a) => a !== '--');
+  const unknown = requested.filter((s) => !(stacks as readonly string[]).includes(s));
+  if (unknown.length) {
+    console.error(`Unknown stack ${unknown.join(', ')}; choose from ${stacks.join(', ')}.`);
+    process.exit(2);
+  }
+  const dir = fileURLToPath(new URL('../compliance/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  for (const stack of (requested.length ? requested : stacks) as StackName[]) {
+    const { json, md } = await complianceReport(stack);
+    writeFileSync(`${dir}${stack}.json`, `${JSON.stringify(json, null, 2)}\n`);
+    writeFileSync(`${dir}${stack}.md`, md);
+    const failed = json.policies.filter((p) => p.violations.length).length;
+    console.log(`compliance/${stack}.md: ${json.resources.length} resources, ${json.policies.length - failed}/${json.policies.length} policies pass`);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();
