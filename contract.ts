@@ -44,6 +44,13 @@ export const envVars = {
   googleClientIds: 'GOOGLE_CLIENT_IDS',
   appleClientIds: 'APPLE_CLIENT_IDS',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
+  modelId: 'BEDROCK_MODEL_ID',
+  usdPerMillionInputTokens: 'BEDROCK_USD_PER_MILLION_INPUT_TOKENS',
+  usdPerMillionOutputTokens: 'BEDROCK_USD_PER_MILLION_OUTPUT_TOKENS',
+  concurrentJobs: 'QUOTA_CONCURRENT_JOBS',
+  dailyDocumentsFree: 'QUOTA_DAILY_DOCUMENTS_FREE',
+  dailyDocumentsPremium: 'QUOTA_DAILY_DOCUMENTS_PREMIUM',
+  workerTimeoutSeconds: 'WORKER_TIMEOUT_SECONDS',
 } as const;
 
 export type EnvVarName = (typeof envVars)[keyof typeof envVars];

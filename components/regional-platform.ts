@@ -9,7 +9,7 @@ import { GeoDns } from './geo-dns';
 import { Keys } from './keys';
 import { Network } from './network';
 import { Observability } from './observability';
-import { PlatformFunctions } from './platform-functions';
+import { functionSizes, PlatformFunctions } from './platform-functions';
 import type { StackConfig } from './stack-config';
 import { TempBucket } from './temp-bucket';
 import { UsersTable } from './users-table';
@@ -102,6 +102,13 @@ export class RegionalPlatform extends pulumi.ComponentResource {
           [envVars.googleClientIds]: config.identity.googleClientIds.join(','),
           [envVars.appleClientIds]: config.identity.appleClientIds.join(','),
           [envVars.logLevel]: 'INFO',
+          [envVars.modelId]: config.bedrock.modelId,
+          [envVars.usdPerMillionInputTokens]: String(config.bedrock.usdPerMillionInputTokens),
+          [envVars.usdPerMillionOutputTokens]: String(config.bedrock.usdPerMillionOutputTokens),
+          [envVars.concurrentJobs]: String(config.quotas.concurrentJobs),
+          [envVars.dailyDocumentsFree]: String(config.quotas.dailyDocumentsFree),
+          [envVars.dailyDocumentsPremium]: String(config.quotas.dailyDocumentsPremium),
+          [envVars.workerTimeoutSeconds]: String(functionSizes.worker.timeout),
         },
         table: users,
         tempBucket: temp.bucket,

@@ -3,18 +3,19 @@ import { HTTPException } from 'hono/http-exception';
 import type { Deps } from './deps';
 import { ApiError, errorResponse, fromHttpException } from './errors';
 import { requestContext } from './middleware/request-context';
-import { createPlatform } from './platform';
+import { createPlatform, type Platform } from './platform';
 import { createRouter } from './router';
 import { authRoutes } from './routes/auth';
+import { chatRoutes } from './routes/chat';
 import { healthRoutes } from './routes/health';
+import { processRoutes } from './routes/process';
 import { profileRoutes } from './routes/profile';
 
 /** API.md: bodies over 256 KiB are refused before parsing. */
 export const MAX_BODY_BYTES = 256 * 1024;
 
 /** The one Hono app, built from injected dependencies: the same in Lambda, `npm start` and tests. */
-export function createApp(deps: Deps) {
-  const p = createPlatform(deps);
+export function createApp(deps: Deps, p: Platform = createPlatform(deps)) {
   const app = createRouter();
 
   app.use(requestContext(deps.logger, deps.clock));
@@ -30,6 +31,8 @@ export function createApp(deps: Deps) {
   app.route('/', healthRoutes(p));
   app.route('/', authRoutes(p));
   app.route('/', profileRoutes(p));
+  app.route('/', processRoutes(p));
+  app.route('/', chatRoutes(p));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/api/v1/openapi.json', {

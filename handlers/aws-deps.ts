@@ -12,6 +12,8 @@ import { systemClock } from './clock';
 import type { AppConfig, AwsKeyConfig } from './config';
 import type { Deps } from './deps';
 import { createIdTokenVerifier } from './identity/id-tokens';
+import { createMetrics } from './metrics';
+import { createBedrockClient } from './processing/bedrock-client';
 import { createKmsSigner } from './identity/signer';
 import { createKmsEmailMac } from './users/email-mac';
 import { createPiiCipher } from './users/pii-cipher';
@@ -34,10 +36,12 @@ export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Log
     config,
     clock: systemClock,
     logger,
+    metrics: createMetrics(),
     dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ region, maxAttempts: 3 }), {
       marshallOptions: { removeUndefinedValues: true },
     }),
     s3: new S3Client({ region, maxAttempts: 3 }),
+    bedrock: createBedrockClient(config),
     signer: createKmsSigner(kms, keys.signingKeyArn),
     emailMac: createKmsEmailMac(kms, keys.emailMacKeyArn),
     pii: createPiiCipher(dataKeys, config.usersTable),

@@ -20,6 +20,15 @@ export interface AppConfig {
   appleClientIds: string[];
   accessTokenTtlSeconds: number;
   sessionTtlSeconds: number;
+  /** Bedrock model or this zone's geographic inference profile (never `global.`). */
+  modelId: string;
+  /** USD per million tokens, for the cost metric. */
+  pricing: { input: number; output: number };
+  quotas: { concurrentJobs: number; dailyDocumentsFree: number; dailyDocumentsPremium: number };
+  /** The worker function's timeout: a job still processing after it (plus a margin) has failed. */
+  workerTimeoutSeconds: number;
+  /** How long a presigned upload stays valid. */
+  uploadWindowSeconds: number;
 }
 
 /** KMS keys, only needed where the app runs against AWS. */
@@ -39,6 +48,12 @@ const csv = z
   .string()
   .default('')
   .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
+const count = z.coerce.number().int().positive();
+const price = z.coerce.number().nonnegative();
+const modelId = z
+  .string()
+  .min(3)
+  .refine((id) => !id.startsWith('global.'), "a bare model id or this zone's geographic inference profile; a global. profile may run anywhere in the world");
 const kmsArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/, 'a KMS key ARN');
 
 const zoneDirectory = z
@@ -67,6 +82,13 @@ const appEnv = z.object({
   [envVars.zoneDirectory]: zoneDirectory,
   [envVars.googleClientIds]: csv,
   [envVars.appleClientIds]: csv,
+  [envVars.modelId]: modelId,
+  [envVars.usdPerMillionInputTokens]: price,
+  [envVars.usdPerMillionOutputTokens]: price,
+  [envVars.concurrentJobs]: count.default(3),
+  [envVars.dailyDocumentsFree]: count.default(20),
+  [envVars.dailyDocumentsPremium]: count.default(200),
+  [envVars.workerTimeoutSeconds]: count.default(180),
 });
 
 const awsKeyEnv = z.object({
@@ -111,6 +133,15 @@ function toAppConfig(e: z.output<typeof appEnv>): AppConfig {
     appleClientIds: e[envVars.appleClientIds],
     accessTokenTtlSeconds: 900,
     sessionTtlSeconds: 30 * 24 * 3600,
+    modelId: e[envVars.modelId],
+    pricing: { input: e[envVars.usdPerMillionInputTokens], output: e[envVars.usdPerMillionOutputTokens] },
+    quotas: {
+      concurrentJobs: e[envVars.concurrentJobs],
+      dailyDocumentsFree: e[envVars.dailyDocumentsFree],
+      dailyDocumentsPremium: e[envVars.dailyDocumentsPremium],
+    },
+    workerTimeoutSeconds: e[envVars.workerTimeoutSeconds],
+    uploadWindowSeconds: 600,
   };
   const problems: string[] = [];
   if (config.googleClientIds.length + config.appleClientIds.length === 0) {

@@ -1,4 +1,6 @@
+import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { AppConfig } from './config';
@@ -17,8 +19,12 @@ export interface Deps {
   config: AppConfig;
   clock: Clock;
   logger: Logger;
+  /** CloudWatch metrics as embedded-metric-format log lines: no API calls, no PHI. */
+  metrics: Metrics;
   dynamo: DynamoDBDocumentClient;
   s3: S3Client;
+  /** Bedrock in the zone's own region (offline: the stand-in). */
+  bedrock: BedrockRuntimeClient;
   signer: Signer;
   pii: PiiCipher;
   emailMac: EmailMac;

@@ -24,7 +24,7 @@ export class UnsupportedEventError extends Error {
 export interface EventHandlers {
   http: (event: APIGatewayProxyEvent, context: Context) => Promise<unknown>;
   stream: (event: DynamoDBStreamEvent) => Promise<unknown>;
-  /** The processing worker; until it is wired, S3 events are refused like unknown ones. */
+  /** The processing worker (S3 uploads); a function built without it refuses them like unknown events. */
   s3?: (event: S3Event) => Promise<unknown>;
 }
 

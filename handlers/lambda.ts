@@ -7,6 +7,8 @@ import { createAwsDeps } from './aws-deps';
 import { parseLambdaConfig } from './config';
 import { createDispatcher } from './dispatch';
 import { createLogger } from './logger';
+import { createPlatform } from './platform';
+import { createWorker } from './processing/worker';
 
 /**
  * The one Lambda entry of the platform. Configuration is read once, at cold start: a bad or
@@ -15,11 +17,13 @@ import { createLogger } from './logger';
 const { app: config, keys } = parseLambdaConfig(process.env);
 const logger = createLogger(config.zone, process.env[envVars.logLevel]);
 const deps = createAwsDeps(config, keys, logger);
+const platform = createPlatform(deps);
 
 const dispatch = createDispatcher(
   {
-    http: handle(createApp(deps)) as (event: unknown, context: Context) => Promise<unknown>,
-    stream: createStreamHandler({ s3: deps.s3, auditBucket: config.auditBucket, zone: config.zone, logger }),
+    http: handle(createApp(deps, platform)) as (event: unknown, context: Context) => Promise<unknown>,
+    s3: createWorker(platform),
+    stream: createStreamHandler({ s3: deps.s3, auditBucket: config.auditBucket, zone: config.zone, logger, metrics: deps.metrics }),
   },
   logger,
 );

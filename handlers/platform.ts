@@ -1,5 +1,7 @@
 import type { Deps } from './deps';
 import { createAccessTokens } from './identity/access-tokens';
+import { createJobObjects } from './jobs/job-objects';
+import { createJobStore } from './jobs/job-store';
 import { createSessionStore } from './sessions/session-store';
 import { createUserRepository } from './users/user-repository';
 
@@ -11,6 +13,8 @@ export function createPlatform(deps: Deps) {
     accessTokens: createAccessTokens(config, deps.signer, clock),
     sessions: createSessionStore(dynamo, config.usersTable, clock, config.sessionTtlSeconds),
     users: createUserRepository({ dynamo, table: config.usersTable, clock, pii: deps.pii, emailMac: deps.emailMac }),
+    jobs: createJobStore({ dynamo, config, clock }),
+    objects: createJobObjects(deps.s3, config.tempBucket),
   };
 }
 

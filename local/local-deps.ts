@@ -6,6 +6,8 @@ import { systemClock, type Clock } from '../handlers/clock';
 import type { AppConfig } from '../handlers/config';
 import type { Deps } from '../handlers/deps';
 import { createIdTokenVerifier } from '../handlers/identity/id-tokens';
+import { createMetrics } from '../handlers/metrics';
+import { createBedrockClient } from '../handlers/processing/bedrock-client';
 import { createPiiCipher } from '../handlers/users/pii-cipher';
 import { createLocalIdentityProvider } from './identity-provider';
 import { createLocalKeyServices } from './key-services';
@@ -17,6 +19,7 @@ export const localCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVE
 export interface LocalEndpoints {
   dynamodb: string;
   s3: string;
+  bedrock: string;
 }
 
 /** The real SDK clients, pointed at the stand-ins on loopback. */
@@ -56,8 +59,10 @@ export function createLocalDeps(options: {
     config,
     clock: options.clock ?? systemClock,
     logger: options.logger,
+    metrics: createMetrics(),
     dynamo: clients.dynamo,
     s3: clients.s3,
+    bedrock: createBedrockClient(config, { endpoint: options.endpoints.bedrock, credentials: localCredentials }),
     signer: keyServices.signer,
     emailMac: keyServices.emailMac,
     pii: createPiiCipher(keyServices.dataKeyring, config.usersTable),

@@ -24,6 +24,10 @@ export function offlineConfig(options: {
     [envVars.homeApi]: options.apiUrl,
     [envVars.googleClientIds]: localClientIds.google,
     [envVars.appleClientIds]: localClientIds.apple,
+    // The Bedrock stand-in answers for any model id; this is the one the EU zones use.
+    [envVars.modelId]: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
+    [envVars.usdPerMillionInputTokens]: '1',
+    [envVars.usdPerMillionOutputTokens]: '5',
     ...options.env,
   });
 }

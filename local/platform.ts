@@ -4,13 +4,17 @@ import { serve, type ServerType } from '@hono/node-server';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createApp } from '../handlers/app';
 import { createStreamHandler } from '../handlers/audit/stream-handler';
+import { createPlatform } from '../handlers/platform';
+import { createWorker } from '../handlers/processing/worker';
 import { createLogger } from '../handlers/logger';
+import { faultsFromEnv, startBedrockStandIn } from './bedrock-stand-in';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { loadOrCreateLocalKeys } from './keys';
 import { createLocalDeps, localCredentials } from './local-deps';
 import { offlineConfig } from './offline-config';
 import { startS3Local } from './s3-local';
 import { startStreamPoller } from './stream-poller';
+import { forwardUploads } from './upload-events';
 import { ensureUsersTable } from './users-table';
 
 export interface PlatformOptions {
@@ -44,10 +48,12 @@ export async function startPlatform(options: PlatformOptions) {
     stops.push(dynamodb.stop);
     const s3 = await startS3Local({ buckets: [config.tempBucket, config.auditBucket], dataDir: dataDir('s3') });
     stops.push(s3.stop);
+    const bedrock = await startBedrockStandIn({ faults: faultsFromEnv(process.env) });
+    stops.push(bedrock.stop);
 
     const { deps, clients, identityProvider } = createLocalDeps({
       config,
-      endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint },
+      endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint },
       keys,
       logger,
     });
@@ -59,18 +65,35 @@ export async function startPlatform(options: PlatformOptions) {
       streams,
       table: config.usersTable,
       region: config.region,
-      handler: createStreamHandler({ s3: deps.s3, auditBucket: config.auditBucket, zone: config.zone, logger }),
+      handler: createStreamHandler({ s3: deps.s3, auditBucket: config.auditBucket, zone: config.zone, logger, metrics: deps.metrics }),
       onError: (err) => logger.warn('stream poll failed', { errorName: (err as Error).name }),
     });
     stops.push(poller.stop);
 
+    const platform = createPlatform(deps);
+    const uploads = forwardUploads(s3, {
+      bucket: config.tempBucket,
+      region: config.region,
+      handler: createWorker(platform),
+      onError: (err) => logger.error('worker failed', { errorName: (err as Error).name }),
+    });
+
     const server: ServerType = await new Promise((resolve, reject) => {
-      const s = serve({ fetch: createApp(deps).fetch, hostname: '127.0.0.1', port: options.port }, () => resolve(s));
+      const s = serve({ fetch: createApp(deps, platform).fetch, hostname: '127.0.0.1', port: options.port }, () => resolve(s));
       s.once('error', reject);
     });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-    return { url: apiUrl, config, endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint }, identityProvider, poller, stop };
+    return {
+      url: apiUrl,
+      config,
+      endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint },
+      identityProvider,
+      bedrock,
+      poller,
+      uploads,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

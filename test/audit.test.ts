@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { auditEventOf, auditObjectKey } from '../handlers/audit/audit-event';
 import { createStreamHandler } from '../handlers/audit/stream-handler';
 import { createLogger } from '../handlers/logger';
+import { createMetrics } from '../handlers/metrics';
 import { localCredentials } from '../local/local-deps';
 import { startStreamPoller } from '../local/stream-poller';
 import { createTestPlatform, type TestPlatform } from './support/test-platform';
@@ -19,7 +20,7 @@ beforeAll(async () => {
     streams: new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: t.config.region, credentials: localCredentials }),
     table: t.config.usersTable,
     region: t.config.region,
-    handler: createStreamHandler({ s3: t.deps.s3, auditBucket: t.config.auditBucket, zone: t.config.zone, logger: t.deps.logger }),
+    handler: createStreamHandler({ s3: t.deps.s3, auditBucket: t.config.auditBucket, zone: t.config.zone, logger: t.deps.logger, metrics: t.deps.metrics }),
     intervalMs: 50,
   });
 });
@@ -81,7 +82,7 @@ describe('the stream handler', () => {
   it('reports the first failing record and every later one, so none is lost or reordered', async () => {
     let calls = 0;
     const flaky = { send: async () => { if (++calls === 2) throw new Error('SlowDown'); return {}; } } as unknown as S3Client;
-    const handler = createStreamHandler({ s3: flaky, auditBucket: 'b', zone: 'dev', logger: createLogger('dev', 'SILENT') });
+    const handler = createStreamHandler({ s3: flaky, auditBucket: 'b', zone: 'dev', logger: createLogger('dev', 'SILENT'), metrics: createMetrics() });
     const out = await handler({ Records: [record('1'), record('2'), record('3')] });
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: '2' }, { itemIdentifier: '3' }]);
   });

@@ -12,6 +12,9 @@ const valid = {
   [envVars.audience]: 'serenya-mobile',
   [envVars.homeApi]: 'https://api.eu.serenya.health',
   [envVars.googleClientIds]: 'a.apps.googleusercontent.com, b.apps.googleusercontent.com',
+  [envVars.modelId]: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
+  [envVars.usdPerMillionInputTokens]: '1',
+  [envVars.usdPerMillionOutputTokens]: '5',
   [envVars.zoneDirectory]: JSON.stringify({ us: { issuer: 'https://api.us.serenya.health', homeApi: 'https://api.us.serenya.health' } }),
 };
 const errorOf = (fn: () => unknown) => {
@@ -46,6 +49,8 @@ describe('configuration from the environment', () => {
     ['a zone directory naming this zone’s own issuer', { [envVars.zoneDirectory]: JSON.stringify({ eu: { issuer: valid[envVars.issuer], homeApi: valid[envVars.homeApi] } }) }],
     ['no sign-in provider at all', { [envVars.googleClientIds]: '' }],
     ['a region that is not one', { [envVars.region]: 'europe' }],
+    ['a global inference profile', { [envVars.modelId]: 'global.anthropic.claude-haiku-4-5-20251001-v1:0' }],
+    ['a quota that is not a number', { [envVars.concurrentJobs]: 'three' }],
   ])('refuses %s', (_, change) => {
     expect(() => parseAppConfig({ ...valid, ...change })).toThrow(ConfigError);
   });

@@ -29,6 +29,9 @@ const deployedEnv = {
   [envVars.audience]: 'serenya-mobile',
   [envVars.homeApi]: 'https://api.eu.serenya.health',
   [envVars.googleClientIds]: 'client.apps.googleusercontent.com',
+  [envVars.modelId]: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
+  [envVars.usdPerMillionInputTokens]: '1',
+  [envVars.usdPerMillionOutputTokens]: '5',
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 };
 

@@ -1,5 +1,7 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { platformMetrics } from '../../contract';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { auditEventOf, auditObjectKey } from './audit-event';
 
@@ -8,7 +10,7 @@ import { auditEventOf, auditObjectKey } from './audit-event';
  * and everything after it are reported as batch item failures, so Lambda retries from there
  * and nothing is lost or reordered. Object keys derive from the record id: a retry overwrites.
  */
-export function createStreamHandler(deps: { s3: S3Client; auditBucket: string; zone: string; logger: Logger }) {
+export function createStreamHandler(deps: { s3: S3Client; auditBucket: string; zone: string; logger: Logger; metrics: Metrics }) {
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const records = event.Records ?? [];
     for (const [i, record] of records.entries()) {
@@ -24,6 +26,10 @@ export function createStreamHandler(deps: { s3: S3Client; auditBucket: string; z
           }),
         );
         deps.logger.info('audit event written', { eventId: audit.eventId, type: audit.type, userId: audit.userId });
+        // The executive and security dashboards count these (registrations, sign-ins, revocations).
+        const metric = deps.metrics.singleMetric();
+        metric.addDimension('type', audit.type);
+        metric.addMetric(platformMetrics.auditEvents, MetricUnit.Count, 1);
       } catch (err) {
         const failed = records.slice(i).map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' }));
         deps.logger.error('audit record failed', { eventId: record.eventID, errorName: (err as Error).name, retried: failed.length });

@@ -79,13 +79,22 @@ export function createUserRepository(deps: {
 }) {
   const { dynamo, table, clock, pii, emailMac } = deps;
 
+  /** Expiry is judged when read: an active subscription past its date reads as expired. */
+  function subscriptionOf(item: Record<string, unknown>): Subscription {
+    const sub = (item.current_subscription ?? { type: 'free', status: 'active' }) as Record<string, string>;
+    const expired = sub.status === 'active' && sub.expires_at !== undefined && sub.expires_at <= clock.now().toISOString();
+    return {
+      type: sub.type as Subscription['type'],
+      status: expired ? 'expired' : (sub.status as Subscription['status']),
+      ...(sub.expires_at ? { expiresAt: sub.expires_at } : {}),
+    };
+  }
+
   async function toProfile(item: Record<string, unknown>): Promise<Profile> {
     const id = item.id as string;
     const open = async (attribute: PiiAttribute) =>
       typeof item[attribute] === 'string' ? pii.open(id, attribute, item[attribute] as string) : null;
     const [email, name, givenName, familyName] = await Promise.all(piiFields.map(([attr]) => open(attr)));
-    const sub = (item.current_subscription ?? { type: 'free', status: 'active' }) as Record<string, string>;
-    const expired = sub.status === 'active' && sub.expires_at !== undefined && sub.expires_at <= clock.now().toISOString();
     const device = item.current_device as Record<string, string> | undefined;
     const consents = item.consents as Record<string, { version: string; accepted: true; accepted_at: string }>;
     return {
@@ -98,11 +107,7 @@ export function createUserRepository(deps: {
       consents: Object.fromEntries(
         Object.entries(consents).map(([k, c]) => [k, { version: c.version, accepted: c.accepted, acceptedAt: c.accepted_at }]),
       ),
-      subscription: {
-        type: sub.type as Subscription['type'],
-        status: expired ? 'expired' : (sub.status as Subscription['status']),
-        ...(sub.expires_at ? { expiresAt: sub.expires_at } : {}),
-      },
+      subscription: subscriptionOf(item),
       device: device
         ? { platform: device.platform as Device['platform'], deviceId: device.device_id!, appVersion: device.app_version! }
         : null,
@@ -179,6 +184,14 @@ export function createUserRepository(deps: {
     async findUserId(provider: Provider, subject: string): Promise<string | undefined> {
       const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: guardKey(provider, subject), ConsistentRead: true }));
       return Item?.user_id as string | undefined;
+    },
+
+    /** The subscription alone: no personal field is decrypted to decide a quota or a gate. */
+    async subscription(userId: string): Promise<Subscription | undefined> {
+      const { Item } = await dynamo.send(
+        new GetCommand({ TableName: table, Key: userKey(userId), ProjectionExpression: 'current_subscription', ConsistentRead: true }),
+      );
+      return Item ? subscriptionOf(Item) : undefined;
     },
 
     async get(userId: string): Promise<Profile | undefined> {

@@ -6,11 +6,16 @@ import { envVars } from '../../contract';
 import { createApp } from '../../handlers/app';
 import type { Clock } from '../../handlers/clock';
 import { createLogger } from '../../handlers/logger';
+import { createPlatform } from '../../handlers/platform';
+import { createWorker } from '../../handlers/processing/worker';
+import { startBedrockStandIn } from '../../local/bedrock-stand-in';
 import type { LocalIdentity } from '../../local/identity-provider';
 import { generateLocalKeys, type LocalKeys } from '../../local/keys';
 import { createLocalDeps } from '../../local/local-deps';
 import { offlineConfig } from '../../local/offline-config';
 import { ensureUsersTable } from '../../local/users-table';
+import { startS3Local } from '../../local/s3-local';
+import { forwardUploads } from '../../local/upload-events';
 
 /** Another zone, so tests can present its tokens. */
 export const euZone = { issuer: 'https://api.eu.serenya.test', homeApi: 'https://api.eu.serenya.test' };
@@ -36,7 +41,7 @@ export function movableClock(): Clock & { advance(seconds: number): void } {
  * The real app against DynamoDB Local and s3rver (started once per run by global-setup), with a
  * fresh table and buckets for this test file and freshly generated local keys.
  */
-export async function createTestPlatform(options: { keys?: LocalKeys; logLevel?: string } = {}) {
+export async function createTestPlatform(options: { keys?: LocalKeys; logLevel?: string; processing?: boolean } = {}) {
   const suffix = randomUUID().slice(0, 8);
   const keys = options.keys ?? generateLocalKeys();
   const clock = movableClock();
@@ -49,16 +54,28 @@ export async function createTestPlatform(options: { keys?: LocalKeys; logLevel?:
   });
   // Quiet unless a test reads the logs (the privacy tests log everything, down to DEBUG).
   const logger = createLogger(config.zone, options.logLevel ?? 'SILENT');
+  // Processing needs S3's upload events in this process, so such a file gets its own s3rver
+  // (and Bedrock stand-in); the others share the run's s3rver.
+  const ownS3 = options.processing ? await startS3Local({ buckets: [] }) : undefined;
+  const standIn = options.processing ? await startBedrockStandIn() : undefined;
   const { deps, clients, identityProvider } = createLocalDeps({
     config,
-    endpoints: { dynamodb: inject('dynamodbEndpoint'), s3: inject('s3Endpoint') },
+    endpoints: { dynamodb: inject('dynamodbEndpoint'), s3: ownS3?.endpoint ?? inject('s3Endpoint'), bedrock: standIn?.endpoint ?? 'http://127.0.0.1:9' },
     keys,
     logger,
     clock,
   });
   await ensureUsersTable(clients.dynamoClient, config.usersTable);
   for (const Bucket of [config.tempBucket, config.auditBucket]) await deps.s3.send(new CreateBucketCommand({ Bucket }));
-  const app = createApp(deps);
+  const platform = createPlatform(deps);
+  const app = createApp(deps, platform);
+  const uploads = ownS3
+    ? forwardUploads(ownS3, { bucket: config.tempBucket, region: config.region, handler: createWorker(platform), onError: (err) => { throw err; } })
+    : undefined;
+  const stop = async () => {
+    await uploads?.settled();
+    await Promise.all([ownS3?.stop(), standIn?.stop()]);
+  };
 
   async function request<T = any>(
     method: string,
@@ -103,7 +120,7 @@ export async function createTestPlatform(options: { keys?: LocalKeys; logLevel?:
     return Items;
   }
 
-  return { app, deps, clients, config, keys, clock, identityProvider, request, identity, onboard, rawItems };
+  return { app, deps, platform, clients, config, keys, clock, identityProvider, standIn, uploads, request, identity, onboard, rawItems, stop };
 }
 
 export type TestPlatform = Awaited<ReturnType<typeof createTestPlatform>>;

@@ -1,0 +1,276 @@
+import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import type { Clock } from '../clock';
+import type { AppConfig } from '../config';
+import type { JobType } from '../processing/result-schemas';
+
+export type JobStatus = 'awaiting_upload' | 'processing' | 'completed' | 'failed' | 'cleaned_up';
+
+export interface JobError {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+export interface Usage {
+  modelId: string;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** A job as stored: type, status, times, error and usage — never content. */
+export interface Job {
+  jobId: string;
+  userId: string;
+  type: JobType;
+  status: JobStatus;
+  contentType: string;
+  documentType?: string;
+  error?: JobError;
+  usage?: Usage;
+  createdAt: string;
+  updatedAt: string;
+  startedAt?: string;
+}
+
+/** Over a quota; `retryAfterSeconds` says when a retry can succeed. */
+export class QuotaExceededError extends Error {
+  override name = 'QuotaExceededError';
+  constructor(
+    readonly limit: 'concurrent' | 'daily',
+    readonly retryAfterSeconds: number,
+  ) {
+    super(limit === 'concurrent' ? 'Too many jobs in progress' : 'Daily document limit reached');
+  }
+}
+
+const JOB_TTL_SECONDS = 24 * 3600;
+/** Slack for clocks and queues before a job's silence counts as failure. */
+const MARGIN_SECONDS = 60;
+
+const jobKey = (userId: string, jobId: string) => ({ PK: `USER#${userId}`, SK: `JOB#${jobId}` });
+const activeKey = (userId: string) => ({ PK: `USER#${userId}`, SK: 'QUOTA#ACTIVE' });
+const dailyKey = (userId: string, day: string) => ({ PK: `USER#${userId}`, SK: `QUOTA#${day}` });
+
+function toJob(item: Record<string, any>): Job {
+  return {
+    jobId: item.job_id,
+    userId: item.user_id,
+    type: item.type,
+    status: item.status,
+    contentType: item.content_type,
+    documentType: item.document_type,
+    error: item.error,
+    usage: item.usage && { modelId: item.usage.model_id, inputTokens: item.usage.input_tokens, outputTokens: item.usage.output_tokens },
+    createdAt: item.created_at,
+    updatedAt: item.updated_at,
+    startedAt: item.started_at,
+  };
+}
+
+/**
+ * Jobs under their user (`SK = JOB#<id>`), so another user's job id is simply not found. Quotas
+ * are enforced atomically in the same transaction that creates the job: a daily counter
+ * (`QUOTA#<day>`) and a set of active-job slots (`QUOTA#ACTIVE`) that expire on their own, so a
+ * job that dies silently cannot hold a slot for ever.
+ */
+export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: AppConfig; clock: Clock }) {
+  const { dynamo, config, clock } = deps;
+  const table = config.usersTable;
+  const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
+  /** How long a job may hold its slot: the upload window, the worker's run, and a margin. */
+  const slotSeconds = config.uploadWindowSeconds + config.workerTimeoutSeconds + MARGIN_SECONDS;
+
+  async function release(userId: string, jobId: string) {
+    await dynamo.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: activeKey(userId),
+        UpdateExpression: 'REMOVE slots.#job',
+        ConditionExpression: 'attribute_exists(slots)',
+        ExpressionAttributeNames: { '#job': jobId },
+      }),
+    ).catch((err) => {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    });
+  }
+
+  /** Moves a job to a final state; false when it was no longer in one of `from` (e.g. cleaned up meanwhile). */
+  async function finish(userId: string, jobId: string, set: Record<string, unknown>, from: JobStatus[]): Promise<boolean> {
+    const names = Object.keys(set);
+    try {
+      await dynamo.send(
+        new UpdateCommand({
+          TableName: table,
+          Key: jobKey(userId, jobId),
+          ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+          UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
+          ExpressionAttributeNames: { '#status': 'status', ...Object.fromEntries(names.map((n) => [`#${n}`, n])) },
+          ExpressionAttributeValues: {
+            ...Object.fromEntries(from.map((s, i) => [`:from${i}`, s])),
+            ...Object.fromEntries(names.map((n) => [`:${n}`, set[n]])),
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      return false;
+    } finally {
+      await release(userId, jobId);
+    }
+  }
+
+  return {
+    /**
+     * Creates a job in `awaiting_upload` if the user is within quota. Document jobs count
+     * against the daily limit; every job takes one of the concurrent slots.
+     */
+    async reserve(input: { userId: string; jobId: string; type: JobType; contentType: string; documentType?: string; dailyLimit?: number }): Promise<Job> {
+      const { userId, jobId } = input;
+      for (let attempt = 0; ; attempt++) {
+        const now = clock.now();
+        const seconds = nowSeconds();
+        const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: activeKey(userId), ConsistentRead: true }));
+        const live = Object.entries((Item?.slots ?? {}) as Record<string, number>).filter(([, expires]) => expires > seconds);
+        if (live.length >= config.quotas.concurrentJobs) {
+          throw new QuotaExceededError('concurrent', Math.max(1, Math.min(...live.map(([, e]) => e)) - seconds));
+        }
+        const version = (Item?.version as number | undefined) ?? 0;
+        const day = now.toISOString().slice(0, 10);
+        const item = {
+          ...jobKey(userId, jobId),
+          entity: 'job',
+          job_id: jobId,
+          user_id: userId,
+          type: input.type,
+          status: 'awaiting_upload',
+          content_type: input.contentType,
+          document_type: input.documentType,
+          created_at: now.toISOString(),
+          updated_at: now.toISOString(),
+          ttl: seconds + JOB_TTL_SECONDS,
+        };
+        try {
+          await dynamo.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                {
+                  Put: {
+                    TableName: table,
+                    Item: { ...activeKey(userId), slots: Object.fromEntries([...live, [jobId, seconds + slotSeconds]]), version: version + 1, ttl: seconds + 2 * 86400 },
+                    // Optimistic: another request that changed the slots since our read wins, we retry.
+                    ConditionExpression: 'attribute_not_exists(version) OR version = :version',
+                    ExpressionAttributeValues: { ':version': version },
+                  },
+                },
+                { Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
+                ...(input.dailyLimit !== undefined
+                  ? [{
+                      Update: {
+                        TableName: table,
+                        Key: dailyKey(userId, day),
+                        UpdateExpression: 'ADD documents :one SET #ttl = if_not_exists(#ttl, :ttl)',
+                        ConditionExpression: 'attribute_not_exists(documents) OR documents < :limit',
+                        ExpressionAttributeNames: { '#ttl': 'ttl' },
+                        ExpressionAttributeValues: { ':one': 1, ':limit': input.dailyLimit, ':ttl': seconds + 2 * 86400 },
+                      },
+                    }]
+                  : []),
+              ],
+            }),
+          );
+          return toJob(item);
+        } catch (err) {
+          if (!(err instanceof TransactionCanceledException)) throw err;
+          const [slots, , daily] = (err.CancellationReasons ?? []).map((r) => r.Code);
+          if (daily === 'ConditionalCheckFailed') {
+            const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) / 1000;
+            throw new QuotaExceededError('daily', Math.max(1, Math.ceil(midnight - seconds)));
+          }
+          if (attempt >= 5 || (slots !== 'ConditionalCheckFailed' && slots !== 'TransactionConflict' && daily !== 'TransactionConflict')) throw err;
+          await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * (attempt + 1)));
+        }
+      }
+    },
+
+    async get(userId: string, jobId: string): Promise<Job | undefined> {
+      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: jobKey(userId, jobId), ConsistentRead: true }));
+      return Item?.entity === 'job' ? toJob(Item) : undefined;
+    },
+
+    /** `awaiting_upload → processing`, once: a duplicated or redelivered upload event gets `undefined`. */
+    async claim(userId: string, jobId: string): Promise<Job | undefined> {
+      const now = clock.now().toISOString();
+      try {
+        const { Attributes } = await dynamo.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: jobKey(userId, jobId),
+            ConditionExpression: '#status = :awaiting',
+            UpdateExpression: 'SET #status = :processing, started_at = :now, updated_at = :now',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':awaiting': 'awaiting_upload', ':processing': 'processing', ':now': now },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return Attributes && toJob(Attributes);
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) return undefined;
+        throw err;
+      }
+    },
+
+    complete(userId: string, jobId: string, usage: Usage) {
+      return finish(
+        userId,
+        jobId,
+        { status: 'completed', updated_at: clock.now().toISOString(), usage: { model_id: usage.modelId, input_tokens: usage.inputTokens, output_tokens: usage.outputTokens } },
+        ['processing'],
+      );
+    },
+
+    fail(userId: string, jobId: string, error: JobError) {
+      return finish(userId, jobId, { status: 'failed', updated_at: clock.now().toISOString(), error }, ['processing', 'awaiting_upload']);
+    },
+
+    /**
+     * Cleans the job up: its record becomes a content-free tombstone until its TTL, so a repeated
+     * cleanup is still a success while an unknown (or another user's) id stays a 404.
+     * Returns false when the caller has no such job.
+     */
+    async remove(userId: string, jobId: string): Promise<boolean> {
+      try {
+        await dynamo.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: jobKey(userId, jobId),
+            ConditionExpression: 'attribute_exists(PK)',
+            UpdateExpression: 'SET #status = :cleaned, updated_at = :now REMOVE #error, #usage',
+            ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#usage': 'usage' },
+            ExpressionAttributeValues: { ':cleaned': 'cleaned_up', ':now': clock.now().toISOString() },
+          }),
+        );
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) return false;
+        throw err;
+      }
+      await release(userId, jobId);
+      return true;
+    },
+
+    /** The job as the app sees it: a job silent past its deadline has failed, so none stays stuck. */
+    view(job: Job): Job {
+      const age = (since: string) => (clock.now().getTime() - Date.parse(since)) / 1000;
+      if (job.status === 'processing' && age(job.startedAt ?? job.createdAt) > config.workerTimeoutSeconds + MARGIN_SECONDS) {
+        return { ...job, status: 'failed', error: { code: 'PROCESSING_TIMEOUT', message: 'Processing took too long; start a new upload', retryable: true } };
+      }
+      if (job.status === 'awaiting_upload' && age(job.createdAt) > slotSeconds) {
+        return { ...job, status: 'failed', error: { code: 'UPLOAD_TIMEOUT', message: 'No upload arrived in time; start a new upload', retryable: true } };
+      }
+      return job;
+    },
+  };
+}
+
+export type JobStore = ReturnType<typeof createJobStore>;

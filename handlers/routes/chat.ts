@@ -1,0 +1,68 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { authenticate } from '../middleware/authenticate';
+import type { Platform } from '../platform';
+import { ChatInput } from '../processing/converse-request';
+import type { ResultOf } from '../processing/result-schemas';
+import { createRouter } from '../router';
+import { Accepted, JobParams, JobStatus, ownJob, resultOf, startJob, statusOf, submitRequest } from './jobs';
+import { bearerAuth, errorResponses, jsonBody, jsonResponse } from './schemas';
+
+/** Conversation starters, by category; fixed text, the same for everyone. */
+export const chatPrompts = [
+  { id: 'results-explained', category: 'understanding_results', text: 'What do my latest results mean in plain words?' },
+  { id: 'out-of-range', category: 'understanding_results', text: 'Which of my results are outside the normal range, and why might that be?' },
+  { id: 'trend', category: 'trends', text: 'How have my results changed over time?' },
+  { id: 'doctor-questions', category: 'preparing_for_a_visit', text: 'What should I ask my doctor at my next appointment?' },
+  { id: 'lifestyle', category: 'lifestyle', text: 'Are there everyday habits that can help with these results?' },
+] as const;
+
+const Prompts = z
+  .object({ prompts: z.array(z.object({ id: z.string(), category: z.string(), text: z.string() })) })
+  .openapi('ChatPrompts');
+const ChatStatus = JobStatus.extend({ response: z.object({ message: z.string() }).optional() }).openapi('ChatStatus');
+
+const routes = {
+  prompts: createRoute({
+    method: 'get',
+    path: '/api/v1/chat/prompts',
+    tags: ['Chat'],
+    security: bearerAuth,
+    responses: { 200: jsonResponse('Suggested questions', Prompts), ...errorResponses(401, 421) },
+  }),
+  message: createRoute({
+    method: 'post',
+    path: '/api/v1/chat/messages',
+    tags: ['Chat'],
+    summary: 'Ask a health question; follow the job with /chat/status',
+    security: bearerAuth,
+    request: { body: jsonBody(ChatInput.openapi('ChatMessage')) },
+    responses: { 202: jsonResponse('Accepted', Accepted), ...errorResponses(400, 401, 413, 415, 421, 429) },
+  }),
+  status: createRoute({
+    method: 'get',
+    path: '/api/v1/chat/status/{jobId}',
+    tags: ['Chat'],
+    security: bearerAuth,
+    request: { params: JobParams },
+    responses: { 200: jsonResponse('Status, with the answer once completed', ChatStatus), ...errorResponses(400, 401, 404, 421) },
+  }),
+};
+
+export function chatRoutes(p: Platform) {
+  const router = createRouter();
+  router.use('/api/v1/chat/*', authenticate(p.accessTokens, p.sessions));
+  return router
+    .openapi(routes.prompts, (c) => c.json({ prompts: chatPrompts.map((prompt) => ({ ...prompt })) }, 200))
+    .openapi(routes.message, async (c) => {
+      const job = await startJob(p, c.get('auth').userId, { type: 'chat', contentType: 'application/json' });
+      await submitRequest(p, job, c.req.valid('json'));
+      return c.json({ jobId: job.jobId }, 202);
+    })
+    .openapi(routes.status, async (c) => {
+      const job = await ownJob(p, c.get('auth').userId, c.req.valid('param').jobId, 'chat');
+      const status = statusOf(job);
+      if (job.status !== 'completed') return c.json(status, 200);
+      const stored = await resultOf<{ result: ResultOf<'chat'> }>(p, job);
+      return c.json({ ...status, response: { message: stored.result.message } }, 200);
+    });
+}

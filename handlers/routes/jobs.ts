@@ -1,0 +1,98 @@
+import { z } from '@hono/zod-openapi';
+import { randomUUID } from 'node:crypto';
+import { ApiError, notFound } from '../errors';
+import { QuotaExceededError, type Job } from '../jobs/job-store';
+import type { Platform } from '../platform';
+import { jobTypes, type JobType } from '../processing/result-schemas';
+import type { Subscription } from '../users/user-repository';
+
+/** Route helpers shared by the processing and chat routes. */
+
+/** Job routes take the id from the path; a malformed one is a 400, someone else's a 404. */
+export const JobParams = z.object({ jobId: z.uuid().openapi({ param: { name: 'jobId', in: 'path' } }) });
+
+export const JobStatus = z
+  .object({
+    jobId: z.uuid(),
+    type: z.enum(jobTypes),
+    status: z.enum(['awaiting_upload', 'processing', 'completed', 'failed']),
+    error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('JobStatus');
+
+export const Accepted = z.object({ jobId: z.uuid() }).openapi('JobAccepted');
+
+/** The caller's own job, as the app sees it (timeouts applied), or 404: other users' jobs do not exist. */
+export async function ownJob(p: Platform, userId: string, jobId: string, type?: Job['type']): Promise<Job> {
+  const job = await p.jobs.get(userId, jobId);
+  if (!job || job.status === 'cleaned_up' || (type && job.type !== type)) throw notFound('The job');
+  return p.jobs.view(job);
+}
+
+export function statusOf(job: Job) {
+  return {
+    jobId: job.jobId,
+    type: job.type,
+    status: job.status as Exclude<Job['status'], 'cleaned_up'>,
+    ...(job.error ? { error: job.error } : {}),
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+  };
+}
+
+/** A completed job's stored result; 409 while it is not there yet. */
+export async function resultOf<T>(p: Platform, job: Job): Promise<T> {
+  if (job.status === 'failed') {
+    throw new ApiError(409, 'JOB_FAILED', 'The job failed and has no result; see its status for why', { retryable: false });
+  }
+  if (job.status !== 'completed') {
+    throw new ApiError(409, 'NOT_READY', 'The result is not ready yet; poll the status and try again', { retryable: true });
+  }
+  const stored = await p.objects.getResult<T>(job.userId, job.jobId);
+  if (!stored) throw notFound('The result');
+  return stored;
+}
+
+/** 429 with the seconds after which a retry can succeed. */
+export function quotaError(limit: 'concurrent' | 'daily', retryAfterSeconds: number) {
+  return new ApiError(
+    429,
+    'QUOTA_EXCEEDED',
+    limit === 'concurrent'
+      ? 'Too many jobs are in progress; wait for one to finish'
+      : "Today's document limit is reached; try again tomorrow",
+    { retryable: true, headers: { 'retry-after': String(retryAfterSeconds) } },
+  );
+}
+
+export const isPremium = (s: Subscription | undefined) => s?.type === 'premium' && s.status === 'active';
+
+/** Creates the caller's job within their quotas (document jobs count against the plan's daily limit). */
+export async function startJob(p: Platform, userId: string, input: { type: JobType; contentType: string; documentType?: string }): Promise<Job> {
+  const subscription = await p.users.subscription(userId);
+  if (!subscription) throw new ApiError(401, 'SESSION_ENDED', 'This account no longer exists; sign in again');
+  const { quotas } = p.config;
+  try {
+    return await p.jobs.reserve({
+      userId,
+      jobId: randomUUID(),
+      ...input,
+      dailyLimit: input.type === 'document' ? (isPremium(subscription) ? quotas.dailyDocumentsPremium : quotas.dailyDocumentsFree) : undefined,
+    });
+  } catch (err) {
+    if (err instanceof QuotaExceededError) throw quotaError(err.limit, err.retryAfterSeconds);
+    throw err;
+  }
+}
+
+/** Chat and report requests become the job's input object, so every job takes the worker's path. */
+export async function submitRequest(p: Platform, job: Job, request: unknown): Promise<void> {
+  try {
+    await p.objects.putInput(job.userId, job.jobId, JSON.stringify(request));
+  } catch (err) {
+    await p.jobs.fail(job.userId, job.jobId, { code: 'SUBMIT_FAILED', message: 'The request could not be queued; send it again', retryable: true });
+    throw err;
+  }
+}
