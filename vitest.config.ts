@@ -9,5 +9,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores here: more workers only fight over DynamoDB Local's JVM.
     maxWorkers: 2,
+    // Logs of passing tests are noise; a failing test still shows its own.
+    silent: 'passed-only',
   },
 });

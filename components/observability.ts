@@ -93,7 +93,7 @@ export class Observability extends pulumi.ComponentResource {
     });
     this.alarm(`${name}-llm-cost`, this.warningTopic, {
       alarmDescription: `Estimated Bedrock spend above ${args.llmCostAlarmUsdPerHour} USD in an hour`,
-      namespace: platformMetrics.namespace, metricName: platformMetrics.estimatedCost,
+      namespace: platformMetrics.namespace, metricName: platformMetrics.estimatedCost, dimensions: { service: 'serenya' },
       statistic: 'Sum', threshold: args.llmCostAlarmUsdPerHour, comparisonOperator: 'GreaterThanThreshold', period: 3600, evaluationPeriods: 1,
     });
   }
@@ -120,7 +120,9 @@ export class Observability extends pulumi.ComponentResource {
 
   private createDashboards(name: string, args: ObservabilityArgs) {
     const ns = platformMetrics.namespace;
-    const audit = (type: string): pulumi.Input<Metric> => [ns, platformMetrics.auditEvents, 'type', type];
+    // Powertools adds the `service` dimension to every metric the runtime emits.
+    const audit = (type: string): pulumi.Input<Metric> => [ns, platformMetrics.auditEvents, 'service', 'serenya', 'type', type];
+    const tokens = (metric: string, jobType: string): pulumi.Input<Metric> => [ns, metric, 'service', 'serenya', 'model', args.modelId, 'jobType', jobType];
     const perFunction = (metric: string) =>
       Object.values(args.functionNames).map((fn) => pulumi.output(fn).apply((f): Metric => ['AWS/Lambda', metric, 'FunctionName', f]));
     const api = (metric: string) => pulumi.all([args.restApiName, args.stageName]).apply(([a, s]): Metric => ['AWS/ApiGateway', metric, 'ApiName', a, 'Stage', s]);
@@ -131,8 +133,8 @@ export class Observability extends pulumi.ComponentResource {
         { title: 'Active users (sign-ins)', metrics: [audit('user_signed_in')] },
         { title: 'Subscription changes', metrics: [audit('subscription_changed')] },
         { title: 'Account deletions', metrics: [audit('user_deleted')] },
-        { title: 'Estimated LLM spend (USD)', metrics: [[ns, platformMetrics.estimatedCost]] },
-        { title: 'Model tokens', metrics: [[ns, platformMetrics.inputTokens], [ns, platformMetrics.outputTokens]] },
+        { title: 'Estimated LLM spend (USD)', metrics: [[ns, platformMetrics.estimatedCost, 'service', 'serenya']] },
+        { title: 'Model tokens by job type', metrics: ['document', 'chat', 'doctor_report'].flatMap((t) => [tokens(platformMetrics.inputTokens, t), tokens(platformMetrics.outputTokens, t)]) },
       ]),
       this.dashboard(`${name}-operations`, 'operations', args, [
         { title: 'Lambda invocations', metrics: perFunction('Invocations') },

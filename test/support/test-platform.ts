@@ -41,7 +41,9 @@ export function movableClock(): Clock & { advance(seconds: number): void } {
  * The real app against DynamoDB Local and s3rver (started once per run by global-setup), with a
  * fresh table and buckets for this test file and freshly generated local keys.
  */
-export async function createTestPlatform(options: { keys?: LocalKeys; logLevel?: string; processing?: boolean } = {}) {
+export async function createTestPlatform(
+  options: { keys?: LocalKeys; logLevel?: string; processing?: boolean; env?: Record<string, string> } = {},
+) {
   const suffix = randomUUID().slice(0, 8);
   const keys = options.keys ?? generateLocalKeys();
   const clock = movableClock();
@@ -50,10 +52,12 @@ export async function createTestPlatform(options: { keys?: LocalKeys; logLevel?:
     usersTable: `users-${suffix}`,
     tempBucket: `temp-${suffix}`,
     auditBucket: `audit-${suffix}`,
-    env: { [envVars.zoneDirectory]: JSON.stringify({ eu: euZone }) },
+    env: { [envVars.zoneDirectory]: JSON.stringify({ eu: euZone }), ...options.env },
   });
-  // Quiet unless a test reads the logs (the privacy tests log everything, down to DEBUG).
+  // Quiet unless a test reads the logs (the privacy tests log everything, down to DEBUG, and
+  // the metrics). Powertools Metrics reads this switch when the instance is made, below.
   const logger = createLogger(config.zone, options.logLevel ?? 'SILENT');
+  process.env.POWERTOOLS_METRICS_DISABLED = options.logLevel ? 'false' : 'true';
   // Processing needs S3's upload events in this process, so such a file gets its own s3rver
   // (and Bedrock stand-in); the others share the run's s3rver.
   const ownS3 = options.processing ? await startS3Local({ buckets: [] }) : undefined;
