@@ -39,6 +39,8 @@ Serenya platform (zone "${config.zone}", offline) — everything on 127.0.0.1, n
   API (Hono app)        ${platform.url}          OpenAPI: ${platform.url}/api/v1/openapi.json
   DynamoDB Local        ${platform.endpoints.dynamodb}   table ${config.usersTable} (${dataDir ? `data in ${dataDir}` : 'in memory'})
   S3 (s3rver)           ${platform.endpoints.s3}   buckets ${config.tempBucket}, ${config.auditBucket}
+  Bedrock (stand-in)    ${platform.endpoints.bedrock}   Converse over HTTP/2; faults: SERENYA_STANDIN_THROTTLE_RATE, _DELAY_MS, _MALFORMED
+  Uploads → worker      ${config.tempBucket} ObjectCreated jobs/*/input → worker (same bundle as the API)
   Audit stream          users-table stream → ${config.auditBucket}/observability/
   Keys                  ${keysDir} (local AES, HMAC and RSA keys; --fresh makes new ones)
   Identity provider     local stand-in for Google and Apple: npm run token -- google <sub> <email> [name]
@@ -46,14 +48,14 @@ Serenya platform (zone "${config.zone}", offline) — everything on 127.0.0.1, n
 Try:
   curl -s ${platform.url}/health
 
-Walk-through (onboard, profile, refresh, sign out): see README "Try it offline". Ctrl-C stops everything.
+Walk-throughs (onboard, profile, refresh, sign out; upload a lab report): README "Try it offline". Ctrl-C stops everything.
 `);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`\n${signal}: stopping the API, the stream poller, S3 and DynamoDB Local…`);
+    console.log(`\n${signal}: stopping the API, the worker, the stream poller, Bedrock, S3 and DynamoDB Local…`);
     await platform.stop();
     process.exit(0);
   };
