@@ -51,6 +51,14 @@ export const envVars = {
   dailyDocumentsFree: 'QUOTA_DAILY_DOCUMENTS_FREE',
   dailyDocumentsPremium: 'QUOTA_DAILY_DOCUMENTS_PREMIUM',
   workerTimeoutSeconds: 'WORKER_TIMEOUT_SECONDS',
+  appleBundleId: 'APPLE_BUNDLE_ID',
+  appleAppAppleId: 'APPLE_APP_APPLE_ID',
+  appleEnvironment: 'APPLE_ENVIRONMENT',
+  playPackageName: 'GOOGLE_PLAY_PACKAGE_NAME',
+  playPushAudience: 'GOOGLE_PLAY_PUSH_AUDIENCE',
+  playPushServiceAccount: 'GOOGLE_PLAY_PUSH_SERVICE_ACCOUNT',
+  playDeveloperApiUrl: 'GOOGLE_PLAY_DEVELOPER_API_URL',
+  playCredentialsSecretArn: 'GOOGLE_PLAY_CREDENTIALS_SECRET_ARN',
 } as const;
 
 export type EnvVarName = (typeof envVars)[keyof typeof envVars];

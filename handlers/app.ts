@@ -10,6 +10,7 @@ import { chatRoutes } from './routes/chat';
 import { healthRoutes } from './routes/health';
 import { processRoutes } from './routes/process';
 import { profileRoutes } from './routes/profile';
+import { subscriptionRoutes } from './routes/subscriptions';
 
 /** API.md: bodies over 256 KiB are refused before parsing. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -33,6 +34,7 @@ export function createApp(deps: Deps, p: Platform = createPlatform(deps)) {
   app.route('/', profileRoutes(p));
   app.route('/', processRoutes(p));
   app.route('/', chatRoutes(p));
+  app.route('/', subscriptionRoutes(p));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   app.doc31('/api/v1/openapi.json', {

@@ -6,6 +6,8 @@ import {
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMS, KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { X509Certificate } from 'node:crypto';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { systemClock } from './clock';
@@ -17,6 +19,10 @@ import { createBedrockClient } from './processing/bedrock-client';
 import { createKmsSigner } from './identity/signer';
 import { createKmsEmailMac } from './users/email-mac';
 import { createPiiCipher } from './users/pii-cipher';
+import { appleRootCaG3 } from './subscriptions/apple-root-ca-g3';
+import { createGooglePushVerifier } from './subscriptions/google-push';
+import { serviceAccountAccessToken } from './subscriptions/google-service-account';
+import { createPlayDeveloperClient } from './subscriptions/play-developer-client';
 
 /**
  * Dependencies in AWS: every client pinned to the zone's own region (residency), the KMS keys
@@ -32,6 +38,7 @@ export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Log
     maxAge: 5 * 60 * 1000,
     maxMessagesEncrypted: 100,
   });
+  const play = config.googlePlay;
   return {
     config,
     clock: systemClock,
@@ -46,5 +53,16 @@ export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Log
     emailMac: createKmsEmailMac(kms, keys.emailMacKeyArn),
     pii: createPiiCipher(dataKeys, config.usersTable),
     idTokens: createIdTokenVerifier({ google: config.googleClientIds, apple: config.appleClientIds }),
+    subscriptions: {
+      appStoreRoots: [new X509Certificate(Buffer.from(appleRootCaG3, 'base64'))],
+      verifyGooglePush: play && createGooglePushVerifier({ audience: play.pushAudience, serviceAccount: play.pushServiceAccount }),
+      play:
+        play && keys.playCredentialsSecretArn
+          ? createPlayDeveloperClient({
+              baseUrl: play.developerApiUrl,
+              accessToken: serviceAccountAccessToken(new SecretsManagerClient({ region, maxAttempts: 3 }), keys.playCredentialsSecretArn, systemClock),
+            })
+          : undefined,
+    },
   };
 }

@@ -29,6 +29,10 @@ export interface AppConfig {
   workerTimeoutSeconds: number;
   /** How long a presigned upload stays valid. */
   uploadWindowSeconds: number;
+  /** App Store Server Notifications: this app and environment. Absent: Apple notifications cannot verify. */
+  appStore?: { bundleId: string; environment: 'Production' | 'Sandbox'; appAppleId?: number };
+  /** Google Play RTDN: this package and the push subscription's identity. Absent: Google notifications cannot verify. */
+  googlePlay?: { packageName: string; pushAudience: string; pushServiceAccount: string; developerApiUrl: string };
 }
 
 /** KMS keys, only needed where the app runs against AWS. */
@@ -36,6 +40,8 @@ export interface AwsKeyConfig {
   dataKeyArn: string;
   signingKeyArn: string;
   emailMacKeyArn: string;
+  /** Secrets Manager secret holding the Play Developer API service-account key. */
+  playCredentialsSecretArn?: string;
 }
 
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1');
@@ -89,12 +95,20 @@ const appEnv = z.object({
   [envVars.dailyDocumentsFree]: count.default(20),
   [envVars.dailyDocumentsPremium]: count.default(200),
   [envVars.workerTimeoutSeconds]: count.default(180),
+  [envVars.appleBundleId]: z.string().min(1).optional(),
+  [envVars.appleAppAppleId]: z.coerce.number().int().positive().optional(),
+  [envVars.appleEnvironment]: z.enum(['Production', 'Sandbox']).optional(),
+  [envVars.playPackageName]: z.string().min(1).optional(),
+  [envVars.playPushAudience]: z.string().min(1).optional(),
+  [envVars.playPushServiceAccount]: z.email().optional(),
+  [envVars.playDeveloperApiUrl]: httpsOrLoopbackUrl.default('https://androidpublisher.googleapis.com'),
 });
 
 const awsKeyEnv = z.object({
   [envVars.dataKeyArn]: kmsArn,
   [envVars.signingKeyArn]: kmsArn,
   [envVars.emailMacKeyArn]: kmsArn,
+  [envVars.playCredentialsSecretArn]: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'a Secrets Manager secret ARN').optional(),
 });
 
 /** Start-up stops with one message that names every bad variable at once. */
@@ -118,6 +132,10 @@ function parseEnv<T extends z.ZodType>(schema: T, env: Record<string, string | u
 }
 
 function toAppConfig(e: z.output<typeof appEnv>): AppConfig {
+  const bundleId = e[envVars.appleBundleId];
+  const packageName = e[envVars.playPackageName];
+  const pushAudience = e[envVars.playPushAudience];
+  const pushServiceAccount = e[envVars.playPushServiceAccount];
   const config: AppConfig = {
     zone: e[envVars.zone],
     region: e[envVars.region],
@@ -142,10 +160,18 @@ function toAppConfig(e: z.output<typeof appEnv>): AppConfig {
     },
     workerTimeoutSeconds: e[envVars.workerTimeoutSeconds],
     uploadWindowSeconds: 600,
+    appStore: bundleId ? { bundleId, environment: e[envVars.appleEnvironment] ?? 'Production', appAppleId: e[envVars.appleAppAppleId] } : undefined,
+    googlePlay:
+      packageName && pushAudience && pushServiceAccount
+        ? { packageName, pushAudience, pushServiceAccount, developerApiUrl: e[envVars.playDeveloperApiUrl] }
+        : undefined,
   };
   const problems: string[] = [];
   if (config.googleClientIds.length + config.appleClientIds.length === 0) {
     problems.push(`${envVars.googleClientIds} or ${envVars.appleClientIds} must name at least one client id`);
+  }
+  if (config.appStore?.environment === 'Production' && !config.appStore.appAppleId) {
+    problems.push(`${envVars.appleAppAppleId} is required when ${envVars.appleEnvironment} is Production`);
   }
   if (Object.values(config.zoneDirectory).some((z) => z.issuer === config.issuer)) {
     problems.push(`${envVars.zoneDirectory} must not list this zone's own issuer`);
@@ -168,6 +194,7 @@ export function parseLambdaConfig(env: Record<string, string | undefined>): { ap
       dataKeyArn: e[envVars.dataKeyArn],
       signingKeyArn: e[envVars.signingKeyArn],
       emailMacKeyArn: e[envVars.emailMacKeyArn],
+      playCredentialsSecretArn: e[envVars.playCredentialsSecretArn],
     },
   };
 }

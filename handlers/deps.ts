@@ -3,12 +3,14 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { X509Certificate } from 'node:crypto';
 import type { AppConfig } from './config';
 import type { Clock } from './clock';
 import type { Signer } from './identity/signer';
 import type { IdTokenVerifier } from './identity/id-tokens';
 import type { PiiCipher } from './users/pii-cipher';
 import type { EmailMac } from './users/email-mac';
+import type { PlayDeveloperClient } from './subscriptions/play-developer-client';
 
 /**
  * Everything the runtime needs from the outside world, passed in once at the edge: Lambda
@@ -29,4 +31,12 @@ export interface Deps {
   pii: PiiCipher;
   emailMac: EmailMac;
   idTokens: IdTokenVerifier;
+  subscriptions: {
+    /** The pinned roots App Store notifications must chain to: Apple Root CA G3 in AWS. */
+    appStoreRoots: X509Certificate[];
+    /** Verifies a Pub/Sub push token; absent when Google Play is not configured. */
+    verifyGooglePush?: (authorization: string | undefined) => Promise<void>;
+    /** Reads a subscription's state; absent when Google Play is not configured. */
+    play?: PlayDeveloperClient;
+  };
 }

@@ -3,6 +3,7 @@ import { createAccessTokens } from './identity/access-tokens';
 import { createJobObjects } from './jobs/job-objects';
 import { createJobStore } from './jobs/job-store';
 import { createSessionStore } from './sessions/session-store';
+import { createSubscriptionStore } from './subscriptions/subscription-store';
 import { createUserRepository } from './users/user-repository';
 
 /** The injected dependencies plus the services built from them once, shared by every route. */
@@ -15,6 +16,7 @@ export function createPlatform(deps: Deps) {
     users: createUserRepository({ dynamo, table: config.usersTable, clock, pii: deps.pii, emailMac: deps.emailMac }),
     jobs: createJobStore({ dynamo, config, clock }),
     objects: createJobObjects(deps.s3, config.tempBucket),
+    subscriptionStore: createSubscriptionStore({ dynamo, table: config.usersTable, clock }),
   };
 }
 

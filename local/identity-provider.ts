@@ -50,6 +50,18 @@ export function createLocalIdentityProvider(privateKeyPem: string, audiences: Re
         .setExpirationTime(options.expiresIn ?? '1h')
         .sign(privateKey);
     },
+
+    /** The OIDC token Pub/Sub attaches to a push, as Google would sign it for a push subscription. */
+    async mintPushToken(claims: { audience: string; email: string; emailVerified?: boolean; expiresIn?: string; issuer?: string }): Promise<string> {
+      return new SignJWT({ email: claims.email, email_verified: claims.emailVerified ?? true })
+        .setProtectedHeader({ alg: 'RS256', kid: jwk.kid, typ: 'JWT' })
+        .setIssuer(claims.issuer ?? 'https://accounts.google.com')
+        .setAudience(claims.audience)
+        .setSubject('112233445566778899000')
+        .setIssuedAt()
+        .setExpirationTime(claims.expiresIn ?? '1h')
+        .sign(privateKey);
+    },
   };
 }
 

@@ -9,6 +9,10 @@ import { createIdTokenVerifier } from '../handlers/identity/id-tokens';
 import { createMetrics } from '../handlers/metrics';
 import { createBedrockClient } from '../handlers/processing/bedrock-client';
 import { createPiiCipher } from '../handlers/users/pii-cipher';
+import { X509Certificate } from 'node:crypto';
+import { appleRootCaG3 } from '../handlers/subscriptions/apple-root-ca-g3';
+import { createGooglePushVerifier } from '../handlers/subscriptions/google-push';
+import { createPlayDeveloperClient } from '../handlers/subscriptions/play-developer-client';
 import { createLocalIdentityProvider } from './identity-provider';
 import { createLocalKeyServices } from './key-services';
 import type { LocalKeys } from './keys';
@@ -47,6 +51,8 @@ export function createLocalDeps(options: {
   keys: LocalKeys;
   logger: Logger;
   clock?: Clock;
+  /** Roots App Store notifications must chain to; tests pin their own. @default Apple Root CA G3 */
+  appStoreRoots?: X509Certificate[];
 }) {
   const { config, keys } = options;
   const clients = createLocalClients(options.endpoints, config.region);
@@ -70,6 +76,14 @@ export function createLocalDeps(options: {
       { google: config.googleClientIds, apple: config.appleClientIds },
       identityProvider.jwksCache,
     ),
+    subscriptions: {
+      appStoreRoots: options.appStoreRoots ?? [new X509Certificate(Buffer.from(appleRootCaG3, 'base64'))],
+      // Push tokens are signed with Google's ID-token keys; offline the local identity provider's.
+      verifyGooglePush:
+        config.googlePlay &&
+        createGooglePushVerifier({ audience: config.googlePlay.pushAudience, serviceAccount: config.googlePlay.pushServiceAccount }, identityProvider.jwksCache),
+      play: config.googlePlay && createPlayDeveloperClient({ baseUrl: config.googlePlay.developerApiUrl, accessToken: async () => 'offline' }),
+    },
   };
   return { deps, clients, identityProvider };
 }

@@ -13,6 +13,7 @@ import { loadOrCreateLocalKeys } from './keys';
 import { createLocalDeps, localCredentials } from './local-deps';
 import { offlineConfig } from './offline-config';
 import { startS3Local } from './s3-local';
+import { startPlayDeveloperStandIn } from './play-developer-stand-in';
 import { startStreamPoller } from './stream-poller';
 import { forwardUploads } from './upload-events';
 import { ensureUsersTable } from './users-table';
@@ -35,7 +36,9 @@ export async function startPlatform(options: PlatformOptions) {
   try {
     const keys = loadOrCreateLocalKeys(options.keysDir);
     const apiUrl = `http://127.0.0.1:${options.port}`;
-    const config = offlineConfig({ apiUrl });
+    const playStandIn = await startPlayDeveloperStandIn();
+    stops.push(playStandIn.stop);
+    const config = offlineConfig({ apiUrl, playDeveloperApiUrl: playStandIn.url });
     const logger = createLogger(config.zone, options.logLevel);
 
     const dataDir = (name: string) => {

@@ -67,7 +67,8 @@ export function quotaError(limit: 'concurrent' | 'daily', retryAfterSeconds: num
   );
 }
 
-export const isPremium = (s: Subscription | undefined) => s?.type === 'premium' && s.status === 'active';
+/** Premium until it expires: a cancelled subscription keeps its benefits to the end of the period. */
+export const isPremium = (s: Subscription | undefined) => s?.type === 'premium' && (s.status === 'active' || s.status === 'cancelled');
 
 /** Creates the caller's job within their quotas (document jobs count against the plan's daily limit). */
 export async function startJob(p: Platform, userId: string, input: { type: JobType; contentType: string; documentType?: string }): Promise<Job> {

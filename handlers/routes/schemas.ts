@@ -38,6 +38,7 @@ export const Profile = z
     subscription: z.object({
       type: z.enum(['free', 'premium']),
       status: z.enum(['active', 'expired', 'cancelled']),
+      provider: z.enum(['apple', 'google']).optional(),
       expiresAt: z.string().optional(),
     }),
     device: Device.nullable(),

@@ -26,6 +26,7 @@ export interface Device {
 export interface Subscription {
   type: 'free' | 'premium';
   status: 'active' | 'expired' | 'cancelled';
+  provider?: 'apple' | 'google';
   expiresAt?: string;
 }
 
@@ -79,13 +80,14 @@ export function createUserRepository(deps: {
 }) {
   const { dynamo, table, clock, pii, emailMac } = deps;
 
-  /** Expiry is judged when read: an active subscription past its date reads as expired. */
+  /** Expiry is judged when read: an active or cancelled subscription past its date reads as expired. */
   function subscriptionOf(item: Record<string, unknown>): Subscription {
     const sub = (item.current_subscription ?? { type: 'free', status: 'active' }) as Record<string, string>;
-    const expired = sub.status === 'active' && sub.expires_at !== undefined && sub.expires_at <= clock.now().toISOString();
+    const lapsed = sub.status !== 'expired' && sub.expires_at !== undefined && sub.expires_at <= clock.now().toISOString();
     return {
       type: sub.type as Subscription['type'],
-      status: expired ? 'expired' : (sub.status as Subscription['status']),
+      status: lapsed ? 'expired' : (sub.status as Subscription['status']),
+      ...(sub.provider ? { provider: sub.provider as Subscription['provider'] } : {}),
       ...(sub.expires_at ? { expiresAt: sub.expires_at } : {}),
     };
   }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomUUID, type X509Certificate } from 'node:crypto';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
@@ -42,7 +42,16 @@ export function movableClock(): Clock & { advance(seconds: number): void } {
  * fresh table and buckets for this test file and freshly generated local keys.
  */
 export async function createTestPlatform(
-  options: { keys?: LocalKeys; logLevel?: string; processing?: boolean; env?: Record<string, string> } = {},
+  options: {
+    keys?: LocalKeys;
+    logLevel?: string;
+    processing?: boolean;
+    env?: Record<string, string>;
+    /** Pinned App Store roots (tests pin their own test root). */
+    appStoreRoots?: X509Certificate[];
+    /** A Play Developer API stand-in. */
+    playDeveloperApiUrl?: string;
+  } = {},
 ) {
   const suffix = randomUUID().slice(0, 8);
   const keys = options.keys ?? generateLocalKeys();
@@ -52,6 +61,7 @@ export async function createTestPlatform(
     usersTable: `users-${suffix}`,
     tempBucket: `temp-${suffix}`,
     auditBucket: `audit-${suffix}`,
+    playDeveloperApiUrl: options.playDeveloperApiUrl,
     env: { [envVars.zoneDirectory]: JSON.stringify({ eu: euZone }), ...options.env },
   });
   // Quiet unless a test reads the logs (the privacy tests log everything, down to DEBUG, and
@@ -68,6 +78,7 @@ export async function createTestPlatform(
     keys,
     logger,
     clock,
+    appStoreRoots: options.appStoreRoots,
   });
   await ensureUsersTable(clients.dynamoClient, config.usersTable);
   for (const Bucket of [config.tempBucket, config.auditBucket]) await deps.s3.send(new CreateBucketCommand({ Bucket }));

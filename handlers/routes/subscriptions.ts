@@ -1,0 +1,107 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { ApiError } from '../errors';
+import { authenticate } from '../middleware/authenticate';
+import type { Platform } from '../platform';
+import { createRouter } from '../router';
+import { UntrustedSignatureError } from '../subscriptions/apple-jws';
+import { readAppStoreNotification } from '../subscriptions/app-store-notifications';
+import { readPlayNotification } from '../subscriptions/play-notifications';
+import { MalformedNotificationError, type SubscriptionEvent } from '../subscriptions/subscription-event';
+import { bearerAuth, errorResponses, jsonBody, jsonResponse } from './schemas';
+
+const SubscriptionView = z
+  .object({
+    type: z.enum(['free', 'premium']),
+    status: z.enum(['active', 'expired', 'cancelled']),
+    provider: z.enum(['apple', 'google']).optional(),
+    expiresAt: z.string().optional(),
+  })
+  .openapi('Subscription');
+
+// The stores' envelopes, not our clients' bodies: extra fields are theirs to add (Pub/Sub sends
+// both camelCase and snake_case copies), so these are not strict.
+const AppStoreEnvelope = z.object({ signedPayload: z.string().min(1).max(64 * 1024) });
+const PubSubEnvelope = z.object({
+  message: z.object({ data: z.string().max(64 * 1024), messageId: z.string().min(1).max(200) }),
+  subscription: z.string().max(500).optional(),
+});
+const Webhook = z.union([AppStoreEnvelope, PubSubEnvelope]).openapi('StoreNotification');
+const WebhookAnswer = z.object({ outcome: z.enum(['applied', 'recorded', 'duplicate', 'stale', 'unknown_user']) }).openapi('StoreNotificationOutcome');
+
+const routes = {
+  get: createRoute({
+    method: 'get',
+    path: '/api/v1/subscriptions',
+    tags: ['Subscriptions'],
+    security: bearerAuth,
+    responses: { 200: jsonResponse("The caller's subscription", SubscriptionView), ...errorResponses(401, 421) },
+  }),
+  webhook: createRoute({
+    method: 'post',
+    path: '/api/v1/subscriptions/webhook',
+    tags: ['Subscriptions'],
+    summary: 'App Store Server Notifications v2, or a Google Play RTDN Pub/Sub push (with its OIDC bearer token)',
+    request: { body: jsonBody(Webhook) },
+    responses: {
+      200: jsonResponse('Verified; applied, or a duplicate or older notification that changes nothing', WebhookAnswer),
+      ...errorResponses(400, 401, 413, 415, 503),
+    },
+  }),
+};
+
+const unverified = () => new ApiError(401, 'WEBHOOK_UNVERIFIED', 'The notification did not verify; nothing was changed');
+
+export function subscriptionRoutes(p: Platform) {
+  const router = createRouter();
+  router.use(routes.get.path, authenticate(p.accessTokens, p.sessions));
+
+  async function read(body: z.infer<typeof Webhook>, authorization: string | undefined): Promise<SubscriptionEvent> {
+    const { appStore, googlePlay } = p.config;
+    if ('signedPayload' in body) {
+      if (!appStore) throw unverified();
+      return readAppStoreNotification(body.signedPayload, p.subscriptions.appStoreRoots, appStore);
+    }
+    const { verifyGooglePush, play } = p.subscriptions;
+    if (!googlePlay || !verifyGooglePush || !play) throw unverified();
+    await verifyGooglePush(authorization);
+    try {
+      return await readPlayNotification(body, googlePlay.packageName, play);
+    } catch (err) {
+      if (err instanceof UntrustedSignatureError || err instanceof MalformedNotificationError) throw err;
+      // Play's API is down: Pub/Sub redelivers on a 5xx.
+      throw new ApiError(503, 'STORE_UNAVAILABLE', 'The store could not be asked for the subscription state; retry later', { retryable: true });
+    }
+  }
+
+  return router
+    .openapi(routes.get, async (c) => {
+      const subscription = await p.users.subscription(c.get('auth').userId);
+      if (!subscription) throw new ApiError(401, 'SESSION_ENDED', 'This account no longer exists; sign in again');
+      return c.json(subscription, 200);
+    })
+    .openapi(routes.webhook, async (c) => {
+      let event: SubscriptionEvent;
+      try {
+        event = await read(c.req.valid('json'), c.req.header('authorization'));
+      } catch (err) {
+        if (err instanceof UntrustedSignatureError) {
+          p.logger.warn('store notification refused', { requestId: c.get('requestId'), reason: err.message });
+          throw unverified();
+        }
+        if (err instanceof MalformedNotificationError) {
+          throw new ApiError(400, 'INVALID_NOTIFICATION', `The notification verified but cannot be used: ${err.message}`);
+        }
+        throw err;
+      }
+      const outcome = await p.subscriptionStore.apply(event);
+      p.logger.info('store notification', {
+        requestId: c.get('requestId'),
+        provider: event.provider,
+        kind: event.kind,
+        notificationId: event.notificationId,
+        userId: event.userId,
+        outcome,
+      });
+      return c.json({ outcome }, 200);
+    });
+}

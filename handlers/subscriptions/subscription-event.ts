@@ -1,0 +1,27 @@
+/** What a verified store notification means for one user, whichever store sent it. */
+export interface SubscriptionEvent {
+  provider: 'apple' | 'google';
+  /** Apple's `notificationUUID` or Pub/Sub's `messageId`: a second delivery is a duplicate. */
+  notificationId: string;
+  /** The notification's own timestamp (ms): an older one never overwrites newer state. */
+  eventTime: number;
+  /** The Serenya user the purchase belongs to, when the store names one. */
+  userId?: string;
+  /** The new state, or undefined when the notification changes nothing (a test, an informational type). */
+  state?: {
+    type: 'premium';
+    status: 'active' | 'cancelled' | 'expired';
+    expiresAt?: string;
+    /** Apple's original transaction id or Google's purchase token; stored only as a hash. */
+    purchaseReference: string;
+  };
+  /** The notification's type, for logs (never its payload). */
+  kind: string;
+}
+
+/** A notification that verified but does not make sense: 400, and nothing changes. */
+export class MalformedNotificationError extends Error {
+  override name = 'MalformedNotificationError';
+}
+
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
