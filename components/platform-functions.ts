@@ -19,6 +19,8 @@ export interface PlatformFunctionsArgs {
   dataKeyArn: pulumi.Input<string>;
   signingKeyArn: pulumi.Input<string>;
   macKeyArn: pulumi.Input<string>;
+  /** Secret the API reads the Play Developer API key from. @default none (Google Play not configured) */
+  playCredentialsSecretArn?: string;
   /** Bedrock ARNs the worker may invoke (see `bedrock-arns.ts`). */
   bedrockArns: pulumi.Input<string[]>;
   /** CloudWatch Logs retention. @default 30 */
@@ -130,6 +132,9 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'], Resource: args.dataKeyArn },
           { Sid: 'SignAccessTokens', Effect: 'Allow', Action: ['kms:Sign', 'kms:GetPublicKey'], Resource: args.signingKeyArn },
           { Sid: 'KeyEmailIndex', Effect: 'Allow', Action: ['kms:GenerateMac'], Resource: args.macKeyArn },
+          ...(args.playCredentialsSecretArn
+            ? [{ Sid: 'PlayDeveloperApiKey', Effect: 'Allow' as const, Action: ['secretsmanager:GetSecretValue'], Resource: args.playCredentialsSecretArn }]
+            : []),
         ];
       case 'worker':
         return [

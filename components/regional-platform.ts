@@ -14,6 +14,23 @@ import type { StackConfig } from './stack-config';
 import { TempBucket } from './temp-bucket';
 import { UsersTable } from './users-table';
 
+/** The stores' settings for the runtime: names and ids; the Play key stays in Secrets Manager. */
+function storeEnvironment({ subscriptions: { appStore, googlePlay } }: StackConfig): Record<string, string> {
+  return {
+    ...(appStore && {
+      [envVars.appleBundleId]: appStore.bundleId,
+      [envVars.appleEnvironment]: appStore.environment,
+      ...(appStore.appAppleId ? { [envVars.appleAppAppleId]: String(appStore.appAppleId) } : {}),
+    }),
+    ...(googlePlay && {
+      [envVars.playPackageName]: googlePlay.packageName,
+      [envVars.playPushAudience]: googlePlay.pushAudience,
+      [envVars.playPushServiceAccount]: googlePlay.pushServiceAccount,
+      [envVars.playCredentialsSecretArn]: googlePlay.credentialsSecretArn,
+    }),
+  };
+}
+
 export interface RegionalPlatformArgs {
   /** The zone's validated stack configuration (`stack-config.ts`). */
   config: StackConfig;
@@ -109,6 +126,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
           [envVars.dailyDocumentsFree]: String(config.quotas.dailyDocumentsFree),
           [envVars.dailyDocumentsPremium]: String(config.quotas.dailyDocumentsPremium),
           [envVars.workerTimeoutSeconds]: String(functionSizes.worker.timeout),
+          ...storeEnvironment(config),
         },
         table: users,
         tempBucket: temp.bucket,
@@ -116,6 +134,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         dataKeyArn: keys.dataKey.arn,
         signingKeyArn: keys.signingKey.arn,
         macKeyArn: keys.macKey.arn,
+        playCredentialsSecretArn: config.subscriptions.googlePlay?.credentialsSecretArn,
         bedrockArns: modelArns,
         logRetentionDays: config.logRetentionDays,
         apiReservedConcurrency: config.concurrency.apiReserved,

@@ -59,6 +59,21 @@ export const stackConfigSchema = z
     throttling: z.strictObject({ rateLimit: positive, burstLimit: positive, wafRequestsPer5MinPerIp: z.number().int().min(100) }),
     llmCostAlarmUsdPerHour: z.number().positive(),
     networkIsolation: z.boolean().default(false),
+    /** The stores whose notifications this zone accepts; each absent store's webhooks answer 401. */
+    subscriptions: z
+      .strictObject({
+        appStore: z.strictObject({ bundleId: z.string().min(1), environment: z.enum(['Production', 'Sandbox']), appAppleId: z.number().int().positive().optional() }).optional(),
+        googlePlay: z
+          .strictObject({
+            packageName: z.string().min(1),
+            pushAudience: z.string().min(1),
+            pushServiceAccount: z.email(),
+            /** Secrets Manager secret (in the zone) with the Play Developer API service-account key. */
+            credentialsSecretArn: z.string().regex(/^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'a Secrets Manager secret ARN'),
+          })
+          .optional(),
+      })
+      .default({}),
   })
   .superRefine((c, ctx) => {
     const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -91,6 +106,11 @@ export const stackConfigSchema = z
       if (!c.domain) problem('domain', 'a production stack needs its domain');
     }
     if (c.geoDns && !c.domain) problem('geoDns', 'geo-DNS records need serenya:domain');
+    const secretRegion = c.subscriptions.googlePlay?.credentialsSecretArn.split(':')[3];
+    if (secretRegion && !allowed.has(secretRegion)) problem('subscriptions', `the Play credentials secret is in ${secretRegion}, outside this zone's allowedRegions (${list})`);
+    if (c.subscriptions.appStore?.environment === 'Production' && !c.subscriptions.appStore.appAppleId) {
+      problem('subscriptions', 'appStore.appAppleId is required for the Production environment');
+    }
   });
 
 export type StackConfig = z.output<typeof stackConfigSchema>;

@@ -1,0 +1,87 @@
+// @peculiar/x509 builds on tsyringe, which needs the Reflect metadata polyfill loaded first.
+import 'reflect-metadata';
+import { KeyObject, sign, webcrypto, X509Certificate } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+import { appleOids } from '../../handlers/subscriptions/apple-jws';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+type KeyPair = webcrypto.CryptoKeyPair;
+
+const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+/** Apple's marker extensions carry an ASN.1 NULL. */
+const marker = (oid: string) => new x509.Extension(oid, false, new Uint8Array([0x05, 0x00]));
+const day = 86_400_000;
+
+export interface TestChain {
+  root: X509Certificate;
+  x5c: string[];
+  leafKey: KeyObject;
+}
+
+async function keys() {
+  return (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as KeyPair;
+}
+
+/**
+ * A certificate chain shaped like Apple's (root → WWDR-like intermediate → App Store leaf, with
+ * Apple's marker OIDs), made by the tests. Options break one thing at a time.
+ */
+export async function appleLikeChain(options: { leafMarker?: boolean; intermediateMarker?: boolean; leafExpired?: boolean; root?: { cert: x509.X509Certificate; keys: KeyPair } } = {}) {
+  const now = Date.now();
+  const rootKeys = options.root?.keys ?? (await keys());
+  const rootCert =
+    options.root?.cert ??
+    (await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '01',
+      name: 'CN=Serenya Test Root CA - G3, O=Serenya Tests',
+      notBefore: new Date(now - 365 * day),
+      notAfter: new Date(now + 3650 * day),
+      keys: rootKeys,
+      signingAlgorithm: algorithm,
+      extensions: [new x509.BasicConstraintsExtension(true, 1, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+    }));
+  const interKeys = await keys();
+  const inter = await x509.X509CertificateGenerator.create({
+    serialNumber: '02',
+    subject: 'CN=Serenya Test WWDR CA, O=Serenya Tests',
+    issuer: rootCert.subject,
+    notBefore: new Date(now - 300 * day),
+    notAfter: new Date(now + 3000 * day),
+    signingKey: rootKeys.privateKey,
+    publicKey: interKeys.publicKey,
+    signingAlgorithm: algorithm,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      ...(options.intermediateMarker === false ? [] : [marker(appleOids.intermediate)]),
+    ],
+  });
+  const leafKeys = await keys();
+  const leaf = await x509.X509CertificateGenerator.create({
+    serialNumber: '03',
+    subject: 'CN=Serenya Test App Store Signing, O=Serenya Tests',
+    issuer: inter.subject,
+    notBefore: new Date(now - 200 * day),
+    notAfter: options.leafExpired ? new Date(now - day) : new Date(now + 300 * day),
+    signingKey: interKeys.privateKey,
+    publicKey: leafKeys.publicKey,
+    signingAlgorithm: algorithm,
+    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), ...(options.leafMarker === false ? [] : [marker(appleOids.leaf)])],
+  });
+  const der = (c: x509.X509Certificate) => Buffer.from(c.rawData).toString('base64');
+  return {
+    root: new X509Certificate(Buffer.from(rootCert.rawData)),
+    rootMaterial: { cert: rootCert, keys: rootKeys },
+    x5c: [der(leaf), der(inter), der(rootCert)],
+    leafKey: KeyObject.from(leafKeys.privateKey),
+  };
+}
+
+/** A JWS as the App Store signs it: ES256, the chain in `x5c`. */
+export function signAppleJws(chain: { x5c: string[]; leafKey: KeyObject }, payload: object): string {
+  const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const input = `${b64({ alg: 'ES256', x5c: chain.x5c })}.${b64(payload)}`;
+  const signature = sign('sha256', Buffer.from(input), { key: chain.leafKey, dsaEncoding: 'ieee-p1363' });
+  return `${input}.${signature.toString('base64url')}`;
+}
