@@ -1,22 +1,46 @@
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type Plugin } from 'esbuild';
 
 /** The one Lambda entry; the api, worker and stream functions all run this bundle. */
 export const lambdaEntry = fileURLToPath(new URL('../handlers/lambda.ts', import.meta.url));
 
 /**
- * Bundles the runtime for Lambda (nodejs22.x, arm64): ESM, minified, the AWS SDK included so
- * the deployed code runs the SDK version the tests ran. ESM bundles of CommonJS dependencies
- * call `require`, which ESM lacks, hence the `createRequire` banner.
+ * zod re-exports its ~50 translated error locales as a namespace, which keeps them all in a
+ * bundle; the runtime uses English only (its messages never reach users verbatim anyway).
  */
-export async function bundleLambda(outdir: string): Promise<{ file: string; metafile: Metafile }> {
+const englishOnlyZod: Plugin = {
+  name: 'zod-english-only',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
+      args.importer.includes(`${'node_modules'}/zod/`) ? { path: args.importer, namespace: 'zod-locales' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: "export { default as en } from '../locales/en.js';",
+      resolveDir: dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
+/**
+ * Bundles the runtime for Lambda (nodejs22.x, arm64): ESM, minified, the AWS SDK included so
+ * the deployed code runs the SDK version the tests ran. Split into chunks: what only the worker
+ * or the store webhook needs (Bedrock, Secrets Manager) loads when first used, not at every cold
+ * start. ESM bundles of CommonJS dependencies call `require`, hence the `createRequire` banner.
+ */
+export async function bundleLambda(outdir: string): Promise<{ dir: string; file: string; metafile: Metafile }> {
+  rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const file = join(outdir, 'index.mjs');
   const result = await build({
-    entryPoints: [lambdaEntry],
-    outfile: file,
+    entryPoints: { index: lambdaEntry },
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    plugins: [englishOnlyZod],
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -28,5 +52,5 @@ export async function bundleLambda(outdir: string): Promise<{ file: string; meta
     mainFields: ['module', 'main'],
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
-  return { file, metafile: result.metafile };
+  return { dir: outdir, file, metafile: result.metafile };
 }

@@ -76,7 +76,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
     const outdir = join(tmpdir(), `serenya-lambda-${pulumi.getProject()}-${pulumi.getStack()}`);
     return pulumi
       .output(bundleLambda(outdir))
-      .apply(({ file }) => new pulumi.asset.AssetArchive({ 'index.mjs': new pulumi.asset.FileAsset(file) }));
+      .apply(({ dir }) => new pulumi.asset.FileArchive(dir));
   }
 
   private createLogGroups(name: string, args: PlatformFunctionsArgs) {

@@ -6,7 +6,6 @@ import {
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMS, KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { X509Certificate } from 'node:crypto';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -15,7 +14,6 @@ import type { AppConfig, AwsKeyConfig } from './config';
 import type { Deps } from './deps';
 import { createIdTokenVerifier } from './identity/id-tokens';
 import { createMetrics } from './metrics';
-import { createBedrockClient } from './processing/bedrock-client';
 import { createKmsSigner } from './identity/signer';
 import { createKmsEmailMac } from './users/email-mac';
 import { createPiiCipher } from './users/pii-cipher';
@@ -48,7 +46,6 @@ export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Log
       marshallOptions: { removeUndefinedValues: true },
     }),
     s3: new S3Client({ region, maxAttempts: 3 }),
-    bedrock: createBedrockClient(config),
     signer: createKmsSigner(kms, keys.signingKeyArn),
     emailMac: createKmsEmailMac(kms, keys.emailMacKeyArn),
     pii: createPiiCipher(dataKeys, config.usersTable),
@@ -60,7 +57,7 @@ export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Log
         play && keys.playCredentialsSecretArn
           ? createPlayDeveloperClient({
               baseUrl: play.developerApiUrl,
-              accessToken: serviceAccountAccessToken(new SecretsManagerClient({ region, maxAttempts: 3 }), keys.playCredentialsSecretArn, systemClock),
+              accessToken: serviceAccountAccessToken(region, keys.playCredentialsSecretArn, systemClock),
             })
           : undefined,
     },

@@ -1,4 +1,3 @@
-import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -25,8 +24,6 @@ export interface Deps {
   metrics: Metrics;
   dynamo: DynamoDBDocumentClient;
   s3: S3Client;
-  /** Bedrock in the zone's own region (offline: the stand-in). */
-  bedrock: BedrockRuntimeClient;
   signer: Signer;
   pii: PiiCipher;
   emailMac: EmailMac;

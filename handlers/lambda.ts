@@ -1,14 +1,8 @@
-import type { Context } from 'aws-lambda';
-import { handle } from 'hono/aws-lambda';
 import { envVars } from '../contract';
-import { createApp } from './app';
-import { createStreamHandler } from './audit/stream-handler';
 import { createAwsDeps } from './aws-deps';
 import { parseLambdaConfig } from './config';
-import { createDispatcher } from './dispatch';
+import { createLambdaHandler } from './lambda-handler';
 import { createLogger } from './logger';
-import { createPlatform } from './platform';
-import { createWorker } from './processing/worker';
 
 /**
  * The one Lambda entry of the platform. Configuration is read once, at cold start: a bad or
@@ -16,16 +10,10 @@ import { createWorker } from './processing/worker';
  */
 const { app: config, keys } = parseLambdaConfig(process.env);
 const logger = createLogger(config.zone, process.env[envVars.logLevel]);
-const deps = createAwsDeps(config, keys, logger);
-const platform = createPlatform(deps);
 
-const dispatch = createDispatcher(
-  {
-    http: handle(createApp(deps, platform)) as (event: unknown, context: Context) => Promise<unknown>,
-    s3: createWorker(platform),
-    stream: createStreamHandler({ s3: deps.s3, auditBucket: config.auditBucket, zone: config.zone, logger, metrics: deps.metrics }),
+export const handler = createLambdaHandler(createAwsDeps(config, keys, logger), {
+  worker: async (platform) => {
+    const [{ createWorker }, { createBedrockClient }] = await Promise.all([import('./processing/worker'), import('./processing/bedrock-client')]);
+    return createWorker({ ...platform, bedrock: createBedrockClient(config) });
   },
-  logger,
-);
-
-export const handler = (event: unknown, context: Context) => dispatch(event, context);
+});

@@ -68,7 +68,6 @@ export function createLocalDeps(options: {
     metrics: createMetrics(),
     dynamo: clients.dynamo,
     s3: clients.s3,
-    bedrock: createBedrockClient(config, { endpoint: options.endpoints.bedrock, credentials: localCredentials }),
     signer: keyServices.signer,
     emailMac: keyServices.emailMac,
     pii: createPiiCipher(keyServices.dataKeyring, config.usersTable),
@@ -85,5 +84,7 @@ export function createLocalDeps(options: {
       play: config.googlePlay && createPlayDeveloperClient({ baseUrl: config.googlePlay.developerApiUrl, accessToken: async () => 'offline' }),
     },
   };
-  return { deps, clients, identityProvider };
+  // The worker's Bedrock client: the same builder as in AWS, pointed at the stand-in.
+  const bedrock = createBedrockClient(config, { endpoint: options.endpoints.bedrock, credentials: localCredentials });
+  return { deps, clients, identityProvider, bedrock };
 }

@@ -54,7 +54,7 @@ export async function startPlatform(options: PlatformOptions) {
     const bedrock = await startBedrockStandIn({ faults: faultsFromEnv(process.env) });
     stops.push(bedrock.stop);
 
-    const { deps, clients, identityProvider } = createLocalDeps({
+    const { deps, clients, identityProvider, bedrock: bedrockClient } = createLocalDeps({
       config,
       endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint },
       keys,
@@ -77,7 +77,7 @@ export async function startPlatform(options: PlatformOptions) {
     const uploads = forwardUploads(s3, {
       bucket: config.tempBucket,
       region: config.region,
-      handler: createWorker(platform),
+      handler: createWorker({ ...platform, bedrock: bedrockClient }),
       onError: (err) => logger.error('worker failed', { errorName: (err as Error).name }),
     });
 

@@ -183,7 +183,7 @@ describe('bad uploads get a clear answer and lose nothing', () => {
     const event = {
       Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', awsRegion: t.config.region, s3: { bucket: { name: t.config.tempBucket }, object: { key, size: 100 } } }],
     } as never;
-    const worker = createWorker(t.platform);
+    const worker = createWorker({ ...t.platform, bedrock: t.bedrock });
     await t.deps.s3.send(new PutObjectCommand({ Bucket: t.config.tempBucket, Key: key, Body: labReport() }));
     await Promise.all([worker(event), worker(event), t.uploads!.settled()]);
     await worker(event);

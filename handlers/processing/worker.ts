@@ -10,6 +10,7 @@ import { parseInputKey, type JobObjects } from '../jobs/job-objects';
 import type { JobStore, Usage } from '../jobs/job-store';
 import { converseRequest, JobFailure, parseConverseResponse } from './converse-request';
 
+/** The worker's dependencies: the platform's, plus the Bedrock client only it uses. */
 export interface WorkerDeps {
   config: AppConfig;
   clock: Clock;

@@ -1,5 +1,4 @@
 import { createSign } from 'node:crypto';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Clock } from '../clock';
 
 const scope = 'https://www.googleapis.com/auth/androidpublisher';
@@ -10,13 +9,18 @@ const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base
  * Manager (never in the environment): a signed JWT assertion exchanged at Google's token
  * endpoint (RFC 7523), the token reused until a minute before it expires.
  */
-export function serviceAccountAccessToken(secrets: SecretsManagerClient, secretArn: string, clock: Clock) {
+export function serviceAccountAccessToken(region: string, secretArn: string, clock: Clock) {
   let key: Promise<{ client_email: string; private_key: string; token_uri: string }> | undefined;
   let cached: { token: string; expiresAt: number } | undefined;
   return async (): Promise<string> => {
     const now = clock.now().getTime();
     if (cached && cached.expiresAt - 60_000 > now) return cached.token;
-    key ??= secrets.send(new GetSecretValueCommand({ SecretId: secretArn })).then((out) => JSON.parse(out.SecretString ?? '{}'));
+    // Loaded on the first Google notification: no other path pays for the Secrets Manager client.
+    key ??= import('@aws-sdk/client-secrets-manager').then(async ({ SecretsManagerClient, GetSecretValueCommand }) => {
+      const out = await new SecretsManagerClient({ region, maxAttempts: 3 }).send(new GetSecretValueCommand({ SecretId: secretArn }));
+      return JSON.parse(out.SecretString ?? '{}');
+    });
+    key.catch(() => (key = undefined));
     const { client_email, private_key, token_uri } = await key;
     const iat = Math.floor(now / 1000);
     const input = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64({ iss: client_email, scope, aud: token_uri, iat, exp: iat + 3600 })}`;

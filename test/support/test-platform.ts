@@ -72,7 +72,7 @@ export async function createTestPlatform(
   // (and Bedrock stand-in); the others share the run's s3rver.
   const ownS3 = options.processing ? await startS3Local({ buckets: [] }) : undefined;
   const standIn = options.processing ? await startBedrockStandIn() : undefined;
-  const { deps, clients, identityProvider } = createLocalDeps({
+  const { deps, clients, identityProvider, bedrock } = createLocalDeps({
     config,
     endpoints: { dynamodb: inject('dynamodbEndpoint'), s3: ownS3?.endpoint ?? inject('s3Endpoint'), bedrock: standIn?.endpoint ?? 'http://127.0.0.1:9' },
     keys,
@@ -85,7 +85,7 @@ export async function createTestPlatform(
   const platform = createPlatform(deps);
   const app = createApp(deps, platform);
   const uploads = ownS3
-    ? forwardUploads(ownS3, { bucket: config.tempBucket, region: config.region, handler: createWorker(platform), onError: (err) => { throw err; } })
+    ? forwardUploads(ownS3, { bucket: config.tempBucket, region: config.region, handler: createWorker({ ...platform, bedrock }), onError: (err) => { throw err; } })
     : undefined;
   const stop = async () => {
     await uploads?.settled();
@@ -135,7 +135,7 @@ export async function createTestPlatform(
     return Items;
   }
 
-  return { app, deps, platform, clients, config, keys, clock, identityProvider, standIn, uploads, request, identity, onboard, rawItems, stop };
+  return { app, deps, platform, bedrock, clients, config, keys, clock, identityProvider, standIn, uploads, request, identity, onboard, rawItems, stop };
 }
 
 export type TestPlatform = Awaited<ReturnType<typeof createTestPlatform>>;
