@@ -30,12 +30,12 @@ const englishOnlyZod: Plugin = {
  * or the store webhook needs (Bedrock, Secrets Manager) loads when first used, not at every cold
  * start. ESM bundles of CommonJS dependencies call `require`, hence the `createRequire` banner.
  */
-export async function bundleLambda(outdir: string): Promise<{ dir: string; file: string; metafile: Metafile }> {
+export async function bundleLambda(outdir: string, entry = lambdaEntry): Promise<{ dir: string; file: string; metafile: Metafile }> {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const file = join(outdir, 'index.mjs');
   const result = await build({
-    entryPoints: { index: lambdaEntry },
+    entryPoints: { index: entry },
     outdir,
     outExtension: { '.js': '.mjs' },
     splitting: true,

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Context } from 'aws-lambda';
+import { systemClock } from '../handlers/clock';
+import type { Deps } from '../handlers/deps';
+import { createIdTokenVerifier } from '../handlers/identity/id-tokens';
+import { createLambdaHandler } from '../handlers/lambda-handler';
+import { createLogger } from '../handlers/logger';
+import { createMetrics } from '../handlers/metrics';
+import { createPlatform } from '../handlers/platform';
+import { createPiiCipher } from '../handlers/users/pii-cipher';
+import { createLocalKeyServices } from '../local/key-services';
+import { generateLocalKeys } from '../local/keys';
+import { offlineConfig } from '../local/offline-config';
+import { createExpressHandler } from './baselines/express-app';
+import { memoryDynamo } from './memory-dynamo';
+
+/** An API Gateway REST (v1) proxy event, as Lambda receives it. */
+export function restEvent(path: string, token?: string) {
+  const headers = { host: 'api.serenya.test', ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  return {
+    httpMethod: 'GET',
+    path,
+    resource: '/{proxy+}',
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: { proxy: path.slice(1) },
+    stageVariables: null,
+    requestContext: { requestId: randomUUID(), httpMethod: 'GET', path, stage: 'live', resourcePath: '/{proxy+}', identity: { sourceIp: '203.0.113.7' } },
+    body: null,
+    isBase64Encoded: false,
+  };
+}
+
+/** The same dependencies for both contenders: local keys, in-memory DynamoDB, no I/O. */
+async function fakeDeps() {
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const config = offlineConfig({ apiUrl: 'http://127.0.0.1:3000' });
+  const keys = createLocalKeyServices(generateLocalKeys());
+  const dynamo = memoryDynamo();
+  const deps: Deps = {
+    config,
+    clock: systemClock,
+    logger: createLogger(config.zone, 'SILENT'),
+    metrics: createMetrics(),
+    dynamo,
+    s3: {} as Deps['s3'],
+    signer: keys.signer,
+    emailMac: keys.emailMac,
+    pii: createPiiCipher(keys.dataKeyring, config.usersTable),
+    idTokens: createIdTokenVerifier({ google: config.googleClientIds, apple: config.appleClientIds }),
+    subscriptions: { appStoreRoots: [] },
+  };
+  const p = createPlatform(deps);
+  const { profile, session } = await p.users.register({
+    identity: { provider: 'google', subject: 'bench-user', email: 'bench@example.com', name: 'Bench User', givenName: 'Bench', familyName: 'User' },
+    consents: { privacy_policy: { version: '1', accepted: true }, terms_of_service: { version: '1', accepted: true }, medical_disclaimer: { version: '1', accepted: true } },
+    device: { platform: 'ios', deviceId: 'bench', appVersion: '1.0.0' },
+    session: (userId) => p.sessions.open(userId, 'signin'),
+  });
+  const token = await p.accessTokens.issue({ userId: profile.id, sessionId: session.sessionId });
+  const jobId = randomUUID();
+  const now = new Date().toISOString();
+  dynamo.items.set(`USER#${profile.id}|JOB#${jobId}`, {
+    PK: `USER#${profile.id}`, SK: `JOB#${jobId}`, entity: 'job', job_id: jobId, user_id: profile.id, type: 'document', status: 'completed',
+    content_type: 'text/plain', created_at: now, updated_at: now, started_at: now,
+  });
+  return { deps, token, jobId };
+}
+
+async function measure(handler: (event: unknown, context: Context) => Promise<any>, event: () => unknown, seconds: number) {
+  const context = {} as Context;
+  for (let i = 0; i < 200; i++) await handler(event(), context); // warm up (JIT, caches)
+  const latencies: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end) {
+    const t0 = performance.now();
+    const res = await handler(event(), context);
+    latencies.push(performance.now() - t0);
+    if (res.statusCode !== 200) throw new Error(`warm bench: ${res.statusCode} ${res.body}`);
+  }
+  latencies.sort((a, b) => a - b);
+  return { opsPerSecond: latencies.length / seconds, p99Ms: latencies[Math.floor(latencies.length * 0.99)]! };
+}
+
+/** In-process ops/s and p99 for REST v1 events through the Lambda handler, beside Express + serverless-http. */
+export async function measureWarmHandlers(seconds = 3) {
+  const { deps, token, jobId } = await fakeDeps();
+  const contenders = { hono: createLambdaHandler(deps), express: createExpressHandler(deps) as unknown as (e: unknown, c: Context) => Promise<any> };
+  const routes = {
+    health: () => restEvent('/health'),
+    status: () => restEvent(`/api/v1/process/status/${jobId}`, token),
+    profile: () => restEvent('/api/v1/user/profile', token),
+  };
+  const results: Record<string, Record<string, { opsPerSecond: number; p99Ms: number }>> = {};
+  for (const [route, event] of Object.entries(routes)) {
+    results[route] = {};
+    for (const [name, handler] of Object.entries(contenders)) results[route]![name] = await measure(handler, event, seconds);
+  }
+  return results;
+}
