@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { envVars } from '../contract';
 import { ConfigError, parseAppConfig, parseLambdaConfig } from '../handlers/config';
+import { deployedAppEnv, deployedKeyEnv } from './support/deployed-env';
 
 const valid = {
-  [envVars.zone]: 'eu',
-  [envVars.region]: 'eu-west-1',
-  [envVars.usersTable]: 'serenya-eu-users',
-  [envVars.tempBucket]: 'serenya-eu-temp',
-  [envVars.auditBucket]: 'serenya-eu-audit',
-  [envVars.issuer]: 'https://api.eu.serenya.health',
-  [envVars.audience]: 'serenya-mobile',
-  [envVars.homeApi]: 'https://api.eu.serenya.health',
+  ...deployedAppEnv,
   [envVars.googleClientIds]: 'a.apps.googleusercontent.com, b.apps.googleusercontent.com',
-  [envVars.modelId]: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
-  [envVars.usdPerMillionInputTokens]: '1',
-  [envVars.usdPerMillionOutputTokens]: '5',
   [envVars.zoneDirectory]: JSON.stringify({ us: { issuer: 'https://api.us.serenya.health', homeApi: 'https://api.us.serenya.health' } }),
 };
 const errorOf = (fn: () => unknown) => {
@@ -58,12 +49,7 @@ describe('configuration from the environment', () => {
   it('needs the KMS key ARNs in Lambda, and names them when they are missing', () => {
     const err = errorOf(() => parseLambdaConfig(valid));
     for (const name of [envVars.dataKeyArn, envVars.signingKeyArn, envVars.emailMacKeyArn]) expect(err.message).toContain(name);
-    const ok = parseLambdaConfig({
-      ...valid,
-      [envVars.dataKeyArn]: 'arn:aws:kms:eu-west-1:123456789012:key/mrk-0123',
-      [envVars.signingKeyArn]: 'arn:aws:kms:eu-west-1:123456789012:key/sign',
-      [envVars.emailMacKeyArn]: 'arn:aws:kms:eu-west-1:123456789012:alias/serenya-email-mac',
-    });
-    expect(ok.keys.dataKeyArn).toContain('mrk-0123');
+    const ok = parseLambdaConfig({ ...valid, ...deployedKeyEnv, [envVars.emailMacKeyArn]: 'arn:aws:kms:eu-west-1:123456789012:alias/serenya-email-mac' });
+    expect(ok.keys.dataKeyArn).toContain('mrk-1234');
   });
 });

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envVars } from '../contract';
 import { bundleLambda } from '../components/lambda-bundle';
+import { deployedAppEnv, deployedKeyEnv } from './support/deployed-env';
 
 let dir: string;
 let bundle: Awaited<ReturnType<typeof bundleLambda>>;
@@ -15,25 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const deployedEnv = {
-  [envVars.zone]: 'eu',
-  [envVars.region]: 'eu-west-1',
-  [envVars.version]: 'test',
-  [envVars.usersTable]: 'serenya-eu-users',
-  [envVars.tempBucket]: 'serenya-eu-temp',
-  [envVars.auditBucket]: 'serenya-eu-audit',
-  [envVars.dataKeyArn]: 'arn:aws:kms:eu-west-1:123456789012:key/mrk-1234',
-  [envVars.signingKeyArn]: 'arn:aws:kms:eu-west-1:123456789012:key/sign',
-  [envVars.emailMacKeyArn]: 'arn:aws:kms:eu-west-1:123456789012:key/mac',
-  [envVars.issuer]: 'https://api.eu.serenya.health',
-  [envVars.audience]: 'serenya-mobile',
-  [envVars.homeApi]: 'https://api.eu.serenya.health',
-  [envVars.googleClientIds]: 'client.apps.googleusercontent.com',
-  [envVars.modelId]: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
-  [envVars.usdPerMillionInputTokens]: '1',
-  [envVars.usdPerMillionOutputTokens]: '5',
-  POWERTOOLS_LOG_LEVEL: 'SILENT',
-};
+const deployedEnv = { ...deployedAppEnv, ...deployedKeyEnv, [envVars.version]: 'test', POWERTOOLS_LOG_LEVEL: 'SILENT' };
 
 /** Runs a script that imports the bundle in a fresh Node process, as Lambda would. */
 function runWithBundle(script: string, env: Record<string, string>) {

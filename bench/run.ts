@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDynamoDbLocal } from '../local/dynamodb-local';
+import { measureBundle } from './bundle-size';
+import { measureColdStarts } from './cold-start';
+import { measureOfflineLoad } from './offline-load';
+import { measureWarmHandlers } from './warm-handler';
+import { measureWorker } from './worker-memory';
+
+/**
+ * `npm run bench`: what a mobile user and a platform owner pay for, beside the baselines a team
+ * would otherwise pick, in one table (and `bench/results.json`). Budgets print PASS or FAIL; the
+ * bench never fails a build — figures belong here, not in tests.
+ */
+interface Row {
+  part: string;
+  measure: string;
+  value: string;
+  baseline: string;
+  budget: string;
+  pass?: boolean;
+}
+
+const kb = (b: number) => `${(b / 1024).toFixed(0)} KB`;
+const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
+async function main() {
+  const started = Date.now();
+  const work = mkdtempSync(join(tmpdir(), 'serenya-bench-'));
+  const rows: Row[] = [];
+  const dynamodb = await startDynamoDbLocal();
+  try {
+    console.error('bench: bundles…');
+    const serenya = await measureBundle(join(work, 'serenya'));
+    const express = await measureBundle(join(work, 'express'), here('./baselines/express-lambda.ts'));
+    const hello = await measureBundle(join(work, 'hello'), here('./baselines/hello.ts'));
+    const apple = await measureBundle(join(work, 'apple'), here('./baselines/apple-library.ts'));
+    rows.push(
+      { part: '1 bundle', measure: 'Lambda bundle, minified (all chunks)', value: kb(serenya.bytes), baseline: `Express: ${kb(express.bytes)}`, budget: '≤ 1500 KB', pass: serenya.bytes <= 1500 * 1024 },
+      { part: '1 bundle', measure: 'Lambda bundle, gzipped', value: kb(serenya.gzipBytes), baseline: `Express: ${kb(express.gzipBytes)}`, budget: '—' },
+      { part: '1 bundle', measure: `API cold path (entry + static chunks; ${serenya.lazyChunks} lazy chunks)`, value: kb(serenya.coldPathBytes), baseline: `Express: ${kb(express.coldPathBytes)}`, budget: '≤ 800 KB', pass: serenya.coldPathBytes <= 800 * 1024 },
+      { part: '1 bundle', measure: '@apple/app-store-server-library alone (not used)', value: '—', baseline: kb(apple.bytes), budget: '—' },
+    );
+
+    console.error('bench: cold starts (15 fresh processes each)…');
+    const cold = await measureColdStarts({ dynamodb, bundles: { serenya: serenya.file, express: express.file, hello: hello.file }, workdir: work });
+    rows.push(
+      { part: '2 cold start', measure: 'GET /api/v1/user/profile, fresh process, median', value: ms(cold.medianMs.serenya), baseline: `Express: ${ms(cold.medianMs.express)}`, budget: '≤ 0.8 × Express', pass: cold.medianMs.serenya <= 0.8 * cold.medianMs.express },
+      { part: '2 cold start', measure: 'same, above the hello-world floor', value: ms(cold.medianMs.serenya - cold.medianMs.hello), baseline: `floor: ${ms(cold.medianMs.hello)}`, budget: '≤ floor + 150 ms', pass: cold.medianMs.serenya <= cold.medianMs.hello + 150 },
+    );
+
+    console.error('bench: warm handlers…');
+    const warm = await measureWarmHandlers();
+    for (const [route, r] of Object.entries(warm)) {
+      const ratio = r.hono!.opsPerSecond / r.express!.opsPerSecond;
+      rows.push({
+        part: '3 warm handler',
+        measure: `${route}: ops/s (p99)`,
+        value: `${r.hono!.opsPerSecond.toFixed(0)} (${ms(r.hono!.p99Ms)})`,
+        baseline: `Express: ${r.express!.opsPerSecond.toFixed(0)} (${ms(r.express!.p99Ms)}) → ${ratio.toFixed(2)}×`,
+        budget: '≥ 1.5 × Express',
+        pass: ratio >= 1.5,
+      });
+    }
+
+    console.error('bench: offline end to end (autocannon, 50 connections, 10 s a route)…');
+    const load = await measureOfflineLoad();
+    for (const [route, r] of Object.entries(load)) {
+      rows.push({
+        part: '4 offline e2e',
+        measure: `${route}: req/s, p50, p99, errors`,
+        value: `${r.requestsPerSecond.toFixed(0)}, ${ms(r.p50Ms)}, ${ms(r.p99Ms)}, ${r.errors}`,
+        baseline: '—',
+        budget: 'p99 ≤ 10 ms, 0 errors',
+        pass: r.p99Ms <= 10 && r.errors === 0,
+      });
+    }
+
+    console.error('bench: worker on a 4.5 MB PDF…');
+    const worker = await measureWorker(dynamodb);
+    rows.push(
+      { part: '5 worker', measure: `${kb(worker.documentBytes)} PDF: upload → worker → stand-in → result`, value: ms(worker.durationMs), baseline: '—', budget: '—' },
+      { part: '5 worker', measure: 'peak RSS growth', value: kb(worker.rssGrowthBytes), baseline: `3 × document: ${kb(3 * worker.documentBytes)}`, budget: '≤ 3 × document', pass: worker.rssGrowthBytes <= 3 * worker.documentBytes },
+    );
+
+    const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}/${process.arch}` };
+    const table = [
+      `Serenya bench — ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}`,
+      '',
+      '| part | measure | serenya | baseline | budget | result |',
+      '|---|---|---|---|---|---|',
+      ...rows.map((r) => `| ${r.part} | ${r.measure} | ${r.value} | ${r.baseline} | ${r.budget} | ${r.pass === undefined ? '' : r.pass ? 'PASS' : 'FAIL'} |`),
+    ].join('\n');
+    console.log(table);
+    writeFileSync(
+      here('./results.json'),
+      `${JSON.stringify({ machine, date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), rows, raw: { serenya, express, hello, cold, warm, load, worker } }, null, 2)}\n`,
+    );
+    console.error(`bench: done in ${Math.round((Date.now() - started) / 1000)} s; bench/results.json written.`);
+  } finally {
+    await dynamodb.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,33 @@
+import { performance } from 'node:perf_hooks';
+import { createLogger } from '../handlers/logger';
+import { createPlatform } from '../handlers/platform';
+import { createWorker } from '../handlers/processing/worker';
+import { generateLocalKeys } from '../local/keys';
+import { createLocalDeps } from '../local/local-deps';
+import { offlineConfig } from '../local/offline-config';
+
+/**
+ * Runs in a process of its own so that its memory is the worker's alone: handles one upload
+ * event and reports the duration and how far the peak RSS rose above the RSS before it.
+ */
+const env = process.env as Record<string, string>;
+const config = offlineConfig({ apiUrl: 'http://127.0.0.1:3000', usersTable: env.BENCH_TABLE, tempBucket: env.BENCH_BUCKET });
+const { deps, bedrock } = createLocalDeps({
+  config,
+  endpoints: { dynamodb: env.BENCH_DYNAMODB!, s3: env.BENCH_S3!, bedrock: env.BENCH_BEDROCK! },
+  keys: generateLocalKeys(),
+  logger: createLogger(config.zone, 'SILENT'),
+});
+const worker = createWorker({ ...createPlatform(deps), bedrock });
+const key = `jobs/${env.BENCH_USER}/${env.BENCH_JOB}/input`;
+const event = { Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Post', awsRegion: config.region, s3: { bucket: { name: config.tempBucket }, object: { key, size: Number(env.BENCH_SIZE) } } }] };
+
+globalThis.gc?.();
+const rssBefore = process.memoryUsage().rss;
+const t0 = performance.now();
+await worker(event as never);
+const durationMs = performance.now() - t0;
+const job = await createPlatform(deps).jobs.get(env.BENCH_USER!, env.BENCH_JOB!);
+console.log(JSON.stringify({ durationMs, rssBefore, peakRss: process.resourceUsage().maxRSS * 1024, status: job?.status, error: job?.error?.code }));
+// SDK clients keep sockets open; the measurement is done.
+process.exit(0);
