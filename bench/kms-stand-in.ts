@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { createServer } from 'node:http';
+import { listenOnLoopback } from '../local/listen';
 
 /**
  * Just enough KMS (JSON 1.1 over HTTP) for the cold-start bench to run the real Lambda bundle —
@@ -49,6 +50,6 @@ export async function startKmsStandIn() {
       }
     });
   });
-  const port: number = await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-  return { endpoint: `http://127.0.0.1:${port}`, stop: () => new Promise<void>((r) => server.close(() => r())) };
+  const { url, close } = await listenOnLoopback(server);
+  return { endpoint: url, stop: close };
 }

@@ -1,5 +1,6 @@
 import { createServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { randomUUID } from 'node:crypto';
+import { listenOnLoopback } from './listen';
 
 /** Fault switches, for tests and for trying the app's error paths offline. */
 export interface StandInFaults {
@@ -127,18 +128,14 @@ export async function startBedrockStandIn(options: { port?: number; faults?: Sta
     });
   });
 
-  const port: number = await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
-  });
-
+  const { url, close } = await listenOnLoopback(server, options.port);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: url,
     calls,
     setFaults(next: StandInFaults) {
       faults = { ...next };
     },
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    stop: close,
   };
 }
 

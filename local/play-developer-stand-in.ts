@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { SubscriptionPurchaseV2 } from '../handlers/subscriptions/play-developer-client';
+import { listenOnLoopback } from './listen';
 
 /**
  * Answers `purchases.subscriptionsv2.get` offline: the purchases it knows are set by tests (or
@@ -18,15 +19,8 @@ export async function startPlayDeveloperStandIn(options: { port?: number } = {})
     const purchase = purchases.get(decodeURIComponent(match[2]!));
     return purchase ? send(200, purchase) : send(404, { error: { code: 404, message: 'The purchase token was not found' } });
   });
-  const port: number = await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    purchases,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  const { url, close } = await listenOnLoopback(server, options.port);
+  return { url, purchases, stop: close };
 }
 
 export type PlayDeveloperStandIn = Awaited<ReturnType<typeof startPlayDeveloperStandIn>>;

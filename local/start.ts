@@ -29,6 +29,8 @@ async function main() {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
   checkJava();
+  // Metrics are CloudWatch's business; offline they would only bury the request logs.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
   console.log('Starting the Serenya platform offline…');
   const platform = await startPlatform({ port, dataDir, keysDir, logLevel: process.env.POWERTOOLS_LOG_LEVEL });
