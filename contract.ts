@@ -61,7 +61,6 @@ export const envVars = {
   playCredentialsSecretArn: 'GOOGLE_PLAY_CREDENTIALS_SECRET_ARN',
 } as const;
 
-export type EnvVarName = (typeof envVars)[keyof typeof envVars];
 
 /**
  * Custom CloudWatch metrics the runtime emits (as embedded-metric-format log lines, not API

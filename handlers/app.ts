@@ -13,7 +13,7 @@ import { profileRoutes } from './routes/profile';
 import { subscriptionRoutes } from './routes/subscriptions';
 
 /** API.md: bodies over 256 KiB are refused before parsing. */
-export const MAX_BODY_BYTES = 256 * 1024;
+const MAX_BODY_BYTES = 256 * 1024;
 
 /** The one Hono app, built from injected dependencies: the same in Lambda, `npm start` and tests. */
 export function createApp(deps: Deps, p: Platform = createPlatform(deps)) {

@@ -12,7 +12,7 @@ export interface StandInFaults {
   malformed?: boolean;
 }
 
-export interface StandInCall {
+interface StandInCall {
   modelId: string;
   tool: string;
   body: string;
@@ -139,7 +139,6 @@ export async function startBedrockStandIn(options: { port?: number; faults?: Sta
   };
 }
 
-export type BedrockStandIn = Awaited<ReturnType<typeof startBedrockStandIn>>;
 
 /** Faults from the environment, for `npm start`. */
 export function faultsFromEnv(env: NodeJS.ProcessEnv): StandInFaults {

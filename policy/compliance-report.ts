@@ -5,7 +5,7 @@ import { classificationTag } from '../components/tags';
 import { runPolicies } from './policy-run';
 import { snapshotStack, stacks, type ResourceRecord, type StackName, type StackSnapshot } from './stack-snapshot';
 
-export interface ReportRow {
+interface ReportRow {
   type: string;
   name: string;
   region: string;

@@ -56,7 +56,7 @@ export async function resultOf<T>(p: Platform, job: Job): Promise<T> {
 }
 
 /** 429 with the seconds after which a retry can succeed. */
-export function quotaError(limit: 'concurrent' | 'daily', retryAfterSeconds: number) {
+function quotaError(limit: 'concurrent' | 'daily', retryAfterSeconds: number) {
   return new ApiError(
     429,
     'QUOTA_EXCEEDED',

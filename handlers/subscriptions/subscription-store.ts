@@ -74,4 +74,3 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
   };
 }
 
-export type SubscriptionStore = ReturnType<typeof createSubscriptionStore>;

@@ -1,7 +1,7 @@
 import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 
 /** The temp-bucket prefix that holds everything of one user's jobs. */
-export const userPrefix = (userId: string) => `jobs/${userId}/`;
+const userPrefix = (userId: string) => `jobs/${userId}/`;
 
 /** Deletes every object under the user's prefix; safe to repeat. */
 export async function deleteUserObjects(s3: S3Client, bucket: string, userId: string): Promise<number> {

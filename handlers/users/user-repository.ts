@@ -289,4 +289,3 @@ export function createUserRepository(deps: {
   };
 }
 
-export type UserRepository = ReturnType<typeof createUserRepository>;
