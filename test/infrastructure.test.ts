@@ -2,6 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StackConfigError } from '../components/stack-config';
 import { snapshotStack, stacks, type ResourceRecord, type StackSnapshot } from '../policy/stack-snapshot';
+import { stackYamlConfig } from '../policy/stack-yaml';
 
 const stubCode = new pulumi.asset.AssetArchive({});
 const ofType = (s: StackSnapshot, type: string) => s.resources.filter((r) => r.type === type);
@@ -29,6 +30,8 @@ describe.each(stacks)('stack %s', (stack) => {
       expect(r.providerName, `${r.type} ${r.name} has no explicit provider`).toBeDefined();
       expect(s.config.allowedRegions, `${r.type} ${r.name} is in ${r.region}`).toContain(r.region);
     }
+    // And the stack file makes an unpinned resource an error rather than a default-region one.
+    expect(JSON.parse(stackYamlConfig(stack)['pulumi:disable-default-providers']!)).toContain('aws');
     const providerRegions = ofType(s, 'pulumi:providers:aws').map((p) => p.inputs.region).sort();
     expect(providerRegions).toEqual([s.config.homeRegion, ...s.config.replicaRegions].sort());
   });
