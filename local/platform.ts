@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
@@ -6,8 +7,10 @@ import { createApp } from '../handlers/app';
 import { createStreamHandler } from '../handlers/audit/stream-handler';
 import { createPlatform } from '../handlers/platform';
 import { createWorker } from '../handlers/processing/worker';
+import { appleRootCaG3 } from '../handlers/subscriptions/apple-root-ca-g3';
 import { createLogger } from '../handlers/logger';
 import { faultsFromEnv, startBedrockStandIn } from './bedrock-stand-in';
+import { loadOrCreateLocalAppStore } from './app-store-chain';
 import { startDynamoDbLocal } from './dynamodb-local';
 import { loadOrCreateLocalKeys } from './keys';
 import { createLocalDeps, localCredentials } from './local-deps';
@@ -54,11 +57,14 @@ export async function startPlatform(options: PlatformOptions) {
     const bedrock = await startBedrockStandIn({ faults: faultsFromEnv(process.env) });
     stops.push(bedrock.stop);
 
+    const appStore = await loadOrCreateLocalAppStore(options.keysDir);
     const { deps, clients, identityProvider, bedrock: bedrockClient } = createLocalDeps({
       config,
       endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint },
       keys,
       logger,
+      // Apple's root, and the offline App Store's, so `npm run store-notification` verifies here.
+      appStoreRoots: [new X509Certificate(Buffer.from(appleRootCaG3, 'base64')), appStore.root],
     });
     await ensureUsersTable(clients.dynamoClient, config.usersTable);
 

@@ -46,6 +46,7 @@ Serenya platform (zone "${config.zone}", offline) — everything on 127.0.0.1, n
   Audit stream          users-table stream → ${config.auditBucket}/observability/
   Keys                  ${keysDir} (local AES, HMAC and RSA keys; --fresh makes new ones)
   Identity provider     local stand-in for Google and Apple: npm run token -- google <sub> <email> [name]
+  App Store, Play       local App Store chain (npm run store-notification -- <userId>), Play API stand-in
 
 Try:
   curl -s ${platform.url}/health

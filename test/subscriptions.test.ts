@@ -4,9 +4,13 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appleRootCaG3 } from '../handlers/subscriptions/apple-root-ca-g3';
 import { readAppStoreNotification } from '../handlers/subscriptions/app-store-notifications';
+import { createAwsDeps } from '../handlers/aws-deps';
+import { parseLambdaConfig } from '../handlers/config';
+import { createLogger } from '../handlers/logger';
+import { deployedAppEnv, deployedKeyEnv } from './support/deployed-env';
 import { localStores } from '../local/offline-config';
 import { startPlayDeveloperStandIn, type PlayDeveloperStandIn } from '../local/play-developer-stand-in';
-import { appleLikeChain, signAppleJws } from './support/apple-test-chain';
+import { appleLikeChain, appStoreNotification, signAppleJws } from '../local/app-store-chain';
 import { apiUrl, createTestPlatform, type TestPlatform } from './support/test-platform';
 
 type Chain = Awaited<ReturnType<typeof appleLikeChain>>;
@@ -33,35 +37,17 @@ function appleNotification(
   user: User,
   options: { type?: string; subtype?: string; signedDate?: number; expires?: number; uuid?: string; bundleId?: string; environment?: string; signer?: Chain } = {},
 ) {
-  const signer = options.signer ?? chain;
-  const signedDate = options.signedDate ?? Date.now();
-  const bundleId = options.bundleId ?? localStores.bundleId;
-  const environment = options.environment ?? 'Sandbox';
-  const transaction = signAppleJws(signer, {
-    transactionId: `tx-${signedDate}`,
-    originalTransactionId: `original-${user.userId}`,
-    bundleId,
-    productId: 'health.serenya.premium.monthly',
-    purchaseDate: signedDate - day,
-    expiresDate: options.expires ?? signedDate + 30 * day,
-    type: 'Auto-Renewable Subscription',
-    appAccountToken: user.userId,
-    environment,
-    signedDate,
-  });
-  return {
-    signedPayload: signAppleJws(signer, {
-      notificationType: options.type ?? 'SUBSCRIBED',
-      ...(options.subtype ? { subtype: options.subtype } : {}),
-      notificationUUID: options.uuid ?? crypto.randomUUID(),
-      version: '2.0',
-      signedDate,
-      data: { bundleId, environment, signedTransactionInfo: transaction, status: 1 },
-    }),
-  };
+  const { signer = chain, bundleId = localStores.bundleId, environment = 'Sandbox', ...rest } = options;
+  return appStoreNotification(signer, { userId: user.userId, bundleId, environment, ...rest });
 }
 
 describe('the pinned Apple root', () => {
+  it('is the only root a deployed stack trusts (the offline App Store is npm start’s alone)', () => {
+    const { app, keys } = parseLambdaConfig({ ...deployedAppEnv, ...deployedKeyEnv });
+    const deps = createAwsDeps(app, keys, createLogger('eu', 'SILENT'));
+    expect(deps.subscriptions.appStoreRoots.map((r) => r.fingerprint256)).toEqual([new X509Certificate(Buffer.from(appleRootCaG3, 'base64')).fingerprint256]);
+  });
+
   it('is Apple Root CA - G3, by its published SHA-256 fingerprint', () => {
     const root = new X509Certificate(Buffer.from(appleRootCaG3, 'base64'));
     expect(root.subject).toContain('CN=Apple Root CA - G3');

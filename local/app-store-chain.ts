@@ -1,8 +1,9 @@
 // @peculiar/x509 builds on tsyringe, which needs the Reflect metadata polyfill loaded first.
 import 'reflect-metadata';
-import { KeyObject, sign, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, KeyObject, randomUUID, sign, webcrypto, X509Certificate } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as x509 from '@peculiar/x509';
-import { appleOids } from '../../handlers/subscriptions/apple-jws';
+import { appleOids } from '../handlers/subscriptions/apple-jws';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -25,7 +26,7 @@ async function keys() {
 
 /**
  * A certificate chain shaped like Apple's (root → WWDR-like intermediate → App Store leaf, with
- * Apple's marker OIDs), made by the tests. Options break one thing at a time.
+ * Apple's marker OIDs), for the offline platform and the tests. Options break one thing at a time.
  */
 export async function appleLikeChain(options: { leafMarker?: boolean; intermediateMarker?: boolean; leafExpired?: boolean; root?: { cert: x509.X509Certificate; keys: KeyPair } } = {}) {
   const now = Date.now();
@@ -34,7 +35,7 @@ export async function appleLikeChain(options: { leafMarker?: boolean; intermedia
     options.root?.cert ??
     (await x509.X509CertificateGenerator.createSelfSigned({
       serialNumber: '01',
-      name: 'CN=Serenya Test Root CA - G3, O=Serenya Tests',
+      name: 'CN=Serenya Local Root CA - G3, O=Serenya Offline',
       notBefore: new Date(now - 365 * day),
       notAfter: new Date(now + 3650 * day),
       keys: rootKeys,
@@ -44,7 +45,7 @@ export async function appleLikeChain(options: { leafMarker?: boolean; intermedia
   const interKeys = await keys();
   const inter = await x509.X509CertificateGenerator.create({
     serialNumber: '02',
-    subject: 'CN=Serenya Test WWDR CA, O=Serenya Tests',
+    subject: 'CN=Serenya Local WWDR CA, O=Serenya Offline',
     issuer: rootCert.subject,
     notBefore: new Date(now - 300 * day),
     notAfter: new Date(now + 3000 * day),
@@ -60,7 +61,7 @@ export async function appleLikeChain(options: { leafMarker?: boolean; intermedia
   const leafKeys = await keys();
   const leaf = await x509.X509CertificateGenerator.create({
     serialNumber: '03',
-    subject: 'CN=Serenya Test App Store Signing, O=Serenya Tests',
+    subject: 'CN=Serenya Local App Store Signing, O=Serenya Offline',
     issuer: inter.subject,
     notBefore: new Date(now - 200 * day),
     notAfter: options.leafExpired ? new Date(now - day) : new Date(now + 300 * day),
@@ -84,4 +85,50 @@ export function signAppleJws(chain: { x5c: string[]; leafKey: KeyObject }, paylo
   const input = `${b64({ alg: 'ES256', x5c: chain.x5c })}.${b64(payload)}`;
   const signature = sign('sha256', Buffer.from(input), { key: chain.leafKey, dsaEncoding: 'ieee-p1363' });
   return `${input}.${signature.toString('base64url')}`;
+}
+
+/**
+ * The offline platform's own "App Store": a chain made on first use into `<dir>/app-store.json`,
+ * whose root `npm start` pins beside Apple's, so `npm run store-notification` can sign
+ * notifications that verify offline. A deployed stack pins Apple's root alone.
+ */
+export async function loadOrCreateLocalAppStore(dir: string): Promise<{ root: X509Certificate; x5c: string[]; leafKey: KeyObject }> {
+  const file = `${dir}/app-store.json`;
+  if (!existsSync(file)) {
+    const chain = await appleLikeChain();
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, JSON.stringify({ x5c: chain.x5c, leafKey: chain.leafKey.export({ format: 'pem', type: 'pkcs8' }) }), { mode: 0o600 });
+  }
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as { x5c: string[]; leafKey: string };
+  return { root: new X509Certificate(Buffer.from(stored.x5c[2]!, 'base64')), x5c: stored.x5c, leafKey: createPrivateKey(stored.leafKey) };
+}
+
+/** An App Store Server Notification v2 for a Serenya user, signed like the App Store signs one. */
+export function appStoreNotification(
+  signer: { x5c: string[]; leafKey: KeyObject },
+  n: { userId: string; bundleId: string; environment: string; type?: string; subtype?: string; signedDate?: number; expires?: number; uuid?: string },
+): { signedPayload: string } {
+  const signedDate = n.signedDate ?? Date.now();
+  const transaction = signAppleJws(signer, {
+    transactionId: `tx-${signedDate}`,
+    originalTransactionId: `original-${n.userId}`,
+    bundleId: n.bundleId,
+    productId: 'health.serenya.premium.monthly',
+    purchaseDate: signedDate - 86_400_000,
+    expiresDate: n.expires ?? signedDate + 30 * 86_400_000,
+    type: 'Auto-Renewable Subscription',
+    appAccountToken: n.userId,
+    environment: n.environment,
+    signedDate,
+  });
+  return {
+    signedPayload: signAppleJws(signer, {
+      notificationType: n.type ?? 'SUBSCRIBED',
+      ...(n.subtype ? { subtype: n.subtype } : {}),
+      notificationUUID: n.uuid ?? randomUUID(),
+      version: '2.0',
+      signedDate,
+      data: { bundleId: n.bundleId, environment: n.environment, signedTransactionInfo: transaction, status: 1 },
+    }),
+  };
 }
