@@ -66,7 +66,8 @@ Walk-throughs (onboard, profile, refresh, sign out; upload a lab report): README
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
-main().catch((err: Error) => {
-  console.error(`npm start failed: ${err.message}`);
+main().catch((err: Error & { code?: string; port?: number }) => {
+  const advice = err.code === 'EADDRINUSE' ? ` — something else listens there; stop it or run npm start -- --port ${(err.port ?? 3000) + 1}` : '';
+  console.error(`npm start failed: ${err.message}${advice}`);
   process.exit(1);
 });
