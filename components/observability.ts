@@ -144,6 +144,15 @@ export class Observability extends pulumi.ComponentResource {
         { title: 'API latency p99', metrics: [api('Latency')], stat: 'p99' },
         { title: 'DynamoDB consumed capacity', metrics: [table('ConsumedReadCapacityUnits'), table('ConsumedWriteCapacityUnits')] },
         { title: 'DynamoDB throttles', metrics: [table('ReadThrottleEvents'), table('WriteThrottleEvents')] },
+        {
+          // Daily storage metrics; the temp bucket should hover near empty (inputs deleted, results cleaned up).
+          title: 'Temp bucket: objects and bytes',
+          stat: 'Average',
+          metrics: [
+            pulumi.output(args.tempBucketName).apply((b): Metric => ['AWS/S3', 'NumberOfObjects', 'BucketName', b, 'StorageType', 'AllStorageTypes']),
+            pulumi.output(args.tempBucketName).apply((b): Metric => ['AWS/S3', 'BucketSizeBytes', 'BucketName', b, 'StorageType', 'StandardStorage']),
+          ],
+        },
         { title: 'Bedrock invocations and errors', metrics: [['AWS/Bedrock', 'Invocations', 'ModelId', args.modelId], ['AWS/Bedrock', 'InvocationServerErrors', 'ModelId', args.modelId], ['AWS/Bedrock', 'InvocationThrottles', 'ModelId', args.modelId]] },
       ]),
       this.dashboard(`${name}-security`, 'security', args, [

@@ -4,7 +4,7 @@ import {
   NodeCachingMaterialsManager,
 } from '@aws-crypto/client-node';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMS, KMSClient } from '@aws-sdk/client-kms';
+import { KMS } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { X509Certificate } from 'node:crypto';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -28,9 +28,10 @@ import { createPlayDeveloperClient } from './subscriptions/play-developer-client
  */
 export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Logger): Deps {
   const region = config.region;
-  const kms = new KMSClient({ region, maxAttempts: 3 });
+  // One client for signing, MACs and the Encryption SDK keyring (which wants the aggregated `KMS`).
+  const kms = new KMS({ region, maxAttempts: 3 });
   const dataKeys = new NodeCachingMaterialsManager({
-    backingMaterials: new AwsKmsMrkAwareSymmetricKeyringNode({ client: new KMS({ region, maxAttempts: 3 }), keyId: keys.dataKeyArn }),
+    backingMaterials: new AwsKmsMrkAwareSymmetricKeyringNode({ client: kms, keyId: keys.dataKeyArn }),
     cache: getLocalCryptographicMaterialsCache(1000),
     // Reuse a data key for a few minutes: fewer KMS calls, a short exposure window.
     maxAge: 5 * 60 * 1000,

@@ -22,6 +22,9 @@ export class ApiError extends Error {
 
 export const notFound = (what: string) => new ApiError(404, 'NOT_FOUND', `${what} was not found`);
 
+/** A valid session whose user is gone: a deletion raced this request. */
+export const accountGone = () => new ApiError(401, 'SESSION_ENDED', 'This account no longer exists; sign in again');
+
 export function errorResponse(c: Context<AppEnv>, err: ApiError) {
   const { retryable = false, extra = {}, headers = {} } = err.options;
   for (const [name, value] of Object.entries(headers)) c.header(name, value);

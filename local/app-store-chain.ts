@@ -42,40 +42,36 @@ export async function appleLikeChain(options: { leafMarker?: boolean; intermedia
       signingAlgorithm: algorithm,
       extensions: [new x509.BasicConstraintsExtension(true, 1, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
     }));
-  const interKeys = await keys();
-  const inter = await x509.X509CertificateGenerator.create({
-    serialNumber: '02',
-    subject: 'CN=Serenya Local WWDR CA, O=Serenya Offline',
-    issuer: rootCert.subject,
-    notBefore: new Date(now - 300 * day),
-    notAfter: new Date(now + 3000 * day),
-    signingKey: rootKeys.privateKey,
-    publicKey: interKeys.publicKey,
-    signingAlgorithm: algorithm,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      ...(options.intermediateMarker === false ? [] : [marker(appleOids.intermediate)]),
-    ],
-  });
-  const leafKeys = await keys();
-  const leaf = await x509.X509CertificateGenerator.create({
-    serialNumber: '03',
-    subject: 'CN=Serenya Local App Store Signing, O=Serenya Offline',
-    issuer: inter.subject,
-    notBefore: new Date(now - 200 * day),
-    notAfter: options.leafExpired ? new Date(now - day) : new Date(now + 300 * day),
-    signingKey: interKeys.privateKey,
-    publicKey: leafKeys.publicKey,
-    signingAlgorithm: algorithm,
-    extensions: [new x509.BasicConstraintsExtension(false, undefined, true), ...(options.leafMarker === false ? [] : [marker(appleOids.leaf)])],
-  });
+  const issue = async (serialNumber: string, subject: string, issuer: { cert: x509.X509Certificate; keys: KeyPair }, notAfter: Date, extensions: x509.Extension[]) => {
+    const certKeys = await keys();
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber,
+      subject,
+      issuer: issuer.cert.subject,
+      notBefore: new Date(now - 200 * day),
+      notAfter,
+      signingKey: issuer.keys.privateKey,
+      publicKey: certKeys.publicKey,
+      signingAlgorithm: algorithm,
+      extensions,
+    });
+    return { cert, keys: certKeys };
+  };
+  const intermediate = await issue('02', 'CN=Serenya Local WWDR CA, O=Serenya Offline', { cert: rootCert, keys: rootKeys }, new Date(now + 3000 * day), [
+    new x509.BasicConstraintsExtension(true, 0, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ...(options.intermediateMarker === false ? [] : [marker(appleOids.intermediate)]),
+  ]);
+  const leaf = await issue('03', 'CN=Serenya Local App Store Signing, O=Serenya Offline', intermediate, options.leafExpired ? new Date(now - day) : new Date(now + 300 * day), [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    ...(options.leafMarker === false ? [] : [marker(appleOids.leaf)]),
+  ]);
   const der = (c: x509.X509Certificate) => Buffer.from(c.rawData).toString('base64');
   return {
     root: new X509Certificate(Buffer.from(rootCert.rawData)),
     rootMaterial: { cert: rootCert, keys: rootKeys },
-    x5c: [der(leaf), der(inter), der(rootCert)],
-    leafKey: KeyObject.from(leafKeys.privateKey),
+    x5c: [der(leaf.cert), der(intermediate.cert), der(rootCert)],
+    leafKey: KeyObject.from(leaf.keys.privateKey),
   };
 }
 

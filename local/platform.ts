@@ -58,7 +58,7 @@ export async function startPlatform(options: PlatformOptions) {
     stops.push(bedrock.stop);
 
     const appStore = await loadOrCreateLocalAppStore(options.keysDir);
-    const { deps, clients, identityProvider, bedrock: bedrockClient } = createLocalDeps({
+    const { deps, clients, bedrock: bedrockClient } = createLocalDeps({
       config,
       endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint },
       keys,
@@ -80,7 +80,7 @@ export async function startPlatform(options: PlatformOptions) {
     stops.push(poller.stop);
 
     const platform = createPlatform(deps);
-    const uploads = forwardUploads(s3, {
+    forwardUploads(s3, {
       bucket: config.tempBucket,
       region: config.region,
       handler: createWorker({ ...platform, bedrock: bedrockClient }),
@@ -93,16 +93,7 @@ export async function startPlatform(options: PlatformOptions) {
     });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-    return {
-      url: apiUrl,
-      config,
-      endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint },
-      identityProvider,
-      bedrock,
-      poller,
-      uploads,
-      stop,
-    };
+    return { url: apiUrl, config, endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint }, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -28,7 +28,7 @@ export interface StackSnapshot {
   outputs: Record<string, unknown>;
 }
 
-export const account = '123456789012';
+const account = '123456789012';
 
 /** What the mock cloud computes for a new resource: the outputs later resources and policies read. */
 function computedState(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, any> {

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
-import { ApiError, notFound } from '../errors';
+import { accountGone, ApiError, notFound } from '../errors';
 import { QuotaExceededError, type Job } from '../jobs/job-store';
 import type { Platform } from '../platform';
 import { jobTypes, type JobType } from '../processing/result-schemas';
@@ -68,18 +68,30 @@ function quotaError(limit: 'concurrent' | 'daily', retryAfterSeconds: number) {
 }
 
 /** Premium until it expires: a cancelled subscription keeps its benefits to the end of the period. */
-export const isPremium = (s: Subscription | undefined) => s?.type === 'premium' && (s.status === 'active' || s.status === 'cancelled');
+const isPremium = (s: Subscription | undefined) => s?.type === 'premium' && (s.status === 'active' || s.status === 'cancelled');
 
-/** Creates the caller's job within their quotas (document jobs count against the plan's daily limit). */
-export async function startJob(p: Platform, userId: string, input: { type: JobType; contentType: string; documentType?: string }): Promise<Job> {
+/**
+ * Creates the caller's job within their quotas (document jobs count against the plan's daily
+ * limit); `premiumOnly` jobs are refused to other plans from the same read of the subscription.
+ */
+export async function startJob(
+  p: Platform,
+  userId: string,
+  input: { type: JobType; contentType: string; documentType?: string; premiumOnly?: boolean },
+): Promise<Job> {
   const subscription = await p.users.subscription(userId);
-  if (!subscription) throw new ApiError(401, 'SESSION_ENDED', 'This account no longer exists; sign in again');
+  if (!subscription) throw accountGone();
+  if (input.premiumOnly && !isPremium(subscription)) {
+    throw new ApiError(403, 'PREMIUM_REQUIRED', 'Doctor reports are a premium feature; upgrade to use them');
+  }
   const { quotas } = p.config;
   try {
     return await p.jobs.reserve({
       userId,
       jobId: randomUUID(),
-      ...input,
+      type: input.type,
+      contentType: input.contentType,
+      documentType: input.documentType,
       dailyLimit: input.type === 'document' ? (isPremium(subscription) ? quotas.dailyDocumentsPremium : quotas.dailyDocumentsFree) : undefined,
     });
   } catch (err) {

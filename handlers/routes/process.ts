@@ -8,7 +8,7 @@ import type { Platform } from '../platform';
 import { DoctorReportInput } from '../processing/converse-request';
 import { DocumentResult, DoctorReportResult } from '../processing/result-schemas';
 import { createRouter } from '../router';
-import { Accepted, isPremium, JobParams, JobStatus, ownJob, resultOf, startJob, statusOf, submitRequest } from './jobs';
+import { Accepted, JobParams, JobStatus, ownJob, resultOf, startJob, statusOf, submitRequest } from './jobs';
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from './schemas';
 
 const UploadRequest = z
@@ -111,11 +111,7 @@ export function processRoutes(p: Platform) {
       return c.body(null, 204);
     })
     .openapi(routes.doctorReport, async (c) => {
-      const { userId } = c.get('auth');
-      if (!isPremium(await p.users.subscription(userId))) {
-        throw new ApiError(403, 'PREMIUM_REQUIRED', 'Doctor reports are a premium feature; upgrade to use them');
-      }
-      const job = await startJob(p, userId, { type: 'doctor_report', contentType: 'application/json' });
+      const job = await startJob(p, c.get('auth').userId, { type: 'doctor_report', contentType: 'application/json', premiumOnly: true });
       await submitRequest(p, job, c.req.valid('json'));
       return c.json({ jobId: job.jobId }, 202);
     });

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ApiError } from '../errors';
+import { accountGone } from '../errors';
 import { authenticate } from '../middleware/authenticate';
 import type { Platform } from '../platform';
 import { createRouter } from '../router';
@@ -37,9 +37,6 @@ const routes = {
     responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 421) },
   }),
 };
-
-// A valid session whose profile is gone can only be a deletion racing this request.
-const accountGone = () => new ApiError(401, 'SESSION_ENDED', 'This account no longer exists; sign in again');
 
 export function profileRoutes(p: Platform) {
   const router = createRouter();

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ApiError } from '../errors';
+import { accountGone, ApiError } from '../errors';
 import { authenticate } from '../middleware/authenticate';
 import type { Platform } from '../platform';
 import { createRouter } from '../router';
@@ -76,7 +76,7 @@ export function subscriptionRoutes(p: Platform) {
   return router
     .openapi(routes.get, async (c) => {
       const subscription = await p.users.subscription(c.get('auth').userId);
-      if (!subscription) throw new ApiError(401, 'SESSION_ENDED', 'This account no longer exists; sign in again');
+      if (!subscription) throw accountGone();
       return c.json(subscription, 200);
     })
     .openapi(routes.webhook, async (c) => {
