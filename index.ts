@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { RegionalPlatform } from './components/regional-platform';
+import { assertDeployable, RegionalPlatform } from './components/regional-platform';
 import { loadStackConfig } from './components/stack-config';
 
 /**
@@ -27,3 +27,6 @@ export const {
   modelId,
   bedrockArns,
 } = platform.outputs;
+
+/** Preview fails here, naming each problem, when the account does not match the configuration. */
+export const deployChecks = platform.deployProblems.apply(assertDeployable);

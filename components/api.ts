@@ -9,6 +9,8 @@ export interface ApiDomain {
   globalName: string;
   /** Route 53 hosted zone holding both names. */
   hostedZoneId: string;
+  /** This stack creates the global name's certificate validation record, shared by every zone of the account. */
+  ownsGlobalValidationRecord: boolean;
 }
 
 export interface ApiArgs {
@@ -24,11 +26,16 @@ export interface ApiArgs {
   logRetentionDays?: number;
   /** Custom domains with a regional ACM certificate validated by DNS. @default none: the execute-api URL */
   domain?: ApiDomain;
-  /** Set this region's API Gateway logging role (one per account and region). @default true */
-  manageAccountLoggingRole?: boolean;
+  /**
+   * Set this account and region's API Gateway CloudWatch Logs role. It is one setting per account and
+   * region: exactly one stack there manages it, the others rely on it (preflight checks it is set).
+   * @default true
+   */
+  managesAccountSettings?: boolean;
 }
 
 const stageName = 'live';
+export const apiGatewayLogsPolicyArn = 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs';
 
 /** What API Gateway writes per request: ids, codes, sizes and latencies — never a body, a path or an address. */
 const accessLogFormat = JSON.stringify({
@@ -57,6 +64,10 @@ export class Api extends pulumi.ComponentResource {
   public readonly url: pulumi.Output<string>;
   public readonly domainNames: { zone?: aws.apigateway.DomainName; global?: aws.apigateway.DomainName } = {};
   public stage?: aws.apigateway.Stage;
+  /** Fails (and so stops the preview) when the hosted zone does not serve the domain names. */
+  public hostedZoneCheck?: pulumi.Output<string | undefined>;
+  /** The account setting the stage's access logs need, when this stack manages it. */
+  public readonly accountSettings?: aws.apigateway.Account;
   private readonly name: string;
   private readonly args: ApiArgs;
 
@@ -67,7 +78,7 @@ export class Api extends pulumi.ComponentResource {
     this.restApi = this.createRestApi();
     this.webAcl = this.createWebAcl();
     this.accessLogs = this.createAccessLogs();
-    if (args.manageAccountLoggingRole ?? true) this.createAccountLoggingRole();
+    if (args.managesAccountSettings ?? true) this.accountSettings = this.createAccountLoggingRole();
     if (args.domain) this.createDomains(args.domain);
     this.url = args.domain
       ? pulumi.output(`https://${args.domain.zoneName}`)
@@ -143,6 +154,7 @@ export class Api extends pulumi.ComponentResource {
     const role = new aws.iam.Role(
       `${this.name}-apigw-logs`,
       {
+        description: 'API Gateway writes access logs of every stage in this account and region',
         assumeRolePolicy: JSON.stringify({
           Version: '2012-10-17',
           Statement: [{ Effect: 'Allow', Principal: { Service: 'apigateway.amazonaws.com' }, Action: 'sts:AssumeRole' }],
@@ -151,52 +163,53 @@ export class Api extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new aws.iam.RolePolicy(
+    // AWS's own policy for this role: the setting serves every API of the account and region, so a
+    // role scoped to this stack's log group would silently drop the other stacks' access logs.
+    const policy = new aws.iam.RolePolicyAttachment(
       `${this.name}-apigw-logs-policy`,
-      {
-        role: role.id,
-        policy: pulumi.jsonStringify({
-          Version: '2012-10-17',
-          Statement: [
-            {
-              Sid: 'WriteAccessLogs',
-              Effect: 'Allow',
-              Action: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams'],
-              Resource: [this.accessLogs.arn, pulumi.interpolate`${this.accessLogs.arn}:*`],
-            },
-          ],
-        }),
-      },
+      { role: role.name, policyArn: apiGatewayLogsPolicyArn },
       { parent: this },
     );
-    return new aws.apigateway.Account(`${this.name}-account`, { cloudwatchRoleArn: role.arn }, { parent: this });
+    return new aws.apigateway.Account(`${this.name}-account`, { cloudwatchRoleArn: role.arn }, { parent: this, dependsOn: [policy] });
   }
 
   private createDomains(domain: ApiDomain) {
+    this.hostedZoneCheck = this.checkHostedZone(domain);
+    const hostedZoneId = domain.hostedZoneId;
     const certificate = new aws.acm.Certificate(
       `${this.name}-certificate`,
       { domainName: domain.zoneName, subjectAlternativeNames: [domain.globalName], validationMethod: 'DNS', tags: classified('none') },
       { parent: this },
     );
-    const validationRecords = [0, 1].map(
-      (i) =>
+    const option = (name: string) =>
+      certificate.domainValidationOptions.apply((options) => {
+        const found = options.find((o) => o.domainName === name);
+        if (!found) throw new Error(`ACM returned no validation record for ${name}`);
+        return found;
+      });
+    // Every record has one owner: the zone name's record is this stack's; the global name's record
+    // is the same for every certificate of the account, so only the owning stack creates it.
+    const owned = [domain.zoneName, ...(domain.ownsGlobalValidationRecord ? [domain.globalName] : [])];
+    const records = owned.map(
+      (name) =>
         new aws.route53.Record(
-          `${this.name}-certificate-validation-${i}`,
+          `${this.name}-certificate-validation-${name === domain.zoneName ? 'zone' : 'global'}`,
           {
-            zoneId: domain.hostedZoneId,
-            name: certificate.domainValidationOptions.apply((o) => o[i]!.resourceRecordName),
-            type: certificate.domainValidationOptions.apply((o) => o[i]!.resourceRecordType),
-            records: [certificate.domainValidationOptions.apply((o) => o[i]!.resourceRecordValue)],
+            zoneId: hostedZoneId,
+            name: option(name).resourceRecordName,
+            type: option(name).resourceRecordType,
+            records: [option(name).resourceRecordValue],
             ttl: 300,
-            // Every zone's certificate names the global name; ACM gives all of them the same record.
-            allowOverwrite: true,
           },
           { parent: this },
         ),
     );
     const validated = new aws.acm.CertificateValidation(
       `${this.name}-certificate-validated`,
-      { certificateArn: certificate.arn, validationRecordFqdns: validationRecords.map((r) => r.fqdn) },
+      {
+        certificateArn: certificate.arn,
+        validationRecordFqdns: [...records.map((r) => r.fqdn), ...(domain.ownsGlobalValidationRecord ? [] : [option(domain.globalName).resourceRecordName])],
+      },
       { parent: this },
     );
     const domainName = (key: 'zone' | 'global', name: string) =>
@@ -213,6 +226,22 @@ export class Api extends pulumi.ComponentResource {
       );
     this.domainNames.zone = domainName('zone', domain.zoneName);
     this.domainNames.global = domainName('global', domain.globalName);
+  }
+
+  /**
+   * The hosted zone, read from Route 53 at preview: a zone id that does not exist, is private, or
+   * does not serve both names is a problem that stops the preview (`RegionalPlatform.deployChecks`)
+   * instead of failing certificate validation halfway through `pulumi up`.
+   */
+  private checkHostedZone(domain: ApiDomain) {
+    const zone = aws.route53.getZoneOutput({ zoneId: domain.hostedZoneId }, { parent: this });
+    return pulumi.all([zone.name, zone.privateZone]).apply(([zoneName, privateZone]) => {
+      const apex = zoneName.replace(/\.$/, '');
+      const outside = [domain.zoneName, domain.globalName].filter((n) => n !== apex && !n.endsWith(`.${apex}`));
+      if (privateZone) return `serenya:domain.hostedZoneId ${domain.hostedZoneId} is a private hosted zone; name the public zone that serves ${domain.zoneName}`;
+      if (outside.length) return `serenya:domain.hostedZoneId ${domain.hostedZoneId} serves ${apex}, not ${outside.join(' and ')}; name the hosted zone of those names`;
+      return undefined;
+    });
   }
 
   /** Routes every request to `handler` and publishes the stage behind WAF and the domains. */
@@ -275,7 +304,8 @@ export class Api extends pulumi.ComponentResource {
         accessLogSettings: { destinationArn: this.accessLogs.arn, format: accessLogFormat },
         tags: classified('none'),
       },
-      { parent: this },
+      // Access logs need the account's CloudWatch role set first, or stage creation is refused.
+      { parent: this, dependsOn: this.accountSettings ? [this.accountSettings] : [] },
     );
     new aws.apigateway.MethodSettings(
       `${this.name}-stage-settings`,

@@ -1,7 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { ApiDomain } from './api';
-import { classified } from './tags';
 
 export interface GeoDnsArgs extends ApiDomain {
   /** The zone, used in each record's set identifier. */
@@ -21,38 +20,25 @@ export interface GeoDnsArgs extends ApiDomain {
 /**
  * Sends a device's first call to this zone when it is in this zone's locations: one geolocation
  * record per location on the global name (Route 53 takes one location per record), the default
- * record where configured, all failing over when the zone's `/health` check fails. The zone's own
- * name points here without conditions: once pinned, the app stays.
+ * record where configured. The zone's own name points here without conditions: once pinned, the
+ * app stays.
+ *
+ * Residency fails closed: no record carries a health check or evaluates its target's health. With
+ * either, an unhealthy zone's geolocation record would fall through to the default record — another
+ * zone's — and onboard this zone's users abroad. A zone that is down answers errors; it never sends
+ * its users to another zone (the zone's own alarms page the on-call).
  */
 export class GeoDns extends pulumi.ComponentResource {
-  public readonly healthCheck: aws.route53.HealthCheck;
   public readonly records: aws.route53.Record[] = [];
 
   constructor(name: string, args: GeoDnsArgs, opts?: pulumi.ComponentResourceOptions) {
     super('serenya:edge:GeoDns', name, {}, opts);
-    this.healthCheck = this.createHealthCheck(name, args);
     this.records.push(this.createZoneRecord(name, args), ...this.createGeoRecords(name, args));
-    this.registerOutputs({ healthCheckId: this.healthCheck.id });
-  }
-
-  private createHealthCheck(name: string, args: GeoDnsArgs) {
-    return new aws.route53.HealthCheck(
-      `${name}-health`,
-      {
-        type: 'HTTPS',
-        fqdn: args.zoneName,
-        port: 443,
-        resourcePath: '/health',
-        requestInterval: 30,
-        failureThreshold: 3,
-        tags: classified('none', { Name: `serenya-${args.zone}-health` }),
-      },
-      { parent: this },
-    );
+    this.registerOutputs({ records: this.records.map((r) => r.fqdn) });
   }
 
   private alias(domain: aws.apigateway.DomainName) {
-    return [{ name: domain.regionalDomainName, zoneId: domain.regionalZoneId, evaluateTargetHealth: true }];
+    return [{ name: domain.regionalDomainName, zoneId: domain.regionalZoneId, evaluateTargetHealth: false }];
   }
 
   private createZoneRecord(name: string, args: GeoDnsArgs) {
@@ -79,7 +65,6 @@ export class GeoDns extends pulumi.ComponentResource {
             type: 'A',
             setIdentifier: `${args.zone}-${id}`,
             geolocationRoutingPolicies: [policy],
-            healthCheckId: this.healthCheck.id,
             aliases: this.alias(args.globalDomain),
           },
           { parent: this },

@@ -2,9 +2,14 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { classified } from './tags';
 
+/** What the functions do with the data key: envelope encryption of fields and bucket objects. */
+const dataKeyActions = ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
+
 export interface KeysArgs {
   /** The zone, used in key aliases and descriptions. */
   zone: string;
+  /** The home region, where the keys live (bounds the services that may use them for the account). */
+  region: string;
   /** Regions that get a replica of the data key (the users table's replica regions). @default [] */
   replicaRegions?: string[];
   /** A provider pinned to each replica region. */
@@ -22,7 +27,8 @@ export interface KeysArgs {
 /**
  * The zone's KMS keys: a multi-Region symmetric data key (rotation on) with a replica in each
  * replica region, an RSA key that signs access tokens, and an HMAC key for the email index. Each
- * key policy names the roles that use it; the account keeps administration (no `kms:*`).
+ * key policy names the roles that use it; the account keeps administration and may use the data
+ * keys only through DynamoDB, S3 and SNS in the key's region (no `kms:*`).
  */
 export class Keys extends pulumi.ComponentResource {
   public readonly dataKey: aws.kms.Key;
@@ -44,7 +50,13 @@ export class Keys extends pulumi.ComponentResource {
     });
   }
 
-  private policy(account: pulumi.Output<string>, users: pulumi.Input<string>[], actions: string[], services: string[] = []) {
+  /**
+   * A key policy: the account administers the key; the account may also *use* it, but only through
+   * the AWS services that encrypt with it in the key's own region (DynamoDB and S3 use the caller's
+   * permissions on the key when a table or object is created); the named roles use it directly.
+   * Without the usage statement IAM can grant nobody `Decrypt`, and `CreateTable` fails.
+   */
+  private policy(account: pulumi.Output<string>, region: pulumi.Input<string>, users: pulumi.Input<string>[], actions: string[], services: string[] = [], viaServices: string[] = []) {
     return pulumi.jsonStringify({
       Version: '2012-10-17',
       Statement: [
@@ -60,6 +72,21 @@ export class Keys extends pulumi.ComponentResource {
           // In a key policy "*" means this key and nothing else.
           Resource: '*',
         },
+        ...(viaServices.length
+          ? [{
+              Sid: 'AccountUsesTheKeyThroughZoneServices',
+              Effect: 'Allow',
+              Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
+              Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
+              Resource: '*',
+              Condition: {
+                StringEquals: {
+                  'kms:CallerAccount': account,
+                  'kms:ViaService': viaServices.map((service) => pulumi.interpolate`${service}.${region}.amazonaws.com`),
+                },
+              },
+            }]
+          : []),
         ...(users.length ? [{ Sid: 'NamedRolesUseTheKey', Effect: 'Allow', Principal: { AWS: users }, Action: actions, Resource: '*' }] : []),
         ...services.map((service) => ({
           Sid: `${service.split('.')[0]}PublishesEncrypted`,
@@ -82,7 +109,7 @@ export class Keys extends pulumi.ComponentResource {
         enableKeyRotation: true,
         deletionWindowInDays: args.deletionWindowInDays ?? 30,
         // CloudWatch alarms publish to SNS topics encrypted with this key.
-        policy: this.policy(account, args.dataKeyUsers, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], ['cloudwatch.amazonaws.com']),
+        policy: this.policy(account, args.region, args.dataKeyUsers, dataKeyActions, ['cloudwatch.amazonaws.com'], ['dynamodb', 's3', 'sns']),
         tags: classified('pii'),
       },
       { parent: this },
@@ -102,7 +129,7 @@ export class Keys extends pulumi.ComponentResource {
             primaryKeyArn: this.dataKey.arn,
             description: `Serenya ${args.zone}: replica of the data key in ${region}`,
             deletionWindowInDays: args.deletionWindowInDays ?? 30,
-            policy: this.policy(account, args.dataKeyUsers, ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']),
+            policy: this.policy(account, region, args.dataKeyUsers, dataKeyActions, [], ['dynamodb']),
             tags: classified('pii'),
           },
           { parent: this, provider },
@@ -120,7 +147,7 @@ export class Keys extends pulumi.ComponentResource {
         customerMasterKeySpec: 'RSA_2048',
         keyUsage: 'SIGN_VERIFY',
         deletionWindowInDays: args.deletionWindowInDays ?? 30,
-        policy: this.policy(account, args.signers, ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey']),
+        policy: this.policy(account, args.region, args.signers, ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey']),
         tags: classified('none'),
       },
       { parent: this },
@@ -137,7 +164,7 @@ export class Keys extends pulumi.ComponentResource {
         customerMasterKeySpec: 'HMAC_256',
         keyUsage: 'GENERATE_VERIFY_MAC',
         deletionWindowInDays: args.deletionWindowInDays ?? 30,
-        policy: this.policy(account, args.macUsers, ['kms:GenerateMac', 'kms:DescribeKey']),
+        policy: this.policy(account, args.region, args.macUsers, ['kms:GenerateMac', 'kms:DescribeKey']),
         tags: classified('pii'),
       },
       { parent: this },

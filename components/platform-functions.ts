@@ -19,8 +19,10 @@ export interface PlatformFunctionsArgs {
   dataKeyArn: pulumi.Input<string>;
   signingKeyArn: pulumi.Input<string>;
   macKeyArn: pulumi.Input<string>;
-  /** Secret the API reads the Play Developer API key from. @default none (Google Play not configured) */
+  /** Secret the API reads the Play Developer API key from (its full ARN). @default none (Google Play not configured) */
   playCredentialsSecretArn?: string;
+  /** Customer managed key of that secret; the API may decrypt with it through Secrets Manager only. @default the AWS managed key */
+  playCredentialsSecretKmsKeyArn?: string;
   /** Bedrock ARNs the worker may invoke (see `bedrock-arns.ts`). */
   bedrockArns: pulumi.Input<string[]>;
   /** CloudWatch Logs retention. @default 30 */
@@ -29,8 +31,6 @@ export interface PlatformFunctionsArgs {
   apiReservedConcurrency?: number;
   /** Provisioned concurrency of the API function's `live` alias. @default 0 */
   apiProvisionedConcurrency?: number;
-  /** Run in these subnets with these security groups (network isolation). @default outside a VPC */
-  network?: { subnetIds: pulumi.Input<pulumi.Input<string>[]>; securityGroupIds: pulumi.Input<pulumi.Input<string>[]> };
   /** The code; tests may pass their own. @default the esbuild bundle of `handlers/lambda.ts`, built by this program */
   code?: pulumi.Input<pulumi.asset.Archive>;
 }
@@ -105,18 +105,14 @@ export class PlatformFunctions extends pulumi.ComponentResource {
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       Resource: pulumi.interpolate`${this.logGroups[fn].arn}:*`,
     };
-    // X-Ray and ENI management accept no resource narrower than "*".
+    // X-Ray accepts no resource narrower than "*".
     const tracing: Statement = { Sid: 'Tracing', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' };
-    const network: Statement[] = args.network
-      ? [{
-          Sid: 'VpcNetworkInterfaces',
-          Effect: 'Allow',
-          Action: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
-          Resource: '*',
-        }]
-      : [];
     const jobs = pulumi.interpolate`${args.tempBucket.arn}/jobs/*`;
-    const own = [logs, tracing, ...network];
+    // S3 answers a GetObject of a missing key with 404 only to a caller that may list the bucket,
+    // and evaluates that permission without a prefix: a prefix condition here would turn every
+    // expired result into a 403. Keys hold ids only, never content.
+    const missingObjectsAre404: Statement = { Sid: 'MissingJobObjectsAre404', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: args.tempBucket.arn };
+    const own = [logs, tracing];
     switch (fn) {
       case 'api':
         return [
@@ -127,7 +123,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
             Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'],
             Resource: [args.table.arn, pulumi.interpolate`${args.table.arn}/index/*`],
           },
-          { Sid: 'ListOwnJobs', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: args.tempBucket.arn, Condition: { StringLike: { 's3:prefix': ['jobs/*'] } } },
+          missingObjectsAre404,
           { Sid: 'JobObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: jobs },
           { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'], Resource: args.dataKeyArn },
           { Sid: 'SignAccessTokens', Effect: 'Allow', Action: ['kms:Sign', 'kms:GetPublicKey'], Resource: args.signingKeyArn },
@@ -135,11 +131,21 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           ...(args.playCredentialsSecretArn
             ? [{ Sid: 'PlayDeveloperApiKey', Effect: 'Allow' as const, Action: ['secretsmanager:GetSecretValue'], Resource: args.playCredentialsSecretArn }]
             : []),
+          ...(args.playCredentialsSecretArn && args.playCredentialsSecretKmsKeyArn
+            ? [{
+                Sid: 'PlayDeveloperApiKeyDecrypt',
+                Effect: 'Allow' as const,
+                Action: ['kms:Decrypt'],
+                Resource: args.playCredentialsSecretKmsKeyArn,
+                Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${args.playCredentialsSecretArn.split(':')[3]}.amazonaws.com` } },
+              }]
+            : []),
         ];
       case 'worker':
         return [
           ...own,
           { Sid: 'Jobs', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: args.table.arn },
+          missingObjectsAre404,
           { Sid: 'JobObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: jobs },
           { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: args.dataKeyArn },
           { Sid: 'InZoneModel', Effect: 'Allow', Action: ['bedrock:InvokeModel'], Resource: args.bedrockArns },
@@ -153,7 +159,8 @@ export class PlatformFunctions extends pulumi.ComponentResource {
             Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
             Resource: args.table.streamArn,
           },
-          { Sid: 'ListStreams', Effect: 'Allow', Action: ['dynamodb:ListStreams'], Resource: pulumi.interpolate`${args.table.arn}/stream/*` },
+          // ListStreams has no resource type: any narrower resource never matches.
+          { Sid: 'ListStreams', Effect: 'Allow', Action: ['dynamodb:ListStreams'], Resource: '*' },
           { Sid: 'WriteAuditEvents', Effect: 'Allow', Action: ['s3:PutObject'], Resource: pulumi.interpolate`${args.auditBucket.arn}/observability/*` },
           { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: args.dataKeyArn },
           { Sid: 'ReportFailedBatches', Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: this.streamFailures.arn },
@@ -192,7 +199,6 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           environment: { variables: args.environment },
           tracingConfig: { mode: 'Active' },
           loggingConfig: { logFormat: 'JSON', logGroup: this.logGroups[fn].name },
-          vpcConfig: args.network ? { subnetIds: args.network.subnetIds, securityGroupIds: args.network.securityGroupIds } : undefined,
           tags: classified(fn === 'stream' ? 'audit' : fn === 'worker' ? 'phi-transient' : 'pii'),
           ...extra,
         },

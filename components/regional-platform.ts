@@ -3,11 +3,10 @@ import * as pulumi from '@pulumi/pulumi';
 import { envVars } from '../contract';
 import { Api } from './api';
 import { AuditBucket } from './audit-bucket';
-import { bedrockArns } from './bedrock-arns';
+import { bedrockArns, profileGeography } from './bedrock-arns';
 import { FunctionRoles } from './function-roles';
 import { GeoDns } from './geo-dns';
 import { Keys } from './keys';
-import { Network } from './network';
 import { Observability } from './observability';
 import { functionSizes, PlatformFunctions } from './platform-functions';
 import type { StackConfig } from './stack-config';
@@ -31,6 +30,12 @@ function storeEnvironment({ subscriptions: { appStore, googlePlay } }: StackConf
   };
 }
 
+/** Stops a preview on the problems `RegionalPlatform.deployProblems` found, naming each. */
+export function assertDeployable(problems: string[]) {
+  if (problems.length) throw new Error(`The stack cannot deploy as configured:\n  - ${problems.join('\n  - ')}`);
+  return 'passed';
+}
+
 export interface RegionalPlatformArgs {
   /** The zone's validated stack configuration (`stack-config.ts`). */
   config: StackConfig;
@@ -49,6 +54,12 @@ export interface RegionalPlatformArgs {
  */
 export class RegionalPlatform extends pulumi.ComponentResource {
   public readonly outputs: Record<string, pulumi.Input<unknown>>;
+  /**
+   * What the program can only check against the account at preview: the hosted zone serves the
+   * domain; Bedrock's profile stays in the zone. Each problem found, none when the stack can deploy;
+   * `index.ts` fails the preview on any.
+   */
+  public readonly deployProblems: pulumi.Output<string[]>;
 
   constructor(name: string, args: RegionalPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super('serenya:platform:RegionalPlatform', name, {}, opts);
@@ -62,6 +73,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       `${name}-keys`,
       {
         zone: config.zone,
+        region: config.homeRegion,
         replicaRegions: config.replicaRegions,
         replicaProviders: replicas,
         dataKeyUsers: [roles.api.arn, roles.worker.arn, roles.stream.arn],
@@ -83,7 +95,6 @@ export class RegionalPlatform extends pulumi.ComponentResource {
     ).table;
     const temp = new TempBucket(`${prefix}-temp`, { kmsKeyArn: keys.dataKey.arn, forceDestroy: !config.production }, inHome);
     const audit = new AuditBucket(`${prefix}-audit`, { kmsKeyArn: keys.dataKey.arn }, inHome).bucket;
-    const network = config.networkIsolation ? new Network(`${name}-network`, { region: config.homeRegion }, inHome) : undefined;
     const api = new Api(
       `${name}-api`,
       {
@@ -91,13 +102,12 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         ...config.throttling,
         logRetentionDays: config.logRetentionDays,
         domain: config.domain,
+        managesAccountSettings: config.managesApiGatewayAccount,
       },
       inHome,
     );
-    const account = aws.getCallerIdentityOutput({}, { parent: this, provider: home }).accountId;
-    const modelArns = account.apply((acct) =>
-      bedrockArns({ modelId: config.bedrock.modelId, homeRegion: config.homeRegion, inferenceRegions: config.bedrock.inferenceRegions, account: acct }),
-    );
+    const modelGrant = this.modelGrant(config, home);
+    const modelArns = modelGrant.apply((g) => g.arns);
     const functions = new PlatformFunctions(
       `${name}-functions`,
       {
@@ -135,11 +145,11 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         signingKeyArn: keys.signingKey.arn,
         macKeyArn: keys.macKey.arn,
         playCredentialsSecretArn: config.subscriptions.googlePlay?.credentialsSecretArn,
+        playCredentialsSecretKmsKeyArn: config.subscriptions.googlePlay?.credentialsSecretKmsKeyArn,
         bedrockArns: modelArns,
         logRetentionDays: config.logRetentionDays,
         apiReservedConcurrency: config.concurrency.apiReserved,
         apiProvisionedConcurrency: config.concurrency.apiProvisioned,
-        network: network && { subnetIds: network.subnetIds, securityGroupIds: [network.functionSecurityGroup.id] },
         code: args.code,
       },
       inHome,
@@ -198,6 +208,20 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       bedrockArns: modelArns,
     };
     this.registerOutputs(this.outputs);
+    this.deployProblems = pulumi
+      .all([api.hostedZoneCheck, modelGrant.apply((g) => g.problem)])
+      .apply((results) => results.filter((p): p is string => !!p));
+  }
+
+  /** The model grant, read from Bedrock's description of the zone's profile at deploy time. */
+  private modelGrant(config: StackConfig, home: aws.Provider) {
+    const { modelId } = config.bedrock;
+    const args = { modelId, homeRegion: config.homeRegion, allowedRegions: config.allowedRegions };
+    if (!profileGeography(modelId)) return pulumi.output(bedrockArns(args));
+    const profile = aws.bedrock.getInferenceProfileOutput({ inferenceProfileId: modelId }, { parent: this, provider: home });
+    return pulumi
+      .all([profile.inferenceProfileArn, profile.models])
+      .apply(([inferenceProfileArn, models]) => bedrockArns({ ...args, profile: { inferenceProfileArn, modelArns: models.map((m) => m.modelArn) } }));
   }
 
   private createProviders(name: string, args: RegionalPlatformArgs) {

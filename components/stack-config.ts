@@ -1,8 +1,20 @@
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
 import { zones } from '../contract';
+import { profileGeography } from './bedrock-arns';
 
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1');
+/**
+ * A value a platform engineer must set for the real account. The stack files ship `SET-ME …`
+ * placeholders (and AWS's documentation account 123456789012 is refused too), so a stack that
+ * was never filled in stops at preview naming each value, not halfway through `pulumi up`.
+ */
+const accountValue = <T extends z.ZodString>(schema: T, what: string) =>
+  z
+    .string()
+    .refine((v) => !/^SET-ME/i.test(v), `set this to ${what}`)
+    .refine((v) => !v.includes('123456789012') && !/EXAMPLE/.test(v), `${what}: this is a documentation placeholder, not your account's value`)
+    .pipe(schema);
 const positive = z.number().int().positive();
 /** The retention periods CloudWatch Logs accepts. */
 const logRetentionDays = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -35,7 +47,13 @@ export const stackConfigSchema = z
         zoneName: z.string().min(3),
         /** The geo-DNS name every zone answers for its locations. */
         globalName: z.string().min(3),
-        hostedZoneId: z.string().min(3),
+        /** The Route 53 public hosted zone that serves both names (checked against Route 53 at preview). */
+        hostedZoneId: accountValue(z.string().regex(/^Z[A-Z0-9]{4,32}$/, 'a Route 53 hosted zone id (Z…)'), 'the id of the Route 53 hosted zone serving zoneName and globalName'),
+        /**
+         * ACM gives every certificate of the global name in one account the same validation record;
+         * exactly one stack per account creates it (and is deployed first), the others only use it.
+         */
+        ownsGlobalValidationRecord: z.boolean(),
       })
       .optional(),
     geoDns: z
@@ -58,7 +76,11 @@ export const stackConfigSchema = z
     concurrency: z.strictObject({ apiReserved: positive.optional(), apiProvisioned: z.number().int().nonnegative().default(0) }),
     throttling: z.strictObject({ rateLimit: positive, burstLimit: positive, wafRequestsPer5MinPerIp: z.number().int().min(100) }),
     llmCostAlarmUsdPerHour: z.number().positive(),
-    networkIsolation: z.boolean().default(false),
+    /**
+     * API Gateway's CloudWatch Logs role is one setting per account and region. Exactly one stack
+     * per account and region manages it; the others find it set (preflight checks it).
+     */
+    managesApiGatewayAccount: z.boolean(),
     /** The stores whose notifications this zone accepts; each absent store's webhooks answer 401. */
     subscriptions: z
       .strictObject({
@@ -68,8 +90,16 @@ export const stackConfigSchema = z
             packageName: z.string().min(1),
             pushAudience: z.string().min(1),
             pushServiceAccount: z.email(),
-            /** Secrets Manager secret (in the zone) with the Play Developer API service-account key. */
-            credentialsSecretArn: z.string().regex(/^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'a Secrets Manager secret ARN'),
+            /**
+             * Secrets Manager secret (in the zone) with the Play Developer API service-account key: its
+             * full ARN, with the `-XXXXXX` suffix Secrets Manager appends, since IAM matches full ARNs.
+             */
+            credentialsSecretArn: accountValue(
+              z.string().regex(/^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/, 'the full ARN of a Secrets Manager secret, ending in the -XXXXXX suffix (aws secretsmanager describe-secret --secret-id … --query ARN)'),
+              'the full ARN of the secret holding the Play Developer API key',
+            ),
+            /** The customer managed KMS key the secret is encrypted with. @default the AWS managed key aws/secretsmanager */
+            credentialsSecretKmsKeyArn: z.string().regex(/^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/.+$/, 'a KMS key ARN').optional(),
           })
           .optional(),
       })
@@ -85,7 +115,7 @@ export const stackConfigSchema = z
       if (r === c.homeRegion) problem('replicaRegions', `${r} is the home region; a replica must be another region`);
     }
     // `eu.anthropic.claude…` is a profile (geography, provider, model); `anthropic.claude…` a bare model.
-    const geography = /^([a-z-]+)\.[a-z0-9-]+\./.exec(c.bedrock.modelId)?.[1];
+    const geography = profileGeography(c.bedrock.modelId);
     const ownPrefix = profilePrefixOf(c.homeRegion);
     if (geography === 'global') {
       problem('bedrock', `modelId ${c.bedrock.modelId} is a global inference profile, which may run anywhere in the world; use this zone's ${ownPrefix ?? 'geographic'} profile or a bare model id`);
@@ -108,6 +138,8 @@ export const stackConfigSchema = z
     if (c.geoDns && !c.domain) problem('geoDns', 'geo-DNS records need serenya:domain');
     const secretRegion = c.subscriptions.googlePlay?.credentialsSecretArn.split(':')[3];
     if (secretRegion && !allowed.has(secretRegion)) problem('subscriptions', `the Play credentials secret is in ${secretRegion}, outside this zone's allowedRegions (${list})`);
+    const secretKeyRegion = c.subscriptions.googlePlay?.credentialsSecretKmsKeyArn?.split(':')[3];
+    if (secretKeyRegion && secretKeyRegion !== secretRegion) problem('subscriptions', `credentialsSecretKmsKeyArn is in ${secretKeyRegion}; a secret's key lives in the secret's region (${secretRegion})`);
     if (c.subscriptions.appStore?.environment === 'Production' && !c.subscriptions.appStore.appAppleId) {
       problem('subscriptions', 'appStore.appAppleId is required for the Production environment');
     }
@@ -131,17 +163,19 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
   );
 }
 
-/** Reads the `serenya:` namespace of the current stack (objects arrive as JSON strings). */
+/**
+ * Reads the whole `serenya:` namespace of the current stack (objects arrive as JSON strings): a key
+ * the schema does not know — a typo, or a retired setting — is refused, not silently ignored.
+ */
 export function loadStackConfig(): StackConfig {
-  const config = new pulumi.Config('serenya');
+  const prefix = 'serenya:';
   const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(stackConfigSchema.shape)) {
-    const value = config.get(key);
-    if (value === undefined) continue;
+  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (!key.startsWith(prefix)) continue;
     try {
-      raw[key] = JSON.parse(value);
+      raw[key.slice(prefix.length)] = JSON.parse(value);
     } catch {
-      raw[key] = value;
+      raw[key.slice(prefix.length)] = value;
     }
   }
   return parseStackConfig(raw);

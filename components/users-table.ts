@@ -51,10 +51,12 @@ export class UsersTable extends pulumi.ComponentResource {
         serverSideEncryption: { enabled: true, kmsKeyArn: args.kmsKeyArn },
         pointInTimeRecovery: { enabled: pointInTimeRecovery },
         deletionProtectionEnabled: args.deletionProtection ?? true,
+        // Each replica is a whole copy of every user: it is protected like the table itself.
         replicas: Object.entries(args.replicaKeyArns ?? {}).map(([regionName, kmsKeyArn]) => ({
           regionName,
           kmsKeyArn,
           pointInTimeRecovery,
+          deletionProtectionEnabled: args.deletionProtection ?? true,
           propagateTags: true,
         })),
         tags: classified('pii'),

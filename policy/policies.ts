@@ -5,7 +5,8 @@ import type { StackConfig } from '../components/stack-config';
  * The zone rules the policies enforce, taken from the stack's own `Pulumi.<stack>.yaml` (see
  * `index.ts`); the policies check the resources, not the program that declared them.
  */
-export type ZoneRules = Pick<StackConfig, 'zone' | 'allowedRegions' | 'replicaRegions' | 'production'>;
+export type ZoneRules = Pick<StackConfig, 'zone' | 'allowedRegions' | 'replicaRegions' | 'production'> &
+  Partial<Pick<StackConfig, 'managesApiGatewayAccount'>>;
 
 const T = {
   bucket: 'aws:s3/bucket:Bucket',
@@ -20,7 +21,28 @@ const T = {
   functionUrl: 'aws:lambda/functionUrl:FunctionUrl',
   permission: 'aws:lambda/permission:Permission',
   provider: 'pulumi:providers:aws',
+  stage: 'aws:apigateway/stage:Stage',
+  apiAccount: 'aws:apigateway/account:Account',
+  notification: 'aws:s3/bucketNotification:BucketNotification',
+  replicaKey: 'aws:kms/replicaKey:ReplicaKey',
+  alias: 'aws:lambda/alias:Alias',
+  lambda: 'aws:lambda/function:Function',
+  eventSourceMapping: 'aws:lambda/eventSourceMapping:EventSourceMapping',
+  certificateValidation: 'aws:acm/certificateValidation:CertificateValidation',
+  record: 'aws:route53/record:Record',
 };
+
+/** Everything a resource waits for, directly or through what it waits for. */
+function waitsFor(resource: PolicyResource): Set<PolicyResource> {
+  const seen = new Set<PolicyResource>();
+  const visit = (r: PolicyResource) => {
+    for (const d of r.dependencies ?? []) if (!seen.has(d)) (seen.add(d), visit(d));
+  };
+  visit(resource);
+  return seen;
+}
+const waitsForOne = (r: PolicyResource, type: string, match: (d: PolicyResource) => boolean = () => true) =>
+  [...waitsFor(r)].some((d) => d.type === type && match(d));
 
 const asArray = <X>(v: X | X[] | undefined): X[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const parsed = (v: unknown) => {
@@ -173,6 +195,33 @@ const checks: Array<[string, string, Check]> = [
             else if (!rules.allowedRegions.includes(region)) report(`${p.name} grants Bedrock in ${region}, outside zone ${rules.zone}'s allowed regions.`, p.urn);
           }
         }
+      }
+    },
+  ],
+  [
+    'aws-creation-order',
+    'Where AWS refuses a resource before another exists, the stack orders them (mocks accept any order; AWS does not).',
+    (resources, rules, report) => {
+      const order = (r: PolicyResource, type: string, why: string, match?: (d: PolicyResource) => boolean) => {
+        if (!waitsForOne(r, type, match)) report(`${r.type} ${r.name} is not ordered after its ${type.split(':').pop()}: ${why}`, r.urn);
+      };
+      for (const r of resources) {
+        if (r.type === T.stage && r.props.accessLogSettings && rules.managesApiGatewayAccount !== false) {
+          order(r, T.apiAccount, 'a stage with access logs is refused until the account’s CloudWatch Logs role is set.');
+        }
+        if (r.type === T.notification) {
+          order(r, T.permission, 'S3 refuses a Lambda notification it may not invoke yet.', (d) => d.props.principal === 's3.amazonaws.com');
+        }
+        if (r.type === T.table) {
+          for (const replica of asArray<{ regionName: string }>(r.props.replicas)) {
+            order(r, T.replicaKey, `the ${replica.regionName} replica is encrypted with that region’s replica key, which must exist first.`, (d) => d.provider?.props.region === replica.regionName || d.props.region === replica.regionName);
+          }
+        }
+        if (r.type === T.alias) order(r, T.lambda, 'an alias points at a published version of its function.');
+        if (r.type === T.eventSourceMapping) {
+          order(r, T.rolePolicy, 'Lambda checks at creation that the function’s role may read the stream.', (d) => JSON.stringify(parsed(d.props.policy) ?? {}).includes('dynamodb:GetRecords'));
+        }
+        if (r.type === T.certificateValidation) order(r, T.record, 'ACM validates through the DNS records, which must exist first.');
       }
     },
   ],

@@ -11,7 +11,7 @@ export interface Violation {
 /** A snapshot's resources as the policy engine presents them (outputs as props, provider attached). */
 export function asPolicyResources(snapshot: StackSnapshot): PolicyResource[] {
   const urn = (type: string, name: string) => `urn:pulumi:${snapshot.stack}::serenya::${type}::${name}`;
-  return snapshot.resources.map((r) => ({
+  const resources = snapshot.resources.map((r) => ({
     type: r.type,
     name: r.name,
     urn: urn(r.type, r.name),
@@ -20,11 +20,15 @@ export function asPolicyResources(snapshot: StackSnapshot): PolicyResource[] {
     provider: r.providerName && r.type !== 'pulumi:providers:aws'
       ? { type: 'pulumi:providers:aws', name: r.providerName, urn: urn('pulumi:providers:aws', r.providerName), props: { region: r.region } }
       : undefined,
-    dependencies: [],
+    dependencies: [] as PolicyResource[],
     propertyDependencies: {},
     isType: () => false,
     asType: () => undefined,
   })) as unknown as PolicyResource[];
+  // As the engine gives them: each resource's direct dependencies, as policy resources.
+  const byName = new Map(resources.map((r) => [r.name, r]));
+  snapshot.resources.forEach((r, i) => resources[i]!.dependencies.push(...r.dependencies.flatMap((d) => byName.get(d) ?? [])));
+  return resources;
 }
 
 /** Runs every zone policy over a snapshot, as `pulumi up --policy-pack policy` would. */

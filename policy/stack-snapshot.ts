@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { RegionalPlatform } from '../components/regional-platform';
+import { assertDeployable, RegionalPlatform } from '../components/regional-platform';
 import { loadStackConfig, type StackConfig } from '../components/stack-config';
 import { stackYamlConfig } from './stack-yaml';
 
@@ -19,6 +19,8 @@ export interface ResourceRecord {
   region?: string;
   /** The name of that provider resource; undefined means the default provider. */
   providerName?: string;
+  /** Names of the resources Pulumi creates before this one: explicit `dependsOn` and every resource an input comes from. */
+  dependencies: string[];
 }
 
 export interface StackSnapshot {
@@ -28,7 +30,34 @@ export interface StackSnapshot {
   outputs: Record<string, unknown>;
 }
 
-const account = '123456789012';
+/** The mock account. Not AWS's documentation account 123456789012, which the stack config refuses. */
+export const mockAccount = '111122223333';
+const account = mockAccount;
+
+/**
+ * What a platform engineer sets before the first `pulumi up` of a production stack (the stack files
+ * ship `SET-ME` there, refused at preview): well-formed values, so the mock run shows the stack as
+ * it deploys.
+ */
+export const mockDeployValues: Record<string, (stack: string, region: string) => string> = {
+  hostedZoneId: () => 'Z04SERENYAMOCK',
+  credentialsSecretArn: (_stack, region) => `arn:aws:secretsmanager:${region}:${account}:secret:serenya/google-play-api-key-Ab12Cd`,
+};
+
+/** The hosted zone Route 53 answers for the mock's zone id. */
+export const mockHostedZone = { name: 'serenya.health.', privateZone: false };
+
+/** The stack file's config with each `SET-ME` value filled in as the platform engineer would. */
+export function withDeployValues(stack: string, config: Record<string, string>): Record<string, string> {
+  const region = config['aws:region'] ?? 'unknown-region';
+  return Object.fromEntries(
+    Object.entries(config).map(([key, value]) => {
+      if (!value.includes('SET-ME')) return [key, value];
+      const filled = JSON.parse(value, (k, v) => (typeof v === 'string' && v.startsWith('SET-ME') && mockDeployValues[k] ? mockDeployValues[k]!(stack, region) : v));
+      return [key, JSON.stringify(filled)];
+    }),
+  );
+}
 
 /** What the mock cloud computes for a new resource: the outputs later resources and policies read. */
 function computedState(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, any> {
@@ -48,6 +77,8 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
       return { ...common, arn: `arn:aws:kms:${region}:${account}:key/${name}`, keyId: name };
     case 'aws:lambda/function:Function':
       return { ...common, arn: `arn:aws:lambda:${region}:${account}:function:${inputs.name}`, invokeArn: `arn:aws:apigateway:${region}:lambda:path/functions/${inputs.name}/invocations`, version: '1' };
+    case 'aws:iam/role:Role':
+      return { ...common, arn: `arn:aws:iam::${account}:role/${name}`, name };
     case 'aws:lambda/alias:Alias':
       return { ...common, invokeArn: `arn:aws:apigateway:${region}:lambda:path/functions/${name}/invocations` };
     case 'aws:apigateway/restApi:RestApi':
@@ -68,8 +99,6 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
       return { ...common, fqdn: inputs.name };
     case 'aws:acm/certificateValidation:CertificateValidation':
       return { ...common, certificateArn: inputs.certificateArn };
-    case 'awsx:ec2:Vpc':
-      return { ...common, vpcId: 'vpc-1', isolatedSubnetIds: ['subnet-a', 'subnet-b'], privateSubnetIds: [], publicSubnetIds: [] };
     default:
       return common;
   }
@@ -84,12 +113,18 @@ export async function snapshotStack(
   stack: StackName,
   options: {
     changeConfig?: (config: Record<string, string>) => Record<string, string>;
+    /** Leave the stack file's `SET-ME` placeholders as they are (to prove they are refused). @default filled in */
+    asShipped?: boolean;
+    /** What Route 53 answers for the hosted zone. @default mockHostedZone */
+    hostedZone?: { name: string; privateZone: boolean };
+    /** The regions Bedrock says the inference profile routes to. @default the stack's inferenceRegions */
+    profileRegions?: string[];
     code?: pulumi.asset.Archive;
     /** Declares more resources beside the platform, as a careless change would. */
     extra?: () => void;
   } = {},
 ): Promise<StackSnapshot> {
-  const yamlConfig = stackYamlConfig(stack);
+  const yamlConfig = options.asShipped ? stackYamlConfig(stack) : withDeployValues(stack, stackYamlConfig(stack));
   const config = options.changeConfig ? options.changeConfig(yamlConfig) : yamlConfig;
   const resources: ResourceRecord[] = [];
   const providerRegions = new Map<string, { name: string; region: string }>();
@@ -101,18 +136,30 @@ export async function snapshotStack(
         if (type === 'pulumi:providers:aws') {
           const id = `${name}-provider-id`;
           providerRegions.set(id, { name, region: inputs.region });
-          resources.push({ type, name, custom: true, inputs, state: inputs, region: inputs.region, providerName: name });
+          resources.push({ type, name, custom: true, inputs, state: inputs, region: inputs.region, providerName: name, dependencies: [] });
           return { id, state: inputs };
         }
         const viaProvider = provider ? providerRegions.get(provider.split('::').pop() ?? '') : undefined;
         const region = (inputs.region as string | undefined) ?? viaProvider?.region;
         const state = { ...inputs, ...computedState(type, name, inputs, region ?? 'unknown-region') };
-        resources.push({ type, name, custom: custom ?? false, inputs, state, region, providerName: viaProvider?.name });
+        resources.push({ type, name, custom: custom ?? false, inputs, state, region, providerName: viaProvider?.name, dependencies: [] });
         return { id: state.id, state };
       },
       call({ token, inputs }) {
         if (token === 'aws:index/getCallerIdentity:getCallerIdentity') return { accountId: account, arn: `arn:aws:iam::${account}:user/ci`, userId: 'ci', id: account };
-        if (token === 'aws:ec2/getPrefixList:getPrefixList') return { id: `pl-${String(inputs.name).split('.').pop()}`, name: inputs.name, cidrBlocks: [] };
+        if (token === 'aws:route53/getZone:getZone') return { id: inputs.zoneId, zoneId: inputs.zoneId, ...(options.hostedZone ?? mockHostedZone) };
+        if (token === 'aws:bedrock/getInferenceProfile:getInferenceProfile') {
+          const id = String(inputs.inferenceProfileId);
+          const regions = options.profileRegions ?? JSON.parse(config['serenya:bedrock'] ?? '{}').inferenceRegions ?? [];
+          const home = config['aws:region'];
+          return {
+            inferenceProfileId: id,
+            inferenceProfileArn: `arn:aws:bedrock:${home}:${account}:inference-profile/${id}`,
+            models: regions.map((r: string) => ({ modelArn: `arn:aws:bedrock:${r}::foundation-model/${id.slice(id.indexOf('.') + 1)}` })),
+            status: 'ACTIVE',
+            type: 'SYSTEM_DEFINED',
+          };
+        }
         return inputs;
       },
     },
@@ -121,14 +168,44 @@ export async function snapshotStack(
     false,
   );
 
+  const dependencies = new Map<string, Promise<string[]>>();
+  const recordDependencies: pulumi.ResourceTransformation = ({ type, name, props, opts }) => {
+    dependencies.set(`${type}::${name}`, dependenciesOf(props, opts));
+    return undefined;
+  };
+
   const stackConfig = loadStackConfig();
-  const platform = new RegionalPlatform('serenya', { config: stackConfig, stack, code: options.code });
+  const platform = new RegionalPlatform('serenya', { config: stackConfig, stack, code: options.code }, { transformations: [recordDependencies] });
   options.extra?.();
   const outputs = (await new Promise((resolve) => pulumi.output(platform.outputs).apply(resolve))) as Record<string, unknown>;
+  // As `pulumi preview` would (`index.ts`): a problem found against the account fails the run.
+  const problems = await new Promise<string[]>((resolve) => platform.deployProblems.apply(resolve));
   // Registrations finish asynchronously; wait until no new resource appears.
   for (let seen = -1; seen !== resources.length; ) {
     seen = resources.length;
     await new Promise((r) => setTimeout(r, 50));
   }
+  for (const r of resources) r.dependencies = (await dependencies.get(`${r.type}::${r.name}`)) ?? [];
+  assertDeployable(problems);
   return { stack, config: stackConfig, resources, outputs };
+}
+
+/** The resources a registration waits for, as the engine orders them: `dependsOn` and every input's resources. */
+async function dependenciesOf(props: Record<string, unknown>, opts: pulumi.ResourceOptions): Promise<string[]> {
+  const found = new Set<pulumi.Resource>();
+  const outputs: Promise<void>[] = [];
+  const walk = (value: unknown) => {
+    if (pulumi.Output.isInstance(value)) {
+      // Internal to Pulumi's Output, and the only place that knows an input's resources.
+      const all = (value as unknown as { allResources?: () => Promise<Set<pulumi.Resource>> }).allResources?.();
+      if (all) outputs.push(all.then((set) => set.forEach((r) => found.add(r))));
+    } else if (pulumi.Resource.isInstance(value)) found.add(value);
+    else if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object' && !(value instanceof pulumi.asset.Asset) && !(value instanceof pulumi.asset.Archive)) Object.values(value).forEach(walk);
+  };
+  walk(props);
+  const explicit = opts.dependsOn;
+  for (const d of Array.isArray(explicit) ? explicit : explicit ? [explicit] : []) if (pulumi.Resource.isInstance(d)) found.add(d);
+  await Promise.all(outputs);
+  return [...found].map((r) => (r as unknown as { __name: string }).__name).sort();
 }
