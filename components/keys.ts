@@ -3,7 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { classified } from './tags';
 
 /** What the functions do with the data key: envelope encryption of fields and bucket objects. */
-const dataKeyActions = ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
+const dataKeyActions = ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'];
 
 export interface KeysArgs {
   /** The zone, used in key aliases and descriptions. */

@@ -120,12 +120,12 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           {
             Sid: 'UsersTable',
             Effect: 'Allow',
-            Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'],
+            Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'],
             Resource: [args.table.arn, pulumi.interpolate`${args.table.arn}/index/*`],
           },
           missingObjectsAre404,
           { Sid: 'JobObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: jobs },
-          { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:GenerateDataKey'], Resource: args.dataKeyArn },
+          { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: args.dataKeyArn },
           { Sid: 'SignAccessTokens', Effect: 'Allow', Action: ['kms:Sign', 'kms:GetPublicKey'], Resource: args.signingKeyArn },
           { Sid: 'KeyEmailIndex', Effect: 'Allow', Action: ['kms:GenerateMac'], Resource: args.macKeyArn },
           ...(args.playCredentialsSecretArn
@@ -144,7 +144,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
       case 'worker':
         return [
           ...own,
-          { Sid: 'Jobs', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: args.table.arn },
+          { Sid: 'Jobs', Effect: 'Allow', Action: ['dynamodb:UpdateItem'], Resource: args.table.arn },
           missingObjectsAre404,
           { Sid: 'JobObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: jobs },
           { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: args.dataKeyArn },

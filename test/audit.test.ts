@@ -8,6 +8,7 @@ import { createLogger } from '../handlers/logger';
 import { createMetrics } from '../handlers/metrics';
 import { localCredentials } from '../local/local-deps';
 import { startStreamPoller } from '../local/stream-poller';
+import { asFunction } from './support/aws-calls';
 import { createTestPlatform, type TestPlatform } from './support/test-platform';
 
 let t: TestPlatform;
@@ -15,12 +16,13 @@ let poller: ReturnType<typeof startStreamPoller>;
 
 beforeAll(async () => {
   t = await createTestPlatform();
+  const streamHandler = createStreamHandler({ s3: t.deps.s3, auditBucket: t.config.auditBucket, zone: t.config.zone, logger: t.deps.logger, metrics: t.deps.metrics });
   poller = startStreamPoller({
     dynamo: t.clients.dynamoClient,
     streams: new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: t.config.region, credentials: localCredentials }),
     table: t.config.usersTable,
     region: t.config.region,
-    handler: createStreamHandler({ s3: t.deps.s3, auditBucket: t.config.auditBucket, zone: t.config.zone, logger: t.deps.logger, metrics: t.deps.metrics }),
+    handler: (event) => asFunction('stream', () => streamHandler(event)),
     intervalMs: 50,
   });
 });

@@ -1,6 +1,7 @@
 import type { TestProject } from 'vitest/node';
 import { startDynamoDbLocal } from '../../local/dynamodb-local';
 import { startS3Local } from '../../local/s3-local';
+import { resetAwsCallLog } from './aws-calls';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -11,6 +12,8 @@ declare module 'vitest' {
 
 /** Starts the stand-ins once per run, on random loopback ports. */
 export default async function setup(project: TestProject) {
+  // This run's AWS calls, for the least-privilege project that runs after it.
+  resetAwsCallLog();
   const [dynamodb, s3] = await Promise.all([startDynamoDbLocal(), startS3Local({ buckets: [] })]);
   project.provide('dynamodbEndpoint', dynamodb.endpoint);
   project.provide('s3Endpoint', s3.endpoint);

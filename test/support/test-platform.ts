@@ -5,6 +5,7 @@ import { inject } from 'vitest';
 import { envVars } from '../../contract';
 import { createApp } from '../../handlers/app';
 import type { Clock } from '../../handlers/clock';
+import type { Deps } from '../../handlers/deps';
 import { createLogger } from '../../handlers/logger';
 import { createPlatform } from '../../handlers/platform';
 import { createWorker } from '../../handlers/processing/worker';
@@ -16,6 +17,7 @@ import { offlineConfig } from '../../local/offline-config';
 import { ensureUsersTable } from '../../local/users-table';
 import { startS3Local } from '../../local/s3-local';
 import { forwardUploads } from '../../local/upload-events';
+import { asFunction, record, recordAwsCalls } from './aws-calls';
 
 /** Another zone, so tests can present its tokens. */
 export const euZone = { issuer: 'https://api.eu.serenya.test', homeApi: 'https://api.eu.serenya.test' };
@@ -80,12 +82,14 @@ export async function createTestPlatform(
     clock,
     appStoreRoots: options.appStoreRoots,
   });
+  recordCallsOf(deps, [clients.dynamoClient, clients.s3, bedrock], { table: config.usersTable, tempBucket: config.tempBucket, auditBucket: config.auditBucket });
   await ensureUsersTable(clients.dynamoClient, config.usersTable);
   for (const Bucket of [config.tempBucket, config.auditBucket]) await deps.s3.send(new CreateBucketCommand({ Bucket }));
   const platform = createPlatform(deps);
   const app = createApp(deps, platform);
+  const worker = createWorker({ ...platform, bedrock });
   const uploads = ownS3
-    ? forwardUploads(ownS3, { bucket: config.tempBucket, region: config.region, handler: createWorker({ ...platform, bedrock }), onError: (err) => { throw err; } })
+    ? forwardUploads(ownS3, { bucket: config.tempBucket, region: config.region, handler: (event) => asFunction('worker', () => worker(event)), onError: (err) => { throw err; } })
     : undefined;
   const stop = async () => {
     await uploads?.settled();
@@ -104,7 +108,7 @@ export async function createTestPlatform(
       body = JSON.stringify(init.body);
       headers['content-type'] ??= 'application/json';
     }
-    const res = await app.request(path, { method, headers, body });
+    const res = await asFunction('api', () => app.request(path, { method, headers, body }));
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
   }
@@ -139,6 +143,24 @@ export async function createTestPlatform(
 }
 
 export type TestPlatform = Awaited<ReturnType<typeof createTestPlatform>>;
+
+/**
+ * Records the AWS calls the runtime makes (see `aws-calls.ts`): at the SDK clients, and at the
+ * offline key services for the KMS calls the AWS keyring and signer would make in their place.
+ */
+function recordCallsOf(deps: Deps, clients: Parameters<typeof recordAwsCalls>[0][], names: Parameters<typeof recordAwsCalls>[1]) {
+  for (const client of clients) recordAwsCalls(client, names);
+  const { signer, emailMac, pii } = deps;
+  deps.signer = {
+    publicJwk: () => (record('kms:GetPublicKey', { kind: 'key', key: 'signing' }), signer.publicJwk()),
+    sign: (message) => (record('kms:Sign', { kind: 'key', key: 'signing' }), signer.sign(message)),
+  };
+  deps.emailMac = { mac: (email) => (record('kms:GenerateMac', { kind: 'key', key: 'mac' }), emailMac.mac(email)) };
+  deps.pii = {
+    seal: (...args) => (record('kms:GenerateDataKey', { kind: 'key', key: 'data' }), pii.seal(...args)),
+    open: (...args) => (record('kms:Decrypt', { kind: 'key', key: 'data' }), pii.open(...args)),
+  };
+}
 
 /** Everything written to stdout and stderr while `fn` runs (Powertools writes there), kept off the console. */
 export async function captureOutput(fn: () => Promise<void>): Promise<string> {
