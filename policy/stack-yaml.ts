@@ -13,11 +13,11 @@ export function stackYamlConfig(stack: string): Record<string, string> {
   );
 }
 
-/** The validated zone configuration a stack file declares. */
-export function stackFileConfig(stack: string): StackConfig {
+/** The validated zone configuration a stack file declares (`edit` changes it first, as tests do). */
+export function stackFileConfig(stack: string, edit: (config: Record<string, string>) => Record<string, string> = (c) => c): StackConfig {
   const prefix = 'serenya:';
   const raw = Object.fromEntries(
-    Object.entries(stackYamlConfig(stack))
+    Object.entries(edit(stackYamlConfig(stack)))
       .filter(([key]) => key.startsWith(prefix))
       .map(([key, value]) => {
         try {
