@@ -75,6 +75,20 @@ function retentionOf(r: ResourceRecord, all: ResourceRecord[]): string {
   }
 }
 
+/** Each region the worker may invoke the model in, and the state Bedrock must be in there. */
+function bedrockProcessing(snapshot: StackSnapshot) {
+  const worker = snapshot.resources.find((r) => r.type === 'aws:iam/rolePolicy:RolePolicy' && r.name.endsWith('-worker-policy'));
+  const statements: Array<{ Action: string[]; Resource: string | string[] }> = worker ? JSON.parse(worker.inputs.policy).Statement : [];
+  const arns = statements.filter((st) => st.Action.includes('bedrock:InvokeModel')).flatMap((st) => asArray(st.Resource));
+  const regions = [...new Set(arns.map((arn) => arn.split(':')[3] ?? ''))].sort();
+  const logging = snapshot.resources.some((r) => r.type.startsWith('aws:bedrock/modelInvocationLoggingConfiguration'));
+  return regions.map((region) => ({
+    region,
+    invocationLogging: logging ? '**ON: the stack configures it**' : 'off: the stack configures none; preflight fails if the account has it',
+    dataRetention: 'none: required; preflight fails otherwise',
+  }));
+}
+
 export function reportRows(snapshot: StackSnapshot): ReportRow[] {
   return snapshot.resources
     .filter((r) => r.custom)
@@ -96,7 +110,8 @@ export async function complianceReport(stack: StackName) {
   const policies = await runPolicies(snapshot);
   const rows = reportRows(snapshot);
   const c = snapshot.config;
-  const json = { stack, zone: c.zone, homeRegion: c.homeRegion, replicaRegions: c.replicaRegions, allowedRegions: c.allowedRegions, modelId: c.bedrock.modelId, policies, resources: rows };
+  const bedrock = bedrockProcessing(snapshot);
+  const json = { stack, zone: c.zone, homeRegion: c.homeRegion, replicaRegions: c.replicaRegions, allowedRegions: c.allowedRegions, modelId: c.bedrock.modelId, bedrock, policies, resources: rows };
   const regionsUsed = [...new Set(rows.map((r) => r.region))].sort();
   const md = [
     `# Compliance report: stack \`${stack}\` (zone \`${c.zone}\`)`,
@@ -112,6 +127,14 @@ export async function complianceReport(stack: StackName) {
     `| Bedrock model / profile | \`${c.bedrock.modelId}\` (inference regions ${c.bedrock.inferenceRegions.join(', ')}) |`,
     `| Production safeguards | PITR ${c.pointInTimeRecovery ? 'on' : 'off'}, deletion protection ${c.deletionProtection ? 'on' : 'off'} |`,
     `| Resources | ${rows.length} |`,
+    '',
+    '## Where documents are processed (Amazon Bedrock)',
+    '',
+    'The worker may invoke the model only in these regions (its IAM grant, read from the inference profile at deploy time). Bedrock keeps prompts and answers only if the account allows it: both settings are per account and region, outside the stack, so `npm run preflight` verifies them before every deploy and fails if either is on.',
+    '',
+    '| region | invocation logging (full prompts and answers) | data retention |',
+    '|---|---|---|',
+    ...bedrock.map((b) => `| ${b.region} | ${b.invocationLogging} | ${b.dataRetention} |`),
     '',
     '## Policy results',
     '',
