@@ -1,3 +1,5 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { profileKey } from '../handlers/users/live-profile';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
@@ -37,7 +39,9 @@ export async function measureWorker(dynamodb: DynamoDbLocal) {
     await deps.s3.send(new CreateBucketCommand({ Bucket: config.tempBucket }));
     const userId = randomUUID();
     const jobId = randomUUID();
-    await createJobStore({ dynamo: deps.dynamo, config, clock: systemClock }).reserve({ userId, jobId, type: 'document', contentType: 'application/pdf', dailyLimit: 1000 });
+    // A job is reserved only for a live account (the deletion fence).
+    await deps.dynamo.send(new PutCommand({ TableName: config.usersTable, Item: { ...profileKey(userId), entity: 'user', id: userId } }));
+    await createJobStore({ dynamo: deps.dynamo, config, clock: systemClock }).reserve({ userId, jobId, type: 'document', contentType: 'application/pdf', daily: { counter: 'documents', limit: 1_000_000 } });
     const document = bigPdf();
     await deps.s3.send(new PutObjectCommand({ Bucket: config.tempBucket, Key: `jobs/${userId}/${jobId}/input`, Body: document }));
     // Asynchronous: S3 and the stand-in answer the probe from this very process.

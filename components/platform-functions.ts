@@ -29,6 +29,8 @@ export interface PlatformFunctionsArgs {
   logRetentionDays?: number;
   /** Reserved concurrency of the API function. @default unreserved */
   apiReservedConcurrency?: number;
+  /** Reserved concurrency of the worker: the most model calls in flight at once. @default unreserved */
+  workerReservedConcurrency?: number;
   /** Provisioned concurrency of the API function's `live` alias. @default 0 */
   apiProvisionedConcurrency?: number;
   /** The code; tests may pass their own. @default the esbuild bundle of `handlers/lambda.ts`, built by this program */
@@ -120,7 +122,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           {
             Sid: 'UsersTable',
             Effect: 'Allow',
-            Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem'],
+            Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'],
             Resource: [args.table.arn, pulumi.interpolate`${args.table.arn}/index/*`],
           },
           missingObjectsAre404,
@@ -144,7 +146,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
       case 'worker':
         return [
           ...own,
-          { Sid: 'Jobs', Effect: 'Allow', Action: ['dynamodb:UpdateItem'], Resource: args.table.arn },
+          { Sid: 'Jobs', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: args.table.arn },
           missingObjectsAre404,
           { Sid: 'JobObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: jobs },
           { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: args.dataKeyArn },
@@ -206,7 +208,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
       );
     return {
       api: each('api', { publish: true, reservedConcurrentExecutions: args.apiReservedConcurrency }),
-      worker: each('worker'),
+      worker: each('worker', { reservedConcurrentExecutions: args.workerReservedConcurrency }),
       stream: each('stream'),
     };
   }

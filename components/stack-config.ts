@@ -72,8 +72,20 @@ export const stackConfigSchema = z
     logRetentionDays: z.number().refine((d) => logRetentionDays.includes(d), `one of ${logRetentionDays.join(', ')}`),
     pointInTimeRecovery: z.boolean(),
     deletionProtection: z.boolean(),
-    quotas: z.strictObject({ concurrentJobs: positive, dailyDocumentsFree: positive, dailyDocumentsPremium: positive }),
-    concurrency: z.strictObject({ apiReserved: positive.optional(), apiProvisioned: z.number().int().nonnegative().default(0) }),
+    quotas: z.strictObject({
+      concurrentJobs: positive,
+      dailyDocumentsFree: positive,
+      dailyDocumentsPremium: positive,
+      dailyChatFree: positive,
+      dailyChatPremium: positive,
+      dailyDoctorReportsPremium: positive,
+    }),
+    concurrency: z.strictObject({
+      apiReserved: positive.optional(),
+      apiProvisioned: z.number().int().nonnegative().default(0),
+      /** The worker's ceiling: model calls in flight at once across the zone (a cost guard, with the quotas). */
+      workerReserved: positive,
+    }),
     throttling: z.strictObject({ rateLimit: positive, burstLimit: positive, wafRequestsPer5MinPerIp: z.number().int().min(100) }),
     llmCostAlarmUsdPerHour: z.number().positive(),
     /**

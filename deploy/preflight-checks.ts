@@ -124,7 +124,7 @@ export async function runPreflight(config: StackConfig, deps: PreflightDeps): Pr
     const { AccountLimit } = await clients.lambda(config.homeRegion).send(new GetAccountSettingsCommand({}));
     const total = AccountLimit?.ConcurrentExecutions ?? 0;
     const unreserved = AccountLimit?.UnreservedConcurrentExecutions ?? 0;
-    const reserving = config.concurrency.apiReserved ?? 0;
+    const reserving = (config.concurrency.apiReserved ?? 0) + config.concurrency.workerReserved;
     const needed = reserving + lambdaUnreservedMinimum;
     if (unreserved - reserving >= lambdaUnreservedMinimum) return { ok: true, detail: `${unreserved} of ${total} unreserved; the stack reserves ${reserving}` };
     return {

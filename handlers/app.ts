@@ -2,6 +2,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Deps } from './deps';
 import { ApiError, errorResponse, fromHttpException } from './errors';
+import { jsonDepthLimit } from './middleware/json-depth';
 import { requestContext } from './middleware/request-context';
 import { createPlatform, type Platform } from './platform';
 import { createRouter } from './router';
@@ -28,6 +29,7 @@ export function createApp(deps: Deps, p: Platform = createPlatform(deps)) {
       },
     }),
   );
+  app.use(jsonDepthLimit());
 
   app.route('/', healthRoutes(p));
   app.route('/', authRoutes(p));

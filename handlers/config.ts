@@ -24,7 +24,14 @@ export interface AppConfig {
   modelId: string;
   /** USD per million tokens, for the cost metric. */
   pricing: { input: number; output: number };
-  quotas: { concurrentJobs: number; dailyDocumentsFree: number; dailyDocumentsPremium: number };
+  /**
+   * Jobs in progress at once, and a daily cap per kind of job and plan: every job reaches the
+   * model, so every kind is bounded (doctor reports are premium-only, hence no free cap).
+   */
+  quotas: {
+    concurrentJobs: number;
+    daily: Record<'document' | 'chat' | 'doctor_report', { free: number; premium: number }>;
+  };
   /** The worker function's timeout: a job still processing after it (plus a margin) has failed. */
   workerTimeoutSeconds: number;
   /** How long a presigned upload stays valid. */
@@ -94,6 +101,9 @@ const appEnv = z.object({
   [envVars.concurrentJobs]: count.default(3),
   [envVars.dailyDocumentsFree]: count.default(20),
   [envVars.dailyDocumentsPremium]: count.default(200),
+  [envVars.dailyChatFree]: count.default(50),
+  [envVars.dailyChatPremium]: count.default(500),
+  [envVars.dailyDoctorReportsPremium]: count.default(20),
   [envVars.workerTimeoutSeconds]: count.default(180),
   [envVars.appleBundleId]: z.string().min(1).optional(),
   [envVars.appleAppAppleId]: z.coerce.number().int().positive().optional(),
@@ -155,8 +165,11 @@ function toAppConfig(e: z.output<typeof appEnv>): AppConfig {
     pricing: { input: e[envVars.usdPerMillionInputTokens], output: e[envVars.usdPerMillionOutputTokens] },
     quotas: {
       concurrentJobs: e[envVars.concurrentJobs],
-      dailyDocumentsFree: e[envVars.dailyDocumentsFree],
-      dailyDocumentsPremium: e[envVars.dailyDocumentsPremium],
+      daily: {
+        document: { free: e[envVars.dailyDocumentsFree], premium: e[envVars.dailyDocumentsPremium] },
+        chat: { free: e[envVars.dailyChatFree], premium: e[envVars.dailyChatPremium] },
+        doctor_report: { free: 0, premium: e[envVars.dailyDoctorReportsPremium] },
+      },
     },
     workerTimeoutSeconds: e[envVars.workerTimeoutSeconds],
     uploadWindowSeconds: 600,

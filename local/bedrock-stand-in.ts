@@ -94,6 +94,8 @@ function answer(tool: string, body: any): unknown {
 export async function startBedrockStandIn(options: { port?: number; faults?: StandInFaults } = {}) {
   let faults: StandInFaults = { ...options.faults };
   const calls: StandInCall[] = [];
+  // Model calls being answered right now, and the most at once: what a cost guard must bound.
+  const load = { inFlight: 0, peak: 0 };
 
   const server = createServer(async (req: Http2ServerRequest, res: Http2ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -113,6 +115,8 @@ export async function startBedrockStandIn(options: { port?: number; faults?: Sta
     }
     const tool: string = body.toolConfig?.toolChoice?.tool?.name ?? '';
     calls.push({ modelId: decodeURIComponent(route[1]!), tool, body: raw });
+    load.peak = Math.max(load.peak, ++load.inFlight);
+    res.once('close', () => load.inFlight--);
     if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
     if (faults.throttleRate && Math.random() < faults.throttleRate) {
       return send(429, { message: 'Too many requests, please wait before trying again.' }, { 'x-amzn-errortype': 'ThrottlingException' });
@@ -132,6 +136,7 @@ export async function startBedrockStandIn(options: { port?: number; faults?: Sta
   return {
     endpoint: url,
     calls,
+    load,
     setFaults(next: StandInFaults) {
       faults = { ...next };
     },

@@ -53,7 +53,7 @@ describe('the users-table stream becomes a PHI-free audit trail', () => {
 
     const objects = await eventsOf(userId);
     const types = objects.map((o) => o.event.type).sort();
-    expect(types).toEqual(['profile_updated', 'user_deleted', 'user_registered', 'user_signed_in', 'user_signed_out'].sort());
+    expect(types).toEqual(['profile_updated', 'user_deleted', 'user_deletion_started', 'user_registered', 'user_signed_in', 'user_signed_out'].sort());
     const updated = objects.find((o) => o.event.type === 'profile_updated')!;
     expect(updated.event.changedAttributes).toEqual(['given_name', 'updated_at']);
     for (const o of objects) {

@@ -29,6 +29,8 @@ function classify(record: DynamoDBRecord): Pick<AuditEvent, 'type' | 'changedAtt
     if (record.eventName === 'INSERT') return { type: 'user_registered' };
     if (record.eventName === 'REMOVE') return { type: 'user_deleted' };
     const changed = changedAttributes(prev, next);
+    // The deletion fence: the account's deletion began (`user_deleted` follows when it ends).
+    if (changed.includes('deleting_at') && !str(prev, 'deleting_at')) return { type: 'user_deletion_started' };
     if (changed.includes('current_subscription')) return { type: 'subscription_changed', changedAttributes: changed };
     if (changed.every((n) => signInBookkeeping.has(n))) return undefined;
     return { type: 'profile_updated', changedAttributes: changed };

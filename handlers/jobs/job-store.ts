@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException, TransactionCanceledException } from '@
 import type { Clock } from '../clock';
 import type { AppConfig } from '../config';
 import type { JobType } from '../processing/result-schemas';
+import { AccountClosedError, cancellationReasons, liveProfileCheck } from '../users/live-profile';
 
 export type JobStatus = 'awaiting_upload' | 'processing' | 'completed' | 'failed' | 'cleaned_up';
 
@@ -32,6 +33,9 @@ export interface Job {
   updatedAt: string;
   startedAt?: string;
 }
+
+/** What a daily counter counts, one counter per kind of model call. */
+export type DailyCounter = 'documents' | 'chat_messages' | 'doctor_reports';
 
 /** Over a quota; `retryAfterSeconds` says when a retry can succeed. */
 export class QuotaExceededError extends Error {
@@ -126,7 +130,15 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
      * Creates a job in `awaiting_upload` if the user is within quota. Document jobs count
      * against the daily limit; every job takes one of the concurrent slots.
      */
-    async reserve(input: { userId: string; jobId: string; type: JobType; contentType: string; documentType?: string; dailyLimit?: number }): Promise<Job> {
+    async reserve(input: {
+      userId: string;
+      jobId: string;
+      type: JobType;
+      contentType: string;
+      documentType?: string;
+      /** The plan's daily cap on this kind of job: every job that reaches the model counts. */
+      daily: { counter: DailyCounter; limit: number };
+    }): Promise<Job> {
       const { userId, jobId } = input;
       for (let attempt = 0; ; attempt++) {
         const now = clock.now();
@@ -165,25 +177,26 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
                   },
                 },
                 { Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
-                ...(input.dailyLimit !== undefined
-                  ? [{
-                      Update: {
-                        TableName: table,
-                        Key: dailyKey(userId, day),
-                        UpdateExpression: 'ADD documents :one SET #ttl = if_not_exists(#ttl, :ttl)',
-                        ConditionExpression: 'attribute_not_exists(documents) OR documents < :limit',
-                        ExpressionAttributeNames: { '#ttl': 'ttl' },
-                        ExpressionAttributeValues: { ':one': 1, ':limit': input.dailyLimit, ':ttl': seconds + 2 * 86400 },
-                      },
-                    }]
-                  : []),
+                {
+                  Update: {
+                    TableName: table,
+                    Key: dailyKey(userId, day),
+                    UpdateExpression: 'ADD #counter :one SET #ttl = if_not_exists(#ttl, :ttl)',
+                    ConditionExpression: 'attribute_not_exists(#counter) OR #counter < :limit',
+                    ExpressionAttributeNames: { '#ttl': 'ttl', '#counter': input.daily.counter },
+                    ExpressionAttributeValues: { ':one': 1, ':limit': input.daily.limit, ':ttl': seconds + 2 * 86400 },
+                  },
+                },
+                // No job for an account being deleted (`live-profile.ts`).
+                liveProfileCheck(table, userId),
               ],
             }),
           );
           return toJob(item);
         } catch (err) {
           if (!(err instanceof TransactionCanceledException)) throw err;
-          const [slots, , daily] = (err.CancellationReasons ?? []).map((r) => r.Code);
+          const { slots, daily, profile } = cancellationReasons(['slots', 'job', 'daily', 'profile'], err);
+          if (profile === 'ConditionalCheckFailed') throw new AccountClosedError('The account is gone or being deleted');
           if (daily === 'ConditionalCheckFailed') {
             const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) / 1000;
             throw new QuotaExceededError('daily', Math.max(1, Math.ceil(midnight - seconds)));
@@ -235,27 +248,30 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
     },
 
     /**
-     * Cleans the job up: its record becomes a content-free tombstone until its TTL, so a repeated
-     * cleanup is still a success while an unknown (or another user's) id stays a 404.
-     * Returns false when the caller has no such job.
+     * Cleans the job up: its record becomes a tombstone of ids, status and times until its TTL, so
+     * a repeated cleanup is still a success while an unknown (or another user's) id stays a 404.
+     * A job still processing keeps its slot: the model call goes on, and the worker frees the slot
+     * when it ends. Returns false when the caller has no such job.
      */
     async remove(userId: string, jobId: string): Promise<boolean> {
+      let before: Record<string, unknown> | undefined;
       try {
-        await dynamo.send(
+        ({ Attributes: before } = await dynamo.send(
           new UpdateCommand({
             TableName: table,
             Key: jobKey(userId, jobId),
             ConditionExpression: 'attribute_exists(PK)',
-            UpdateExpression: 'SET #status = :cleaned, updated_at = :now REMOVE #error, #usage',
-            ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#usage': 'usage' },
+            UpdateExpression: 'SET #status = :cleaned, updated_at = :now REMOVE #error, #usage, #type, content_type, document_type',
+            ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#usage': 'usage', '#type': 'type' },
             ExpressionAttributeValues: { ':cleaned': 'cleaned_up', ':now': clock.now().toISOString() },
+            ReturnValues: 'ALL_OLD',
           }),
-        );
+        ));
       } catch (err) {
         if (err instanceof ConditionalCheckFailedException) return false;
         throw err;
       }
-      await release(userId, jobId);
+      if (before?.status !== 'processing') await release(userId, jobId);
       return true;
     },
 

@@ -89,10 +89,12 @@ export function createWorker(deps: WorkerDeps) {
     const { userId, jobId } = ids;
     const job = await jobs.claim(userId, jobId);
     if (!job) {
-      // A duplicate event (the job is past awaiting_upload) or a job already cleaned up.
+      // A duplicate event, a second upload with a still-valid presigned POST after the job ended,
+      // or a job cleaned up or deleted: the input must not wait for the lifecycle rule. Only a job
+      // still processing keeps it (its own worker reads it).
       const existing = await jobs.get(userId, jobId);
-      if (!existing || existing.status === 'cleaned_up') await objects.remove(userId, jobId, ['input']);
-      logger.info('job not claimed', { jobId, userId, reason: 'duplicate event or unknown job' });
+      if (existing?.status !== 'processing') await objects.remove(userId, jobId, ['input']);
+      logger.info('job not claimed', { jobId, userId, reason: existing ? `job ${existing.status}` : 'no such job' });
       return;
     }
     const started = clock.now().getTime();

@@ -3,6 +3,7 @@ import { ApiError } from '../errors';
 import { IdProviderUnavailableError, InvalidIdTokenError, type Provider as ProviderName } from '../identity/id-tokens';
 import { authenticate } from '../middleware/authenticate';
 import type { Platform } from '../platform';
+import { AccountClosedError } from '../users/live-profile';
 import { createRouter } from '../router';
 import { InvalidRefreshTokenError, RefreshTokenReusedError } from '../sessions/session-store';
 import { UserExistsError } from '../users/user-repository';
@@ -110,13 +111,18 @@ export function authRoutes(p: Platform) {
     .openapi(routes.signin, async (c) => {
       const body = c.req.valid('json');
       const identity = await verifyIdToken(body.provider, body.idToken);
+      const noAccount = () => new ApiError(404, 'USER_NOT_FOUND', 'No account for this sign-in in this zone; create one with /api/v1/auth/oauth-onboarding');
       const userId = await p.users.findUserId(identity.provider, identity.subject);
       const profile = userId ? await p.users.recordSignIn(userId, body.device) : undefined;
-      if (!userId || !profile) {
-        throw new ApiError(404, 'USER_NOT_FOUND', 'No account for this sign-in in this zone; create one with /api/v1/auth/oauth-onboarding');
-      }
+      if (!userId || !profile) throw noAccount();
       const session = p.sessions.open(userId, 'signin');
-      await p.sessions.put(session);
+      try {
+        await p.sessions.put(userId, session);
+      } catch (err) {
+        // The account was deleted while this sign-in ran: it gets no session.
+        if (err instanceof AccountClosedError) throw noAccount();
+        throw err;
+      }
       const tokens = await tokensFor(userId, session.sessionId, session.refreshToken);
       return c.json({ user: profile, tokens, ...zone }, 200);
     })

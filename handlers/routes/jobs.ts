@@ -1,7 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import { accountGone, ApiError, notFound } from '../errors';
-import { QuotaExceededError, type Job } from '../jobs/job-store';
+import { QuotaExceededError, type DailyCounter, type Job } from '../jobs/job-store';
+import { AccountClosedError } from '../users/live-profile';
 import type { Platform } from '../platform';
 import { jobTypes, type JobType } from '../processing/result-schemas';
 import type { Subscription } from '../users/user-repository';
@@ -62,17 +63,20 @@ function quotaError(limit: 'concurrent' | 'daily', retryAfterSeconds: number) {
     'QUOTA_EXCEEDED',
     limit === 'concurrent'
       ? 'Too many jobs are in progress; wait for one to finish'
-      : "Today's document limit is reached; try again tomorrow",
+      : "Today's limit for this kind of request is reached; try again tomorrow",
     { retryable: true, headers: { 'retry-after': String(retryAfterSeconds) } },
   );
 }
+
+const dailyCounters: Record<JobType, DailyCounter> = { document: 'documents', chat: 'chat_messages', doctor_report: 'doctor_reports' };
 
 /** Premium until it expires: a cancelled subscription keeps its benefits to the end of the period. */
 const isPremium = (s: Subscription | undefined) => s?.type === 'premium' && (s.status === 'active' || s.status === 'cancelled');
 
 /**
- * Creates the caller's job within their quotas (document jobs count against the plan's daily
- * limit); `premiumOnly` jobs are refused to other plans from the same read of the subscription.
+ * Creates the caller's job within their quotas (every kind counts against the plan's daily cap for
+ * that kind, so every model call is bounded); `premiumOnly` jobs are refused to other plans from
+ * the same read of the subscription.
  */
 export async function startJob(
   p: Platform,
@@ -84,7 +88,7 @@ export async function startJob(
   if (input.premiumOnly && !isPremium(subscription)) {
     throw new ApiError(403, 'PREMIUM_REQUIRED', 'Doctor reports are a premium feature; upgrade to use them');
   }
-  const { quotas } = p.config;
+  const plan = isPremium(subscription) ? 'premium' : 'free';
   try {
     return await p.jobs.reserve({
       userId,
@@ -92,10 +96,11 @@ export async function startJob(
       type: input.type,
       contentType: input.contentType,
       documentType: input.documentType,
-      dailyLimit: input.type === 'document' ? (isPremium(subscription) ? quotas.dailyDocumentsPremium : quotas.dailyDocumentsFree) : undefined,
+      daily: { counter: dailyCounters[input.type], limit: p.config.quotas.daily[input.type][plan] },
     });
   } catch (err) {
     if (err instanceof QuotaExceededError) throw quotaError(err.limit, err.retryAfterSeconds);
+    if (err instanceof AccountClosedError) throw accountGone();
     throw err;
   }
 }

@@ -54,9 +54,13 @@ export function profileRoutes(p: Platform) {
     })
     .openapi(routes.delete, async (c) => {
       const { userId } = c.get('auth');
-      // Objects first, items next, sessions last: a deletion cut short is retried with the same token.
+      // Fence first (no new job or session from here on), objects, items, sessions last — so a
+      // deletion cut short is retried with the same token — then the objects once more, for an
+      // upload or result a job in flight wrote meanwhile.
+      await p.users.beginDeletion(userId);
       await deleteUserObjects(p.s3, p.config.tempBucket, userId);
       await p.users.delete(userId);
+      await deleteUserObjects(p.s3, p.config.tempBucket, userId);
       return c.body(null, 204);
     });
 }

@@ -1,10 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../clock';
-
-/** How many spent refresh tokens a session remembers, to recognise a replay of one. */
-const REMEMBERED_SPENT_TOKENS = 20;
+import { AccountClosedError, cancellationReasons, liveProfileCheck } from '../users/live-profile';
 
 export type SessionOrigin = 'onboarding' | 'signin';
 
@@ -24,26 +22,28 @@ export class RefreshTokenReusedError extends Error {
 
 const hashOf = (secret: string) => createHash('sha256').update(secret).digest('base64url');
 const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const refreshTokenFormat = new RegExp(`^(${uuid})\\.(${uuid})\\.([A-Za-z0-9_-]{43})$`);
+const refreshTokenFormat = new RegExp(`^(${uuid})\\.(${uuid})\\.(0|[1-9][0-9]{0,8})\\.([A-Za-z0-9_-]{43})$`);
 
 /**
  * Sessions live under the user (`SK = SESSION#<sid>`). A refresh token is
- * `<userId>.<sessionId>.<256-bit secret>`; only the secret's hash is stored, and every refresh
- * replaces it. Access tokens name their session, and a revoked or deleted session fails them.
+ * `<userId>.<sessionId>.<generation>.<256-bit secret>`; only the current secret's hash is stored,
+ * and every refresh replaces it and counts the generation up. A token of any older generation is
+ * a replay, however long ago it was spent: the session ends. Access tokens name their session,
+ * and a revoked or deleted session fails them.
  */
 export function createSessionStore(dynamo: DynamoDBDocumentClient, table: string, clock: Clock, ttlSeconds: number) {
   const key = (userId: string, sessionId: string) => ({ PK: `USER#${userId}`, SK: `SESSION#${sessionId}` });
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
-  const mint = (userId: string, sessionId: string) => {
+  const mint = (userId: string, sessionId: string, generation: number) => {
     const secret = randomBytes(32).toString('base64url');
-    return { refreshToken: `${userId}.${sessionId}.${secret}`, hash: hashOf(secret) };
+    return { refreshToken: `${userId}.${sessionId}.${generation}.${secret}`, hash: hashOf(secret) };
   };
 
   return {
     /** A session item to write, on its own or inside the onboarding transaction. */
     open(userId: string, origin: SessionOrigin): NewSession {
       const sessionId = randomUUID();
-      const { refreshToken, hash } = mint(userId, sessionId);
+      const { refreshToken, hash } = mint(userId, sessionId, 0);
       const now = clock.now();
       return {
         sessionId,
@@ -53,7 +53,7 @@ export function createSessionStore(dynamo: DynamoDBDocumentClient, table: string
           entity: 'session',
           origin,
           refresh_hash: hash,
-          spent_hashes: [],
+          generation: 0,
           revoked: false,
           created_at: now.toISOString(),
           ttl: nowSeconds() + ttlSeconds,
@@ -61,8 +61,23 @@ export function createSessionStore(dynamo: DynamoDBDocumentClient, table: string
       };
     },
 
-    async put(session: NewSession): Promise<void> {
-      await dynamo.send(new PutCommand({ TableName: table, Item: session.item, ConditionExpression: 'attribute_not_exists(PK)' }));
+    /** Opens the session of a sign-in: only while the account exists and is not being deleted. */
+    async put(userId: string, session: NewSession): Promise<void> {
+      try {
+        await dynamo.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { TableName: table, Item: session.item, ConditionExpression: 'attribute_not_exists(PK)' } },
+              liveProfileCheck(table, userId),
+            ],
+          }),
+        );
+      } catch (err) {
+        if (err instanceof TransactionCanceledException && cancellationReasons(['session', 'profile'], err).profile === 'ConditionalCheckFailed') {
+          throw new AccountClosedError('The account is gone or being deleted');
+        }
+        throw err;
+      }
     },
 
     /** Strongly consistent, so a sign-out or deletion fails the very next request. */
@@ -71,46 +86,56 @@ export function createSessionStore(dynamo: DynamoDBDocumentClient, table: string
       return !!Item && Item.revoked === false && Number(Item.ttl) > nowSeconds();
     },
 
-    /** Spends a refresh token and returns the next one; a replayed spent token revokes the session. */
+    /** Spends a refresh token and returns the next one; a token of an older generation revokes the session. */
     async rotate(refreshToken: string): Promise<{ userId: string; sessionId: string; refreshToken: string }> {
       const parsed = refreshTokenFormat.exec(refreshToken);
       if (!parsed) throw new InvalidRefreshTokenError('Malformed refresh token');
-      const [, userId, sessionId, secret] = parsed as unknown as [string, string, string, string];
+      const [, userId, sessionId, generationText, secret] = parsed as unknown as [string, string, string, string, string];
+      const generation = Number(generationText);
       const presented = hashOf(secret);
       const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: key(userId, sessionId), ConsistentRead: true }));
       if (!Item || Item.revoked !== false || Number(Item.ttl) <= nowSeconds()) {
         throw new InvalidRefreshTokenError('Session is over');
       }
-      const spent = (Item.spent_hashes as string[] | undefined) ?? [];
-      if (Item.refresh_hash !== presented) {
-        if (spent.includes(presented)) {
-          await this.revoke(userId, sessionId, 'refresh_token_reused');
-          throw new RefreshTokenReusedError('Refresh token reused');
-        }
-        throw new InvalidRefreshTokenError('Unknown refresh token');
+      const current = Number(Item.generation);
+      if (generation < current) {
+        await this.revoke(userId, sessionId, 'refresh_token_reused');
+        throw new RefreshTokenReusedError('Refresh token reused');
       }
-      const next = mint(userId, sessionId);
+      if (generation > current || Item.refresh_hash !== presented) throw new InvalidRefreshTokenError('Unknown refresh token');
+      const next = mint(userId, sessionId, current + 1);
       try {
         await dynamo.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: key(userId, sessionId),
-            // Two refreshes racing with one token: only one wins; the loser is a reuse.
-            ConditionExpression: 'refresh_hash = :presented AND revoked = :false',
-            UpdateExpression: 'SET refresh_hash = :next, spent_hashes = :spent, refreshed_at = :now, #ttl = :ttl',
-            ExpressionAttributeNames: { '#ttl': 'ttl' },
-            ExpressionAttributeValues: {
-              ':presented': presented,
-              ':false': false,
-              ':next': next.hash,
-              ':spent': [presented, ...spent].slice(0, REMEMBERED_SPENT_TOKENS),
-              ':now': clock.now().toISOString(),
-              ':ttl': nowSeconds() + ttlSeconds,
-            },
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  TableName: table,
+                  Key: key(userId, sessionId),
+                  // Two refreshes racing with one token: only one wins; the loser is a reuse.
+                  ConditionExpression: 'refresh_hash = :presented AND generation = :generation AND revoked = :false',
+                  UpdateExpression: 'SET refresh_hash = :next, generation = :nextGeneration, refreshed_at = :now, #ttl = :ttl',
+                  ExpressionAttributeNames: { '#ttl': 'ttl' },
+                  ExpressionAttributeValues: {
+                    ':presented': presented,
+                    ':generation': current,
+                    ':false': false,
+                    ':next': next.hash,
+                    ':nextGeneration': current + 1,
+                    ':now': clock.now().toISOString(),
+                    ':ttl': nowSeconds() + ttlSeconds,
+                  },
+                },
+              },
+              liveProfileCheck(table, userId),
+            ],
           }),
         );
       } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        if (!(err instanceof TransactionCanceledException)) throw err;
+        const reasons = cancellationReasons(['session', 'profile'], err);
+        if (reasons.profile === 'ConditionalCheckFailed') throw new InvalidRefreshTokenError('The account is gone or being deleted');
+        if (reasons.session !== 'ConditionalCheckFailed' && reasons.session !== 'TransactionConflict') throw err;
         await this.revoke(userId, sessionId, 'refresh_token_reused');
         throw new RefreshTokenReusedError('Refresh token reused');
       }

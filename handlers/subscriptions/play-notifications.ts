@@ -43,7 +43,8 @@ export async function readPlayNotification(push: PubSubPush, packageName: string
   }
   const purchase = await play.getSubscription(packageName, notification.purchaseToken);
   const account = purchase.externalAccountIdentifiers?.obfuscatedExternalAccountId;
-  const status = states[purchase.subscriptionState ?? ''];
+  const state = purchase.subscriptionState ?? '';
+  const status = Object.hasOwn(states, state) ? states[state] : undefined;
   const expiryTime = purchase.lineItems?.[0]?.expiryTime;
   return {
     ...base,

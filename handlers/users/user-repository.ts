@@ -12,6 +12,7 @@ import type { Clock } from '../clock';
 import type { ExternalIdentity, Provider } from '../identity/id-tokens';
 import type { NewSession } from '../sessions/session-store';
 import { normalizeEmail, type EmailMac } from './email-mac';
+import { profileKey } from './live-profile';
 import type { PiiAttribute, PiiCipher } from './pii-cipher';
 
 export interface Consent {
@@ -56,7 +57,7 @@ export class UserExistsError extends Error {
   override name = 'UserExistsError';
 }
 
-const userKey = (userId: string) => ({ PK: `USER#${userId}`, SK: 'PROFILE' });
+const userKey = profileKey;
 const guardKey = (provider: Provider, subject: string) => ({ PK: `EXTERNAL#${provider}#${subject}`, SK: 'EXTERNAL' });
 const piiFields: Array<[PiiAttribute, 'email' | 'name' | 'givenName' | 'familyName']> = [
   ['email', 'email'],
@@ -247,6 +248,27 @@ export function createUserRepository(deps: {
         if (err instanceof ConditionalCheckFailedException) return undefined;
         throw err;
       }
+    },
+
+    /**
+     * Fences the account before anything of it is deleted: from now on no job can be reserved and
+     * no session opened or refreshed for it (`live-profile.ts`). Repeatable: a deletion cut short
+     * finds the mark, or no profile at all, and goes on.
+     */
+    async beginDeletion(userId: string): Promise<void> {
+      await dynamo
+        .send(
+          new UpdateCommand({
+            TableName: table,
+            Key: userKey(userId),
+            ConditionExpression: 'attribute_exists(PK)',
+            UpdateExpression: 'SET deleting_at = if_not_exists(deleting_at, :now)',
+            ExpressionAttributeValues: { ':now': clock.now().toISOString() },
+          }),
+        )
+        .catch((err) => {
+          if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        });
     },
 
     /**

@@ -1,0 +1,29 @@
+/**
+ * The deletion fence. `DELETE /user/profile` first marks the profile `deleting_at`; every write
+ * that creates state for a user (a job reservation, a session at sign-in or refresh) carries this
+ * check in its own transaction, so nothing new appears between "delete the user's objects" and
+ * "delete the user's items", whatever the interleaving.
+ */
+export class AccountClosedError extends Error {
+  override name = 'AccountClosedError';
+}
+
+export const profileKey = (userId: string) => ({ PK: `USER#${userId}`, SK: 'PROFILE' });
+
+/** A transaction item that holds only while the user exists and is not being deleted. */
+export const liveProfileCheck = (table: string, userId: string) => ({
+  ConditionCheck: {
+    TableName: table,
+    Key: profileKey(userId),
+    ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(deleting_at)',
+  },
+});
+
+/** Transaction cancellation reasons by the name of each item, not by position. */
+export function cancellationReasons<N extends string>(
+  names: readonly N[],
+  err: { CancellationReasons?: Array<{ Code?: string }> },
+): Record<N, string | undefined> {
+  const reasons = err.CancellationReasons ?? [];
+  return Object.fromEntries(names.map((name, i) => [name, reasons[i]?.Code === 'None' ? undefined : reasons[i]?.Code])) as Record<N, string | undefined>;
+}
