@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { publicJwkOf } from '../handlers/identity/signer';
@@ -27,6 +27,13 @@ function token(change: { claims?: Record<string, unknown>; header?: Record<strin
     .sign(change.key ?? signingKey);
 }
 
+const header = () => ({ alg: 'RS256', typ: 'JWT', kid });
+/** Signed with our key as we sign, whatever the header says (jose refuses to write `crit` it does not know). */
+function signed(h: Record<string, unknown>, claims: Record<string, unknown>) {
+  const input = `${b64(h)}.${b64(claims)}`;
+  return `${input}.${sign('sha256', Buffer.from(input), signingKey).toString('base64url')}`;
+}
+
 const profileWith = (accessToken: string) => t.request('GET', '/api/v1/user/profile', { token: accessToken });
 const now = () => Math.floor(Date.now() / 1000);
 
@@ -34,6 +41,7 @@ describe('protected routes', () => {
   it('accept the token the API issued, and a control token built like the forgeries', async () => {
     expect((await profileWith(user.accessToken)).status).toBe(200);
     expect((await profileWith(await token())).status).toBe(200);
+    expect((await profileWith(signed(header(), claimsOf(user.accessToken)))).status).toBe(200);
   });
 
   describe('answer 401 to', () => {
@@ -49,7 +57,24 @@ describe('protected routes', () => {
       ],
       ['an unknown kid', () => token({ header: { kid: 'someone-elses-key' } })],
       ['a token signed by another key with our kid', () => token({ key: otherKey })],
-      ['an expired token', () => token({ claims: { iat: now() - 3600, exp: now() - 60 } }), 'TOKEN_EXPIRED'],
+      ['an expired token', () => token({ claims: { iat: now() - 960, exp: now() - 60 } }), 'TOKEN_EXPIRED'],
+      ['a token without exp', () => signed(header(), { ...claimsOf(user.accessToken), exp: undefined })],
+      ['a token without iat', () => signed(header(), { ...claimsOf(user.accessToken), iat: undefined })],
+      ['a lifetime longer than we issue', () => token({ claims: { iat: now(), exp: now() + 86_400 } })],
+      ['iat in the future', () => token({ claims: { iat: now() + 3600, exp: now() + 3600 + 900 } })],
+      ['a crit header', () => signed({ ...header(), crit: ['exp'] }, claimsOf(user.accessToken))],
+      ['an unencoded payload (b64: false)', () => signed({ ...header(), b64: false, crit: ['b64'] }, claimsOf(user.accessToken))],
+      [
+        'a signature in non-canonical base64url (the same bytes, other padding bits)',
+        () => {
+          const [h, p, s] = user.accessToken.split('.');
+          const last = s!.at(-1)!;
+          const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+          // The last of 342 characters carries 2 bits of the signature and 4 unused ones.
+          const twin = alphabet[(alphabet.indexOf(last) & 0b110000) | 0b0001]!;
+          return `${h}.${p}.${s!.slice(0, -1)}${twin === last ? alphabet[alphabet.indexOf(last) ^ 0b0010] : twin}`;
+        },
+      ],
       ['nbf in the future', () => token({ claims: { nbf: now() + 3600 } })],
       ['a wrong issuer', () => token({ claims: { iss: 'https://evil.example.com' } })],
       ['a wrong audience', () => token({ claims: { aud: 'another-app' } })],

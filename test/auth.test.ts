@@ -94,16 +94,16 @@ describe('POST /api/v1/auth/oauth-onboarding', () => {
   describe('answers 401 INVALID_ID_TOKEN to an ID token that does not verify', () => {
     const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     /** Signed by the trusted local provider key unless told otherwise, so one thing at a time is wrong. */
-    const idToken = (opts: { iss?: string; aud?: string; exp?: string; key?: KeyObject }) => {
+    const idToken = (opts: { iss?: string; aud?: string | string[]; exp?: string | null; key?: KeyObject; azp?: string }) => {
       const trusted = createPrivateKey(t.keys.identityProviderKeyPem);
-      return new SignJWT({ email: 'mallory@example.com', email_verified: true })
+      const jwt = new SignJWT({ email: 'mallory@example.com', email_verified: true, ...(opts.azp ? { azp: opts.azp } : {}) })
         .setProtectedHeader({ alg: 'RS256', kid: publicJwkOf(createPublicKey(trusted)).kid })
         .setIssuer(opts.iss ?? 'https://accounts.google.com')
         .setAudience(opts.aud ?? localClientIds.google)
         .setSubject('mallory')
-        .setIssuedAt()
-        .setExpirationTime(opts.exp ?? '1h')
-        .sign(opts.key ?? trusted);
+        .setIssuedAt();
+      if (opts.exp !== null) jwt.setExpirationTime(opts.exp ?? '1h');
+      return jwt.sign(opts.key ?? trusted);
     };
 
     it.each([
@@ -111,6 +111,9 @@ describe('POST /api/v1/auth/oauth-onboarding', () => {
       ['for another audience', () => idToken({ aud: 'someone-else.apps.googleusercontent.com' })],
       ['from another issuer', () => idToken({ iss: 'https://evil.example.com' })],
       ['expired', () => idToken({ exp: '-1m' })],
+      ['without an expiry', () => idToken({ exp: null })],
+      ['for us and another party, issued to the other (azp)', () => idToken({ aud: [localClientIds.google, 'other.apps.googleusercontent.com'], azp: 'other.apps.googleusercontent.com' })],
+      ['for us and another party, with no azp', () => idToken({ aud: [localClientIds.google, 'other.apps.googleusercontent.com'] })],
       ['that is garbage', async () => 'not.a.jwt-at-all-but-long-enough'],
     ])('%s', async (_, make) => {
       const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: onboardingBody(await make()) });
@@ -118,9 +121,12 @@ describe('POST /api/v1/auth/oauth-onboarding', () => {
       expect(res.body.error.code).toBe('INVALID_ID_TOKEN');
     });
 
-    it('a control: the same builder with nothing wrong verifies', async () => {
+    it('a control: the same builder with nothing wrong verifies, also with several audiences issued to us', async () => {
       const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: onboardingBody(await idToken({})) });
       expect(res.status).toBe(201);
+      await t.request('DELETE', '/api/v1/user/profile', { token: res.body.tokens.accessToken });
+      const several = await idToken({ aud: [localClientIds.google, 'other.apps.googleusercontent.com'], azp: localClientIds.google });
+      expect((await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: onboardingBody(several) })).status).toBe(201);
     });
 
     it('an Apple token presented as Google', async () => {

@@ -61,6 +61,13 @@ export function createIdTokenVerifier(
         }
         throw new InvalidIdTokenError(`The ${provider} ID token did not verify`);
       }
+      // With several audiences, the party the token was issued to must be one of ours (OpenID
+      // Connect Core 3.1.3.7); and a token without an expiry is never accepted.
+      const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+      if (audiences.length > 1 && !(typeof claims.azp === 'string' && clientIds[provider].includes(claims.azp))) {
+        throw new InvalidIdTokenError(`The ${provider} ID token was issued to another party`);
+      }
+      if (typeof claims.exp !== 'number') throw new InvalidIdTokenError(`The ${provider} ID token has no expiry`);
       const subject = str(claims.sub);
       const email = str(claims.email);
       // Apple sends email_verified as the string "true".
