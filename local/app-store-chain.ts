@@ -20,15 +20,17 @@ export interface TestChain {
   leafKey: KeyObject;
 }
 
-async function keys() {
-  return (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as KeyPair;
+async function keys(namedCurve: 'P-256' | 'P-384' = 'P-256') {
+  return (await webcrypto.subtle.generateKey({ ...algorithm, namedCurve }, true, ['sign', 'verify'])) as KeyPair;
 }
 
 /**
  * A certificate chain shaped like Apple's (root → WWDR-like intermediate → App Store leaf, with
  * Apple's marker OIDs), for the offline platform and the tests. Options break one thing at a time.
  */
-export async function appleLikeChain(options: { leafMarker?: boolean; intermediateMarker?: boolean; leafExpired?: boolean; root?: { cert: x509.X509Certificate; keys: KeyPair } } = {}) {
+export async function appleLikeChain(
+  options: { leafMarker?: boolean; intermediateMarker?: boolean; leafExpired?: boolean; leafCurve?: 'P-256' | 'P-384'; root?: { cert: x509.X509Certificate; keys: KeyPair } } = {},
+) {
   const now = Date.now();
   const rootKeys = options.root?.keys ?? (await keys());
   const rootCert =
@@ -42,8 +44,8 @@ export async function appleLikeChain(options: { leafMarker?: boolean; intermedia
       signingAlgorithm: algorithm,
       extensions: [new x509.BasicConstraintsExtension(true, 1, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
     }));
-  const issue = async (serialNumber: string, subject: string, issuer: { cert: x509.X509Certificate; keys: KeyPair }, notAfter: Date, extensions: x509.Extension[]) => {
-    const certKeys = await keys();
+  const issue = async (serialNumber: string, subject: string, issuer: { cert: x509.X509Certificate; keys: KeyPair }, notAfter: Date, extensions: x509.Extension[], curve?: 'P-384') => {
+    const certKeys = await keys(curve);
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber,
       subject,
@@ -65,7 +67,7 @@ export async function appleLikeChain(options: { leafMarker?: boolean; intermedia
   const leaf = await issue('03', 'CN=Serenya Local App Store Signing, O=Serenya Offline', intermediate, options.leafExpired ? new Date(now - day) : new Date(now + 300 * day), [
     new x509.BasicConstraintsExtension(false, undefined, true),
     ...(options.leafMarker === false ? [] : [marker(appleOids.leaf)]),
-  ]);
+  ], options.leafCurve === 'P-384' ? 'P-384' : undefined);
   const der = (c: x509.X509Certificate) => Buffer.from(c.rawData).toString('base64');
   return {
     root: new X509Certificate(Buffer.from(rootCert.rawData)),
@@ -102,18 +104,30 @@ export async function loadOrCreateLocalAppStore(dir: string): Promise<{ root: X5
 /** An App Store Server Notification v2 for a Serenya user, signed like the App Store signs one. */
 export function appStoreNotification(
   signer: { x5c: string[]; leafKey: KeyObject },
-  n: { userId: string; bundleId: string; environment: string; type?: string; subtype?: string; signedDate?: number; expires?: number; uuid?: string },
+  n: {
+    /** The profile's `storeAccountToken`, which the app sets as the purchase's `appAccountToken`. */
+    accountToken: string;
+    bundleId: string;
+    environment: string;
+    type?: string;
+    subtype?: string;
+    signedDate?: number;
+    expires?: number;
+    uuid?: string;
+    /** @default `original-<accountToken>`: one purchase per account */
+    originalTransactionId?: string;
+  },
 ): { signedPayload: string } {
   const signedDate = n.signedDate ?? Date.now();
   const transaction = signAppleJws(signer, {
     transactionId: `tx-${signedDate}`,
-    originalTransactionId: `original-${n.userId}`,
+    originalTransactionId: n.originalTransactionId ?? `original-${n.accountToken}`,
     bundleId: n.bundleId,
     productId: 'health.serenya.premium.monthly',
     purchaseDate: signedDate - 86_400_000,
     expiresDate: n.expires ?? signedDate + 30 * 86_400_000,
     type: 'Auto-Renewable Subscription',
-    appAccountToken: n.userId,
+    appAccountToken: n.accountToken,
     environment: n.environment,
     signedDate,
   });

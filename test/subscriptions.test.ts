@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appleRootCaG3 } from '../handlers/subscriptions/apple-root-ca-g3';
+import { verifyAppleJws } from '../handlers/subscriptions/apple-jws';
 import { readAppStoreNotification } from '../handlers/subscriptions/app-store-notifications';
 import { createAwsDeps } from '../handlers/aws-deps';
 import { parseLambdaConfig } from '../handlers/config';
@@ -30,15 +31,17 @@ afterAll(() => play.stop());
 const day = 86_400_000;
 const webhook = (body: unknown, headers: Record<string, string> = {}) => t.request('POST', '/api/v1/subscriptions/webhook', { body, headers });
 const subscriptionOf = (user: User) => t.request('GET', '/api/v1/subscriptions', { token: user.accessToken });
+/** What the app sets as the purchase's appAccountToken / obfuscatedExternalAccountId. */
+const accountTokenOf = (user: User) => user.body.user.storeAccountToken as string;
 const profileItem = async (user: User) => JSON.stringify((await t.rawItems()).find((i) => i.PK === `USER#${user.userId}` && i.SK === 'PROFILE'));
 
 /** An App Store Server Notification v2 for `user`, signed by `signer` (the pinned test chain unless told otherwise). */
 function appleNotification(
   user: User,
-  options: { type?: string; subtype?: string; signedDate?: number; expires?: number; uuid?: string; bundleId?: string; environment?: string; signer?: Chain } = {},
+  options: { type?: string; subtype?: string; signedDate?: number; expires?: number; uuid?: string; bundleId?: string; environment?: string; signer?: Chain; originalTransactionId?: string } = {},
 ) {
   const { signer = chain, bundleId = localStores.bundleId, environment = 'Sandbox', ...rest } = options;
-  return appStoreNotification(signer, { userId: user.userId, bundleId, environment, ...rest });
+  return appStoreNotification(signer, { accountToken: accountTokenOf(user), bundleId, environment, ...rest });
 }
 
 describe('the pinned Apple root', () => {
@@ -67,14 +70,14 @@ describe('App Store Server Notifications v2', () => {
     const after = await t.request('POST', '/api/v1/process/doctor-report', { token: user.accessToken, body: { healthData: { labResults: [], vitals: [] } } });
     expect(after.status).toBe(202);
     const stored = (await t.rawItems()).find((i) => i.PK === `USER#${user.userId}` && i.SK === 'PROFILE')!;
-    expect(JSON.stringify(stored)).not.toContain(`original-${user.userId}`);
-    expect((stored.current_subscription as Record<string, string>).purchase_reference_hash).toBe(createHash('sha256').update(`original-${user.userId}`).digest('hex'));
+    expect(JSON.stringify(stored)).not.toContain(`original-${accountTokenOf(user)}`);
+    expect((stored.current_subscription as Record<string, string>).purchase_reference_hash).toBe(createHash('sha256').update(`original-${accountTokenOf(user)}`).digest('hex'));
   });
 
   it('a renewal moves the expiry on', async () => {
     const user = await t.onboard();
-    const first = Date.now() - 30 * day;
-    await webhook(appleNotification(user, { signedDate: first, expires: first + 31 * day }));
+    const first = Date.now() - 2 * day;
+    await webhook(appleNotification(user, { signedDate: first, expires: first + 3 * day }));
     await webhook(appleNotification(user, { type: 'DID_RENEW', expires: Date.now() + 30 * day }));
     const sub = (await subscriptionOf(user)).body;
     expect(sub.status).toBe('active');
@@ -104,7 +107,7 @@ describe('App Store Server Notifications v2', () => {
 
   it('a subscription past its expiry reads as expired, without any notification', async () => {
     const user = await t.onboard();
-    await webhook(appleNotification(user, { signedDate: Date.now() - 40 * day, expires: Date.now() - day }));
+    await webhook(appleNotification(user, { signedDate: Date.now() - 2 * day, expires: Date.now() - day }));
     expect((await subscriptionOf(user)).body.status).toBe('expired');
   });
 
@@ -115,6 +118,31 @@ describe('App Store Server Notifications v2', () => {
     const state = await profileItem(user);
     expect((await webhook(notification)).body).toEqual({ outcome: 'duplicate' });
     expect(await profileItem(user)).toBe(state);
+  });
+
+  it('a refund of another purchase that names the user changes nothing; a new purchase of theirs does', async () => {
+    const victim = await t.onboard();
+    await webhook(appleNotification(victim, { signedDate: Date.now() - 60_000 }));
+    const state = await profileItem(victim);
+    const refund = await webhook(appleNotification(victim, { type: 'REFUND', originalTransactionId: 'someone-elses-purchase' }));
+    expect(refund.body).toEqual({ outcome: 'other_purchase' });
+    expect(await profileItem(victim)).toBe(state);
+    expect((await subscriptionOf(victim)).body.status).toBe('active');
+    // A purchase that makes them premium replaces the subscription, and its own refund then ends it.
+    await webhook(appleNotification(victim, { originalTransactionId: 'second-purchase', signedDate: Date.now() - 1000 }));
+    expect((await webhook(appleNotification(victim, { type: 'REFUND', originalTransactionId: 'second-purchase' }))).body).toEqual({ outcome: 'applied' });
+    expect((await subscriptionOf(victim)).body.status).toBe('expired');
+  });
+
+  it('names users by a random store account token, never their id, and forgets it with the account', async () => {
+    const user = await t.onboard();
+    expect(accountTokenOf(user)).toMatch(/^[0-9a-f-]{36}$/);
+    expect(accountTokenOf(user)).not.toBe(user.userId);
+    const byUserId = appStoreNotification(chain, { accountToken: user.userId, bundleId: localStores.bundleId, environment: 'Sandbox' });
+    expect((await webhook(byUserId)).body).toEqual({ outcome: 'unknown_user' });
+    await t.request('DELETE', '/api/v1/user/profile', { token: user.accessToken });
+    expect((await t.rawItems()).some((i) => String(i.PK) === `STORE_ACCOUNT#${accountTokenOf(user)}`)).toBe(false);
+    expect((await webhook(appleNotification(user))).body).toEqual({ outcome: 'unknown_user' });
   });
 
   it('an older notification arriving late never overwrites newer state', async () => {
@@ -128,14 +156,41 @@ describe('App Store Server Notifications v2', () => {
     expect((await webhook(older)).body).toEqual({ outcome: 'duplicate' });
   });
 
-  it('a TEST notification is accepted and changes nothing', async () => {
-    const res = await webhook({ signedPayload: signAppleJws(chain, { notificationType: 'TEST', notificationUUID: crypto.randomUUID(), signedDate: Date.now() }) });
+  it('a TEST notification for this app is accepted and changes nothing', async () => {
+    const before = JSON.stringify(await t.rawItems());
+    const test = { notificationType: 'TEST', notificationUUID: crypto.randomUUID(), signedDate: Date.now(), data: { bundleId: localStores.bundleId, environment: 'Sandbox' } };
+    const res = await webhook({ signedPayload: signAppleJws(chain, test) });
     expect(res.status).toBe(200);
+    expect(res.body).toEqual({ outcome: 'unknown_user' });
+    expect(JSON.stringify(await t.rawItems())).toBe(before);
+  });
+
+  it('trusts the pinned root, not the chain’s own third certificate, as Apple’s verifier does', async () => {
+    const user = await t.onboard();
+    const decoy = await appleLikeChain();
+    // Apple sends leaf, intermediate and root; what counts is that a pinned root issued the intermediate.
+    expect((await webhook(appleNotification(user, { signer: { ...chain, x5c: [chain.x5c[0]!, chain.x5c[1]!] } }))).body.outcome).toBe('applied');
+    expect((await webhook(appleNotification(user, { signer: { ...chain, x5c: [chain.x5c[0]!, chain.x5c[1]!, decoy.x5c[2]!] } }))).body.outcome).toBe('applied');
+  });
+
+  it('refuses a chain that was valid when it signed but is not valid now (no online revocation check)', () => {
+    const payload = signAppleJws(chain, { signedDate: Date.now() });
+    const inTenYears = new Date(Date.now() + 3650 * day);
+    expect(() => verifyAppleJws(payload, [chain.root], { now: inTenYears })).toThrow('a certificate is not valid now');
+    expect(verifyAppleJws(payload, [chain.root], { now: new Date() })).toMatchObject({ signedDate: expect.any(Number) });
   });
 
   describe('a forgery gets 401 and changes nothing', () => {
     const forgeries: Array<[string, (user: User) => Promise<{ signedPayload: string }>, string]> = [
-      ['chained to an unpinned root', async (user) => appleNotification(user, { signer: await appleLikeChain() }), 'chain does not end in a pinned root'],
+      ['chained to an unpinned root', async (user) => appleNotification(user, { signer: await appleLikeChain() }), 'intermediate not issued by a pinned root'],
+      ['a leaf key that is not EC P-256', async (user) => appleNotification(user, { signer: await appleLikeChain({ root: chain.rootMaterial, leafCurve: 'P-384' }) }), 'leaf key is not EC P-256'],
+      ['signed more than a week ago', async (user) => appleNotification(user, { signedDate: Date.now() - 8 * day }), 'signedDate is too old'],
+      ['signed in the future', async (user) => appleNotification(user, { signedDate: Date.now() + day }), 'signedDate is in the future'],
+      [
+        'a TEST notification for another app',
+        async () => ({ signedPayload: signAppleJws(chain, { notificationType: 'TEST', notificationUUID: crypto.randomUUID(), signedDate: Date.now(), data: { bundleId: 'com.example.other', environment: 'Sandbox' } }) }),
+        'bundleId is not this app',
+      ],
       [
         'a leaf without the App Store marker OID',
         async (user) => appleNotification(user, { signer: await appleLikeChain({ root: chain.rootMaterial, leafMarker: false }) }),
@@ -172,7 +227,7 @@ describe('App Store Server Notifications v2', () => {
           const other = await appleLikeChain();
           return appleNotification(user, { signer: { ...other, x5c: [other.x5c[0]!, other.x5c[1]!, chain.x5c[2]!] } });
         },
-        'intermediate not issued by the root',
+        'intermediate not issued by a pinned root',
       ],
     ];
     it.each(forgeries)('%s', async (_, forge, reason) => {
@@ -207,7 +262,7 @@ describe('Google Play real-time developer notifications', () => {
     play.purchases.set(purchaseToken, {
       subscriptionState: options.state ?? 'SUBSCRIPTION_STATE_ACTIVE',
       lineItems: [{ productId: 'premium_monthly', expiryTime: new Date(Date.now() + 30 * day).toISOString() }],
-      externalAccountIdentifiers: { obfuscatedExternalAccountId: user.userId },
+      externalAccountIdentifiers: { obfuscatedExternalAccountId: accountTokenOf(user) },
     });
     const data = {
       version: '1.0',
@@ -277,6 +332,18 @@ describe('Google Play real-time developer notifications', () => {
       expect(res.status).toBe(401);
       expect(await profileItem(user)).toBe(state);
     });
+  });
+
+  it('a verified push for a purchase Play does not know is a 200 with its outcome, so Pub/Sub does not redeliver it for days', async () => {
+    const user = await t.onboard();
+    const message = push(user);
+    const token = JSON.parse(Buffer.from(message.message.data, 'base64').toString()).subscriptionNotification.purchaseToken;
+    play.purchases.delete(token);
+    const before = JSON.stringify(await t.rawItems());
+    const res = await webhook(message, await bearer());
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ outcome: 'unknown_purchase' });
+    expect(JSON.stringify(await t.rawItems())).toBe(before);
   });
 
   it('a verified push whose data is not JSON is a 400', async () => {

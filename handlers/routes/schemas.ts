@@ -34,6 +34,7 @@ export const Profile = z
     givenName: z.string().nullable(),
     familyName: z.string().nullable(),
     authProvider: Provider,
+    storeAccountToken: z.uuid().openapi({ description: "Set it as the purchase's appAccountToken (App Store) or obfuscatedExternalAccountId (Google Play)" }),
     consents: z.record(z.string(), Consent),
     subscription: z.object({
       type: z.enum(['free', 'premium']),

@@ -5,6 +5,7 @@ import type { Platform } from '../platform';
 import { createRouter } from '../router';
 import { UntrustedSignatureError } from '../subscriptions/apple-jws';
 import { readAppStoreNotification } from '../subscriptions/app-store-notifications';
+import { PurchaseNotFoundError } from '../subscriptions/play-developer-client';
 import { readPlayNotification } from '../subscriptions/play-notifications';
 import { MalformedNotificationError, type SubscriptionEvent } from '../subscriptions/subscription-event';
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from './schemas';
@@ -26,7 +27,7 @@ const PubSubEnvelope = z.object({
   subscription: z.string().max(500).optional(),
 });
 const Webhook = z.union([AppStoreEnvelope, PubSubEnvelope]).openapi('StoreNotification');
-const WebhookAnswer = z.object({ outcome: z.enum(['applied', 'recorded', 'duplicate', 'stale', 'unknown_user']) }).openapi('StoreNotificationOutcome');
+const WebhookAnswer = z.object({ outcome: z.enum(['applied', 'recorded', 'duplicate', 'stale', 'unknown_user', 'other_purchase', 'unknown_purchase']) }).openapi('StoreNotificationOutcome');
 
 const routes = {
   get: createRoute({
@@ -59,7 +60,7 @@ export function subscriptionRoutes(p: Platform) {
     const { appStore, googlePlay } = p.config;
     if ('signedPayload' in body) {
       if (!appStore) throw unverified();
-      return readAppStoreNotification(body.signedPayload, p.subscriptions.appStoreRoots, appStore);
+      return readAppStoreNotification(body.signedPayload, p.subscriptions.appStoreRoots, appStore, p.clock.now());
     }
     const { verifyGooglePush, play } = p.subscriptions;
     if (!googlePlay || !verifyGooglePush || !play) throw unverified();
@@ -67,7 +68,7 @@ export function subscriptionRoutes(p: Platform) {
     try {
       return await readPlayNotification(body, googlePlay.packageName, play);
     } catch (err) {
-      if (err instanceof UntrustedSignatureError || err instanceof MalformedNotificationError) throw err;
+      if (err instanceof UntrustedSignatureError || err instanceof MalformedNotificationError || err instanceof PurchaseNotFoundError) throw err;
       // Play's API is down: Pub/Sub redelivers on a 5xx.
       throw new ApiError(503, 'STORE_UNAVAILABLE', 'The store could not be asked for the subscription state; retry later', { retryable: true });
     }
@@ -91,6 +92,11 @@ export function subscriptionRoutes(p: Platform) {
         if (err instanceof MalformedNotificationError) {
           throw new ApiError(400, 'INVALID_NOTIFICATION', `The notification verified but cannot be used: ${err.message}`);
         }
+        // Verified, but for a purchase Play does not know: a 5xx would have Pub/Sub redeliver it for days.
+        if (err instanceof PurchaseNotFoundError) {
+          p.logger.info('store notification', { requestId: c.get('requestId'), provider: 'google', outcome: 'unknown_purchase' });
+          return c.json({ outcome: 'unknown_purchase' as const }, 200);
+        }
         throw err;
       }
       const outcome = await p.subscriptionStore.apply(event);
@@ -99,7 +105,6 @@ export function subscriptionRoutes(p: Platform) {
         provider: event.provider,
         kind: event.kind,
         notificationId: event.notificationId,
-        userId: event.userId,
         outcome,
       });
       return c.json({ outcome }, 200);

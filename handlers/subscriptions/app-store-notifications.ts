@@ -1,5 +1,5 @@
 import type { X509Certificate } from 'node:crypto';
-import { UntrustedSignatureError, verifyAppleJws } from './apple-jws';
+import { MAX_SIGNED_AGE_MS, UntrustedSignatureError, verifyAppleJws } from './apple-jws';
 import { MalformedNotificationError, uuidPattern, type SubscriptionEvent } from './subscription-event';
 
 export interface AppStoreConfig {
@@ -21,39 +21,41 @@ function checkAudience(payload: Record<string, unknown>, config: AppStoreConfig)
 /**
  * App Store Server Notifications v2: verifies `signedPayload` and the transaction and renewal
  * info inside it, checks they are for this app in this environment, and maps the notification
- * to a subscription state. The user is the transaction's `appAccountToken` (the app sets it to
- * the Serenya user id at purchase).
+ * to a subscription state. The user is the one whose `storeAccountToken` the transaction's
+ * `appAccountToken` is (the app sets it at purchase).
  */
-export function readAppStoreNotification(signedPayload: string, roots: X509Certificate[], config: AppStoreConfig): SubscriptionEvent {
-  const notification = verifyAppleJws(signedPayload, roots);
+export function readAppStoreNotification(signedPayload: string, roots: X509Certificate[], config: AppStoreConfig, now = new Date()): SubscriptionEvent {
+  // The notification must be fresh; the transaction and renewal inside it may be older.
+  const notification = verifyAppleJws(signedPayload, roots, { now, maxAgeMs: MAX_SIGNED_AGE_MS });
   const data = notification.data as Record<string, unknown> | undefined;
   const kind = str(notification.notificationType);
   const notificationId = str(notification.notificationUUID);
   const eventTime = num(notification.signedDate)!;
   if (!kind || !notificationId) throw new MalformedNotificationError('notificationType and notificationUUID are required');
-  if (kind === 'TEST') return { provider: 'apple', notificationId, eventTime, kind };
   if (typeof data !== 'object' || data === null) throw new MalformedNotificationError('data is missing');
+  // A TEST notification too is for this app in this environment, or it is not ours.
   checkAudience(data, config);
+  if (kind === 'TEST') return { provider: 'apple', notificationId, eventTime, kind };
   if (config.environment === 'Production' && data.appAppleId !== config.appAppleId) throw new UntrustedSignatureError('appAppleId is not this app');
 
   const signedTransaction = str(data.signedTransactionInfo);
   if (!signedTransaction) throw new MalformedNotificationError('signedTransactionInfo is missing');
-  const transaction = verifyAppleJws(signedTransaction, roots);
+  const transaction = verifyAppleJws(signedTransaction, roots, { now });
   checkAudience(transaction, config);
-  const renewal = str(data.signedRenewalInfo) ? verifyAppleJws(str(data.signedRenewalInfo)!, roots) : undefined;
+  const renewal = str(data.signedRenewalInfo) ? verifyAppleJws(str(data.signedRenewalInfo)!, roots, { now }) : undefined;
   if (renewal && renewal.environment !== config.environment) throw new UntrustedSignatureError('renewal environment is not this one');
 
   const purchaseReference = str(transaction.originalTransactionId);
   if (!purchaseReference) throw new MalformedNotificationError('originalTransactionId is missing');
   const token = str(transaction.appAccountToken);
-  const userId = token && uuidPattern.test(token) ? token.toLowerCase() : undefined;
+  const accountToken = token && uuidPattern.test(token) ? token.toLowerCase() : undefined;
   const expires = num(transaction.expiresDate);
   const graceEnds = num(renewal?.gracePeriodExpiresDate);
   const expiresAt = expires !== undefined ? new Date(expires).toISOString() : undefined;
   const subtype = str(notification.subtype);
 
   const state = (status: 'active' | 'cancelled' | 'expired', until = expiresAt) => ({ type: 'premium' as const, status, expiresAt: until, purchaseReference });
-  const base = { provider: 'apple' as const, notificationId, eventTime, userId, kind: subtype ? `${kind}/${subtype}` : kind };
+  const base = { provider: 'apple' as const, notificationId, eventTime, accountToken, kind: subtype ? `${kind}/${subtype}` : kind };
   switch (kind) {
     case 'SUBSCRIBED':
     case 'DID_RENEW':

@@ -23,13 +23,24 @@ function decodeSegment(segment: string | undefined): Record<string, unknown> {
   }
 }
 
+/** Apple retries a notification for about three days; anything signed longer ago is not fresh. */
+export const MAX_SIGNED_AGE_MS = 7 * 86_400_000;
+/** Slack for Apple's clock against ours. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
 /**
  * Verifies a JWS signed by the App Store as Apple's `SignedDataVerifier` does, on `node:crypto`:
- * ES256; an `x5c` chain of three whose root is exactly one of the pinned roots (never the chain's
- * own say-so); each link signed by the next and valid at the payload's `signedDate`; Apple's
- * marker extensions on the leaf and the intermediate; the signature by the leaf's key.
+ * ES256; the `x5c` leaf and intermediate, the intermediate issued by one of the pinned roots (the
+ * chain's own third certificate, if any, is not trusted for anything); the leaf's key EC P-256;
+ * Apple's marker extensions on the leaf and the intermediate; the signature by the leaf's key.
+ * Apple's verifier also asks OCSP whether the leaf was revoked; without that online check, the
+ * chain must be valid now as well as at `signedDate`, and `signedDate` recent (`maxAgeMs`).
  */
-export function verifyAppleJws(jws: string, pinnedRoots: X509Certificate[]): Record<string, unknown> {
+export function verifyAppleJws(
+  jws: string,
+  pinnedRoots: X509Certificate[],
+  options: { now: Date; maxAgeMs?: number } = { now: new Date() },
+): Record<string, unknown> {
   if (typeof jws !== 'string' || jws.length > 64 * 1024) fail('not a compact JWS');
   const parts = jws.split('.');
   if (parts.length !== 3) fail('not a compact JWS');
@@ -37,7 +48,7 @@ export function verifyAppleJws(jws: string, pinnedRoots: X509Certificate[]): Rec
   const header = decodeSegment(headerSegment);
   if (header.alg !== 'ES256') fail('algorithm is not ES256');
   const x5c = header.x5c;
-  if (!Array.isArray(x5c) || x5c.length !== 3 || !x5c.every((c) => typeof c === 'string')) fail('x5c is not a chain of three');
+  if (!Array.isArray(x5c) || x5c.length < 2 || x5c.length > 3 || !x5c.every((c) => typeof c === 'string')) fail('x5c is not a certificate chain');
 
   let chain: X509Certificate[] = [];
   try {
@@ -45,13 +56,15 @@ export function verifyAppleJws(jws: string, pinnedRoots: X509Certificate[]): Rec
   } catch {
     fail('x5c holds a certificate that does not parse');
   }
-  const [leaf, intermediate, root] = chain as [X509Certificate, X509Certificate, X509Certificate];
-  if (!pinnedRoots.some((pinned) => pinned.raw.equals(root.raw))) fail('chain does not end in a pinned root');
-  if (!intermediate.checkIssued(root) || !intermediate.verify(root.publicKey)) fail('intermediate not issued by the root');
+  const [leaf, intermediate] = chain as [X509Certificate, X509Certificate];
+  const root = pinnedRoots.find((pinned) => intermediate.checkIssued(pinned) && intermediate.verify(pinned.publicKey));
+  if (!root) fail('intermediate not issued by a pinned root');
   if (!leaf.checkIssued(intermediate) || !leaf.verify(intermediate.publicKey)) fail('leaf not issued by the intermediate');
   if (!intermediate.ca) fail('intermediate is not a CA');
   if (!hasExtension(leaf, appleOids.leaf)) fail('leaf lacks the App Store marker extension');
   if (!hasExtension(intermediate, appleOids.intermediate)) fail('intermediate lacks the Apple WWDR marker extension');
+  const key = leaf.publicKey.asymmetricKeyDetails;
+  if (leaf.publicKey.asymmetricKeyType !== 'ec' || key?.namedCurve !== 'prime256v1') fail('leaf key is not EC P-256');
 
   const signature = Buffer.from(signatureSegment, 'base64url');
   const signed = verify('sha256', Buffer.from(`${headerSegment}.${payloadSegment}`), { key: leaf.publicKey, dsaEncoding: 'ieee-p1363' }, signature);
@@ -59,8 +72,12 @@ export function verifyAppleJws(jws: string, pinnedRoots: X509Certificate[]): Rec
 
   const payload = decodeSegment(payloadSegment);
   const signedDate = typeof payload.signedDate === 'number' ? payload.signedDate : fail('no signedDate');
-  for (const cert of chain) {
-    if (signedDate < Date.parse(cert.validFrom) || signedDate > Date.parse(cert.validTo)) fail('a certificate was not valid at signedDate');
-  }
+  const now = options.now.getTime();
+  const validAt = (when: number) => (cert: X509Certificate) => when >= Date.parse(cert.validFrom) && when <= Date.parse(cert.validTo);
+  const certificates = [leaf, intermediate, root!];
+  if (!certificates.every(validAt(signedDate))) fail('a certificate was not valid at signedDate');
+  if (!certificates.every(validAt(now))) fail('a certificate is not valid now');
+  if (signedDate > now + CLOCK_SKEW_MS) fail('signedDate is in the future');
+  if (options.maxAgeMs !== undefined && signedDate < now - options.maxAgeMs) fail('signedDate is too old');
   return payload;
 }

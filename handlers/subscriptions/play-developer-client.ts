@@ -5,6 +5,11 @@ export interface SubscriptionPurchaseV2 {
   externalAccountIdentifiers?: { obfuscatedExternalAccountId?: string };
 }
 
+/** Play does not know the purchase token (404, or 410 for one long expired): retrying will not change that. */
+export class PurchaseNotFoundError extends Error {
+  override name = 'PurchaseNotFoundError';
+}
+
 /**
  * Google Play Developer API, the one call RTDN needs: Google says a notification is not the whole
  * truth and the state must be read with `purchases.subscriptionsv2.get`. The base URL is
@@ -19,6 +24,7 @@ export function createPlayDeveloperClient(options: { baseUrl: string; accessToke
         headers: { authorization: `Bearer ${await options.accessToken()}` },
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
+      if (res.status === 404 || res.status === 410) throw new PurchaseNotFoundError(`Play Developer API answered ${res.status}`);
       if (!res.ok) throw new Error(`Play Developer API answered ${res.status}`);
       return (await res.json()) as SubscriptionPurchaseV2;
     },

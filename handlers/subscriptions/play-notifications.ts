@@ -20,8 +20,8 @@ const states: Record<string, 'active' | 'cancelled' | 'expired'> = {
 /**
  * Google Play real-time developer notifications, after the push token verified: decodes the
  * message, checks the package, and reads the subscription's actual state from the Play
- * Developer API. The user is the purchase's `obfuscatedExternalAccountId` (the app sets it to
- * the Serenya user id).
+ * Developer API. The user is the one whose `storeAccountToken` the purchase's
+ * `obfuscatedExternalAccountId` is (the app sets it at purchase).
  */
 export async function readPlayNotification(push: PubSubPush, packageName: string, play: PlayDeveloperClient): Promise<SubscriptionEvent> {
   let data: Record<string, any>;
@@ -49,7 +49,7 @@ export async function readPlayNotification(push: PubSubPush, packageName: string
   return {
     ...base,
     kind: `SUBSCRIPTION/${notification.notificationType}`,
-    userId: account && uuidPattern.test(account) ? account.toLowerCase() : undefined,
+    accountToken: account && uuidPattern.test(account) ? account.toLowerCase() : undefined,
     state: status
       ? { type: 'premium', status, expiresAt: expiryTime ? new Date(expiryTime).toISOString() : undefined, purchaseReference: notification.purchaseToken }
       : undefined,

@@ -5,8 +5,11 @@ export interface SubscriptionEvent {
   notificationId: string;
   /** The notification's own timestamp (ms): an older one never overwrites newer state. */
   eventTime: number;
-  /** The Serenya user the purchase belongs to, when the store names one. */
-  userId?: string;
+  /**
+   * The purchase's account token (Apple's `appAccountToken`, Play's `obfuscatedExternalAccountId`):
+   * the profile's random `storeAccountToken`, never the user id, so a purchase names nobody else.
+   */
+  accountToken?: string;
   /** The new state, or undefined when the notification changes nothing (a test, an informational type). */
   state?: {
     type: 'premium';

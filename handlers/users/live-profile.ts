@@ -9,6 +9,8 @@ export class AccountClosedError extends Error {
 }
 
 export const profileKey = (userId: string) => ({ PK: `USER#${userId}`, SK: 'PROFILE' });
+/** The guard that maps a user's random store account token to the user (`STORE_ACCOUNT#<token>`). */
+export const storeAccountKey = (token: string) => ({ PK: `STORE_ACCOUNT#${token}`, SK: 'STORE_ACCOUNT' });
 
 /** A transaction item that holds only while the user exists and is not being deleted. */
 export const liveProfileCheck = (table: string, userId: string) => ({

@@ -12,7 +12,7 @@ import type { Clock } from '../clock';
 import type { ExternalIdentity, Provider } from '../identity/id-tokens';
 import type { NewSession } from '../sessions/session-store';
 import { normalizeEmail, type EmailMac } from './email-mac';
-import { profileKey } from './live-profile';
+import { profileKey, storeAccountKey } from './live-profile';
 import type { PiiAttribute, PiiCipher } from './pii-cipher';
 
 export interface Consent {
@@ -39,6 +39,8 @@ export interface Profile {
   givenName: string | null;
   familyName: string | null;
   authProvider: Provider;
+  /** The purchase's account token for the stores (Apple's `appAccountToken`, Play's `obfuscatedExternalAccountId`). */
+  storeAccountToken: string;
   consents: Record<string, Consent & { acceptedAt: string }>;
   subscription: Subscription;
   device: Device | null;
@@ -107,6 +109,7 @@ export function createUserRepository(deps: {
       givenName,
       familyName,
       authProvider: item.auth_provider as Provider,
+      storeAccountToken: item.store_account_token as string,
       consents: Object.fromEntries(
         Object.entries(consents).map(([k, c]) => [k, { version: c.version, accepted: c.accepted, acceptedAt: c.accepted_at }]),
       ),
@@ -129,6 +132,8 @@ export function createUserRepository(deps: {
     }): Promise<{ profile: Profile; session: NewSession }> {
       const { identity } = input;
       const userId = randomUUID();
+      // Random, not the user id: a purchase names an account only through this token.
+      const storeAccountToken = randomUUID();
       const now = clock.now().toISOString();
       const sealed = Object.fromEntries(
         await Promise.all(
@@ -143,6 +148,7 @@ export function createUserRepository(deps: {
         id: userId,
         auth_provider: identity.provider,
         external_id: identity.subject,
+        store_account_token: storeAccountToken,
         ...sealed,
         consents: Object.fromEntries(
           Object.entries(input.consents).map(([k, c]) => [k, { version: c.version, accepted: true, accepted_at: now }]),
@@ -158,6 +164,7 @@ export function createUserRepository(deps: {
       };
       const session = input.session(userId);
       const guard = { ...guardKey(identity.provider, identity.subject), entity: 'external_account', user_id: userId, created_at: now };
+      const storeGuard = { ...storeAccountKey(storeAccountToken), entity: 'store_account', user_id: userId, created_at: now };
 
       // Concurrent onboardings of one account collide on the guard; a collision that DynamoDB
       // reports as a transaction conflict is settled by looking at the guard.
@@ -169,6 +176,7 @@ export function createUserRepository(deps: {
                 { Put: { TableName: table, Item: guard, ConditionExpression: 'attribute_not_exists(PK)' } },
                 { Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
                 { Put: { TableName: table, Item: session.item, ConditionExpression: 'attribute_not_exists(PK)' } },
+                { Put: { TableName: table, Item: storeGuard, ConditionExpression: 'attribute_not_exists(PK)' } },
               ],
             }),
           );
@@ -277,7 +285,7 @@ export function createUserRepository(deps: {
      */
     async delete(userId: string): Promise<void> {
       const keys: Array<{ PK: string; SK: string }> = [];
-      let guard: { PK: string; SK: string } | undefined;
+      const guards: Array<{ PK: string; SK: string }> = [];
       let startKey: Record<string, unknown> | undefined;
       do {
         const page = await dynamo.send(
@@ -285,19 +293,22 @@ export function createUserRepository(deps: {
             TableName: table,
             KeyConditionExpression: 'PK = :pk',
             ExpressionAttributeValues: { ':pk': `USER#${userId}` },
-            ProjectionExpression: 'PK, SK, auth_provider, external_id',
+            ProjectionExpression: 'PK, SK, auth_provider, external_id, store_account_token',
             ConsistentRead: true,
             ExclusiveStartKey: startKey,
           }),
         );
         for (const item of page.Items ?? []) {
           keys.push({ PK: item.PK, SK: item.SK });
-          if (item.SK === 'PROFILE') guard = guardKey(item.auth_provider, item.external_id);
+          if (item.SK === 'PROFILE') {
+            guards.push(guardKey(item.auth_provider, item.external_id));
+            if (item.store_account_token) guards.push(storeAccountKey(item.store_account_token));
+          }
         }
         startKey = page.LastEvaluatedKey;
       } while (startKey);
       const isSession = (k: { SK: string }) => k.SK.startsWith('SESSION#');
-      const ordered = [...(guard ? [guard] : []), ...keys.filter((k) => !isSession(k)), ...keys.filter(isSession)];
+      const ordered = [...guards, ...keys.filter((k) => !isSession(k)), ...keys.filter(isSession)];
       for (let i = 0; i < ordered.length; i += 25) {
         let requests: Record<string, unknown>[] | undefined = ordered.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
         for (let attempt = 0; requests?.length; attempt++) {
