@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { externalKey } from '../handlers/users/user-repository';
 import { publicJwkOf } from '../handlers/identity/signer';
 import { localClientIds } from '../local/offline-config';
 import { apiUrl, consents, createTestPlatform, device, type TestPlatform } from './support/test-platform';
@@ -71,7 +72,8 @@ describe('POST /api/v1/auth/oauth-onboarding', () => {
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
     expect(statuses.filter((s) => s === 409)).toHaveLength(19);
-    const profiles = (await t.rawItems()).filter((i) => i.SK === 'PROFILE' && i.GSI2PK === `EXTERNAL#google#${who.sub}`);
+    const key = await externalKey(t.deps.emailMac, 'google', who.sub);
+    const profiles = (await t.rawItems()).filter((i) => i.SK === 'PROFILE' && i.GSI2PK === key);
     expect(profiles).toHaveLength(1);
   });
 
@@ -88,7 +90,8 @@ describe('POST /api/v1/auth/oauth-onboarding', () => {
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_ERROR');
     expect(res.body.error.message).not.toContain('extra');
-    expect((await t.rawItems()).some((i) => i.GSI2PK === `EXTERNAL#google#${who.sub}`)).toBe(false);
+    const key = await externalKey(t.deps.emailMac, 'google', who.sub);
+    expect((await t.rawItems()).some((i) => i.GSI2PK === key || i.PK === key)).toBe(false);
   });
 
   describe('answers 401 INVALID_ID_TOKEN to an ID token that does not verify', () => {

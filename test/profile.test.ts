@@ -1,5 +1,6 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { externalKey } from '../handlers/users/user-repository';
 import { createTestPlatform, device, type TestPlatform } from './support/test-platform';
 
 let t: TestPlatform;
@@ -71,7 +72,8 @@ describe('DELETE /api/v1/user/profile', () => {
 
     const items = await t.rawItems();
     expect(items.filter((i) => i.PK === `USER#${userId}`)).toEqual([]);
-    expect(items.filter((i) => i.PK === `EXTERNAL#google#${who.sub}`)).toEqual([]);
+    const key = await externalKey(t.deps.emailMac, 'google', who.sub);
+    expect(items.filter((i) => i.PK === key || i.GSI2PK === key)).toEqual([]);
     const left = await t.deps.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `jobs/${userId}/` }));
     expect(left.Contents ?? []).toEqual([]);
     const theirs = await t.deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: `jobs/${neighbour.userId}/job-2/input` }));
@@ -99,11 +101,15 @@ describe('DELETE /api/v1/user/profile', () => {
 describe('stored items', () => {
   it('hold no personal data in plaintext, and each sealed value opens only for its own user and attribute', async () => {
     const who = t.identity({ email: 'Plain.Text.Canary@example.com', name: 'Canary Q. Plaintext', givenName: 'Canary', familyName: 'Plaintext' });
-    const { userId } = await t.onboard(who);
+    const { userId, accessToken } = await t.onboard(who);
+    const deviceId = 'device-canary-4f1c';
+    await t.request('PUT', '/api/v1/user/profile', { token: accessToken, body: { device: { platform: 'ios', deviceId, appVersion: '1.0.0' } } });
     const raw = JSON.stringify(await t.rawItems());
-    for (const value of [who.email, who.email.toLowerCase(), who.name!, who.givenName!, who.familyName!]) {
+    // The provider subject and the device id too: they identify the person as surely as the email.
+    for (const value of [who.email, who.email.toLowerCase(), who.name!, who.givenName!, who.familyName!, who.sub, deviceId]) {
       expect(raw).not.toContain(value);
     }
+    expect((await t.request('GET', '/api/v1/user/profile', { token: accessToken })).body.device.deviceId).toBe(deviceId);
     const item = (await t.rawItems()).find((i) => i.PK === `USER#${userId}` && i.SK === 'PROFILE')!;
     expect(await t.deps.pii.open(userId, 'email', item.email as string)).toBe(who.email);
     await expect(t.deps.pii.open(userId, 'name', item.email as string)).rejects.toThrow();

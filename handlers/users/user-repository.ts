@@ -60,14 +60,20 @@ export class UserExistsError extends Error {
 }
 
 const userKey = profileKey;
-const guardKey = (provider: Provider, subject: string) => ({ PK: `EXTERNAL#${provider}#${subject}`, SK: 'EXTERNAL' });
+/**
+ * The provider account's key in the guard item and GSI2: keyed by the HMAC, like the email index,
+ * so the Google or Apple subject is stored nowhere (not in the table, its stream or its backups).
+ */
+export async function externalKey(emailMac: EmailMac, provider: Provider, subject: string): Promise<string> {
+  return `EXTERNAL#${provider}#${await emailMac.mac(`external:${provider}:${subject}`)}`;
+}
+const guardKey = (external: string) => ({ PK: external, SK: 'EXTERNAL' });
 const piiFields: Array<[PiiAttribute, 'email' | 'name' | 'givenName' | 'familyName']> = [
   ['email', 'email'],
   ['name', 'name'],
   ['given_name', 'givenName'],
   ['family_name', 'familyName'],
 ];
-const storedDevice = (d: Device) => ({ platform: d.platform, device_id: d.deviceId, app_version: d.appVersion });
 
 /**
  * Users in the single table. Personal fields are sealed per attribute before they are written;
@@ -82,6 +88,8 @@ export function createUserRepository(deps: {
   emailMac: EmailMac;
 }) {
   const { dynamo, table, clock, pii, emailMac } = deps;
+  /** The device as stored: its id is sealed like the other personal fields. */
+  const storedDevice = async (userId: string, d: Device) => ({ platform: d.platform, device_id: await pii.seal(userId, 'device_id', d.deviceId), app_version: d.appVersion });
 
   /** Expiry is judged when read: an active or cancelled subscription past its date reads as expired. */
   function subscriptionOf(item: Record<string, unknown>): Subscription {
@@ -101,6 +109,7 @@ export function createUserRepository(deps: {
       typeof item[attribute] === 'string' ? pii.open(id, attribute, item[attribute] as string) : null;
     const [email, name, givenName, familyName] = await Promise.all(piiFields.map(([attr]) => open(attr)));
     const device = item.current_device as Record<string, string> | undefined;
+    const deviceId = device?.device_id ? await pii.open(id, 'device_id', device.device_id) : undefined;
     const consents = item.consents as Record<string, { version: string; accepted: true; accepted_at: string }>;
     return {
       id,
@@ -115,7 +124,7 @@ export function createUserRepository(deps: {
       ),
       subscription: subscriptionOf(item),
       device: device
-        ? { platform: device.platform as Device['platform'], deviceId: device.device_id!, appVersion: device.app_version! }
+        ? { platform: device.platform as Device['platform'], deviceId: deviceId!, appVersion: device.app_version! }
         : null,
       createdAt: item.created_at as string,
       updatedAt: item.updated_at as string,
@@ -132,6 +141,7 @@ export function createUserRepository(deps: {
     }): Promise<{ profile: Profile; session: NewSession }> {
       const { identity } = input;
       const userId = randomUUID();
+      const external = await externalKey(emailMac, identity.provider, identity.subject);
       // Random, not the user id: a purchase names an account only through this token.
       const storeAccountToken = randomUUID();
       const now = clock.now().toISOString();
@@ -147,23 +157,23 @@ export function createUserRepository(deps: {
         entity: 'user',
         id: userId,
         auth_provider: identity.provider,
-        external_id: identity.subject,
+        external_key: external,
         store_account_token: storeAccountToken,
         ...sealed,
         consents: Object.fromEntries(
           Object.entries(input.consents).map(([k, c]) => [k, { version: c.version, accepted: true, accepted_at: now }]),
         ),
         current_subscription: { type: 'free', status: 'active' },
-        current_device: storedDevice(input.device),
+        current_device: await storedDevice(userId, input.device),
         GSI1PK: `EMAIL#${await emailMac.mac(normalizeEmail(identity.email))}`,
         GSI1SK: `USER#${userId}`,
-        GSI2PK: `EXTERNAL#${identity.provider}#${identity.subject}`,
+        GSI2PK: external,
         GSI2SK: `USER#${userId}`,
         created_at: now,
         updated_at: now,
       };
       const session = input.session(userId);
-      const guard = { ...guardKey(identity.provider, identity.subject), entity: 'external_account', user_id: userId, created_at: now };
+      const guard = { ...guardKey(external), entity: 'external_account', user_id: userId, created_at: now };
       const storeGuard = { ...storeAccountKey(storeAccountToken), entity: 'store_account', user_id: userId, created_at: now };
 
       // Concurrent onboardings of one account collide on the guard; a collision that DynamoDB
@@ -193,7 +203,7 @@ export function createUserRepository(deps: {
     },
 
     async findUserId(provider: Provider, subject: string): Promise<string | undefined> {
-      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: guardKey(provider, subject), ConsistentRead: true }));
+      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: guardKey(await externalKey(emailMac, provider, subject)), ConsistentRead: true }));
       return Item?.user_id as string | undefined;
     },
 
@@ -219,7 +229,7 @@ export function createUserRepository(deps: {
             Key: userKey(userId),
             ConditionExpression: 'attribute_exists(PK)',
             UpdateExpression: 'SET current_device = :device, last_signin_at = :now',
-            ExpressionAttributeValues: { ':device': storedDevice(device), ':now': clock.now().toISOString() },
+            ExpressionAttributeValues: { ':device': await storedDevice(userId, device), ':now': clock.now().toISOString() },
             ReturnValues: 'ALL_NEW',
           }),
         );
@@ -236,7 +246,7 @@ export function createUserRepository(deps: {
         const value = field === 'email' ? undefined : changes[field];
         if (value !== undefined) set[attr] = await pii.seal(userId, attr, value);
       }
-      if (changes.device) set.current_device = storedDevice(changes.device);
+      if (changes.device) set.current_device = await storedDevice(userId, changes.device);
       const attrs = Object.keys(set);
       try {
         const { Attributes } = await dynamo.send(
@@ -293,7 +303,7 @@ export function createUserRepository(deps: {
             TableName: table,
             KeyConditionExpression: 'PK = :pk',
             ExpressionAttributeValues: { ':pk': `USER#${userId}` },
-            ProjectionExpression: 'PK, SK, auth_provider, external_id, store_account_token',
+            ProjectionExpression: 'PK, SK, external_key, store_account_token',
             ConsistentRead: true,
             ExclusiveStartKey: startKey,
           }),
@@ -301,7 +311,7 @@ export function createUserRepository(deps: {
         for (const item of page.Items ?? []) {
           keys.push({ PK: item.PK, SK: item.SK });
           if (item.SK === 'PROFILE') {
-            guards.push(guardKey(item.auth_provider, item.external_id));
+            guards.push(guardKey(item.external_key));
             if (item.store_account_token) guards.push(storeAccountKey(item.store_account_token));
           }
         }
