@@ -1,3 +1,4 @@
+import type { MiddlewareHandler } from 'hono';
 import type { AccessTokenClaims } from './identity/access-tokens';
 
 /** What middleware hands to routes through Hono's context. */
@@ -6,5 +7,7 @@ export interface AppEnv {
     requestId: string;
     /** Set by `authenticate` on protected routes. */
     auth: AccessTokenClaims;
+    /** The session check, built once at the edge from the app's dependencies (`app.ts`). */
+    authenticate: MiddlewareHandler<AppEnv>;
   };
 }

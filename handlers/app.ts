@@ -2,6 +2,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Deps } from './deps';
 import { ApiError, errorResponse, fromHttpException } from './errors';
+import { authenticate } from './middleware/authenticate';
 import { jsonDepthLimit } from './middleware/json-depth';
 import { requestContext } from './middleware/request-context';
 import { createPlatform, type Platform } from './platform';
@@ -30,6 +31,12 @@ export function createApp(deps: Deps, p: Platform = createPlatform(deps)) {
     }),
   );
   app.use(jsonDepthLimit());
+  // The session check every `secured()` route runs, built once from the app's dependencies.
+  const sessionCheck = authenticate(p.accessTokens, p.sessions);
+  app.use(async (c, next) => {
+    c.set('authenticate', sessionCheck);
+    await next();
+  });
 
   app.route('/', healthRoutes(p));
   app.route('/', authRoutes(p));

@@ -6,6 +6,12 @@ import type { SessionStore } from '../sessions/session-store';
 
 const bearer = /^Bearer ([A-Za-z0-9_.-]{1,8192})$/;
 
+/**
+ * The middleware of every route that declares `security` (`secured()` in `routes/schemas.ts`
+ * binds the two): the session check the app set up at its edge.
+ */
+export const requireSession: MiddlewareHandler<AppEnv> = (c, next) => c.get('authenticate')(c, next);
+
 /** Protected routes: a valid access token of this zone whose session is still open. */
 export function authenticate(accessTokens: AccessTokens, sessions: SessionStore): MiddlewareHandler<AppEnv> {
   return async (c, next) => {

@@ -1,13 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../errors';
 import { IdProviderUnavailableError, InvalidIdTokenError, type Provider as ProviderName } from '../identity/id-tokens';
-import { authenticate } from '../middleware/authenticate';
 import type { Platform } from '../platform';
 import { AccountClosedError } from '../users/live-profile';
 import { createRouter } from '../router';
 import { InvalidRefreshTokenError, RefreshTokenReusedError } from '../sessions/session-store';
 import { UserExistsError } from '../users/user-repository';
-import { bearerAuth, Device, errorResponses, jsonBody, jsonResponse, Profile, Provider, Tokens } from './schemas';
+import { Device, errorResponses, jsonBody, jsonResponse, Profile, Provider, Tokens, secured } from './schemas';
 
 const IdToken = z.string().min(20).max(8192).openapi({ description: 'The ID token from Google or Apple sign-in' });
 const Consent = z.strictObject({
@@ -54,14 +53,13 @@ const routes = {
     request: { body: jsonBody(RefreshRequest) },
     responses: { 200: jsonResponse('New tokens', z.object({ tokens: Tokens })), ...errorResponses(400, 401, 413, 415) },
   }),
-  signout: createRoute({
+  signout: createRoute(secured({
     method: 'post',
     path: '/api/v1/auth/signout',
     tags: ['Auth'],
     summary: "End this session; its tokens stop working",
-    security: bearerAuth,
     responses: { 204: { description: 'Signed out' }, ...errorResponses(401, 421) },
-  }),
+  })),
 };
 
 export function authRoutes(p: Platform) {
@@ -87,7 +85,6 @@ export function authRoutes(p: Platform) {
   const zone = { zone: p.config.zone, homeApi: p.config.homeApi };
 
   const router = createRouter();
-  router.use(routes.signout.path, authenticate(p.accessTokens, p.sessions));
   return router
     .openapi(routes.onboarding, async (c) => {
       const body = c.req.valid('json');

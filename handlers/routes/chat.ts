@@ -1,11 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { authenticate } from '../middleware/authenticate';
 import type { Platform } from '../platform';
 import { ChatInput } from '../processing/converse-request';
 import type { ResultOf } from '../processing/result-schemas';
 import { createRouter } from '../router';
 import { Accepted, JobParams, JobStatus, ownJob, resultOf, startJob, statusOf, submitRequest } from './jobs';
-import { bearerAuth, errorResponses, jsonBody, jsonResponse } from './schemas';
+import { errorResponses, jsonBody, jsonResponse, secured } from './schemas';
 
 /** Conversation starters, by category; fixed text, the same for everyone. */
 export const chatPrompts = [
@@ -22,35 +21,31 @@ const Prompts = z
 const ChatStatus = JobStatus.extend({ response: z.object({ message: z.string() }).optional() }).openapi('ChatStatus');
 
 const routes = {
-  prompts: createRoute({
+  prompts: createRoute(secured({
     method: 'get',
     path: '/api/v1/chat/prompts',
     tags: ['Chat'],
-    security: bearerAuth,
     responses: { 200: jsonResponse('Suggested questions', Prompts), ...errorResponses(401, 421) },
-  }),
-  message: createRoute({
+  })),
+  message: createRoute(secured({
     method: 'post',
     path: '/api/v1/chat/messages',
     tags: ['Chat'],
     summary: 'Ask a health question; follow the job with /chat/status',
-    security: bearerAuth,
     request: { body: jsonBody(ChatInput.openapi('ChatMessage')) },
     responses: { 202: jsonResponse('Accepted', Accepted), ...errorResponses(400, 401, 413, 415, 421, 429) },
-  }),
-  status: createRoute({
+  })),
+  status: createRoute(secured({
     method: 'get',
     path: '/api/v1/chat/status/{jobId}',
     tags: ['Chat'],
-    security: bearerAuth,
     request: { params: JobParams },
     responses: { 200: jsonResponse('Status, with the answer once completed', ChatStatus), ...errorResponses(400, 401, 404, 421) },
-  }),
+  })),
 };
 
 export function chatRoutes(p: Platform) {
   const router = createRouter();
-  router.use('/api/v1/chat/*', authenticate(p.accessTokens, p.sessions));
   return router
     .openapi(routes.prompts, (c) => c.json({ prompts: chatPrompts.map((prompt) => ({ ...prompt })) }, 200))
     .openapi(routes.message, async (c) => {

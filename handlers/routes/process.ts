@@ -3,13 +3,12 @@ import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { ApiError, notFound } from '../errors';
 import { documentContentTypes, documentTypes, isDocumentContentType } from '../jobs/document-types';
 import { jobObjectKeys } from '../jobs/job-objects';
-import { authenticate } from '../middleware/authenticate';
 import type { Platform } from '../platform';
 import { DoctorReportInput } from '../processing/converse-request';
 import { DocumentResult, DoctorReportResult } from '../processing/result-schemas';
 import { createRouter } from '../router';
 import { Accepted, JobParams, JobStatus, ownJob, resultOf, startJob, statusOf, submitRequest } from './jobs';
-import { bearerAuth, errorResponses, jsonBody, jsonResponse } from './schemas';
+import { errorResponses, jsonBody, jsonResponse, secured } from './schemas';
 
 const UploadRequest = z
   .strictObject({
@@ -39,18 +38,17 @@ const ResultResponse = z
   .openapi('JobResult');
 
 const jobRoute = <M extends 'get' | 'delete'>(method: M, path: string, summary: string, ok: Parameters<typeof createRoute>[0]['responses']) =>
-  createRoute({ method, path, tags: ['Processing'], summary, security: bearerAuth, request: { params: JobParams }, responses: ok });
+  createRoute(secured({ method, path, tags: ['Processing'], summary, request: { params: JobParams }, responses: ok }));
 
 const routes = {
-  upload: createRoute({
+  upload: createRoute(secured({
     method: 'post',
     path: '/api/v1/process/upload',
     tags: ['Processing'],
     summary: 'Start a document job and get a presigned S3 POST for the file',
-    security: bearerAuth,
     request: { body: jsonBody(UploadRequest) },
     responses: { 201: jsonResponse('Job created; POST the file to upload.url with upload.fields', UploadResponse), ...errorResponses(400, 401, 413, 415, 421, 429) },
-  }),
+  })),
   status: jobRoute('get', '/api/v1/process/status/{jobId}', "A job's status", { 200: jsonResponse('Status', JobStatus), ...errorResponses(400, 401, 404, 421) }),
   result: jobRoute('get', '/api/v1/process/result/{jobId}', "A completed job's result", {
     200: jsonResponse('Result', ResultResponse),
@@ -60,20 +58,18 @@ const routes = {
     204: { description: 'Gone (also when already cleaned up)' },
     ...errorResponses(400, 401, 404, 421),
   }),
-  doctorReport: createRoute({
+  doctorReport: createRoute(secured({
     method: 'post',
     path: '/api/v1/process/doctor-report',
     tags: ['Processing'],
     summary: 'Premium: a report on the health history the app keeps',
-    security: bearerAuth,
     request: { body: jsonBody(DoctorReportInput.openapi('DoctorReportRequest')) },
     responses: { 202: jsonResponse('Accepted; follow the job with status and result', Accepted), ...errorResponses(400, 401, 403, 413, 415, 421, 429) },
-  }),
+  })),
 };
 
 export function processRoutes(p: Platform) {
   const router = createRouter();
-  router.use('/api/v1/process/*', authenticate(p.accessTokens, p.sessions));
   return router
     .openapi(routes.upload, async (c) => {
       const { contentType, contentLength, documentType } = c.req.valid('json');

@@ -1,10 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { accountGone } from '../errors';
-import { authenticate } from '../middleware/authenticate';
 import type { Platform } from '../platform';
 import { createRouter } from '../router';
 import { deleteUserObjects } from '../users/user-objects';
-import { bearerAuth, Device, errorResponses, jsonBody, jsonResponse, Profile } from './schemas';
+import { Device, errorResponses, jsonBody, jsonResponse, Profile, secured } from './schemas';
 
 const Name = z.string().trim().min(1).max(200);
 const ProfileUpdate = z
@@ -13,34 +12,30 @@ const ProfileUpdate = z
 
 const path = '/api/v1/user/profile';
 const routes = {
-  get: createRoute({
+  get: createRoute(secured({
     method: 'get',
     path,
     tags: ['Profile'],
-    security: bearerAuth,
     responses: { 200: jsonResponse('The profile', Profile), ...errorResponses(401, 421) },
-  }),
-  put: createRoute({
+  })),
+  put: createRoute(secured({
     method: 'put',
     path,
     tags: ['Profile'],
-    security: bearerAuth,
     request: { body: jsonBody(ProfileUpdate) },
     responses: { 200: jsonResponse('The updated profile', Profile), ...errorResponses(400, 401, 413, 415, 421) },
-  }),
-  delete: createRoute({
+  })),
+  delete: createRoute(secured({
     method: 'delete',
     path,
     tags: ['Profile'],
-    security: bearerAuth,
     summary: 'Delete the account, its sessions and every object of its jobs',
     responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 421) },
-  }),
+  })),
 };
 
 export function profileRoutes(p: Platform) {
   const router = createRouter();
-  router.use(path, authenticate(p.accessTokens, p.sessions));
   return router
     .openapi(routes.get, async (c) => {
       const profile = await p.users.get(c.get('auth').userId);

@@ -1,4 +1,5 @@
-import { z } from '@hono/zod-openapi';
+import { z, type RouteConfig } from '@hono/zod-openapi';
+import { requireSession } from '../middleware/authenticate';
 
 /** Schemas more than one route module answers with. Route-specific ones live beside their route. */
 
@@ -87,3 +88,11 @@ export const jsonResponse = <T extends z.ZodType>(description: string, schema: T
 });
 
 export const bearerAuth = [{ bearerAuth: [] }];
+
+/**
+ * A protected route: the `security` it declares in the OpenAPI document and the middleware that
+ * enforces it are one definition, so a route cannot be documented as protected and served open
+ * (nor protected by a middleware mounted on a mistyped path).
+ */
+export const secured = <R extends Omit<RouteConfig, 'security' | 'middleware'>>(route: R) =>
+  ({ ...route, security: bearerAuth, middleware: requireSession });

@@ -1,6 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { accountGone, ApiError } from '../errors';
-import { authenticate } from '../middleware/authenticate';
 import type { Platform } from '../platform';
 import { createRouter } from '../router';
 import { UntrustedSignatureError } from '../subscriptions/apple-jws';
@@ -8,7 +7,7 @@ import { readAppStoreNotification } from '../subscriptions/app-store-notificatio
 import { PurchaseNotFoundError } from '../subscriptions/play-developer-client';
 import { readPlayNotification } from '../subscriptions/play-notifications';
 import { MalformedNotificationError, type SubscriptionEvent } from '../subscriptions/subscription-event';
-import { bearerAuth, errorResponses, jsonBody, jsonResponse } from './schemas';
+import { errorResponses, jsonBody, jsonResponse, secured } from './schemas';
 
 const SubscriptionView = z
   .object({
@@ -30,13 +29,12 @@ const Webhook = z.union([AppStoreEnvelope, PubSubEnvelope]).openapi('StoreNotifi
 const WebhookAnswer = z.object({ outcome: z.enum(['applied', 'recorded', 'duplicate', 'stale', 'unknown_user', 'other_purchase', 'unknown_purchase']) }).openapi('StoreNotificationOutcome');
 
 const routes = {
-  get: createRoute({
+  get: createRoute(secured({
     method: 'get',
     path: '/api/v1/subscriptions',
     tags: ['Subscriptions'],
-    security: bearerAuth,
     responses: { 200: jsonResponse("The caller's subscription", SubscriptionView), ...errorResponses(401, 421) },
-  }),
+  })),
   webhook: createRoute({
     method: 'post',
     path: '/api/v1/subscriptions/webhook',
@@ -54,7 +52,6 @@ const unverified = () => new ApiError(401, 'WEBHOOK_UNVERIFIED', 'The notificati
 
 export function subscriptionRoutes(p: Platform) {
   const router = createRouter();
-  router.use(routes.get.path, authenticate(p.accessTokens, p.sessions));
 
   async function read(body: z.infer<typeof Webhook>, authorization: string | undefined): Promise<SubscriptionEvent> {
     const { appStore, googlePlay } = p.config;
