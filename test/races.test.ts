@@ -182,4 +182,13 @@ describe('refresh-token reuse', () => {
     // The session is over for the legitimate holder too.
     expect((await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: current } })).status).toBe(401);
   });
+
+  it('does not end a session for a guessed token of an older generation', async () => {
+    const user = await t.onboard();
+    const next = (await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: user.refreshToken } })).body.tokens.refreshToken as string;
+    const [userId, sessionId] = user.refreshToken.split('.');
+    const guessed = `${userId}.${sessionId}.0.${'A'.repeat(43)}.${'A'.repeat(22)}`;
+    expect((await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: guessed } })).body.error.code).toBe('INVALID_REFRESH_TOKEN');
+    expect((await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: next } })).status).toBe(200);
+  });
 });

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../clock';
@@ -22,28 +22,34 @@ export class RefreshTokenReusedError extends Error {
 
 const hashOf = (secret: string) => createHash('sha256').update(secret).digest('base64url');
 const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const refreshTokenFormat = new RegExp(`^(${uuid})\\.(${uuid})\\.(0|[1-9][0-9]{0,8})\\.([A-Za-z0-9_-]{43})$`);
+const refreshTokenFormat = new RegExp(`^(${uuid})\\.(${uuid})\\.(0|[1-9][0-9]{0,8})\\.([A-Za-z0-9_-]{43})\\.([A-Za-z0-9_-]{22})$`);
 
 /**
  * Sessions live under the user (`SK = SESSION#<sid>`). A refresh token is
- * `<userId>.<sessionId>.<generation>.<256-bit secret>`; only the current secret's hash is stored,
- * and every refresh replaces it and counts the generation up. A token of any older generation is
- * a replay, however long ago it was spent: the session ends. Access tokens name their session,
- * and a revoked or deleted session fails them.
+ * `<userId>.<sessionId>.<generation>.<256-bit secret>.<tag>`; only the current secret's hash is
+ * stored, and every refresh replaces it and counts the generation up. The tag (an HMAC of ids and
+ * generation with a key of the session's) proves a token of an older generation was really issued:
+ * such a token is a replay, however long ago it was spent, and ends the session — while a guessed
+ * one does not, so nobody ends a session by knowing its id. Access tokens name their session, and
+ * a revoked or deleted session fails them.
  */
 export function createSessionStore(dynamo: DynamoDBDocumentClient, table: string, clock: Clock, ttlSeconds: number) {
   const key = (userId: string, sessionId: string) => ({ PK: `USER#${userId}`, SK: `SESSION#${sessionId}` });
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
-  const mint = (userId: string, sessionId: string, generation: number) => {
+  const tagOf = (key: string, userId: string, sessionId: string, generation: number) =>
+    createHmac('sha256', Buffer.from(key, 'base64url')).update(`${userId}.${sessionId}.${generation}`).digest().subarray(0, 16).toString('base64url');
+  const mint = (userId: string, sessionId: string, generation: number, key: string) => {
     const secret = randomBytes(32).toString('base64url');
-    return { refreshToken: `${userId}.${sessionId}.${generation}.${secret}`, hash: hashOf(secret) };
+    return { refreshToken: `${userId}.${sessionId}.${generation}.${secret}.${tagOf(key, userId, sessionId, generation)}`, hash: hashOf(secret) };
   };
 
   return {
     /** A session item to write, on its own or inside the onboarding transaction. */
     open(userId: string, origin: SessionOrigin): NewSession {
       const sessionId = randomUUID();
-      const { refreshToken, hash } = mint(userId, sessionId, 0);
+      // Authenticates generation numbers only: it cannot make a token that refreshes.
+      const generationKey = randomBytes(32).toString('base64url');
+      const { refreshToken, hash } = mint(userId, sessionId, 0, generationKey);
       const now = clock.now();
       return {
         sessionId,
@@ -54,6 +60,7 @@ export function createSessionStore(dynamo: DynamoDBDocumentClient, table: string
           origin,
           refresh_hash: hash,
           generation: 0,
+          generation_key: generationKey,
           revoked: false,
           created_at: now.toISOString(),
           ttl: nowSeconds() + ttlSeconds,
@@ -90,7 +97,7 @@ export function createSessionStore(dynamo: DynamoDBDocumentClient, table: string
     async rotate(refreshToken: string): Promise<{ userId: string; sessionId: string; refreshToken: string }> {
       const parsed = refreshTokenFormat.exec(refreshToken);
       if (!parsed) throw new InvalidRefreshTokenError('Malformed refresh token');
-      const [, userId, sessionId, generationText, secret] = parsed as unknown as [string, string, string, string, string];
+      const [, userId, sessionId, generationText, secret, tag] = parsed as unknown as [string, string, string, string, string, string];
       const generation = Number(generationText);
       const presented = hashOf(secret);
       const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: key(userId, sessionId), ConsistentRead: true }));
@@ -98,12 +105,14 @@ export function createSessionStore(dynamo: DynamoDBDocumentClient, table: string
         throw new InvalidRefreshTokenError('Session is over');
       }
       const current = Number(Item.generation);
+      const generationKey = Item.generation_key as string;
+      if (!timingSafeEqual(Buffer.from(tag), Buffer.from(tagOf(generationKey, userId, sessionId, generation)))) throw new InvalidRefreshTokenError('Unknown refresh token');
       if (generation < current) {
         await this.revoke(userId, sessionId, 'refresh_token_reused');
         throw new RefreshTokenReusedError('Refresh token reused');
       }
       if (generation > current || Item.refresh_hash !== presented) throw new InvalidRefreshTokenError('Unknown refresh token');
-      const next = mint(userId, sessionId, current + 1);
+      const next = mint(userId, sessionId, current + 1, generationKey);
       try {
         await dynamo.send(
           new TransactWriteCommand({
