@@ -55,6 +55,12 @@ describe.each(stacks)('stack %s as AWS would take it', (stack) => {
     expect(required).toEqual(expect.arrayContaining([envVars.modelId, envVars.usersTable, envVars.tempBucket, envVars.dataKeyArn, envVars.signingKeyArn, envVars.issuer]));
   });
 
+  it('gives the worker a concurrency ceiling: model calls in flight across the zone are bounded', () => {
+    const worker = ofType(s, 'aws:lambda/function:Function').find((f) => f.name.endsWith('-worker'))!;
+    expect(worker.inputs.reservedConcurrentExecutions).toBe(s.config.concurrency.workerReserved);
+    expect(s.config.concurrency.workerReserved).toBeGreaterThan(0);
+  });
+
   it('orders what AWS needs in order: the creation-order policy passes', async () => {
     const results = await runPolicies(s);
     expect(results.find((r) => r.name === 'aws-creation-order')!.violations).toEqual([]);

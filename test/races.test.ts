@@ -111,6 +111,15 @@ describe('the concurrent-job limit and the daily caps bound model calls', () => 
     await t.uploads!.settled();
   });
 
+  it('leaves a cleaned-up job a tombstone of ids, status and times', async () => {
+    const user = await t.onboard();
+    const res = await chat(user, 'What does a ferritin of 12 mean?');
+    await t.uploads!.settled();
+    await t.request('DELETE', `/api/v1/process/cleanup/${res.body.jobId}`, { token: user.accessToken });
+    const tombstone = (await itemsOf(user.userId)).find((i) => i.SK === `JOB#${res.body.jobId}`)!;
+    expect(Object.keys(tombstone).sort()).toEqual(['PK', 'SK', 'created_at', 'entity', 'job_id', 'started_at', 'status', 'ttl', 'updated_at', 'user_id']);
+  });
+
   it('caps chat messages a day per plan', async () => {
     const user = await t.onboard();
     const statuses: number[] = [];
