@@ -26,6 +26,7 @@ export const {
   functionNames,
   modelId,
   bedrockArns,
+  releases,
 } = platform.outputs;
 
 /** Preview fails here, naming each problem, when the account does not match the configuration. */

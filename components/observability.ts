@@ -33,6 +33,8 @@ export class Observability extends pulumi.ComponentResource {
   public readonly criticalTopic: aws.sns.Topic;
   public readonly warningTopic: aws.sns.Topic;
   public readonly alarms: aws.cloudwatch.MetricAlarm[] = [];
+  /** The alarms that roll a release back while it shifts traffic: the API's 5xx and each function's errors. */
+  public readonly rollbackAlarms: aws.cloudwatch.MetricAlarm[] = [];
   public readonly dashboards: aws.cloudwatch.Dashboard[];
 
   constructor(name: string, args: ObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -60,16 +62,21 @@ export class Observability extends pulumi.ComponentResource {
     );
   }
 
+  private rollbackAlarm(name: string, topic: aws.sns.Topic, alarm: Parameters<Observability['alarm']>[2]) {
+    this.alarm(name, topic, alarm);
+    this.rollbackAlarms.push(this.alarms.at(-1)!);
+  }
+
   private createAlarms(name: string, args: ObservabilityArgs) {
     const fiveMinutes = { period: 300, evaluationPeriods: 1 };
     for (const [fn, functionName] of Object.entries(args.functionNames)) {
-      this.alarm(`${name}-${fn}-errors`, this.criticalTopic, {
+      this.rollbackAlarm(`${name}-${fn}-errors`, this.criticalTopic, {
         alarmDescription: `${fn} function: more than 10 errors in 5 minutes`,
         namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: functionName },
         statistic: 'Sum', threshold: 10, comparisonOperator: 'GreaterThanThreshold', ...fiveMinutes,
       });
     }
-    this.alarm(`${name}-api-5xx`, this.criticalTopic, {
+    this.rollbackAlarm(`${name}-api-5xx`, this.criticalTopic, {
       alarmDescription: 'API Gateway: more than 10 5xx answers in 5 minutes',
       namespace: 'AWS/ApiGateway', metricName: '5XXError', dimensions: { ApiName: args.restApiName, Stage: args.stageName },
       statistic: 'Sum', threshold: 10, comparisonOperator: 'GreaterThanThreshold', ...fiveMinutes,

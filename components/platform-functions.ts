@@ -37,6 +37,9 @@ export interface PlatformFunctionsArgs {
   code?: pulumi.Input<pulumi.asset.Archive>;
 }
 
+/** The alias every trigger invokes. */
+export const liveAlias = 'live';
+
 /** Memory and timeout of each function; the worker waits on Bedrock. */
 export const functionSizes: Record<FunctionName, { memorySize: number; timeout: number }> = {
   api: { memorySize: 1024, timeout: 29 },
@@ -54,7 +57,8 @@ type Statement = { Sid: string; Effect: 'Allow'; Action: string[]; Resource: pul
  */
 export class PlatformFunctions extends pulumi.ComponentResource {
   public readonly functions: Record<FunctionName, aws.lambda.Function>;
-  public readonly apiAlias: aws.lambda.Alias;
+  /** The `live` alias of each function: every trigger invokes it, never `$LATEST`. */
+  public readonly aliases: Record<FunctionName, aws.lambda.Alias>;
   public readonly logGroups: Record<FunctionName, aws.cloudwatch.LogGroup>;
   public readonly streamFailures: aws.sqs.Queue;
 
@@ -65,7 +69,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
     this.streamFailures = this.createStreamFailureQueue(name);
     const policies = this.createRolePolicies(name, args);
     this.functions = this.createFunctions(name, args, code, policies);
-    this.apiAlias = this.createApiAlias(name, args);
+    this.aliases = this.createAliases(name, args);
     this.createStreamSubscription(name, args);
     this.registerOutputs({
       apiFunctionName: this.functions.api.name,
@@ -207,26 +211,34 @@ export class PlatformFunctions extends pulumi.ComponentResource {
         { parent: this, dependsOn: [this.logGroups[fn], policies[fn]] },
       );
     return {
+      // Every deploy publishes a version; the `live` aliases move to it through a release (`releases.ts`).
       api: each('api', { publish: true, reservedConcurrentExecutions: args.apiReservedConcurrency }),
-      worker: each('worker', { reservedConcurrentExecutions: args.workerReservedConcurrency }),
-      stream: each('stream'),
+      worker: each('worker', { publish: true, reservedConcurrentExecutions: args.workerReservedConcurrency }),
+      stream: each('stream', { publish: true }),
     };
   }
 
-  private createApiAlias(name: string, args: PlatformFunctionsArgs) {
-    const alias = new aws.lambda.Alias(
-      `${name}-api-live`,
-      { name: 'live', functionName: this.functions.api.name, functionVersion: this.functions.api.version },
-      { parent: this },
-    );
+  /**
+   * A `live` alias per function, created on the first version. Afterwards the alias is moved only
+   * by a release (CodeDeploy shifting traffic to the new version, rolled back on alarm), so Pulumi
+   * ignores the version it points at and the traffic split in flight.
+   */
+  private createAliases(name: string, args: PlatformFunctionsArgs) {
+    const alias = (fn: FunctionName) =>
+      new aws.lambda.Alias(
+        `${name}-${fn}-live`,
+        { name: liveAlias, functionName: this.functions[fn].name, functionVersion: this.functions[fn].version },
+        { parent: this, ignoreChanges: ['functionVersion', 'routingConfig'] },
+      );
+    const aliases = { api: alias('api'), worker: alias('worker'), stream: alias('stream') };
     if (args.apiProvisionedConcurrency) {
       new aws.lambda.ProvisionedConcurrencyConfig(
         `${name}-api-warm`,
-        { functionName: this.functions.api.name, qualifier: alias.name, provisionedConcurrentExecutions: args.apiProvisionedConcurrency },
+        { functionName: this.functions.api.name, qualifier: aliases.api.name, provisionedConcurrentExecutions: args.apiProvisionedConcurrency },
         { parent: this },
       );
     }
-    return alias;
+    return aliases;
   }
 
   private createStreamSubscription(name: string, args: PlatformFunctionsArgs) {
@@ -234,7 +246,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
       `${name}-users-stream`,
       {
         eventSourceArn: args.table.streamArn,
-        functionName: this.functions.stream.arn,
+        functionName: this.aliases.stream.arn,
         startingPosition: 'TRIM_HORIZON',
         batchSize: 100,
         maximumBatchingWindowInSeconds: 5,

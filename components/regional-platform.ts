@@ -9,6 +9,7 @@ import { GeoDns } from './geo-dns';
 import { Keys } from './keys';
 import { Observability } from './observability';
 import { functionSizes, PlatformFunctions } from './platform-functions';
+import { Releases } from './releases';
 import type { StackConfig } from './stack-config';
 import { TempBucket } from './temp-bucket';
 import { UsersTable } from './users-table';
@@ -158,8 +159,8 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       },
       inHome,
     );
-    const stage = api.connect(functions.apiAlias);
-    temp.notifyOnUpload(functions.functions.worker);
+    const stage = api.connect(functions.aliases.api);
+    temp.notifyOnUpload(functions.aliases.worker);
     if (config.domain && api.domainNames.zone && api.domainNames.global) {
       new GeoDns(
         `${name}-dns`,
@@ -175,7 +176,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         inHome,
       );
     }
-    new Observability(
+    const observability = new Observability(
       `${name}-observability`,
       {
         zone: config.zone,
@@ -190,6 +191,20 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         tempBucketName: temp.bucket.bucket,
         modelId: config.bedrock.modelId,
         llmCostAlarmUsdPerHour: config.llmCostAlarmUsdPerHour,
+      },
+      inHome,
+    );
+    const releases = new Releases(
+      `${name}-releases`,
+      {
+        zone: config.zone,
+        functions: {
+          api: { function: functions.functions.api, alias: functions.aliases.api },
+          worker: { function: functions.functions.worker, alias: functions.aliases.worker },
+          stream: { function: functions.functions.stream, alias: functions.aliases.stream },
+        },
+        strategy: config.release.strategy,
+        rollbackAlarmNames: observability.rollbackAlarms.map((a) => a.name),
       },
       inHome,
     );
@@ -210,6 +225,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       functionNames: [functions.functions.api.name, functions.functions.worker.name, functions.functions.stream.name],
       modelId: config.bedrock.modelId,
       bedrockArns: modelArns,
+      releases: releases.targets,
     };
     this.registerOutputs(this.outputs);
     this.deployProblems = pulumi

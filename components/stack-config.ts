@@ -2,6 +2,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
 import { zones } from '../contract';
 import { profileGeography } from './bedrock-arns';
+import { releaseStrategies } from './releases';
 
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1');
 /**
@@ -88,6 +89,8 @@ export const stackConfigSchema = z
     }),
     throttling: z.strictObject({ rateLimit: positive, burstLimit: positive, wafRequestsPer5MinPerIp: z.number().int().min(100) }),
     llmCostAlarmUsdPerHour: z.number().positive(),
+    /** How a new version reaches users: CodeDeploy shifts each function's `live` alias, rolling back on alarm. */
+    release: z.strictObject({ strategy: z.enum(releaseStrategies) }),
     /**
      * API Gateway's CloudWatch Logs role is one setting per account and region. Exactly one stack
      * per account and region manages it; the others find it set (preflight checks it).

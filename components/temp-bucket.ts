@@ -44,13 +44,14 @@ export class TempBucket extends pulumi.ComponentResource {
     );
   }
 
-  /** Sends `ObjectCreated` on `jobs/*\/input` to the worker. */
-  notifyOnUpload(worker: aws.lambda.Function) {
+  /** Sends `ObjectCreated` on `jobs/*\/input` to the worker's `live` alias. */
+  notifyOnUpload(worker: aws.lambda.Alias) {
     const permission = new aws.lambda.Permission(
       `${this.name}-invokes-worker`,
       {
         action: 'lambda:InvokeFunction',
-        function: worker.name,
+        function: worker.functionName,
+        qualifier: worker.name,
         principal: 's3.amazonaws.com',
         sourceArn: this.bucket.arn,
         sourceAccount: aws.getCallerIdentityOutput({}, { parent: this }).accountId,

@@ -79,8 +79,10 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
       return { ...common, arn: `arn:aws:lambda:${region}:${account}:function:${inputs.name}`, invokeArn: `arn:aws:apigateway:${region}:lambda:path/functions/${inputs.name}/invocations`, version: '1' };
     case 'aws:iam/role:Role':
       return { ...common, arn: `arn:aws:iam::${account}:role/${name}`, name };
-    case 'aws:lambda/alias:Alias':
-      return { ...common, invokeArn: `arn:aws:apigateway:${region}:lambda:path/functions/${name}/invocations` };
+    case 'aws:lambda/alias:Alias': {
+      const arn = `arn:aws:lambda:${region}:${account}:function:${inputs.functionName}:${inputs.name}`;
+      return { ...common, arn, invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations` };
+    }
     case 'aws:apigateway/restApi:RestApi':
       return { ...common, id: 'a1b2c3d4e5', rootResourceId: 'root123', executionArn: `arn:aws:execute-api:${region}:${account}:a1b2c3d4e5` };
     case 'aws:apigateway/domainName:DomainName':
