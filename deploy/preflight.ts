@@ -15,6 +15,12 @@ with the fix for each failure; exits 1 on any failure, 2 when it could not run.
 
 Stacks: ${stacks.join(', ')}`;
 
+/** The Pulumi CLI on this machine and the SDK this program runs, for the CLI-version check. */
+export const pulumiVersions = {
+  pulumiCliVersion: () => promisify(execFile)('pulumi', ['version']).then(({ stdout }) => stdout.trim(), () => undefined),
+  pulumiSdkVersion: createRequire(import.meta.url)('@pulumi/pulumi/package.json').version as string,
+};
+
 export function formatChecklist(stack: string, results: CheckResult[]): string {
   const lines = results.map((r) => `  ${r.ok ? 'PASS' : 'FAIL'}  ${r.check}: ${r.detail}${r.ok || !r.fix ? '' : `\n        fix: ${r.fix}`}`);
   const failed = results.filter((r) => !r.ok).length;
@@ -39,11 +45,7 @@ async function main(args: string[]): Promise<number> {
     return 1;
   }
   try {
-    const results = await runPreflight(config, {
-      clients: awsClients,
-      pulumiCliVersion: () => promisify(execFile)('pulumi', ['version']).then(({ stdout }) => stdout.trim(), () => undefined),
-      pulumiSdkVersion: createRequire(import.meta.url)('@pulumi/pulumi/package.json').version,
-    });
+    const results = await runPreflight(config, { clients: awsClients, ...pulumiVersions });
     console.log(formatChecklist(stack, results));
     return results.every((r) => r.ok) ? 0 : 1;
   } catch (error) {

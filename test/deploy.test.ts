@@ -1,0 +1,125 @@
+import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { parseArgs } from '../deploy/deploy';
+import { orchestrate, summaryTable, type StepResult, type ZoneStack } from '../deploy/orchestrate';
+import { release } from '../deploy/release';
+
+/** A stack that records what the orchestration asked of it, failing where told. */
+function fakeStack(name: string, calls: string[], fail: { at?: 'preflight' | 'preview' | 'up' | 'drift'; drifted?: number } = {}): ZoneStack {
+  const step = (what: 'preview' | 'up' | 'drift', result: StepResult) => async () => {
+    calls.push(`${name} ${what}`);
+    if (fail.at === what) throw new Error(`${what} of ${name} failed`);
+    return result;
+  };
+  return {
+    name,
+    region: `${name}-region`,
+    preflight: async () => {
+      calls.push(`${name} preflight`);
+      return [{ check: 'credentials', ok: fail.at !== 'preflight', detail: 'account', fix: 'log in' }];
+    },
+    preview: step('preview', { changes: 2, policyViolations: 0 }),
+    up: step('up', { changes: 2, policyViolations: 0 }),
+    drift: step('drift', { changes: fail.drifted ?? 0, policyViolations: 0, drifted: fail.drifted ? ['serenya-users-table'] : [] }),
+  };
+}
+
+describe('npm run deploy', () => {
+  it('goes dev → prod-eu → prod-us, preflight and a preview before every up', async () => {
+    const calls: string[] = [];
+    const { rows, exitCode } = await orchestrate('up', ['dev', 'prod-eu', 'prod-us'].map((n) => fakeStack(n, calls)));
+    expect(calls).toEqual(['dev', 'prod-eu', 'prod-us'].flatMap((n) => [`${n} preflight`, `${n} preview`, `${n} up`]));
+    expect(rows.map((r) => r.result)).toEqual(['ok', 'ok', 'ok']);
+    expect(exitCode).toBe(0);
+  });
+
+  it('stops at the first failure, says where, and skips the zones after it', async () => {
+    const calls: string[] = [];
+    const stacks = [fakeStack('dev', calls), fakeStack('prod-eu', calls, { at: 'up' }), fakeStack('prod-us', calls)];
+    const progress: string[] = [];
+    const { rows, exitCode } = await orchestrate('up', stacks, (l) => progress.push(l));
+    expect(exitCode).toBe(1);
+    expect(calls.filter((c) => c.startsWith('prod-us'))).toEqual([]);
+    expect(rows.map((r) => [r.stack, r.result])).toEqual([['dev', 'ok'], ['prod-eu', 'failed'], ['prod-us', 'skipped']]);
+    expect(rows[1]!.error).toBe('up of prod-eu failed');
+    expect(progress).toContain('prod-eu: FAILED — up of prod-eu failed');
+    const table = summaryTable('up', rows);
+    expect(table.split('\n')[0]).toBe('| stack | region | result | changes | policy violations | duration |');
+    expect(table).toContain('| prod-eu | prod-eu-region | FAILED: up of prod-eu failed |');
+  });
+
+  it('never deploys a zone whose preflight fails', async () => {
+    const calls: string[] = [];
+    const { rows, exitCode } = await orchestrate('up', [fakeStack('dev', calls, { at: 'preflight' })]);
+    expect(calls).toEqual(['dev preflight']);
+    expect(exitCode).toBe(1);
+    expect(rows[0]!.error).toContain('preflight failed: credentials (log in)');
+  });
+
+  it('previews without updating', async () => {
+    const calls: string[] = [];
+    await orchestrate('preview', [fakeStack('dev', calls)]);
+    expect(calls).toEqual(['dev preflight', 'dev preview']);
+  });
+
+  it('reports drift per stack, with exit code 3', async () => {
+    const calls: string[] = [];
+    const progress: string[] = [];
+    const { rows, exitCode } = await orchestrate('drift', [fakeStack('dev', calls), fakeStack('prod-eu', calls, { drifted: 1 })], (l) => progress.push(l));
+    expect(calls).toEqual(['dev drift', 'prod-eu drift']);
+    expect(rows.map((r) => r.changes)).toEqual([0, 1]);
+    expect(progress).toContain('prod-eu: drifted: serenya-users-table');
+    expect(exitCode).toBe(3);
+    expect(summaryTable('drift', rows).split('\n')[0]).toContain('| drifted |');
+  });
+
+  it('takes one stack or --all, and refuses anything else', () => {
+    expect(parseArgs(['--', 'up', '--all'])).toEqual({ command: 'up', stacks: ['dev', 'prod-eu', 'prod-us'] });
+    expect(parseArgs(['preview', '--stack', 'prod-eu'])).toEqual({ command: 'preview', stacks: ['prod-eu'] });
+    expect(parseArgs(['up'])).toEqual({ error: 'name one stack with --stack, or --all' });
+    expect(parseArgs(['up', '--all', '--stack', 'dev'])).toEqual({ error: 'name one stack with --stack, or --all' });
+    expect(parseArgs(['destroy', '--all'])).toMatchObject({ error: expect.stringContaining('name a command') });
+    expect(parseArgs(['up', '--stack', 'prod-ap'])).toMatchObject({ error: expect.stringContaining('unknown stack prod-ap') });
+  });
+});
+
+describe('the release after pulumi up', () => {
+  const lambda = mockClient(LambdaClient);
+  const codedeploy = mockClient(CodeDeployClient);
+  const target = { functionName: 'serenya-prod-eu-api', alias: 'live', version: '8', application: 'app', deploymentGroup: 'serenya-prod-eu-api-live' };
+  beforeEach(() => {
+    lambda.reset();
+    codedeploy.reset();
+  });
+  const clients = () => ({ lambda: new LambdaClient({ region: 'eu-west-1' }), codedeploy: new CodeDeployClient({ region: 'eu-west-1' }) });
+
+  it('shifts the alias from its version to the new one through CodeDeploy', async () => {
+    lambda.on(GetAliasCommand).resolves({ FunctionVersion: '7' });
+    codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-1' });
+    codedeploy.on(GetDeploymentCommand).resolvesOnce({ deploymentInfo: { status: 'InProgress' } }).resolves({ deploymentInfo: { status: 'Succeeded' } });
+    expect(await release([target], clients(), { pollMs: 1 })).toBe(1);
+    const input = codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input;
+    expect(input).toMatchObject({ applicationName: 'app', deploymentGroupName: 'serenya-prod-eu-api-live' });
+    expect(JSON.parse(input.revision!.appSpecContent!.content!).Resources[0]['serenya-prod-eu-api'].Properties).toEqual({
+      Name: 'serenya-prod-eu-api',
+      Alias: 'live',
+      CurrentVersion: '7',
+      TargetVersion: '8',
+    });
+  });
+
+  it('does nothing when the alias already serves the version', async () => {
+    lambda.on(GetAliasCommand).resolves({ FunctionVersion: '8' });
+    expect(await release([target], clients())).toBe(0);
+    expect(codedeploy.commandCalls(CreateDeploymentCommand)).toHaveLength(0);
+  });
+
+  it('fails the deploy when an alarm stopped the release, saying it was rolled back', async () => {
+    lambda.on(GetAliasCommand).resolves({ FunctionVersion: '7' });
+    codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-2' });
+    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { status: 'Stopped', errorInformation: { message: 'alarm serenya-api-5xx fired' } } });
+    await expect(release([target], clients(), { pollMs: 1 })).rejects.toThrow('release of serenya-prod-eu-api stopped and was rolled back to version 7 (alarm serenya-api-5xx fired)');
+  });
+});
