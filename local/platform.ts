@@ -9,6 +9,8 @@ import { createPlatform } from '../handlers/platform';
 import { createWorker } from '../handlers/processing/worker';
 import { appleRootCaG3 } from '../handlers/subscriptions/apple-root-ca-g3';
 import { createLogger } from '../handlers/logger';
+import { Hono } from 'hono';
+import { apiDocs } from './api-docs';
 import { faultsFromEnv, startBedrockStandIn } from './bedrock-stand-in';
 import { loadOrCreateLocalAppStore } from './app-store-chain';
 import { startDynamoDbLocal } from './dynamodb-local';
@@ -87,8 +89,12 @@ export async function startPlatform(options: PlatformOptions) {
       onError: (err) => logger.error('worker failed', { errorName: (err as Error).name }),
     });
 
+    // The API as Lambda serves it, plus the offline-only API reference at /docs.
+    const site = new Hono();
+    site.route('/docs', apiDocs());
+    site.route('/', createApp(deps, platform));
     const server: ServerType = await new Promise((resolve, reject) => {
-      const s = serve({ fetch: createApp(deps, platform).fetch, hostname: '127.0.0.1', port: options.port }, () => resolve(s));
+      const s = serve({ fetch: site.fetch, hostname: '127.0.0.1', port: options.port }, () => resolve(s));
       s.once('error', reject);
     });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));

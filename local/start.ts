@@ -39,6 +39,7 @@ async function main() {
 Serenya platform (zone "${config.zone}", offline) — everything on 127.0.0.1, no cloud:
 
   API (Hono app)        ${platform.url}          OpenAPI: ${platform.url}/api/v1/openapi.json
+  API reference         ${platform.url}/docs     Swagger UI, served from this machine; "Try it out" calls the local API
   DynamoDB Local        ${platform.endpoints.dynamodb}   table ${config.usersTable} (${dataDir ? `data in ${dataDir}` : 'in memory'})
   S3 (s3rver)           ${platform.endpoints.s3}   buckets ${config.tempBucket}, ${config.auditBucket}
   Bedrock (stand-in)    ${platform.endpoints.bedrock}   Converse over HTTP/2; faults: SERENYA_STANDIN_THROTTLE_RATE, _DELAY_MS, _MALFORMED
@@ -46,7 +47,7 @@ Serenya platform (zone "${config.zone}", offline) — everything on 127.0.0.1, n
   Audit stream          users-table stream → ${config.auditBucket}/observability/
   Keys                  ${keysDir} (local AES, HMAC and RSA keys; --fresh makes new ones)
   Identity provider     local stand-in for Google and Apple: npm run token -- google <sub> <email> [name]
-  App Store, Play       local App Store chain (npm run store-notification -- <userId>), Play API stand-in
+  App Store, Play       local App Store chain (npm run store-notification -- <storeAccountToken>), Play API stand-in
 
 Try:
   curl -s ${platform.url}/health

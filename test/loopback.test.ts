@@ -88,6 +88,22 @@ describe('the offline platform', () => {
     rmSync(keysDir, { recursive: true, force: true });
   });
 
+  it('serves the API reference at /docs with every asset from this machine', async () => {
+    const html = await (await fetch(`${platform.url}/docs`)).text();
+    const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(refs.length).toBeGreaterThanOrEqual(4);
+    for (const ref of refs) {
+      expect(ref, 'no CDN: every asset is served here').toMatch(/^\/docs\//);
+      const res = await fetch(`${platform.url}${ref}`);
+      expect(res.status, ref).toBe(200);
+      expect((await res.arrayBuffer()).byteLength, ref).toBeGreaterThan(100);
+    }
+    const init = await (await fetch(`${platform.url}/docs/init.js`)).text();
+    expect(init).toContain('url: "/api/v1/openapi.json"');
+    expect(init).toContain('validatorUrl: null');
+    expect((await fetch(`${platform.url}/api/v1/openapi.json`)).status).toBe(200);
+  });
+
   it('listens on loopback only: every listening socket of the run, read from the kernel', () => {
     const sockets = listeners(socketInodes(processTree(process.ppid)));
     // The API, DynamoDB Local (JVM), s3rver, the Bedrock and Play stand-ins — and the run's own.
