@@ -7,6 +7,7 @@ import { jsonDepthLimit } from './middleware/json-depth';
 import { requestContext } from './middleware/request-context';
 import { createPlatform, type Platform } from './platform';
 import { createRouter } from './router';
+import { errorResponses, publicRoute } from './routes/schemas';
 import { authRoutes } from './routes/auth';
 import { chatRoutes } from './routes/chat';
 import { healthRoutes } from './routes/health';
@@ -46,9 +47,19 @@ export function createApp(deps: Deps, p: Platform = createPlatform(deps)) {
   app.route('/', subscriptionRoutes(p));
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  // The document describes itself too (API.md lists it); `doc31` below serves it.
+  app.openAPIRegistry.registerPath(
+    publicRoute({
+      method: 'get',
+      path: '/api/v1/openapi.json',
+      tags: ['Public'],
+      summary: 'This OpenAPI 3.1 document',
+      responses: { 200: { description: 'The document', content: { 'application/json': { schema: { type: 'object' } } } }, ...errorResponses(429) },
+    }),
+  );
   app.doc31('/api/v1/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'Serenya API', version: deps.config.version, description: `Zone ${deps.config.zone}` },
+    info: { title: 'Serenya API', version: deps.config.version, description: `Zone ${deps.config.zone}`, license: { name: 'Proprietary', url: 'https://serenya.health/terms' } },
     servers: [{ url: deps.config.homeApi }],
   });
 

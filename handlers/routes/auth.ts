@@ -6,7 +6,7 @@ import { AccountClosedError } from '../users/live-profile';
 import { createRouter } from '../router';
 import { InvalidRefreshTokenError, RefreshTokenReusedError } from '../sessions/session-store';
 import { UserExistsError } from '../users/user-repository';
-import { Device, errorResponses, jsonBody, jsonResponse, Profile, Provider, Tokens, secured } from './schemas';
+import { Device, errorResponses, jsonBody, jsonResponse, Profile, Provider, Tokens, secured, publicRoute } from './schemas';
 
 const IdToken = z.string().min(20).max(8192).openapi({ description: 'The ID token from Google or Apple sign-in' });
 const Consent = z.strictObject({
@@ -29,30 +29,30 @@ const Session = z
   .openapi('Session');
 
 const routes = {
-  onboarding: createRoute({
+  onboarding: createRoute(publicRoute({
     method: 'post',
     path: '/api/v1/auth/oauth-onboarding',
     tags: ['Auth'],
     summary: 'Create an account from a Google or Apple ID token',
     request: { body: jsonBody(OnboardingRequest) },
     responses: { 201: jsonResponse('Account created and signed in', Session), ...errorResponses(400, 401, 409, 413, 415, 503) },
-  }),
-  signin: createRoute({
+  })),
+  signin: createRoute(publicRoute({
     method: 'post',
     path: '/api/v1/auth/oauth-signin',
     tags: ['Auth'],
     summary: 'Sign in to an existing account',
     request: { body: jsonBody(SignInRequest) },
     responses: { 200: jsonResponse('Signed in', Session), ...errorResponses(400, 401, 404, 413, 415, 503) },
-  }),
-  refresh: createRoute({
+  })),
+  refresh: createRoute(publicRoute({
     method: 'post',
     path: '/api/v1/auth/refresh',
     tags: ['Auth'],
     summary: 'Trade a refresh token (good once) for new tokens',
     request: { body: jsonBody(RefreshRequest) },
     responses: { 200: jsonResponse('New tokens', z.object({ tokens: Tokens })), ...errorResponses(400, 401, 413, 415) },
-  }),
+  })),
   signout: createRoute(secured({
     method: 'post',
     path: '/api/v1/auth/signout',

@@ -24,6 +24,7 @@ const routes = {
   prompts: createRoute(secured({
     method: 'get',
     path: '/api/v1/chat/prompts',
+    summary: 'Suggested questions to start a conversation',
     tags: ['Chat'],
     responses: { 200: jsonResponse('Suggested questions', Prompts), ...errorResponses(401, 421) },
   })),
@@ -38,6 +39,7 @@ const routes = {
   status: createRoute(secured({
     method: 'get',
     path: '/api/v1/chat/status/{jobId}',
+    summary: "A chat message's job: its status, and the answer once completed",
     tags: ['Chat'],
     request: { params: JobParams },
     responses: { 200: jsonResponse('Status, with the answer once completed', ChatStatus), ...errorResponses(400, 401, 404, 421) },

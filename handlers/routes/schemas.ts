@@ -72,8 +72,9 @@ export function errorResponses(...statuses: number[]) {
     429: 'Quota or rate exceeded; see Retry-After',
     503: 'A dependency is unavailable; retry',
   };
+  const retryAfter = { 'Retry-After': { description: 'Seconds after which a retry can succeed', schema: { type: 'integer' as const, minimum: 1 } } };
   return Object.fromEntries(
-    statuses.map((s) => [s, { description: descriptions[s]!, content: { 'application/json': { schema: ErrorBody } } }]),
+    statuses.map((s) => [s, { description: descriptions[s]!, ...(s === 429 ? { headers: retryAfter } : {}), content: { 'application/json': { schema: ErrorBody } } }]),
   );
 }
 
@@ -89,10 +90,22 @@ export const jsonResponse = <T extends z.ZodType>(description: string, schema: T
 
 export const bearerAuth = [{ bearerAuth: [] }];
 
+/** `get /api/v1/process/status/{jobId}` → `getProcessStatus`: one stable id per operation, for generated clients. */
+export function operationIdOf(method: string, path: string): string {
+  const words = path.replace(/^\/api\/v1\//, '/').replace(/\{[^}]+\}/g, '').split(/[^A-Za-z0-9]+/).filter(Boolean);
+  return [method.toLowerCase(), ...words].map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join('');
+}
+
+type RouteWithoutSecurity = Omit<RouteConfig, 'security' | 'middleware' | 'operationId'>;
+
 /**
  * A protected route: the `security` it declares in the OpenAPI document and the middleware that
  * enforces it are one definition, so a route cannot be documented as protected and served open
  * (nor protected by a middleware mounted on a mistyped path).
  */
-export const secured = <R extends Omit<RouteConfig, 'security' | 'middleware'>>(route: R) =>
-  ({ ...route, security: bearerAuth, middleware: requireSession });
+export const secured = <R extends RouteWithoutSecurity>(route: R) =>
+  ({ ...route, operationId: operationIdOf(route.method, route.path), security: bearerAuth, middleware: requireSession });
+
+/** A route anyone may call: it says so in the document (`security: []`), as every route says one or the other. */
+export const publicRoute = <R extends RouteWithoutSecurity>(route: R) =>
+  ({ ...route, operationId: operationIdOf(route.method, route.path), security: [] as Array<Record<string, string[]>> });

@@ -7,7 +7,7 @@ import { readAppStoreNotification } from '../subscriptions/app-store-notificatio
 import { PurchaseNotFoundError } from '../subscriptions/play-developer-client';
 import { readPlayNotification } from '../subscriptions/play-notifications';
 import { MalformedNotificationError, type SubscriptionEvent } from '../subscriptions/subscription-event';
-import { errorResponses, jsonBody, jsonResponse, secured } from './schemas';
+import { errorResponses, jsonBody, jsonResponse, secured, publicRoute } from './schemas';
 
 const SubscriptionView = z
   .object({
@@ -33,9 +33,10 @@ const routes = {
     method: 'get',
     path: '/api/v1/subscriptions',
     tags: ['Subscriptions'],
+    summary: "The caller's subscription, as the stores last reported it",
     responses: { 200: jsonResponse("The caller's subscription", SubscriptionView), ...errorResponses(401, 421) },
   })),
-  webhook: createRoute({
+  webhook: createRoute(publicRoute({
     method: 'post',
     path: '/api/v1/subscriptions/webhook',
     tags: ['Subscriptions'],
@@ -45,7 +46,7 @@ const routes = {
       200: jsonResponse('Verified; applied, or a duplicate or older notification that changes nothing', WebhookAnswer),
       ...errorResponses(400, 401, 413, 415, 503),
     },
-  }),
+  })),
 };
 
 const unverified = () => new ApiError(401, 'WEBHOOK_UNVERIFIED', 'The notification did not verify; nothing was changed');

@@ -1,0 +1,32 @@
+import { createConfig, lintFromString } from '@redocly/openapi-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createTestPlatform, type TestPlatform } from './support/test-platform';
+
+/**
+ * The served OpenAPI document, linted with Redocly's recommended rules (an independent validator
+ * and linter): errors fail, warnings are listed (and none are expected either).
+ */
+let t: TestPlatform;
+let source: string;
+beforeAll(async () => {
+  t = await createTestPlatform();
+  source = JSON.stringify((await t.request('GET', '/api/v1/openapi.json')).body);
+});
+
+describe('the OpenAPI document', () => {
+  it('lints clean with Redocly’s recommended rules', async () => {
+    const config = await createConfig({ extends: ['recommended'] });
+    const problems = await lintFromString({ source, absoluteRef: 'openapi.json', config });
+    const listed = problems.map((p) => `${p.severity} ${p.ruleId}: ${p.message} at ${p.location[0]?.pointer ?? ''}`);
+    expect(listed.filter((p) => p.startsWith('error'))).toEqual([]);
+    expect(listed).toEqual([]);
+  });
+
+  it('would report a problem (the linter is really running)', async () => {
+    const config = await createConfig({ extends: ['recommended'] });
+    const doc = JSON.parse(source);
+    delete doc.paths['/health'].get.operationId;
+    const problems = await lintFromString({ source: JSON.stringify(doc), absoluteRef: 'openapi.json', config });
+    expect(problems.map((p) => p.ruleId)).toContain('operation-operationId');
+  });
+});
