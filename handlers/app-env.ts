@@ -9,5 +9,7 @@ export interface AppEnv {
     auth: AccessTokenClaims;
     /** The session check, built once at the edge from the app's dependencies (`app.ts`). */
     authenticate: MiddlewareHandler<AppEnv>;
+    /** Safe retries for the routes that create jobs, built once at the edge (`app.ts`). */
+    idempotency: MiddlewareHandler<AppEnv>;
   };
 }

@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Deps } from './deps';
 import { ApiError, errorResponse, fromHttpException } from './errors';
 import { authenticate } from './middleware/authenticate';
+import { idempotency } from './middleware/idempotency';
 import { jsonDepthLimit } from './middleware/json-depth';
 import { requestContext } from './middleware/request-context';
 import { createPlatform, type Platform } from './platform';
@@ -34,8 +35,10 @@ export function createApp(deps: Deps, p: Platform = createPlatform(deps)) {
   app.use(jsonDepthLimit());
   // The session check every `secured()` route runs, built once from the app's dependencies.
   const sessionCheck = authenticate(p.accessTokens, p.sessions);
+  const retries = idempotency(p.idempotency, deps.emailMac);
   app.use(async (c, next) => {
     c.set('authenticate', sessionCheck);
+    c.set('idempotency', retries);
     await next();
   });
 

@@ -1,6 +1,7 @@
 import type { Deps } from './deps';
 import { createAccessTokens } from './identity/access-tokens';
 import { createJobObjects } from './jobs/job-objects';
+import { createIdempotencyStore } from './idempotency/idempotency-store';
 import { createJobStore } from './jobs/job-store';
 import { createSessionStore } from './sessions/session-store';
 import { createSubscriptionStore } from './subscriptions/subscription-store';
@@ -17,6 +18,7 @@ export function createPlatform(deps: Deps) {
     jobs: createJobStore({ dynamo, config, clock }),
     objects: createJobObjects(deps.s3, config.tempBucket),
     subscriptionStore: createSubscriptionStore({ dynamo, table: config.usersTable, clock }),
+    idempotency: createIdempotencyStore({ dynamo, table: config.usersTable, clock }),
   };
 }
 

@@ -4,7 +4,7 @@ import { ChatInput } from '../processing/converse-request';
 import type { ResultOf } from '../processing/result-schemas';
 import { createRouter } from '../router';
 import { Accepted, JobParams, JobStatus, ownJob, resultOf, startJob, statusOf, submitRequest } from './jobs';
-import { errorResponses, jsonBody, jsonResponse, secured } from './schemas';
+import { errorResponses, jsonBody, jsonResponse, secured, securedIdempotent } from './schemas';
 
 /** Conversation starters, by category; fixed text, the same for everyone. */
 export const chatPrompts = [
@@ -28,7 +28,7 @@ const routes = {
     tags: ['Chat'],
     responses: { 200: jsonResponse('Suggested questions', Prompts), ...errorResponses(401, 421) },
   })),
-  message: createRoute(secured({
+  message: createRoute(securedIdempotent({
     method: 'post',
     path: '/api/v1/chat/messages',
     tags: ['Chat'],

@@ -8,7 +8,7 @@ import { DoctorReportInput } from '../processing/converse-request';
 import { DocumentResult, DoctorReportResult } from '../processing/result-schemas';
 import { createRouter } from '../router';
 import { Accepted, JobParams, JobStatus, ownJob, resultOf, startJob, statusOf, submitRequest } from './jobs';
-import { errorResponses, jsonBody, jsonResponse, secured } from './schemas';
+import { errorResponses, jsonBody, jsonResponse, secured, securedIdempotent } from './schemas';
 
 const UploadRequest = z
   .strictObject({
@@ -41,7 +41,7 @@ const jobRoute = <M extends 'get' | 'delete'>(method: M, path: string, summary: 
   createRoute(secured({ method, path, tags: ['Processing'], summary, request: { params: JobParams }, responses: ok }));
 
 const routes = {
-  upload: createRoute(secured({
+  upload: createRoute(securedIdempotent({
     method: 'post',
     path: '/api/v1/process/upload',
     tags: ['Processing'],
@@ -58,7 +58,7 @@ const routes = {
     204: { description: 'Gone (also when already cleaned up)' },
     ...errorResponses(400, 401, 404, 421),
   }),
-  doctorReport: createRoute(secured({
+  doctorReport: createRoute(securedIdempotent({
     method: 'post',
     path: '/api/v1/process/doctor-report',
     tags: ['Processing'],

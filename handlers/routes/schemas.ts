@@ -1,5 +1,6 @@
 import { z, type RouteConfig } from '@hono/zod-openapi';
 import { requireSession } from '../middleware/authenticate';
+import { IdempotencyHeaders, idempotent } from '../middleware/idempotency';
 
 /** Schemas more than one route module answers with. Route-specific ones live beside their route. */
 
@@ -65,7 +66,8 @@ export function errorResponses(...statuses: number[]) {
     401: 'Missing, invalid or expired token',
     403: 'Authenticated but not allowed',
     404: 'Unknown, or not yours',
-    409: 'Conflict',
+    409: 'Conflict (REQUEST_IN_PROGRESS: the first request with this Idempotency-Key still runs; retry)',
+    422: 'IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used for another request',
     413: 'Body larger than 256 KiB',
     415: 'Body is not application/json',
     421: 'The token belongs to another zone; use homeApi',
@@ -105,6 +107,19 @@ type RouteWithoutSecurity = Omit<RouteConfig, 'security' | 'middleware' | 'opera
  */
 export const secured = <R extends RouteWithoutSecurity>(route: R) =>
   ({ ...route, operationId: operationIdOf(route.method, route.path), security: bearerAuth, middleware: requireSession });
+
+/**
+ * A protected route that creates a job: it honours `Idempotency-Key` (declared in the document,
+ * with its 409 and 422 answers), checked after the session.
+ */
+export const securedIdempotent = <R extends RouteWithoutSecurity>(route: R) => ({
+  ...route,
+  operationId: operationIdOf(route.method, route.path),
+  security: bearerAuth,
+  middleware: [requireSession, idempotent],
+  request: { ...route.request, headers: IdempotencyHeaders } as NonNullable<R['request']> & { headers: typeof IdempotencyHeaders },
+  responses: { ...route.responses, ...errorResponses(409, 422) } as R['responses'],
+});
 
 /** A route anyone may call: it says so in the document (`security: []`), as every route says one or the other. */
 export const publicRoute = <R extends RouteWithoutSecurity>(route: R) =>
