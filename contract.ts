@@ -62,6 +62,8 @@ export const envVars = {
   playPushServiceAccount: 'GOOGLE_PLAY_PUSH_SERVICE_ACCOUNT',
   playDeveloperApiUrl: 'GOOGLE_PLAY_DEVELOPER_API_URL',
   playCredentialsSecretArn: 'GOOGLE_PLAY_CREDENTIALS_SECRET_ARN',
+  appleIdApiUrl: 'APPLE_ID_API_URL',
+  appleSignInSecretArn: 'APPLE_SIGN_IN_SECRET_ARN',
 } as const;
 
 

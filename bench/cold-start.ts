@@ -65,7 +65,7 @@ export async function measureColdStarts(options: { dynamodb: DynamoDbLocal; bund
     await ensureUsersTable(new DynamoDBClient({ endpoint: options.dynamodb.endpoint, region: config.region }), config.usersTable);
     const p = createPlatform(createAwsDeps(config, keys, createLogger(config.zone, 'SILENT')));
     const { profile, session } = await p.users.register({
-      identity: { provider: 'google', subject: `cold-${Date.now()}`, email: 'cold@example.com', name: 'Cold Start', givenName: 'Cold', familyName: 'Start' },
+      identity: { provider: 'google', clientId: 'bench.apps.googleusercontent.com', subject: `cold-${Date.now()}`, email: 'cold@example.com', name: 'Cold Start', givenName: 'Cold', familyName: 'Start' },
       consents: { privacy_policy: { version: '1', accepted: true }, terms_of_service: { version: '1', accepted: true }, medical_disclaimer: { version: '1', accepted: true } },
       device: { platform: 'ios', deviceId: 'bench', appVersion: '1.0.0' },
       session: (userId) => p.sessions.open(userId, 'signin'),

@@ -55,7 +55,7 @@ async function fakeDeps() {
   };
   const p = createPlatform(deps);
   const { profile, session } = await p.users.register({
-    identity: { provider: 'google', subject: 'bench-user', email: 'bench@example.com', name: 'Bench User', givenName: 'Bench', familyName: 'User' },
+    identity: { provider: 'google', clientId: 'bench.apps.googleusercontent.com', subject: 'bench-user', email: 'bench@example.com', name: 'Bench User', givenName: 'Bench', familyName: 'User' },
     consents: { privacy_policy: { version: '1', accepted: true }, terms_of_service: { version: '1', accepted: true }, medical_disclaimer: { version: '1', accepted: true } },
     device: { platform: 'ios', deviceId: 'bench', appVersion: '1.0.0' },
     session: (userId) => p.sessions.open(userId, 'signin'),

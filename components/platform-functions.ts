@@ -23,6 +23,8 @@ export interface PlatformFunctionsArgs {
   playCredentialsSecretArn?: string;
   /** Customer managed key of that secret; the API may decrypt with it through Secrets Manager only. @default the AWS managed key */
   playCredentialsSecretKmsKeyArn?: string;
+  /** Secret with the Sign in with Apple key: the API exchanges codes, the stream function revokes tokens. @default none */
+  appleSignInSecretArn?: string;
   /** Bedrock ARNs the worker may invoke (see `bedrock-arns.ts`). */
   bedrockArns: pulumi.Input<string[]>;
   /** CloudWatch Logs retention. @default 30 */
@@ -119,6 +121,9 @@ export class PlatformFunctions extends pulumi.ComponentResource {
     // expired result into a 403. Keys hold ids only, never content.
     const missingObjectsAre404: Statement = { Sid: 'MissingJobObjectsAre404', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: args.tempBucket.arn };
     const own = [logs, tracing];
+    const appleKey: Statement[] = args.appleSignInSecretArn
+      ? [{ Sid: 'SignInWithAppleKey', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: args.appleSignInSecretArn }]
+      : [];
     switch (fn) {
       case 'api':
         return [
@@ -137,6 +142,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           ...(args.playCredentialsSecretArn
             ? [{ Sid: 'PlayDeveloperApiKey', Effect: 'Allow' as const, Action: ['secretsmanager:GetSecretValue'], Resource: args.playCredentialsSecretArn }]
             : []),
+          ...appleKey,
           ...(args.playCredentialsSecretArn && args.playCredentialsSecretKmsKeyArn
             ? [{
                 Sid: 'PlayDeveloperApiKeyDecrypt',
@@ -170,6 +176,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           { Sid: 'WriteAuditEvents', Effect: 'Allow', Action: ['s3:PutObject'], Resource: pulumi.interpolate`${args.auditBucket.arn}/observability/*` },
           { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: args.dataKeyArn },
           { Sid: 'ReportFailedBatches', Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: this.streamFailures.arn },
+          ...appleKey,
         ];
     }
   }

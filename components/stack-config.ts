@@ -67,6 +67,15 @@ export const stackConfigSchema = z
     identity: z.strictObject({
       googleClientIds: z.array(z.string().min(1)).default([]),
       appleClientIds: z.array(z.string().min(1)).default([]),
+      /**
+       * Secrets Manager secret (full ARN, in the zone) with the Sign in with Apple key as JSON
+       * `{ teamId, keyId, privateKey }`: the server exchanges Apple's authorization codes and revokes
+       * the tokens when an account is deleted. @default none: authorization codes are ignored
+       */
+      appleSignInSecretArn: accountValue(
+        z.string().regex(/^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/, 'the full ARN of a Secrets Manager secret, ending in the -XXXXXX suffix'),
+        'the full ARN of the secret holding the Sign in with Apple key',
+      ).optional(),
     }),
     zoneDirectory: z.record(z.string(), z.strictObject({ issuer: z.url(), homeApi: z.url() })).default({}),
     alarmEmail: z.email(),
@@ -153,6 +162,8 @@ export const stackConfigSchema = z
     if (c.geoDns && !c.domain) problem('geoDns', 'geo-DNS records need serenya:domain');
     const secretRegion = c.subscriptions.googlePlay?.credentialsSecretArn.split(':')[3];
     if (secretRegion && !allowed.has(secretRegion)) problem('subscriptions', `the Play credentials secret is in ${secretRegion}, outside this zone's allowedRegions (${list})`);
+    const appleSecretRegion = c.identity.appleSignInSecretArn?.split(':')[3];
+    if (appleSecretRegion && !allowed.has(appleSecretRegion)) problem('identity', `the Sign in with Apple secret is in ${appleSecretRegion}, outside this zone's allowedRegions (${list})`);
     const secretKeyRegion = c.subscriptions.googlePlay?.credentialsSecretKmsKeyArn?.split(':')[3];
     if (secretKeyRegion && secretKeyRegion !== secretRegion) problem('subscriptions', `credentialsSecretKmsKeyArn is in ${secretKeyRegion}; a secret's key lives in the secret's region (${secretRegion})`);
     if (c.subscriptions.appStore?.environment === 'Production' && !c.subscriptions.appStore.appAppleId) {

@@ -35,6 +35,7 @@ export function plannedChecks(config: StackConfig): string[] {
     `Bedrock data retention is "none" in ${regions}`,
     `Bedrock model invocation logging is off in ${regions}`,
     ...(config.subscriptions.googlePlay ? ['the Play Developer API secret exists at its full ARN, with the key the stack grants'] : []),
+    ...(config.identity.appleSignInSecretArn ? ['the Sign in with Apple key secret exists at its full ARN'] : []),
     'the Pulumi CLI is installed, no older than the Pulumi SDK this program uses',
   ];
 }
@@ -189,6 +190,16 @@ export async function runPreflight(config: StackConfig, deps: PreflightDeps): Pr
       }
       return { ok: true, detail: secret.ARN };
     }, 'create the secret (aws secretsmanager create-secret --name serenya/google-play-api-key) in the zone, then set its full ARN');
+  }
+
+  const appleSecret = config.identity.appleSignInSecretArn;
+  if (appleSecret) {
+    await check('Sign in with Apple key secret', async () => {
+      const secret = await clients.secrets(appleSecret.split(':')[3]!).send(new DescribeSecretCommand({ SecretId: appleSecret }));
+      return secret.ARN === appleSecret
+        ? { ok: true, detail: secret.ARN }
+        : { ok: false, detail: `its full ARN is ${secret.ARN}`, fix: `set serenya:identity.appleSignInSecretArn to ${secret.ARN}` };
+    }, 'create the secret with {"teamId","keyId","privateKey"} of the app\'s Sign in with Apple key (aws secretsmanager create-secret --name serenya/sign-in-with-apple-key), then set its full ARN');
   }
 
   await check('Pulumi CLI', async () => {

@@ -12,6 +12,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { systemClock } from './clock';
 import type { AppConfig, AwsKeyConfig } from './config';
 import type { Deps } from './deps';
+import { appleKeyFromSecret, createAppleIdClient } from './identity/apple-id';
 import { createIdTokenVerifier } from './identity/id-tokens';
 import { createMetrics } from './metrics';
 import { createKmsSigner } from './identity/signer';
@@ -51,6 +52,9 @@ export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Log
     emailMac: createKmsEmailMac(kms, keys.emailMacKeyArn),
     pii: createPiiCipher(dataKeys, config.usersTable),
     idTokens: createIdTokenVerifier({ google: config.googleClientIds, apple: config.appleClientIds }),
+    appleId: keys.appleSignInSecretArn
+      ? createAppleIdClient({ baseUrl: config.appleIdApiUrl, key: appleKeyFromSecret(region, keys.appleSignInSecretArn), clock: systemClock })
+      : undefined,
     subscriptions: {
       appStoreRoots: [new X509Certificate(Buffer.from(appleRootCaG3, 'base64'))],
       verifyGooglePush: play && createGooglePushVerifier({ audience: play.pushAudience, serviceAccount: play.pushServiceAccount }),

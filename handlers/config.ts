@@ -38,6 +38,8 @@ export interface AppConfig {
   uploadWindowSeconds: number;
   /** App Store Server Notifications: this app and environment. Absent: Apple notifications cannot verify. */
   appStore?: { bundleId: string; environment: 'Production' | 'Sandbox'; appAppleId?: number };
+  /** Sign in with Apple's REST API (token exchange and revocation). */
+  appleIdApiUrl: string;
   /** Google Play RTDN: this package and the push subscription's identity. Absent: Google notifications cannot verify. */
   googlePlay?: { packageName: string; pushAudience: string; pushServiceAccount: string; developerApiUrl: string };
 }
@@ -49,6 +51,8 @@ export interface AwsKeyConfig {
   emailMacKeyArn: string;
   /** Secrets Manager secret holding the Play Developer API service-account key. */
   playCredentialsSecretArn?: string;
+  /** Secrets Manager secret holding the Sign in with Apple key (team id, key id, .p8). */
+  appleSignInSecretArn?: string;
 }
 
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1');
@@ -112,6 +116,7 @@ const appEnv = z.object({
   [envVars.playPushAudience]: z.string().min(1).optional(),
   [envVars.playPushServiceAccount]: z.email().optional(),
   [envVars.playDeveloperApiUrl]: httpsOrLoopbackUrl.default('https://androidpublisher.googleapis.com'),
+  [envVars.appleIdApiUrl]: httpsOrLoopbackUrl.default('https://appleid.apple.com'),
 });
 
 const awsKeyEnv = z.object({
@@ -119,6 +124,7 @@ const awsKeyEnv = z.object({
   [envVars.signingKeyArn]: kmsArn,
   [envVars.emailMacKeyArn]: kmsArn,
   [envVars.playCredentialsSecretArn]: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'a Secrets Manager secret ARN').optional(),
+  [envVars.appleSignInSecretArn]: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'a Secrets Manager secret ARN').optional(),
 });
 
 /** Start-up stops with one message that names every bad variable at once. */
@@ -173,6 +179,7 @@ function toAppConfig(e: z.output<typeof appEnv>): AppConfig {
     },
     workerTimeoutSeconds: e[envVars.workerTimeoutSeconds],
     uploadWindowSeconds: 600,
+    appleIdApiUrl: e[envVars.appleIdApiUrl],
     appStore: bundleId ? { bundleId, environment: e[envVars.appleEnvironment] ?? 'Production', appAppleId: e[envVars.appleAppAppleId] } : undefined,
     googlePlay:
       packageName && pushAudience && pushServiceAccount
@@ -208,6 +215,7 @@ export function parseLambdaConfig(env: Record<string, string | undefined>): { ap
       signingKeyArn: e[envVars.signingKeyArn],
       emailMacKeyArn: e[envVars.emailMacKeyArn],
       playCredentialsSecretArn: e[envVars.playCredentialsSecretArn],
+      appleSignInSecretArn: e[envVars.appleSignInSecretArn],
     },
   };
 }

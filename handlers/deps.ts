@@ -6,6 +6,7 @@ import type { X509Certificate } from 'node:crypto';
 import type { AppConfig } from './config';
 import type { Clock } from './clock';
 import type { Signer } from './identity/signer';
+import type { AppleIdClient } from './identity/apple-id';
 import type { IdTokenVerifier } from './identity/id-tokens';
 import type { PiiCipher } from './users/pii-cipher';
 import type { EmailMac } from './users/email-mac';
@@ -28,6 +29,8 @@ export interface Deps {
   pii: PiiCipher;
   emailMac: EmailMac;
   idTokens: IdTokenVerifier;
+  /** Sign in with Apple's REST API; absent where the zone has no Sign in with Apple key. */
+  appleId?: AppleIdClient;
   subscriptions: {
     /** The pinned roots App Store notifications must chain to: Apple Root CA G3 in AWS. */
     appStoreRoots: X509Certificate[];

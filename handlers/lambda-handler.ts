@@ -11,6 +11,19 @@ import { createPlatform, type Platform } from './platform';
  * records to the audit handler, uploads to the worker — which is built on the first upload, so
  * the API's cold start never loads what only the worker uses (Bedrock).
  */
+/** The stream function's handler over the dependencies: the same in Lambda, `npm start` and the tests. */
+export function streamHandlerOf(deps: Deps) {
+  const { appleId, pii } = deps;
+  return createStreamHandler({
+    s3: deps.s3,
+    auditBucket: deps.config.auditBucket,
+    zone: deps.config.zone,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    revokeApple: appleId && (async (userId, sealed, clientId) => appleId.revoke(await pii.open(userId, 'apple_refresh_token', sealed), clientId)),
+  });
+}
+
 export function createLambdaHandler(deps: Deps, options: { worker?: (platform: Platform) => Promise<(event: S3Event) => Promise<void>> } = {}) {
   const platform = createPlatform(deps);
   const loadWorker = options.worker;
@@ -19,7 +32,7 @@ export function createLambdaHandler(deps: Deps, options: { worker?: (platform: P
     {
       http: handle(createApp(deps, platform)) as (event: unknown, context: Context) => Promise<unknown>,
       s3: loadWorker && (async (event) => (await (worker ??= loadWorker(platform)))(event)),
-      stream: createStreamHandler({ s3: deps.s3, auditBucket: deps.config.auditBucket, zone: deps.config.zone, logger: deps.logger, metrics: deps.metrics }),
+      stream: streamHandlerOf(deps),
     },
     deps.logger,
   );

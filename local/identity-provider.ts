@@ -51,6 +51,21 @@ export function createLocalIdentityProvider(privateKeyPem: string, audiences: Re
         .sign(privateKey);
     },
 
+    /**
+     * The authorization code Sign in with Apple hands the app with the ID token; the Apple stand-in
+     * (`apple-id-stand-in.ts`) redeems it once, for this user and client, within five minutes.
+     */
+    async mintAppleAuthorizationCode(sub: string): Promise<string> {
+      return new SignJWT({ use: 'authorization_code' })
+        .setProtectedHeader({ alg: 'RS256', kid: jwk.kid })
+        .setSubject(sub)
+        .setAudience(audiences.apple)
+        .setJti(crypto.randomUUID())
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(privateKey);
+    },
+
     /** The OIDC token Pub/Sub attaches to a push, as Google would sign it for a push subscription. */
     async mintPushToken(claims: { audience: string; email: string; emailVerified?: boolean; expiresIn?: string; issuer?: string }): Promise<string> {
       return new SignJWT({ email: claims.email, email_verified: claims.emailVerified ?? true })

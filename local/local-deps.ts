@@ -5,6 +5,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { systemClock, type Clock } from '../handlers/clock';
 import type { AppConfig } from '../handlers/config';
 import type { Deps } from '../handlers/deps';
+import { createAppleIdClient, type AppleSignInKey } from '../handlers/identity/apple-id';
 import { createIdTokenVerifier } from '../handlers/identity/id-tokens';
 import { createMetrics } from '../handlers/metrics';
 import { createBedrockClient } from '../handlers/processing/bedrock-client';
@@ -53,6 +54,8 @@ export function createLocalDeps(options: {
   clock?: Clock;
   /** Roots App Store notifications must chain to; tests pin their own. @default Apple Root CA G3 */
   appStoreRoots?: X509Certificate[];
+  /** The Sign in with Apple stand-in and the app's local key. @default none: authorization codes are ignored */
+  appleId?: { url: string; key: AppleSignInKey };
 }) {
   const { config, keys } = options;
   const clients = createLocalClients(options.endpoints, config.region);
@@ -75,6 +78,8 @@ export function createLocalDeps(options: {
       { google: config.googleClientIds, apple: config.appleClientIds },
       identityProvider.jwksCache,
     ),
+    // The same client as in AWS, pointed at the stand-in, with the local key in place of the secret.
+    appleId: options.appleId && createAppleIdClient({ baseUrl: options.appleId.url, key: async () => options.appleId!.key, clock: options.clock ?? systemClock }),
     subscriptions: {
       appStoreRoots: options.appStoreRoots ?? [new X509Certificate(Buffer.from(appleRootCaG3, 'base64'))],
       // Push tokens are signed with Google's ID-token keys; offline the local identity provider's.

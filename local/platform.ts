@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createApp } from '../handlers/app';
-import { createStreamHandler } from '../handlers/audit/stream-handler';
+import { streamHandlerOf } from '../handlers/lambda-handler';
 import { createPlatform } from '../handlers/platform';
 import { createWorker } from '../handlers/processing/worker';
 import { appleRootCaG3 } from '../handlers/subscriptions/apple-root-ca-g3';
 import { createLogger } from '../handlers/logger';
 import { Hono } from 'hono';
 import { apiDocs } from './api-docs';
+import { startAppleIdStandIn } from './apple-id-stand-in';
 import { faultsFromEnv, startBedrockStandIn } from './bedrock-stand-in';
 import { loadOrCreateLocalAppStore } from './app-store-chain';
 import { startDynamoDbLocal } from './dynamodb-local';
@@ -43,6 +44,8 @@ export async function startPlatform(options: PlatformOptions) {
     const apiUrl = `http://127.0.0.1:${options.port}`;
     const playStandIn = await startPlayDeveloperStandIn();
     stops.push(playStandIn.stop);
+    const appleIdStandIn = await startAppleIdStandIn({ identityProviderKeyPem: keys.identityProviderKeyPem });
+    stops.push(appleIdStandIn.stop);
     const config = offlineConfig({ apiUrl, playDeveloperApiUrl: playStandIn.url });
     const logger = createLogger(config.zone, options.logLevel);
 
@@ -67,6 +70,7 @@ export async function startPlatform(options: PlatformOptions) {
       logger,
       // Apple's root, and the offline App Store's, so `npm run store-notification` verifies here.
       appStoreRoots: [new X509Certificate(Buffer.from(appleRootCaG3, 'base64')), appStore.root],
+      appleId: { url: appleIdStandIn.url, key: appleIdStandIn.key },
     });
     await ensureUsersTable(clients.dynamoClient, config.usersTable);
 
@@ -76,7 +80,7 @@ export async function startPlatform(options: PlatformOptions) {
       streams,
       table: config.usersTable,
       region: config.region,
-      handler: createStreamHandler({ s3: deps.s3, auditBucket: config.auditBucket, zone: config.zone, logger, metrics: deps.metrics }),
+      handler: streamHandlerOf(deps),
       onError: (err) => logger.warn('stream poll failed', { errorName: (err as Error).name }),
     });
     stops.push(poller.stop);
@@ -99,7 +103,7 @@ export async function startPlatform(options: PlatformOptions) {
     });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-    return { url: apiUrl, config, endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint }, stop };
+    return { url: apiUrl, config, endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint, appleId: appleIdStandIn.url }, stop };
   } catch (err) {
     await stop();
     throw err;

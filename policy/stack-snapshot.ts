@@ -42,6 +42,7 @@ const account = mockAccount;
 export const mockDeployValues: Record<string, (stack: string, region: string) => string> = {
   hostedZoneId: () => 'Z04SERENYAMOCK',
   credentialsSecretArn: (_stack, region) => `arn:aws:secretsmanager:${region}:${account}:secret:serenya/google-play-api-key-Ab12Cd`,
+  appleSignInSecretArn: (_stack, region) => `arn:aws:secretsmanager:${region}:${account}:secret:serenya/sign-in-with-apple-key-Ef34Gh`,
 };
 
 /** The hosted zone Route 53 answers for the mock's zone id. */

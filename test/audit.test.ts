@@ -4,6 +4,7 @@ import type { DynamoDBRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { auditEventOf, auditObjectKey } from '../handlers/audit/audit-event';
 import { createStreamHandler } from '../handlers/audit/stream-handler';
+import { streamHandlerOf } from '../handlers/lambda-handler';
 import { createLogger } from '../handlers/logger';
 import { createMetrics } from '../handlers/metrics';
 import { localCredentials } from '../local/local-deps';
@@ -16,7 +17,7 @@ let poller: ReturnType<typeof startStreamPoller>;
 
 beforeAll(async () => {
   t = await createTestPlatform();
-  const streamHandler = createStreamHandler({ s3: t.deps.s3, auditBucket: t.config.auditBucket, zone: t.config.zone, logger: t.deps.logger, metrics: t.deps.metrics });
+  const streamHandler = streamHandlerOf(t.deps);
   poller = startStreamPoller({
     dynamo: t.clients.dynamoClient,
     streams: new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: t.config.region, credentials: localCredentials }),

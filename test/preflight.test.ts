@@ -45,7 +45,7 @@ function healthyAccount(config: StackConfig) {
   });
   mocks.bedrock.on(GetAccountDataRetentionCommand).resolves({ mode: 'none' });
   mocks.bedrock.on(GetModelInvocationLoggingConfigurationCommand).resolves({});
-  mocks.secrets.on(DescribeSecretCommand).resolves({ ARN: config.subscriptions.googlePlay!.credentialsSecretArn, KmsKeyId: undefined });
+  mocks.secrets.on(DescribeSecretCommand).callsFake((input: { SecretId: string }) => ({ ARN: input.SecretId }));
 }
 
 describe('npm run preflight', () => {
@@ -75,7 +75,7 @@ describe('npm run preflight', () => {
     mocks.bedrock.on(GetAccountDataRetentionCommand).resolves({ mode: 'default' });
     mocks.bedrock.on(GetModelInvocationLoggingConfigurationCommand).resolves({ loggingConfig: { textDataDeliveryEnabled: true } });
     mocks.bedrock.on(GetFoundationModelAvailabilityCommand).resolves({ modelId: 'm', authorizationStatus: 'NOT_AUTHORIZED', entitlementAvailability: 'AVAILABLE', regionAvailability: 'AVAILABLE', agreementAvailability: { status: 'NOT_AVAILABLE' } });
-    mocks.secrets.on(DescribeSecretCommand).resolves({ ARN: config.subscriptions.googlePlay!.credentialsSecretArn, KmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/custom' });
+    mocks.secrets.on(DescribeSecretCommand).callsFake((input: { SecretId: string }) => ({ ARN: input.SecretId, KmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/custom' }));
     const results = await runPreflight(config, deps('3.100.0'));
     const failed = Object.fromEntries(results.filter((r) => !r.ok).map((r) => [r.check, r]));
     expect(failed['hosted zone']!.detail).toContain('serves example.org');

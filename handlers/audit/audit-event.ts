@@ -15,7 +15,7 @@ type Image = Record<string, AttributeValue>;
 
 const str = (image: Image | undefined, name: string) => image?.[name]?.S;
 /** Sign-in bookkeeping; the session's own event records the sign-in. */
-const signInBookkeeping = new Set(['current_device', 'last_signin_at']);
+const signInBookkeeping = new Set(['current_device', 'last_signin_at', 'apple_refresh_token', 'apple_client_id']);
 
 function changedAttributes(oldImage: Image = {}, newImage: Image = {}): string[] {
   const names = new Set([...Object.keys(oldImage), ...Object.keys(newImage)]);

@@ -2,7 +2,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { platformMetrics } from '../../contract';
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
+import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { auditEventOf, auditObjectKey } from './audit-event';
 
 /**
@@ -10,11 +10,32 @@ import { auditEventOf, auditObjectKey } from './audit-event';
  * and everything after it are reported as batch item failures, so Lambda retries from there
  * and nothing is lost or reordered. Object keys derive from the record id: a retry overwrites.
  */
-export function createStreamHandler(deps: { s3: S3Client; auditBucket: string; zone: string; logger: Logger; metrics: Metrics }) {
+export function createStreamHandler(deps: {
+  s3: S3Client;
+  auditBucket: string;
+  zone: string;
+  logger: Logger;
+  metrics: Metrics;
+  /** Revokes a deleted user's Sign in with Apple refresh token (sealed, as the old image holds it). */
+  revokeApple?: (userId: string, sealedRefreshToken: string, clientId: string) => Promise<string>;
+}) {
+  /**
+   * A deleted account's Apple tokens are revoked here, after the deletion answered: deletion never
+   * waits on Apple, and a failed revocation is retried with the record. Logged by outcome only.
+   */
+  async function revokeAppleOf(record: DynamoDBRecord) {
+    const old = record.dynamodb?.OldImage;
+    if (record.eventName !== 'REMOVE' || old?.SK?.S !== 'PROFILE' || !old.apple_refresh_token?.S || !deps.revokeApple) return;
+    const userId = (old.PK?.S ?? '').slice('USER#'.length);
+    const outcome = await deps.revokeApple(userId, old.apple_refresh_token.S, old.apple_client_id?.S ?? '');
+    deps.logger.info('apple tokens revoked', { userId, outcome });
+  }
+
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const records = event.Records ?? [];
     for (const [i, record] of records.entries()) {
       try {
+        await revokeAppleOf(record);
         const audit = auditEventOf(record, deps.zone);
         if (!audit) continue;
         await deps.s3.send(

@@ -9,6 +9,8 @@ export type Provider = (typeof providers)[number];
 export interface ExternalIdentity {
   provider: Provider;
   subject: string;
+  /** Our client id the token was issued to (Apple's token endpoint wants it back). */
+  clientId: string;
   email: string;
   name?: string;
   givenName?: string;
@@ -75,9 +77,11 @@ export function createIdTokenVerifier(
       if (!subject || !email || !verified) {
         throw new InvalidIdTokenError(`The ${provider} ID token has no verified email`);
       }
+      const clientId = typeof claims.azp === 'string' ? claims.azp : String(audiences[0]);
       return {
         provider,
         subject,
+        clientId,
         email,
         name: str(claims.name),
         givenName: str(claims.given_name),

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../errors';
-import { IdProviderUnavailableError, InvalidIdTokenError, type Provider as ProviderName } from '../identity/id-tokens';
+import { InvalidAuthorizationCodeError } from '../identity/apple-id';
+import { IdProviderUnavailableError, InvalidIdTokenError, type ExternalIdentity, type Provider as ProviderName } from '../identity/id-tokens';
 import type { Platform } from '../platform';
 import { AccountClosedError } from '../users/live-profile';
 import { createRouter } from '../router';
@@ -14,15 +15,21 @@ const Consent = z.strictObject({
   accepted: z.literal(true, { error: 'must be accepted' }),
 });
 
+const AuthorizationCode = z.string().min(10).max(2048).optional().openapi({
+  description:
+    "Sign in with Apple only: the authorizationCode Apple returned with the ID token. The server exchanges it for a refresh token, kept sealed, so deleting the account revokes the user's Apple tokens as App Review requires.",
+});
+
 const OnboardingRequest = z
   .strictObject({
     provider: Provider,
     idToken: IdToken,
+    authorizationCode: AuthorizationCode,
     consents: z.strictObject({ privacy_policy: Consent, terms_of_service: Consent, medical_disclaimer: Consent }),
     device: Device,
   })
   .openapi('OnboardingRequest');
-const SignInRequest = z.strictObject({ provider: Provider, idToken: IdToken, device: Device }).openapi('SignInRequest');
+const SignInRequest = z.strictObject({ provider: Provider, idToken: IdToken, authorizationCode: AuthorizationCode, device: Device }).openapi('SignInRequest');
 const RefreshRequest = z.strictObject({ refreshToken: z.string().min(1).max(512) }).openapi('RefreshRequest');
 const Session = z
   .object({ user: Profile, tokens: Tokens, zone: z.string(), homeApi: z.string().url() })
@@ -83,15 +90,34 @@ export function authRoutes(p: Platform) {
     }
   };
   const zone = { zone: p.config.zone, homeApi: p.config.homeApi };
+  /** Apple's refresh token for the authorization code, when the app sent one with an Apple sign-in. */
+  const appleRefreshToken = async (body: { provider: ProviderName; authorizationCode?: string }, identity: ExternalIdentity) => {
+    if (body.authorizationCode === undefined) return undefined;
+    if (body.provider !== 'apple') throw new ApiError(400, 'VALIDATION_ERROR', 'authorizationCode is for provider "apple" only; leave it out');
+    if (!p.appleId) {
+      p.logger.warn('apple authorization code ignored', { reason: 'no Sign in with Apple key in this zone' });
+      return undefined;
+    }
+    try {
+      return await p.appleId.exchange(body.authorizationCode, identity.clientId);
+    } catch (err) {
+      if (err instanceof InvalidAuthorizationCodeError) {
+        throw new ApiError(401, 'INVALID_AUTHORIZATION_CODE', 'Apple refused the authorization code; sign in with Apple again and send the new code');
+      }
+      throw new ApiError(503, 'IDENTITY_PROVIDER_UNAVAILABLE', 'Apple could not be reached; try again shortly', { retryable: true });
+    }
+  };
 
   const router = createRouter();
   return router
     .openapi(routes.onboarding, async (c) => {
       const body = c.req.valid('json');
       const identity = await verifyIdToken(body.provider, body.idToken);
+      const apple = await appleRefreshToken(body, identity);
       try {
         const { profile, session } = await p.users.register({
           identity,
+          appleRefreshToken: apple,
           consents: body.consents,
           device: body.device,
           session: (userId) => p.sessions.open(userId, 'onboarding'),
@@ -110,7 +136,8 @@ export function authRoutes(p: Platform) {
       const identity = await verifyIdToken(body.provider, body.idToken);
       const noAccount = () => new ApiError(404, 'USER_NOT_FOUND', 'No account for this sign-in in this zone; create one with /api/v1/auth/oauth-onboarding');
       const userId = await p.users.findUserId(identity.provider, identity.subject);
-      const profile = userId ? await p.users.recordSignIn(userId, body.device) : undefined;
+      const apple = userId ? await appleRefreshToken(body, identity) : undefined;
+      const profile = userId ? await p.users.recordSignIn(userId, body.device, apple ? { refreshToken: apple, clientId: identity.clientId } : undefined) : undefined;
       if (!userId || !profile) throw noAccount();
       const session = p.sessions.open(userId, 'signin');
       try {

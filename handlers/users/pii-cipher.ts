@@ -1,7 +1,7 @@
 import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy, type KeyringNode, type NodeMaterialsManager } from '@aws-crypto/client-node';
 
 /** The profile attributes that hold personal data and are never stored in plaintext. */
-export const piiAttributes = ['email', 'name', 'given_name', 'family_name', 'device_id'] as const;
+export const piiAttributes = ['email', 'name', 'given_name', 'family_name', 'device_id', 'apple_refresh_token'] as const;
 export type PiiAttribute = (typeof piiAttributes)[number];
 
 /**

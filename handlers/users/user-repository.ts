@@ -138,6 +138,8 @@ export function createUserRepository(deps: {
       consents: Record<string, Consent>;
       device: Device;
       session: (userId: string) => NewSession;
+      /** Sign in with Apple's refresh token, kept sealed so the account's deletion can revoke it. */
+      appleRefreshToken?: string;
     }): Promise<{ profile: Profile; session: NewSession }> {
       const { identity } = input;
       const userId = randomUUID();
@@ -159,6 +161,10 @@ export function createUserRepository(deps: {
         auth_provider: identity.provider,
         external_key: external,
         store_account_token: storeAccountToken,
+        ...(input.appleRefreshToken && {
+          apple_refresh_token: await pii.seal(userId, 'apple_refresh_token', input.appleRefreshToken),
+          apple_client_id: identity.clientId,
+        }),
         ...sealed,
         consents: Object.fromEntries(
           Object.entries(input.consents).map(([k, c]) => [k, { version: c.version, accepted: true, accepted_at: now }]),
@@ -220,16 +226,23 @@ export function createUserRepository(deps: {
       return Item ? toProfile(Item) : undefined;
     },
 
-    /** Records the device of a sign-in; `updated_at` is for changes the user made. */
-    async recordSignIn(userId: string, device: Device): Promise<Profile | undefined> {
+    /**
+     * Records the device of a sign-in (and a new Sign in with Apple refresh token, sealed);
+     * `updated_at` is for changes the user made.
+     */
+    async recordSignIn(userId: string, device: Device, apple?: { refreshToken: string; clientId: string }): Promise<Profile | undefined> {
       try {
         const { Attributes } = await dynamo.send(
           new UpdateCommand({
             TableName: table,
             Key: userKey(userId),
             ConditionExpression: 'attribute_exists(PK)',
-            UpdateExpression: 'SET current_device = :device, last_signin_at = :now',
-            ExpressionAttributeValues: { ':device': await storedDevice(userId, device), ':now': clock.now().toISOString() },
+            UpdateExpression: `SET current_device = :device, last_signin_at = :now${apple ? ', apple_refresh_token = :apple, apple_client_id = :client' : ''}`,
+            ExpressionAttributeValues: {
+              ':device': await storedDevice(userId, device),
+              ':now': clock.now().toISOString(),
+              ...(apple && { ':apple': await pii.seal(userId, 'apple_refresh_token', apple.refreshToken), ':client': apple.clientId }),
+            },
             ReturnValues: 'ALL_NEW',
           }),
         );

@@ -138,6 +138,10 @@ function requestsFor(zone: Zone, call: AwsCall): Request[] {
       const play = zone.snapshot.config.subscriptions.googlePlay;
       return play ? [{ ...base, action: call.action, resource: play.credentialsSecretArn }] : [];
     }
+    case 'appleSecret': {
+      const arn = zone.snapshot.config.identity.appleSignInSecretArn;
+      return arn ? [{ ...base, action: call.action, resource: arn }] : [];
+    }
   }
 }
 
@@ -164,8 +168,13 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
 
   it('allows every AWS call the runtime made in the test suite, to the function that made it', async () => {
     const denied: string[] = [];
-    // The Play key: test/google-service-account.test.ts reads it through a client of its own.
-    const declared: AwsCall[] = [{ fn: 'api', action: 'secretsmanager:GetSecretValue', resource: { kind: 'secret' } }];
+    // The Play key (test/google-service-account.test.ts reads it through a client of its own) and the
+    // Sign in with Apple key, which offline is handed to the client directly.
+    const declared: AwsCall[] = [
+      { fn: 'api', action: 'secretsmanager:GetSecretValue', resource: { kind: 'secret' } },
+      { fn: 'api', action: 'secretsmanager:GetSecretValue', resource: { kind: 'appleSecret' } },
+      { fn: 'stream', action: 'secretsmanager:GetSecretValue', resource: { kind: 'appleSecret' } },
+    ];
     const requests = [...calls, ...declared].flatMap((call) => requestsFor(zone(), call).map((r) => ({ call, r })));
     const unique = new Map(requests.map((x) => [`${x.call.fn} ${x.r.action} ${x.r.resource} ${JSON.stringify(x.r.context ?? {})}`, x]));
     for (const [label, { r }] of unique) {
@@ -199,7 +208,7 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
 
   it('grants nothing no recorded call needs, or says why', () => {
     const needed = new Set(
-      [...calls, { fn: 'api', action: 'secretsmanager:GetSecretValue' }].flatMap((c) => [
+      [...calls, { fn: 'api', action: 'secretsmanager:GetSecretValue' }, { fn: 'stream', action: 'secretsmanager:GetSecretValue' }].flatMap((c) => [
         `${c.fn} ${c.action}`,
         ...(c.action === 's3:PutObject' ? [`${c.fn} kms:GenerateDataKey`] : []),
         ...(c.action === 's3:GetObject' ? [`${c.fn} kms:Decrypt`] : []),

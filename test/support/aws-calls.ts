@@ -20,7 +20,8 @@ export interface AwsCall {
     | { kind: 'bucket'; bucket: 'temp' | 'audit'; key?: string; prefix?: string }
     | { kind: 'key'; key: 'data' | 'signing' | 'mac' }
     | { kind: 'model'; modelId: string }
-    | { kind: 'secret' };
+    | { kind: 'secret' }
+    | { kind: 'appleSecret' };
 }
 
 export const awsCallLog = fileURLToPath(new URL('../../.local/aws-calls/', import.meta.url));

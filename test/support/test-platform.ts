@@ -9,6 +9,7 @@ import type { Deps } from '../../handlers/deps';
 import { createLogger } from '../../handlers/logger';
 import { createPlatform } from '../../handlers/platform';
 import { createWorker } from '../../handlers/processing/worker';
+import { startAppleIdStandIn } from '../../local/apple-id-stand-in';
 import { startBedrockStandIn } from '../../local/bedrock-stand-in';
 import type { LocalIdentity } from '../../local/identity-provider';
 import { generateLocalKeys, type LocalKeys } from '../../local/keys';
@@ -53,6 +54,8 @@ export async function createTestPlatform(
     appStoreRoots?: X509Certificate[];
     /** A Play Developer API stand-in. */
     playDeveloperApiUrl?: string;
+    /** Start the Sign in with Apple stand-in (token exchange and revocation). */
+    appleId?: boolean;
   } = {},
 ) {
   const suffix = randomUUID().slice(0, 8);
@@ -74,6 +77,7 @@ export async function createTestPlatform(
   // (and Bedrock stand-in); the others share the run's s3rver.
   const ownS3 = options.processing ? await startS3Local({ buckets: [] }) : undefined;
   const standIn = options.processing ? await startBedrockStandIn() : undefined;
+  const appleId = options.appleId ? await startAppleIdStandIn({ identityProviderKeyPem: keys.identityProviderKeyPem }) : undefined;
   const { deps, clients, identityProvider, bedrock } = createLocalDeps({
     config,
     endpoints: { dynamodb: inject('dynamodbEndpoint'), s3: ownS3?.endpoint ?? inject('s3Endpoint'), bedrock: standIn?.endpoint ?? 'http://127.0.0.1:9' },
@@ -81,6 +85,7 @@ export async function createTestPlatform(
     logger,
     clock,
     appStoreRoots: options.appStoreRoots,
+    appleId: appleId && { url: appleId.url, key: appleId.key },
   });
   recordCallsOf(deps, [clients.dynamoClient, clients.s3, bedrock], { table: config.usersTable, tempBucket: config.tempBucket, auditBucket: config.auditBucket });
   await ensureUsersTable(clients.dynamoClient, config.usersTable);
@@ -93,7 +98,7 @@ export async function createTestPlatform(
     : undefined;
   const stop = async () => {
     await uploads?.settled();
-    await Promise.all([ownS3?.stop(), standIn?.stop()]);
+    await Promise.all([ownS3?.stop(), standIn?.stop(), appleId?.stop()]);
   };
 
   async function request<T = any>(
@@ -139,7 +144,7 @@ export async function createTestPlatform(
     return Items;
   }
 
-  return { app, deps, platform, bedrock, clients, config, keys, clock, identityProvider, standIn, uploads, request, identity, onboard, rawItems, stop };
+  return { app, deps, platform, bedrock, clients, config, keys, clock, identityProvider, standIn, appleId, uploads, request, identity, onboard, rawItems, stop };
 }
 
 export type TestPlatform = Awaited<ReturnType<typeof createTestPlatform>>;

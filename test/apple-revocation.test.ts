@@ -1,0 +1,109 @@
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { streamHandlerOf } from '../handlers/lambda-handler';
+import { localCredentials } from '../local/local-deps';
+import { startStreamPoller } from '../local/stream-poller';
+import { asFunction } from './support/aws-calls';
+import { consents, createTestPlatform, device, type TestPlatform } from './support/test-platform';
+
+/**
+ * Deleting an account revokes its Sign in with Apple tokens, as App Review requires: the app sends
+ * Apple's authorizationCode with the ID token, the server exchanges it for a refresh token kept
+ * sealed, and the users table's stream revokes it at Apple once the account is gone — deletion
+ * itself never waits on Apple. Against the offline Apple stand-in.
+ */
+let t: TestPlatform;
+let poller: ReturnType<typeof startStreamPoller>;
+beforeAll(async () => {
+  t = await createTestPlatform({ appleId: true });
+  const handler = streamHandlerOf(t.deps);
+  poller = startStreamPoller({
+    dynamo: t.clients.dynamoClient,
+    streams: new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: t.config.region, credentials: localCredentials }),
+    table: t.config.usersTable,
+    region: t.config.region,
+    handler: (event) => asFunction('stream', () => handler(event)),
+    intervalMs: 50,
+  });
+});
+afterAll(async () => {
+  poller.stop();
+  await t.stop();
+});
+
+async function onboardWithApple(who = t.identity()) {
+  const idToken = await t.identityProvider.mint('apple', who);
+  const authorizationCode = await t.identityProvider.mintAppleAuthorizationCode(who.sub);
+  const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', idToken, authorizationCode, consents, device } });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return { who, accessToken: res.body.tokens.accessToken as string, userId: res.body.user.id as string };
+}
+
+describe('Sign in with Apple tokens', () => {
+  it('are exchanged at onboarding and kept sealed, never in plaintext', async () => {
+    const { who, userId } = await onboardWithApple();
+    const [refreshToken] = t.appleId!.liveTokensOf(who.sub);
+    expect(refreshToken).toBeDefined();
+    const profile = (await t.rawItems()).find((i) => i.PK === `USER#${userId}` && i.SK === 'PROFILE')!;
+    expect(JSON.stringify(await t.rawItems())).not.toContain(refreshToken!);
+    expect(await t.deps.pii.open(userId, 'apple_refresh_token', profile.apple_refresh_token as string)).toBe(refreshToken);
+  });
+
+  it('are revoked at Apple once the account is deleted — after the deletion answered', async () => {
+    const { who, accessToken } = await onboardWithApple();
+    const [refreshToken] = t.appleId!.liveTokensOf(who.sub);
+    expect((await t.request('DELETE', '/api/v1/user/profile', { token: accessToken })).status).toBe(204);
+    await poller.drain();
+    expect(t.appleId!.revoked).toContain(refreshToken);
+    expect(t.appleId!.liveTokensOf(who.sub)).toEqual([]);
+  });
+
+  it('a sign-in with a new code replaces the kept token, and deletion revokes that one', async () => {
+    const { who } = await onboardWithApple();
+    const idToken = await t.identityProvider.mint('apple', who);
+    const authorizationCode = await t.identityProvider.mintAppleAuthorizationCode(who.sub);
+    const signin = await t.request('POST', '/api/v1/auth/oauth-signin', { body: { provider: 'apple', idToken, authorizationCode, device } });
+    expect(signin.status).toBe(200);
+    const latest = t.appleId!.liveTokensOf(who.sub).at(-1)!;
+    await t.request('DELETE', '/api/v1/user/profile', { token: signin.body.tokens.accessToken });
+    await poller.drain();
+    expect(t.appleId!.revoked).toContain(latest);
+  });
+
+  it('refuses a code Apple does not accept, and a code with a Google sign-in', async () => {
+    const who = t.identity();
+    const idToken = await t.identityProvider.mint('apple', who);
+    const bad = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', idToken, authorizationCode: 'not-a-code-apple-issued', consents, device } });
+    expect(bad.status).toBe(401);
+    expect(bad.body.error.code).toBe('INVALID_AUTHORIZATION_CODE');
+    const google = await t.request('POST', '/api/v1/auth/oauth-onboarding', {
+      body: { provider: 'google', idToken: await t.identityProvider.mint('google', who), authorizationCode: 'x'.repeat(20), consents, device },
+    });
+    expect(google.status).toBe(400);
+    // Nothing was created by either.
+    expect((await t.rawItems()).filter((i) => String(i.SK) === 'PROFILE' && JSON.stringify(i).includes(who.sub))).toEqual([]);
+  });
+
+  it('a revocation Apple could not take is retried until it can', async () => {
+    const { who, accessToken } = await onboardWithApple();
+    const [refreshToken] = t.appleId!.liveTokensOf(who.sub);
+    t.appleId!.faults.revokeUnavailable = true;
+    try {
+      expect((await t.request('DELETE', '/api/v1/user/profile', { token: accessToken })).status).toBe(204);
+      await expect.poll(() => t.appleId!.revoked.includes(refreshToken!), { timeout: 1000 }).toBe(false);
+    } finally {
+      t.appleId!.faults.revokeUnavailable = false;
+    }
+    await expect.poll(() => t.appleId!.revoked.includes(refreshToken!), { timeout: 10_000, interval: 100 }).toBe(true);
+  });
+
+  it('a code is optional: onboarding without one works as before, and deletion revokes nothing', async () => {
+    const who = t.identity();
+    const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', idToken: await t.identityProvider.mint('apple', who), consents, device } });
+    expect(res.status).toBe(201);
+    const revokedBefore = t.appleId!.revoked.length;
+    await t.request('DELETE', '/api/v1/user/profile', { token: res.body.tokens.accessToken });
+    await poller.drain();
+    expect(t.appleId!.revoked.length).toBe(revokedBefore);
+  });
+});
