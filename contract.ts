@@ -1,7 +1,10 @@
+import { createHash, createPublicKey, KeyObject } from 'node:crypto';
+
 /**
  * The contract between the infrastructure (`components/`) and the runtime (`handlers/`):
  * the users table's shape and the names of the environment variables the Lambda reads.
- * It is the one module both sides import, so it stays free of dependencies; if the
+ * It is the one module both sides import, so it stays free of dependencies (Node's own modules
+ * only); if the
  * infrastructure and the runtime disagreed about a key name, a stack would deploy and fail.
  */
 
@@ -25,6 +28,28 @@ export const usersTable = {
   streamViewType: 'NEW_AND_OLD_IMAGES',
   billingMode: 'PAY_PER_REQUEST',
 } as const;
+
+/** An RS256 public key as served by `/.well-known/jwks.json` and handed to the runtime as `TOKEN_JWKS`. */
+export interface PublicJwk {
+  kty: 'RSA';
+  n: string;
+  e: string;
+  kid: string;
+  alg: 'RS256';
+  use: 'sig';
+}
+
+/**
+ * The JWK of an RSA public key (a KeyObject, or KMS's DER SubjectPublicKeyInfo), with its RFC 7638
+ * thumbprint as `kid`. The stack turns the signing key's public key into the runtime's JWKS with
+ * it at deploy time; the runtime serves and verifies with the same.
+ */
+export function publicJwkOf(key: KeyObject | Uint8Array): PublicJwk {
+  const object = key instanceof KeyObject ? key : createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' });
+  const { n, e } = object.export({ format: 'jwk' }) as { n: string; e: string };
+  const kid = createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
+  return { kty: 'RSA', n, e, kid, alg: 'RS256', use: 'sig' };
+}
 
 /** Environment variables of the platform Lambda; values are names and ARNs, never secrets. */
 export const envVars = {
@@ -62,6 +87,8 @@ export const envVars = {
   playPushServiceAccount: 'GOOGLE_PLAY_PUSH_SERVICE_ACCOUNT',
   playDeveloperApiUrl: 'GOOGLE_PLAY_DEVELOPER_API_URL',
   playCredentialsSecretArn: 'GOOGLE_PLAY_CREDENTIALS_SECRET_ARN',
+  /** The signing key's public JWKS, read from KMS at deploy time: verifying a token needs no KMS call. */
+  tokenJwks: 'TOKEN_JWKS',
   appleIdApiUrl: 'APPLE_ID_API_URL',
   appleSignInSecretArn: 'APPLE_SIGN_IN_SECRET_ARN',
 } as const;

@@ -12,7 +12,7 @@ import { createPlatform } from '../handlers/platform';
 import type { DynamoDbLocal } from '../local/dynamodb-local';
 import { ensureUsersTable } from '../local/users-table';
 import { startKmsStandIn } from './kms-stand-in';
-import { deployedAppEnv, deployedKeyEnv } from '../test/support/deployed-env';
+import { deployedAppEnv, deployedKeyEnv, deployedSigningKey } from '../test/support/deployed-env';
 import { restEvent } from './warm-handler';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -53,11 +53,11 @@ if (res.statusCode !== 200) { console.error(res.statusCode, res.body); process.e
 
 /**
  * Cold start of `GET /api/v1/user/profile` with a valid token — a fresh process imports the
- * bundle and serves its first request (KMS public key, session and profile reads, four field
+ * bundle and serves its first request (session and profile reads, the field
  * decryptions, over loopback) — beside a hello-world handler and Express + serverless-http.
  */
 export async function measureColdStarts(options: { dynamodb: DynamoDbLocal; bundles: Record<'serenya' | 'express' | 'hello', string>; workdir: string; runs?: number }) {
-  const kms = await startKmsStandIn();
+  const kms = await startKmsStandIn(deployedSigningKey.privateKey);
   try {
     const env = lambdaEnvironment(options.dynamodb.endpoint, kms.endpoint);
     Object.assign(process.env, env);

@@ -1,17 +1,17 @@
-import { createCipheriv, createDecipheriv, createHmac, createPublicKey, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
 import { listenOnLoopback } from '../local/listen';
 
 /**
  * Just enough KMS (JSON 1.1 over HTTP) for the cold-start bench to run the real Lambda bundle —
- * KMS keyring, signer and email MAC — against loopback: GenerateDataKey, Decrypt, GetPublicKey,
- * Sign, GenerateMac. Bench only: the offline platform swaps keyrings instead.
+ * KMS keyring, signer and email MAC — against loopback: GenerateDataKey, Decrypt, Sign,
+ * GenerateMac. It signs with the key whose public half the environment's TOKEN_JWKS holds, as
+ * the stack arranges in AWS. Bench only: the offline platform swaps keyrings instead.
  */
-export async function startKmsStandIn() {
+export async function startKmsStandIn(signingKey: KeyObject) {
   const master = randomBytes(32);
   const macKey = randomBytes(32);
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const publicDer = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  const privateKey = signingKey;
   const aad = (context: Record<string, string> = {}) => Buffer.from(JSON.stringify(Object.entries(context).sort()));
 
   const ops: Record<string, (body: any) => object> = {
@@ -29,7 +29,6 @@ export async function startKmsStandIn() {
       decipher.setAuthTag(Buffer.from(tag, 'base64'));
       return { KeyId: k, Plaintext: Buffer.concat([decipher.update(Buffer.from(ct, 'base64')), decipher.final()]).toString('base64') };
     },
-    GetPublicKey: ({ KeyId }) => ({ KeyId, PublicKey: publicDer.toString('base64'), KeySpec: 'RSA_2048', KeyUsage: 'SIGN_VERIFY', SigningAlgorithms: ['RSASSA_PKCS1_V1_5_SHA_256'] }),
     Sign: ({ KeyId, Message }) => ({ KeyId, SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256', Signature: sign('sha256', Buffer.from(Message, 'base64'), privateKey).toString('base64') }),
     GenerateMac: ({ KeyId, Message }) => ({ KeyId, MacAlgorithm: 'HMAC_SHA_256', Mac: createHmac('sha256', macKey).update(Buffer.from(Message, 'base64')).digest('base64') }),
   };

@@ -147,7 +147,7 @@ export class Keys extends pulumi.ComponentResource {
         customerMasterKeySpec: 'RSA_2048',
         keyUsage: 'SIGN_VERIFY',
         deletionWindowInDays: args.deletionWindowInDays ?? 30,
-        policy: this.policy(account, args.region, args.signers, ['kms:Sign', 'kms:GetPublicKey', 'kms:DescribeKey']),
+        policy: this.policy(account, args.region, args.signers, ['kms:Sign', 'kms:DescribeKey']),
         tags: classified('none'),
       },
       { parent: this },

@@ -137,7 +137,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           missingObjectsAre404,
           { Sid: 'JobObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: jobs },
           { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: args.dataKeyArn },
-          { Sid: 'SignAccessTokens', Effect: 'Allow', Action: ['kms:Sign', 'kms:GetPublicKey'], Resource: args.signingKeyArn },
+          { Sid: 'SignAccessTokens', Effect: 'Allow', Action: ['kms:Sign'], Resource: args.signingKeyArn },
           { Sid: 'KeyEmailIndex', Effect: 'Allow', Action: ['kms:GenerateMac'], Resource: args.macKeyArn },
           ...(args.playCredentialsSecretArn
             ? [{ Sid: 'PlayDeveloperApiKey', Effect: 'Allow' as const, Action: ['secretsmanager:GetSecretValue'], Resource: args.playCredentialsSecretArn }]

@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { envVars } from '../contract';
+import { envVars, publicJwkOf } from '../contract';
 import { Api } from './api';
 import { AuditBucket } from './audit-bucket';
 import { bedrockArns, profileGeography } from './bedrock-arns';
@@ -122,6 +122,10 @@ export class RegionalPlatform extends pulumi.ComponentResource {
           [envVars.auditBucket]: audit.bucket,
           [envVars.dataKeyArn]: keys.dataKey.arn,
           [envVars.signingKeyArn]: keys.signingKey.arn,
+          // Read from KMS at deploy time: the runtime verifies tokens without calling KMS.
+          [envVars.tokenJwks]: aws.kms
+            .getPublicKeyOutput({ keyId: keys.signingKey.arn }, { parent: this, provider: home })
+            .publicKey.apply((der) => JSON.stringify({ keys: [publicJwkOf(Buffer.from(der, 'base64'))] })),
           [envVars.emailMacKeyArn]: keys.macKey.arn,
           [envVars.issuer]: api.url,
           [envVars.audience]: 'serenya-mobile',

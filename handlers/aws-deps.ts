@@ -48,7 +48,7 @@ export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Log
       marshallOptions: { removeUndefinedValues: true },
     }),
     s3: new S3Client({ region, maxAttempts: 3 }),
-    signer: createKmsSigner(kms, keys.signingKeyArn),
+    signer: createKmsSigner(kms, keys.signingKeyArn, keys.signingPublicJwk),
     emailMac: createKmsEmailMac(kms, keys.emailMacKeyArn),
     pii: createPiiCipher(dataKeys, config.usersTable),
     idTokens: createIdTokenVerifier({ google: config.googleClientIds, apple: config.appleClientIds }),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envVars, zones } from '../contract';
+import { envVars, zones, type PublicJwk } from '../contract';
 
 /** What the app needs to know about its zone; the same in Lambda, offline and in tests. */
 export interface AppConfig {
@@ -53,6 +53,8 @@ export interface AwsKeyConfig {
   playCredentialsSecretArn?: string;
   /** Secrets Manager secret holding the Sign in with Apple key (team id, key id, .p8). */
   appleSignInSecretArn?: string;
+  /** The signing key's public JWK, from the stack: tokens verify without KMS. */
+  signingPublicJwk: PublicJwk;
 }
 
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1');
@@ -124,6 +126,17 @@ const awsKeyEnv = z.object({
   [envVars.signingKeyArn]: kmsArn,
   [envVars.emailMacKeyArn]: kmsArn,
   [envVars.playCredentialsSecretArn]: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'a Secrets Manager secret ARN').optional(),
+  [envVars.tokenJwks]: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'JSON: {"keys": [<the signing key\'s RS256 JWK>]}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.object({ keys: z.tuple([z.object({ kty: z.literal('RSA'), n: z.string().min(300), e: z.string(), kid: z.string().min(20), alg: z.literal('RS256'), use: z.literal('sig') })]) })),
   [envVars.appleSignInSecretArn]: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'a Secrets Manager secret ARN').optional(),
 });
 
@@ -216,6 +229,7 @@ export function parseLambdaConfig(env: Record<string, string | undefined>): { ap
       emailMacKeyArn: e[envVars.emailMacKeyArn],
       playCredentialsSecretArn: e[envVars.playCredentialsSecretArn],
       appleSignInSecretArn: e[envVars.appleSignInSecretArn],
+      signingPublicJwk: e[envVars.tokenJwks].keys[0],
     },
   };
 }

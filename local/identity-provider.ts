@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import { identityProviders, type Provider } from '../handlers/identity/id-tokens';
-import { publicJwkOf } from '../handlers/identity/signer';
+import { publicJwkOf } from '../contract';
 
 export interface LocalIdentity {
   sub: string;

@@ -1,7 +1,7 @@
 import { createHmac, createPrivateKey, createPublicKey, sign } from 'node:crypto';
 import { RawAesKeyringNode, RawAesWrappingSuiteIdentifier } from '@aws-crypto/client-node';
 import type { Signer } from '../handlers/identity/signer';
-import { publicJwkOf } from '../handlers/identity/signer';
+import { publicJwkOf } from '../contract';
 import type { EmailMac } from '../handlers/users/email-mac';
 import type { LocalKeys } from './keys';
 

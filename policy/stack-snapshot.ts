@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
 import { assertDeployable, RegionalPlatform } from '../components/regional-platform';
 import { loadStackConfig, type StackConfig } from '../components/stack-config';
@@ -44,6 +45,9 @@ export const mockDeployValues: Record<string, (stack: string, region: string) =>
   credentialsSecretArn: (_stack, region) => `arn:aws:secretsmanager:${region}:${account}:secret:serenya/google-play-api-key-Ab12Cd`,
   appleSignInSecretArn: (_stack, region) => `arn:aws:secretsmanager:${region}:${account}:secret:serenya/sign-in-with-apple-key-Ef34Gh`,
 };
+
+/** What KMS answers for the signing key's public key: a real RSA key's DER, so the JWKS parses. */
+const mockSigningPublicKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
 
 /** The hosted zone Route 53 answers for the mock's zone id. */
 export const mockHostedZone = { name: 'serenya.health.', privateZone: false };
@@ -150,6 +154,7 @@ export async function snapshotStack(
       },
       call({ token, inputs }) {
         if (token === 'aws:index/getCallerIdentity:getCallerIdentity') return { accountId: account, arn: `arn:aws:iam::${account}:user/ci`, userId: 'ci', id: account };
+        if (token === 'aws:kms/getPublicKey:getPublicKey') return { id: inputs.keyId, keyId: inputs.keyId, publicKey: mockSigningPublicKey, keySpec: 'RSA_2048' };
         if (token === 'aws:route53/getZone:getZone') return { id: inputs.zoneId, zoneId: inputs.zoneId, ...(options.hostedZone ?? mockHostedZone) };
         if (token === 'aws:bedrock/getInferenceProfile:getInferenceProfile') {
           const id = String(inputs.inferenceProfileId);

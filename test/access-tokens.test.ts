@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { publicJwkOf } from '../handlers/identity/signer';
+import { publicJwkOf } from '../contract';
 import { apiUrl, createTestPlatform, euZone, type TestPlatform } from './support/test-platform';
 
 let t: TestPlatform;
@@ -167,5 +167,33 @@ describe('protected routes', () => {
     expect(res.body.keys).toEqual([expect.objectContaining({ kty: 'RSA', alg: 'RS256', use: 'sig', kid })]);
     expect(JSON.stringify(res.body)).not.toMatch(/"d"|"p"|"q"/);
     expect(claimsOf(user.accessToken).iss).toBe(apiUrl);
+  });
+});
+
+describe('verifying an access token in AWS', () => {
+  it('never calls KMS, also at cold start: the public key comes from the stack (TOKEN_JWKS)', async () => {
+    const { mockClient } = await import('aws-sdk-client-mock');
+    const { KMSClient, SignCommand, GetPublicKeyCommand } = await import('@aws-sdk/client-kms');
+    const { createAwsDeps } = await import('../handlers/aws-deps');
+    const { parseLambdaConfig } = await import('../handlers/config');
+    const { createPlatform } = await import('../handlers/platform');
+    const { createLogger } = await import('../handlers/logger');
+    const { deployedAppEnv, deployedKeyEnv, deployedSigningKey } = await import('./support/deployed-env');
+    const kms = mockClient(KMSClient);
+    kms.on(SignCommand).callsFake(({ Message }: { Message: Uint8Array }) => ({ Signature: sign('sha256', Buffer.from(Message), deployedSigningKey.privateKey) }));
+    try {
+      const { app, keys } = parseLambdaConfig({ ...deployedAppEnv, ...deployedKeyEnv });
+      const issuer = createPlatform(createAwsDeps(app, keys, createLogger('eu', 'SILENT')));
+      const token = await issuer.accessTokens.issue({ userId: crypto.randomUUID(), sessionId: crypto.randomUUID() });
+      expect(kms.commandCalls(SignCommand)).toHaveLength(1);
+      // A fresh instance, as after a cold start: verification is local.
+      const verifier = createPlatform(createAwsDeps(app, keys, createLogger('eu', 'SILENT')));
+      await expect(verifier.accessTokens.verify(token)).resolves.toMatchObject({ userId: expect.any(String) });
+      expect(kms.calls()).toHaveLength(1);
+      expect(kms.commandCalls(GetPublicKeyCommand)).toHaveLength(0);
+      expect((await verifier.accessTokens.publicJwks()).keys[0]!.kid).toBe(JSON.parse(deployedKeyEnv.TOKEN_JWKS).keys[0].kid);
+    } finally {
+      kms.restore();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { externalKey } from '../handlers/users/user-repository';
-import { publicJwkOf } from '../handlers/identity/signer';
+import { publicJwkOf } from '../contract';
 import { localClientIds } from '../local/offline-config';
 import { apiUrl, consents, createTestPlatform, device, type TestPlatform } from './support/test-platform';
 

@@ -1,15 +1,6 @@
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
-import { GetPublicKeyCommand, SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { PublicJwk } from '../../contract';
 
-/** An RS256 public key as served by `/.well-known/jwks.json`. */
-export interface PublicJwk {
-  kty: 'RSA';
-  n: string;
-  e: string;
-  kid: string;
-  alg: 'RS256';
-  use: 'sig';
-}
 
 /**
  * Signs access tokens. In AWS the private key never leaves KMS; offline it is a local key.
@@ -21,25 +12,15 @@ export interface Signer {
   sign(message: Buffer): Promise<Buffer>;
 }
 
-/** The JWK of an RSA public key, with its RFC 7638 thumbprint as `kid`. */
-export function publicJwkOf(key: KeyObject): PublicJwk {
-  const { n, e } = key.export({ format: 'jwk' }) as { n: string; e: string };
-  const kid = createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
-  return { kty: 'RSA', n, e, kid, alg: 'RS256', use: 'sig' };
-}
 
-/** KMS asymmetric key (RSA_2048, SIGN_VERIFY): one GetPublicKey per cold start, one Sign per token. */
-export function createKmsSigner(kms: KMSClient, keyArn: string): Signer {
-  let jwk: Promise<PublicJwk> | undefined;
+/**
+ * KMS asymmetric key (RSA_2048, SIGN_VERIFY): one Sign per token, nothing else. Its public key
+ * comes from the stack (`TOKEN_JWKS`, read from KMS at deploy time), so verifying a token — also
+ * at cold start — never calls KMS.
+ */
+export function createKmsSigner(kms: KMSClient, keyArn: string, jwk: PublicJwk): Signer {
   return {
-    publicJwk() {
-      jwk ??= kms.send(new GetPublicKeyCommand({ KeyId: keyArn })).then(({ PublicKey }) => {
-        if (!PublicKey) throw new Error('KMS returned no public key for the signing key');
-        return publicJwkOf(createPublicKey({ key: Buffer.from(PublicKey), format: 'der', type: 'spki' }));
-      });
-      jwk.catch(() => (jwk = undefined));
-      return jwk;
-    },
+    publicJwk: async () => jwk,
     async sign(message) {
       const { Signature } = await kms.send(
         new SignCommand({ KeyId: keyArn, Message: message, MessageType: 'RAW', SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }),

@@ -157,7 +157,8 @@ function recordCallsOf(deps: Deps, clients: Parameters<typeof recordAwsCalls>[0]
   for (const client of clients) recordAwsCalls(client, names);
   const { signer, emailMac, pii } = deps;
   deps.signer = {
-    publicJwk: () => (record('kms:GetPublicKey', { kind: 'key', key: 'signing' }), signer.publicJwk()),
+    // In AWS the public key comes from the environment (TOKEN_JWKS): no KMS call to record.
+    publicJwk: () => signer.publicJwk(),
     sign: (message) => (record('kms:Sign', { kind: 'key', key: 'signing' }), signer.sign(message)),
   };
   deps.emailMac = { mac: (email) => (record('kms:GenerateMac', { kind: 'key', key: 'mac' }), emailMac.mac(email)) };
