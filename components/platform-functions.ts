@@ -131,7 +131,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           {
             Sid: 'UsersTable',
             Effect: 'Allow',
-            Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'],
+            Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'],
             Resource: [args.table.arn, pulumi.interpolate`${args.table.arn}/index/*`],
           },
           missingObjectsAre404,

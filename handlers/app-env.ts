@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import type { AccessTokenClaims } from './identity/access-tokens';
+import type { Reads } from './middleware/authenticate';
 
 /** What middleware hands to routes through Hono's context. */
 export interface AppEnv {
@@ -7,8 +8,10 @@ export interface AppEnv {
     requestId: string;
     /** Set by `authenticate` on protected routes. */
     auth: AccessTokenClaims;
-    /** The session check, built once at the edge from the app's dependencies (`app.ts`). */
-    authenticate: MiddlewareHandler<AppEnv>;
+    /** The session check, built once at the edge from the app's dependencies (`app.ts`); given reads, it fetches them too. */
+    authenticate: (reads?: Reads) => MiddlewareHandler<AppEnv>;
+    /** The items a read route declared, fetched with the session (`requireSessionReading`). */
+    prefetched: Array<Record<string, unknown> | undefined>;
     /** Safe retries for the routes that create jobs, built once at the edge (`app.ts`). */
     idempotency: MiddlewareHandler<AppEnv>;
   };

@@ -15,7 +15,7 @@ export function createExpressHandler(deps: Deps) {
     try {
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       const claims = token ? await p.accessTokens.verify(token) : undefined;
-      if (!claims || !(await p.sessions.isActive(claims.userId, claims.sessionId))) return void res.status(401).json({ error: { code: 'INVALID_TOKEN' } });
+      if (!claims || !(await p.sessions.check(claims.userId, claims.sessionId)).active) return void res.status(401).json({ error: { code: 'INVALID_TOKEN' } });
       res.locals.userId = claims.userId;
       next();
     } catch {

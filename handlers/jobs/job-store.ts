@@ -52,7 +52,7 @@ const JOB_TTL_SECONDS = 24 * 3600;
 /** Slack for clocks and queues before a job's silence counts as failure. */
 const MARGIN_SECONDS = 60;
 
-const jobKey = (userId: string, jobId: string) => ({ PK: `USER#${userId}`, SK: `JOB#${jobId}` });
+export const jobKey = (userId: string, jobId: string) => ({ PK: `USER#${userId}`, SK: `JOB#${jobId}` });
 const activeKey = (userId: string) => ({ PK: `USER#${userId}`, SK: 'QUOTA#ACTIVE' });
 const dailyKey = (userId: string, day: string) => ({ PK: `USER#${userId}`, SK: `QUOTA#${day}` });
 
@@ -209,7 +209,12 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
 
     async get(userId: string, jobId: string): Promise<Job | undefined> {
       const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: jobKey(userId, jobId), ConsistentRead: true }));
-      return Item?.entity === 'job' ? toJob(Item) : undefined;
+      return this.fromItem(Item);
+    },
+
+    /** A job item as read (with the session, in one round trip), or undefined for anything else. */
+    fromItem(item: Record<string, unknown> | undefined): Job | undefined {
+      return item?.entity === 'job' ? toJob(item) : undefined;
     },
 
     /** `awaiting_upload → processing`, once: a duplicated or redelivered upload event gets `undefined`. */

@@ -3,8 +3,8 @@ import type { Platform } from '../platform';
 import { ChatInput } from '../processing/converse-request';
 import type { ResultOf } from '../processing/result-schemas';
 import { createRouter } from '../router';
-import { Accepted, JobParams, JobStatus, ownJob, resultOf, startJob, statusOf, submitRequest } from './jobs';
-import { errorResponses, jsonBody, jsonResponse, secured, securedIdempotent } from './schemas';
+import { Accepted, JobParams, jobReads, JobStatus, ownJob, resultOf, startJob, statusOf, submitRequest } from './jobs';
+import { errorResponses, jsonBody, jsonResponse, secured, securedIdempotent, securedReading } from './schemas';
 
 /** Conversation starters, by category; fixed text, the same for everyone. */
 export const chatPrompts = [
@@ -36,14 +36,14 @@ const routes = {
     request: { body: jsonBody(ChatInput.openapi('ChatMessage')) },
     responses: { 202: jsonResponse('Accepted', Accepted), ...errorResponses(400, 401, 413, 415, 421, 429) },
   })),
-  status: createRoute(secured({
+  status: createRoute(securedReading({
     method: 'get',
     path: '/api/v1/chat/status/{jobId}',
     summary: "A chat message's job: its status, and the answer once completed",
     tags: ['Chat'],
     request: { params: JobParams },
     responses: { 200: jsonResponse('Status, with the answer once completed', ChatStatus), ...errorResponses(400, 401, 404, 421) },
-  })),
+  }, jobReads)),
 };
 
 export function chatRoutes(p: Platform) {
@@ -56,7 +56,7 @@ export function chatRoutes(p: Platform) {
       return c.json({ jobId: job.jobId }, 202);
     })
     .openapi(routes.status, async (c) => {
-      const job = await ownJob(p, c.get('auth').userId, c.req.valid('param').jobId, 'chat');
+      const job = ownJob(p, c.get('prefetched')[0], 'chat');
       const status = statusOf(job);
       if (job.status !== 'completed') return c.json(status, 200);
       const stored = await resultOf<{ result: ResultOf<'chat'> }>(p, job);

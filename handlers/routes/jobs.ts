@@ -1,7 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { randomUUID } from 'node:crypto';
 import { accountGone, ApiError, notFound } from '../errors';
-import { QuotaExceededError, type DailyCounter, type Job } from '../jobs/job-store';
+import { jobKey, QuotaExceededError, type DailyCounter, type Job } from '../jobs/job-store';
+import type { Reads } from '../middleware/authenticate';
 import { AccountClosedError } from '../users/live-profile';
 import type { Platform } from '../platform';
 import { jobTypes, type JobType } from '../processing/result-schemas';
@@ -25,12 +26,22 @@ export const JobStatus = z
 
 export const Accepted = z.object({ jobId: z.uuid() }).openapi('JobAccepted');
 
-/** The caller's own job, as the app sees it (timeouts applied), or 404: other users' jobs do not exist. */
-export async function ownJob(p: Platform, userId: string, jobId: string, type?: Job['type']): Promise<Job> {
-  const job = await p.jobs.get(userId, jobId);
+/**
+ * The job a route read with the session (`jobReads`, one round trip), as the app sees it
+ * (timeouts applied), or 404: the key is under the caller's own user, so other users' jobs do
+ * not exist.
+ */
+export function ownJob(p: Platform, item: Record<string, unknown> | undefined, type?: Job['type']): Job {
+  const job = p.jobs.fromItem(item);
   if (!job || job.status === 'cleaned_up' || (type && job.type !== type)) throw notFound('The job');
   return p.jobs.view(job);
 }
+
+/** The job item of the path's job id, read with the session; a malformed id reads nothing (the route answers 400). */
+export const jobReads: Reads = (c, auth) => {
+  const jobId = c.req.param('jobId') ?? '';
+  return JobParams.safeParse({ jobId }).success ? [jobKey(auth.userId, jobId)] : [];
+};
 
 export function statusOf(job: Job) {
   return {

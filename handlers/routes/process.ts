@@ -7,8 +7,8 @@ import type { Platform } from '../platform';
 import { DoctorReportInput } from '../processing/converse-request';
 import { DocumentResult, DoctorReportResult } from '../processing/result-schemas';
 import { createRouter } from '../router';
-import { Accepted, JobParams, JobStatus, ownJob, resultOf, startJob, statusOf, submitRequest } from './jobs';
-import { errorResponses, jsonBody, jsonResponse, secured, securedIdempotent } from './schemas';
+import { Accepted, JobParams, jobReads, JobStatus, ownJob, resultOf, startJob, statusOf, submitRequest } from './jobs';
+import { errorResponses, jsonBody, jsonResponse, secured, securedIdempotent, securedReading } from './schemas';
 
 const UploadRequest = z
   .strictObject({
@@ -38,7 +38,11 @@ const ResultResponse = z
   .openapi('JobResult');
 
 const jobRoute = <M extends 'get' | 'delete'>(method: M, path: string, summary: string, ok: Parameters<typeof createRoute>[0]['responses']) =>
-  createRoute(secured({ method, path, tags: ['Processing'], summary, request: { params: JobParams }, responses: ok }));
+  createRoute(
+    method === 'get'
+      ? securedReading({ method, path, tags: ['Processing'], summary, request: { params: JobParams }, responses: ok }, jobReads)
+      : secured({ method, path, tags: ['Processing'], summary, request: { params: JobParams }, responses: ok }),
+  );
 
 const routes = {
   upload: createRoute(securedIdempotent({
@@ -92,9 +96,9 @@ export function processRoutes(p: Platform) {
       const expiresAt = new Date(p.clock.now().getTime() + expiresIn * 1000).toISOString();
       return c.json({ jobId: job.jobId, upload: { method: 'POST' as const, url, fields, maxBytes, expiresAt } }, 201);
     })
-    .openapi(routes.status, async (c) => c.json(statusOf(await ownJob(p, c.get('auth').userId, c.req.valid('param').jobId)), 200))
+    .openapi(routes.status, async (c) => c.json(statusOf(ownJob(p, c.get('prefetched')[0])), 200))
     .openapi(routes.result, async (c) => {
-      const job = await ownJob(p, c.get('auth').userId, c.req.valid('param').jobId);
+      const job = ownJob(p, c.get('prefetched')[0]);
       const stored = await resultOf<{ type: string; result: never; usage: z.infer<typeof Usage> }>(p, job);
       return c.json({ jobId: job.jobId, type: stored.type, result: stored.result, usage: stored.usage }, 200);
     })

@@ -2,8 +2,9 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { accountGone } from '../errors';
 import type { Platform } from '../platform';
 import { createRouter } from '../router';
+import { profileKey } from '../users/live-profile';
 import { deleteUserObjects } from '../users/user-objects';
-import { Device, errorResponses, jsonBody, jsonResponse, Profile, secured } from './schemas';
+import { Device, errorResponses, jsonBody, jsonResponse, Profile, secured, securedReading } from './schemas';
 
 const Name = z.string().trim().min(1).max(200);
 const ProfileUpdate = z
@@ -12,13 +13,13 @@ const ProfileUpdate = z
 
 const path = '/api/v1/user/profile';
 const routes = {
-  get: createRoute(secured({
+  get: createRoute(securedReading({
     method: 'get',
     path,
     tags: ['Profile'],
     summary: 'The caller’s profile, decrypted',
     responses: { 200: jsonResponse('The profile', Profile), ...errorResponses(401, 421) },
-  })),
+  }, (_c, auth) => [profileKey(auth.userId)])),
   put: createRoute(secured({
     method: 'put',
     path,
@@ -40,7 +41,7 @@ export function profileRoutes(p: Platform) {
   const router = createRouter();
   return router
     .openapi(routes.get, async (c) => {
-      const profile = await p.users.get(c.get('auth').userId);
+      const profile = await p.users.profileOf(c.get('prefetched')[0]);
       if (!profile) throw accountGone();
       return c.json(profile, 200);
     })

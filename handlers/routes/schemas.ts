@@ -1,5 +1,5 @@
 import { z, type RouteConfig } from '@hono/zod-openapi';
-import { requireSession } from '../middleware/authenticate';
+import { requireSession, requireSessionReading, type Reads } from '../middleware/authenticate';
 import { IdempotencyHeaders, idempotent } from '../middleware/idempotency';
 
 /** Schemas more than one route module answers with. Route-specific ones live beside their route. */
@@ -107,6 +107,14 @@ type RouteWithoutSecurity = Omit<RouteConfig, 'security' | 'middleware' | 'opera
  */
 export const secured = <R extends RouteWithoutSecurity>(route: R) =>
   ({ ...route, operationId: operationIdOf(route.method, route.path), security: bearerAuth, middleware: requireSession });
+
+/** A protected route that reads user items: they come with the session check, in one round trip. */
+export const securedReading = <R extends RouteWithoutSecurity>(route: R, reads: Reads) => ({
+  ...route,
+  operationId: operationIdOf(route.method, route.path),
+  security: bearerAuth,
+  middleware: requireSessionReading(reads),
+});
 
 /**
  * A protected route that creates a job: it honours `Idempotency-Key` (declared in the document,

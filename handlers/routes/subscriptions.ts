@@ -2,12 +2,13 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { accountGone, ApiError } from '../errors';
 import type { Platform } from '../platform';
 import { createRouter } from '../router';
+import { profileKey } from '../users/live-profile';
 import { UntrustedSignatureError } from '../subscriptions/apple-jws';
 import { readAppStoreNotification } from '../subscriptions/app-store-notifications';
 import { PurchaseNotFoundError } from '../subscriptions/play-developer-client';
 import { readPlayNotification } from '../subscriptions/play-notifications';
 import { MalformedNotificationError, type SubscriptionEvent } from '../subscriptions/subscription-event';
-import { errorResponses, jsonBody, jsonResponse, secured, publicRoute } from './schemas';
+import { errorResponses, jsonBody, jsonResponse, publicRoute, securedReading } from './schemas';
 
 const SubscriptionView = z
   .object({
@@ -29,13 +30,13 @@ const Webhook = z.union([AppStoreEnvelope, PubSubEnvelope]).openapi('StoreNotifi
 const WebhookAnswer = z.object({ outcome: z.enum(['applied', 'recorded', 'duplicate', 'stale', 'unknown_user', 'other_purchase', 'unknown_purchase']) }).openapi('StoreNotificationOutcome');
 
 const routes = {
-  get: createRoute(secured({
+  get: createRoute(securedReading({
     method: 'get',
     path: '/api/v1/subscriptions',
     tags: ['Subscriptions'],
     summary: "The caller's subscription, as the stores last reported it",
     responses: { 200: jsonResponse("The caller's subscription", SubscriptionView), ...errorResponses(401, 421) },
-  })),
+  }, (_c, auth) => [profileKey(auth.userId)])),
   webhook: createRoute(publicRoute({
     method: 'post',
     path: '/api/v1/subscriptions/webhook',
@@ -74,7 +75,7 @@ export function subscriptionRoutes(p: Platform) {
 
   return router
     .openapi(routes.get, async (c) => {
-      const subscription = await p.users.subscription(c.get('auth').userId);
+      const subscription = p.users.subscriptionOf(c.get('prefetched')[0]);
       if (!subscription) throw accountGone();
       return c.json(subscription, 200);
     })

@@ -1,5 +1,5 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../clock';
 import { AccountClosedError, cancellationReasons, liveProfileCheck } from '../users/live-profile';
@@ -87,10 +87,23 @@ export function createSessionStore(dynamo: DynamoDBDocumentClient, table: string
       }
     },
 
-    /** Strongly consistent, so a sign-out or deletion fails the very next request. */
-    async isActive(userId: string, sessionId: string): Promise<boolean> {
-      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: key(userId, sessionId), ConsistentRead: true }));
-      return !!Item && Item.revoked === false && Number(Item.ttl) > nowSeconds();
+    /**
+     * Whether the session is live, and the items a route needs, in one strongly consistent round
+     * trip (a sign-out or deletion fails the very next request). `items[i]` answers `keys[i]`.
+     */
+    async check(userId: string, sessionId: string, keys: Array<{ PK: string; SK: string }> = []): Promise<{ active: boolean; items: Array<Record<string, unknown> | undefined> }> {
+      const wanted = [key(userId, sessionId), ...keys];
+      const found: Record<string, unknown>[] = [];
+      let requested: Array<Record<string, unknown>> | undefined = wanted;
+      for (let attempt = 0; requested?.length; attempt++) {
+        if (attempt > 5) throw new Error('DynamoDB kept keys unprocessed while checking a session');
+        if (attempt) await new Promise((r) => setTimeout(r, 2 ** attempt * 10));
+        const out = await dynamo.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: requested, ConsistentRead: true } } }));
+        found.push(...(out.Responses?.[table] ?? []));
+        requested = out.UnprocessedKeys?.[table]?.Keys as Array<Record<string, unknown>> | undefined;
+      }
+      const [session, ...items] = wanted.map((k) => found.find((f) => f.PK === k.PK && f.SK === k.SK));
+      return { active: !!session && session.revoked === false && Number(session.ttl) > nowSeconds(), items };
     },
 
     /** Spends a refresh token and returns the next one; a token of an older generation revokes the session. */

@@ -226,6 +226,11 @@ export function createUserRepository(deps: {
       return Item ? toProfile(Item) : undefined;
     },
 
+    /** A profile item as read (with the session, in one round trip). */
+    profileOf: (item: Record<string, unknown> | undefined) => (item ? toProfile(item) : Promise.resolve(undefined)),
+    /** Its subscription alone: no personal field is decrypted for it. */
+    subscriptionOf: (item: Record<string, unknown> | undefined) => (item ? subscriptionOf(item) : undefined),
+
     /**
      * Records the device of a sign-in (and a new Sign in with Apple refresh token, sealed);
      * `updated_at` is for changes the user made.
