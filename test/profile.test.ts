@@ -111,9 +111,10 @@ describe('stored items', () => {
     }
     expect((await t.request('GET', '/api/v1/user/profile', { token: accessToken })).body.device.deviceId).toBe(deviceId);
     const item = (await t.rawItems()).find((i) => i.PK === `USER#${userId}` && i.SK === 'PROFILE')!;
-    expect(await t.deps.pii.open(userId, 'email', item.email as string)).toBe(who.email);
-    await expect(t.deps.pii.open(userId, 'name', item.email as string)).rejects.toThrow();
-    await expect(t.deps.pii.open(crypto.randomUUID(), 'email', item.email as string)).rejects.toThrow();
+    // One sealed message holds the profile's personal fields; it opens for its own user only.
+    expect(await t.deps.pii.openRecord(userId, item.pii as string)).toMatchObject({ email: who.email, name: who.name, device_id: deviceId });
+    await expect(t.deps.pii.openRecord(crypto.randomUUID(), item.pii as string)).rejects.toThrow();
+    await expect(t.deps.pii.open(userId, 'email', item.pii as string)).rejects.toThrow();
     expect(item.GSI1PK).toMatch(/^EMAIL#[A-Za-z0-9_-]{43}$/);
   });
 

@@ -15,11 +15,20 @@ type Image = Record<string, AttributeValue>;
 
 const str = (image: Image | undefined, name: string) => image?.[name]?.S;
 /** Sign-in bookkeeping; the session's own event records the sign-in. */
-const signInBookkeeping = new Set(['current_device', 'last_signin_at', 'apple_refresh_token', 'apple_client_id']);
+const signInBookkeeping = new Set(['current_device', 'last_signin_at', 'apple_refresh_token', 'apple_client_id', 'device_id']);
 
+/**
+ * The names of what changed. The personal fields are sealed together as `pii`; the write names the
+ * fields it changed inside it (`pii_changed`), so the trail still says `given_name`, not just `pii`.
+ */
 function changedAttributes(oldImage: Image = {}, newImage: Image = {}): string[] {
   const names = new Set([...Object.keys(oldImage), ...Object.keys(newImage)]);
-  return [...names].filter((n) => JSON.stringify(oldImage[n]) !== JSON.stringify(newImage[n])).sort();
+  const inside = (newImage.pii_changed?.L ?? []).flatMap((v) => (v.S ? [v.S] : []));
+  return [...names]
+    .filter((n) => JSON.stringify(oldImage[n]) !== JSON.stringify(newImage[n]))
+    .flatMap((n) => (n === 'pii' ? inside : n === 'pii_version' || n === 'pii_changed' ? [] : [n]))
+    .filter((n, i, all) => all.indexOf(n) === i)
+    .sort();
 }
 
 function classify(record: DynamoDBRecord): Pick<AuditEvent, 'type' | 'changedAttributes' | 'reason'> | undefined {

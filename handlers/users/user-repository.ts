@@ -68,17 +68,15 @@ export async function externalKey(emailMac: EmailMac, provider: Provider, subjec
   return `EXTERNAL#${provider}#${await emailMac.mac(`external:${provider}:${subject}`)}`;
 }
 const guardKey = (external: string) => ({ PK: external, SK: 'EXTERNAL' });
-const piiFields: Array<[PiiAttribute, 'email' | 'name' | 'givenName' | 'familyName']> = [
-  ['email', 'email'],
-  ['name', 'name'],
-  ['given_name', 'givenName'],
-  ['family_name', 'familyName'],
-];
+/** The personal fields of a profile, sealed together as the item's `pii` (one message). */
+type PersonalFields = { email: string; name?: string; given_name?: string; family_name?: string; device_id?: string };
+/** The attributes of the first format, one sealed message each; rewritten as `pii` on the next write. */
+const legacyAttributes: PiiAttribute[] = ['email', 'name', 'given_name', 'family_name'];
 
 /**
- * Users in the single table. Personal fields are sealed per attribute before they are written;
- * a user's provider account is claimed by a guard item in the same transaction, so one
- * provider account can become one user only, however many requests race.
+ * Users in the single table. A profile's personal fields are sealed together, as one message, before
+ * they are written; a user's provider account is claimed by a guard item in the same transaction,
+ * so one provider account can become one user only, however many requests race.
  */
 export function createUserRepository(deps: {
   dynamo: DynamoDBDocumentClient;
@@ -88,8 +86,21 @@ export function createUserRepository(deps: {
   emailMac: EmailMac;
 }) {
   const { dynamo, table, clock, pii, emailMac } = deps;
-  /** The device as stored: its id is sealed like the other personal fields. */
-  const storedDevice = async (userId: string, d: Device) => ({ platform: d.platform, device_id: await pii.seal(userId, 'device_id', d.deviceId), app_version: d.appVersion });
+  /** The device as stored; its id is one of the sealed personal fields. */
+  const storedDevice = (d: Device) => ({ platform: d.platform, app_version: d.appVersion });
+
+  /** The personal fields of an item: one message; or, written before it, one message per attribute. */
+  async function personalOf(item: Record<string, unknown>): Promise<PersonalFields> {
+    const id = item.id as string;
+    if (typeof item.pii === 'string') return (await pii.openRecord(id, item.pii)) as PersonalFields;
+    const open = async (attribute: PiiAttribute, sealed: unknown) => (typeof sealed === 'string' ? pii.open(id, attribute, sealed) : undefined);
+    const device = item.current_device as Record<string, string> | undefined;
+    const [email, name, given_name, family_name, device_id] = await Promise.all([
+      ...legacyAttributes.map((a) => open(a, item[a])),
+      open('device_id', device?.device_id),
+    ]);
+    return { email: email ?? '', name, given_name, family_name, device_id };
+  }
 
   /** Expiry is judged when read: an active or cancelled subscription past its date reads as expired. */
   function subscriptionOf(item: Record<string, unknown>): Subscription {
@@ -103,20 +114,19 @@ export function createUserRepository(deps: {
     };
   }
 
-  async function toProfile(item: Record<string, unknown>): Promise<Profile> {
+  const toProfile = async (item: Record<string, unknown>) => profileFrom(item, await personalOf(item));
+
+  function profileFrom(item: Record<string, unknown>, fields: PersonalFields): Profile {
     const id = item.id as string;
-    const open = async (attribute: PiiAttribute) =>
-      typeof item[attribute] === 'string' ? pii.open(id, attribute, item[attribute] as string) : null;
-    const [email, name, givenName, familyName] = await Promise.all(piiFields.map(([attr]) => open(attr)));
     const device = item.current_device as Record<string, string> | undefined;
-    const deviceId = device?.device_id ? await pii.open(id, 'device_id', device.device_id) : undefined;
+    const deviceId = fields.device_id;
     const consents = item.consents as Record<string, { version: string; accepted: true; accepted_at: string }>;
     return {
       id,
-      email: email ?? '',
-      name,
-      givenName,
-      familyName,
+      email: fields.email,
+      name: fields.name ?? null,
+      givenName: fields.given_name ?? null,
+      familyName: fields.family_name ?? null,
       authProvider: item.auth_provider as Provider,
       storeAccountToken: item.store_account_token as string,
       consents: Object.fromEntries(
@@ -129,6 +139,51 @@ export function createUserRepository(deps: {
       createdAt: item.created_at as string,
       updatedAt: item.updated_at as string,
     };
+  }
+
+  /**
+   * Changes a profile's personal fields: read, open, change, seal as one message, write back —
+   * conditional on nothing else having written them meanwhile (retried), and rewriting a profile
+   * of the per-attribute format in the one-message format. Undefined when the user is gone.
+   */
+  async function rewrite(
+    userId: string,
+    change: (fields: PersonalFields) => PersonalFields,
+    also: () => Promise<Record<string, unknown>>,
+  ): Promise<Profile | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: userKey(userId), ConsistentRead: true }));
+      if (!Item) return undefined;
+      const before = await personalOf(Item);
+      const fields = change(before);
+      const version = (Item.pii_version as number | undefined) ?? 0;
+      // The audit trail names what changed inside the sealed message: names, never values.
+      const changed = [...new Set([...Object.keys(before), ...Object.keys(fields)])].filter((k) => before[k as keyof PersonalFields] !== fields[k as keyof PersonalFields]).sort();
+      const set: Record<string, unknown> = { ...(await also()), pii: await pii.sealRecord(userId, fields), pii_version: version + 1, pii_changed: changed };
+      const names = Object.keys(set);
+      // The first format's attributes go; a device written anew carries no sealed id of its own.
+      const remove = [...legacyAttributes.map((a) => `#legacy_${a}`), ...('current_device' in set ? [] : ['current_device.device_id'])];
+      try {
+        const { Attributes } = await dynamo.send(
+          new UpdateCommand({
+            TableName: table,
+            Key: userKey(userId),
+            ConditionExpression: version ? 'pii_version = :version' : 'attribute_exists(PK) AND attribute_not_exists(pii_version)',
+            // Names go through placeholders: `name` is a DynamoDB reserved word.
+            UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')} REMOVE ${remove.join(', ')}`,
+            ExpressionAttributeNames: {
+              ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
+              ...Object.fromEntries(legacyAttributes.map((a) => [`#legacy_${a}`, a])),
+            },
+            ExpressionAttributeValues: { ...Object.fromEntries(names.map((n) => [`:${n}`, set[n]])), ...(version ? { ':version': version } : {}) },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        return Attributes ? profileFrom(Attributes, fields) : undefined;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException) || attempt >= 5) throw err;
+      }
+    }
   }
 
   return {
@@ -147,13 +202,13 @@ export function createUserRepository(deps: {
       // Random, not the user id: a purchase names an account only through this token.
       const storeAccountToken = randomUUID();
       const now = clock.now().toISOString();
-      const sealed = Object.fromEntries(
-        await Promise.all(
-          piiFields
-            .filter(([, field]) => identity[field] !== undefined)
-            .map(async ([attr, field]) => [attr, await pii.seal(userId, attr, identity[field]!)] as const),
-        ),
-      );
+      const fields: PersonalFields = {
+        email: identity.email,
+        ...(identity.name !== undefined && { name: identity.name }),
+        ...(identity.givenName !== undefined && { given_name: identity.givenName }),
+        ...(identity.familyName !== undefined && { family_name: identity.familyName }),
+        device_id: input.device.deviceId,
+      };
       const item = {
         ...userKey(userId),
         entity: 'user',
@@ -165,12 +220,13 @@ export function createUserRepository(deps: {
           apple_refresh_token: await pii.seal(userId, 'apple_refresh_token', input.appleRefreshToken),
           apple_client_id: identity.clientId,
         }),
-        ...sealed,
+        pii: await pii.sealRecord(userId, fields),
+        pii_version: 1,
         consents: Object.fromEntries(
           Object.entries(input.consents).map(([k, c]) => [k, { version: c.version, accepted: true, accepted_at: now }]),
         ),
         current_subscription: { type: 'free', status: 'active' },
-        current_device: await storedDevice(userId, input.device),
+        current_device: storedDevice(input.device),
         GSI1PK: `EMAIL#${await emailMac.mac(normalizeEmail(identity.email))}`,
         GSI1SK: `USER#${userId}`,
         GSI2PK: external,
@@ -196,7 +252,7 @@ export function createUserRepository(deps: {
               ],
             }),
           );
-          return { profile: await toProfile(item), session };
+          return { profile: profileFrom(item, fields), session };
         } catch (err) {
           if (!(err instanceof TransactionCanceledException)) throw err;
           const reasons = err.CancellationReasons ?? [];
@@ -235,55 +291,26 @@ export function createUserRepository(deps: {
      * Records the device of a sign-in (and a new Sign in with Apple refresh token, sealed);
      * `updated_at` is for changes the user made.
      */
-    async recordSignIn(userId: string, device: Device, apple?: { refreshToken: string; clientId: string }): Promise<Profile | undefined> {
-      try {
-        const { Attributes } = await dynamo.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: userKey(userId),
-            ConditionExpression: 'attribute_exists(PK)',
-            UpdateExpression: `SET current_device = :device, last_signin_at = :now${apple ? ', apple_refresh_token = :apple, apple_client_id = :client' : ''}`,
-            ExpressionAttributeValues: {
-              ':device': await storedDevice(userId, device),
-              ':now': clock.now().toISOString(),
-              ...(apple && { ':apple': await pii.seal(userId, 'apple_refresh_token', apple.refreshToken), ':client': apple.clientId }),
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return Attributes ? toProfile(Attributes) : undefined;
-      } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) return undefined;
-        throw err;
-      }
+    recordSignIn(userId: string, device: Device, apple?: { refreshToken: string; clientId: string }): Promise<Profile | undefined> {
+      return rewrite(userId, (fields) => ({ ...fields, device_id: device.deviceId }), async () => ({
+        current_device: storedDevice(device),
+        last_signin_at: clock.now().toISOString(),
+        ...(apple && { apple_refresh_token: await pii.seal(userId, 'apple_refresh_token', apple.refreshToken), apple_client_id: apple.clientId }),
+      }));
     },
 
-    async update(userId: string, changes: ProfileChanges): Promise<Profile | undefined> {
-      const set: Record<string, unknown> = { updated_at: clock.now().toISOString() };
-      for (const [attr, field] of piiFields) {
-        const value = field === 'email' ? undefined : changes[field];
-        if (value !== undefined) set[attr] = await pii.seal(userId, attr, value);
-      }
-      if (changes.device) set.current_device = await storedDevice(userId, changes.device);
-      const attrs = Object.keys(set);
-      try {
-        const { Attributes } = await dynamo.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: userKey(userId),
-            ConditionExpression: 'attribute_exists(PK)',
-            // Names go through placeholders: `name` is a DynamoDB reserved word.
-            UpdateExpression: `SET ${attrs.map((a) => `#${a} = :${a}`).join(', ')}`,
-            ExpressionAttributeNames: Object.fromEntries(attrs.map((a) => [`#${a}`, a])),
-            ExpressionAttributeValues: Object.fromEntries(attrs.map((a) => [`:${a}`, set[a]])),
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return Attributes ? toProfile(Attributes) : undefined;
-      } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) return undefined;
-        throw err;
-      }
+    update(userId: string, changes: ProfileChanges): Promise<Profile | undefined> {
+      return rewrite(
+        userId,
+        (fields) => ({
+          ...fields,
+          ...(changes.name !== undefined && { name: changes.name }),
+          ...(changes.givenName !== undefined && { given_name: changes.givenName }),
+          ...(changes.familyName !== undefined && { family_name: changes.familyName }),
+          ...(changes.device && { device_id: changes.device.deviceId }),
+        }),
+        async () => ({ updated_at: clock.now().toISOString(), ...(changes.device && { current_device: storedDevice(changes.device) }) }),
+      );
     },
 
     /**

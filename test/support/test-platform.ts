@@ -165,6 +165,8 @@ function recordCallsOf(deps: Deps, clients: Parameters<typeof recordAwsCalls>[0]
   deps.pii = {
     seal: (...args) => (record('kms:GenerateDataKey', { kind: 'key', key: 'data' }), pii.seal(...args)),
     open: (...args) => (record('kms:Decrypt', { kind: 'key', key: 'data' }), pii.open(...args)),
+    sealRecord: (...args) => (record('kms:GenerateDataKey', { kind: 'key', key: 'data' }), pii.sealRecord(...args)),
+    openRecord: (...args) => (record('kms:Decrypt', { kind: 'key', key: 'data' }), pii.openRecord(...args)),
   };
 }
 
