@@ -75,18 +75,26 @@ const modelId = z
   .refine((id) => !id.startsWith('global.'), "a bare model id or this zone's geographic inference profile; a global. profile may run anywhere in the world");
 const kmsArn = z.string().regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/.+$/, 'a KMS key ARN');
 
+const secretArn = z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'a Secrets Manager secret ARN');
+
+/** A variable holding JSON of `schema`'s shape; `example` is what the error message shows. */
+const jsonVariable = <T extends z.ZodType>(example: string, schema: T) =>
+  z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `JSON: ${example}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
 const zoneDirectory = z
   .string()
   .default('{}')
-  .transform((s, ctx) => {
-    try {
-      return JSON.parse(s) as unknown;
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'JSON: {"<zone>": {"issuer": "...", "homeApi": "..."}}' });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.record(z.string(), z.strictObject({ issuer: httpsOrLoopbackUrl, homeApi: httpsOrLoopbackUrl })));
+  .pipe(jsonVariable('{"<zone>": {"issuer": "...", "homeApi": "..."}}', z.record(z.string(), z.strictObject({ issuer: httpsOrLoopbackUrl, homeApi: httpsOrLoopbackUrl }))));
 
 const appEnv = z.object({
   [envVars.zone]: z.enum(zones),
@@ -125,19 +133,12 @@ const awsKeyEnv = z.object({
   [envVars.dataKeyArn]: kmsArn,
   [envVars.signingKeyArn]: kmsArn,
   [envVars.emailMacKeyArn]: kmsArn,
-  [envVars.playCredentialsSecretArn]: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'a Secrets Manager secret ARN').optional(),
-  [envVars.tokenJwks]: z
-    .string()
-    .transform((s, ctx) => {
-      try {
-        return JSON.parse(s) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'JSON: {"keys": [<the signing key\'s RS256 JWK>]}' });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.object({ keys: z.tuple([z.object({ kty: z.literal('RSA'), n: z.string().min(300), e: z.string(), kid: z.string().min(20), alg: z.literal('RS256'), use: z.literal('sig') })]) })),
-  [envVars.appleSignInSecretArn]: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'a Secrets Manager secret ARN').optional(),
+  [envVars.playCredentialsSecretArn]: secretArn.optional(),
+  [envVars.tokenJwks]: jsonVariable(
+    '{"keys": [<the signing key\'s RS256 JWK>]}',
+    z.object({ keys: z.tuple([z.object({ kty: z.literal('RSA'), n: z.string().min(300), e: z.string(), kid: z.string().min(20), alg: z.literal('RS256'), use: z.literal('sig') })]) }),
+  ),
+  [envVars.appleSignInSecretArn]: secretArn.optional(),
 });
 
 /** Start-up stops with one message that names every bad variable at once. */

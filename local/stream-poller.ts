@@ -58,7 +58,17 @@ export function startStreamPoller(options: {
       }
       const iterator = iterators.get(shardId);
       if (!iterator) continue; // closed shard, read to its end
-      const { Records = [], NextShardIterator } = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+      let page;
+      try {
+        page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
+      } catch (err) {
+        // DynamoDB Local can call an iterator trimmed (seen with several tables streaming at once):
+        // start the shard again from its oldest record; the handlers are idempotent, as in AWS.
+        if ((err as Error).name !== 'TrimmedDataAccessException' && (err as Error).name !== 'ExpiredIteratorException') throw err;
+        iterators.delete(shardId);
+        continue;
+      }
+      const { Records = [], NextShardIterator } = page;
       if (Records.length === 0) {
         iterators.set(shardId, NextShardIterator);
         continue;

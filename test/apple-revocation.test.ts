@@ -1,9 +1,6 @@
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { streamHandlerOf } from '../handlers/lambda-handler';
-import { localCredentials } from '../local/local-deps';
-import { startStreamPoller } from '../local/stream-poller';
-import { asFunction } from './support/aws-calls';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { startStreamPoller } from '../local/stream-poller';
+import { startTestStream } from './support/test-stream';
 import { consents, createTestPlatform, device, type TestPlatform } from './support/test-platform';
 
 /**
@@ -16,15 +13,7 @@ let t: TestPlatform;
 let poller: ReturnType<typeof startStreamPoller>;
 beforeAll(async () => {
   t = await createTestPlatform({ appleId: true });
-  const handler = streamHandlerOf(t.deps);
-  poller = startStreamPoller({
-    dynamo: t.clients.dynamoClient,
-    streams: new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: t.config.region, credentials: localCredentials }),
-    table: t.config.usersTable,
-    region: t.config.region,
-    handler: (event) => asFunction('stream', () => handler(event)),
-    intervalMs: 50,
-  });
+  poller = startTestStream(t);
 });
 afterAll(async () => {
   poller.stop();

@@ -1,15 +1,12 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import type { DynamoDBRecord } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEventOf, auditObjectKey } from '../handlers/audit/audit-event';
 import { createStreamHandler } from '../handlers/audit/stream-handler';
-import { streamHandlerOf } from '../handlers/lambda-handler';
 import { createLogger } from '../handlers/logger';
 import { createMetrics } from '../handlers/metrics';
-import { localCredentials } from '../local/local-deps';
-import { startStreamPoller } from '../local/stream-poller';
-import { asFunction } from './support/aws-calls';
+import type { startStreamPoller } from '../local/stream-poller';
+import { startTestStream } from './support/test-stream';
 import { createTestPlatform, type TestPlatform } from './support/test-platform';
 
 let t: TestPlatform;
@@ -17,15 +14,7 @@ let poller: ReturnType<typeof startStreamPoller>;
 
 beforeAll(async () => {
   t = await createTestPlatform();
-  const streamHandler = streamHandlerOf(t.deps);
-  poller = startStreamPoller({
-    dynamo: t.clients.dynamoClient,
-    streams: new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: t.config.region, credentials: localCredentials }),
-    table: t.config.usersTable,
-    region: t.config.region,
-    handler: (event) => asFunction('stream', () => streamHandler(event)),
-    intervalMs: 50,
-  });
+  poller = startTestStream(t);
 });
 afterAll(() => poller.stop());
 
