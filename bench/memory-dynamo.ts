@@ -13,6 +13,10 @@ export function memoryDynamo(): DynamoDBDocumentClient & { items: Map<string, Re
     switch (command.constructor.name) {
       case 'GetCommand':
         return { Item: structuredClone(items.get(key(input.Key))) };
+      case 'BatchGetCommand': {
+        const [[table, { Keys }]] = Object.entries(input.RequestItems as Record<string, { Keys: Array<{ PK: string; SK: string }> }>) as [[string, { Keys: Array<{ PK: string; SK: string }> }]];
+        return { Responses: { [table]: Keys.flatMap((k) => (items.has(key(k)) ? [structuredClone(items.get(key(k))!)] : [])) } };
+      }
       case 'PutCommand':
         put(input.Item);
         return {};
