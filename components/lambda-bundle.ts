@@ -25,7 +25,7 @@ const englishOnlyZod: Plugin = {
 };
 
 /**
- * Bundles the runtime for Lambda (nodejs22.x, arm64): ESM, minified, the AWS SDK included so
+ * Bundles the runtime for Lambda (nodejs24.x, arm64): ESM, minified, the AWS SDK included so
  * the deployed code runs the SDK version the tests ran. Split into chunks: what only the worker
  * or the store webhook needs (Bedrock, Secrets Manager) loads when first used, not at every cold
  * start. ESM bundles of CommonJS dependencies call `require`, hence the `createRequire` banner.
@@ -44,7 +44,7 @@ export async function bundleLambda(outdir: string, entry = lambdaEntry): Promise
     bundle: true,
     platform: 'node',
     format: 'esm',
-    target: 'node22',
+    target: 'node24',
     minify: true,
     legalComments: 'none',
     metafile: true,

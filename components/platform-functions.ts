@@ -204,7 +204,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           name: `${args.namePrefix}-${fn}`,
           description: `Serenya ${fn} (handlers/lambda.ts)`,
           role: args.roles[fn].arn,
-          runtime: 'nodejs22.x',
+          runtime: 'nodejs24.x',
           architectures: ['arm64'],
           handler: 'index.handler',
           code,

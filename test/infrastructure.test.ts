@@ -123,11 +123,11 @@ describe.each(stacks)('stack %s', (stack) => {
     }
   });
 
-  it('runs the one bundle on Node 22, arm64, traced, with names and ARNs (never secrets) in the environment', () => {
+  it('runs the one bundle on Node 24, arm64, traced, with names and ARNs (never secrets) in the environment', () => {
     const functions = ofType(s, 'aws:lambda/function:Function');
     expect(functions.map((f) => f.inputs.name).sort()).toEqual([`serenya-${stack}-api`, `serenya-${stack}-stream`, `serenya-${stack}-worker`]);
     for (const fn of functions) {
-      expect(fn.inputs).toMatchObject({ runtime: 'nodejs22.x', architectures: ['arm64'], handler: 'index.handler', tracingConfig: { mode: 'Active' } });
+      expect(fn.inputs).toMatchObject({ runtime: 'nodejs24.x', architectures: ['arm64'], handler: 'index.handler', tracingConfig: { mode: 'Active' } });
       const env = fn.inputs.environment.variables as Record<string, string>;
       expect(env.SERENYA_ZONE).toBe(s.config.zone);
       for (const [name, value] of Object.entries(env)) {
