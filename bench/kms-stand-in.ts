@@ -33,11 +33,14 @@ export async function startKmsStandIn(signingKey: KeyObject) {
     GenerateMac: ({ KeyId, Message }) => ({ KeyId, MacAlgorithm: 'HMAC_SHA_256', Mac: createHmac('sha256', macKey).update(Buffer.from(Message, 'base64')).digest('base64') }),
   };
 
+  /** Calls per operation, for the AWS-calls rows. */
+  const counts = new Map<string, number>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', () => {
       const op = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+      counts.set(op, (counts.get(op) ?? 0) + 1);
       res.setHeader('content-type', 'application/x-amz-json-1.1');
       try {
         const answer = ops[op]?.(JSON.parse(Buffer.concat(chunks).toString() || '{}'));
@@ -50,5 +53,5 @@ export async function startKmsStandIn(signingKey: KeyObject) {
     });
   });
   const { url, close } = await listenOnLoopback(server);
-  return { endpoint: url, stop: close };
+  return { endpoint: url, counts, stop: close };
 }

@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import autocannon from 'autocannon';
+import type { DynamoDbLocal } from '../local/dynamodb-local';
+import { ensureUsersTable } from '../local/users-table';
 import { freePort } from '../local/free-port';
 import { createLocalIdentityProvider } from '../local/identity-provider';
 import { loadOrCreateLocalKeys } from '../local/keys';
@@ -69,4 +73,30 @@ export async function measureOfflineLoad(options: { seconds?: number; connection
   } finally {
     await platform.stop();
   }
+}
+
+/**
+ * The store's own ceiling: DynamoDB Local answering a strongly consistent GetItem at the same
+ * connections, straight from autocannon (it does not check signatures, so one signed-looking
+ * request repeats). An authenticated read route cannot beat one round trip of it.
+ */
+export async function measureDynamoCeiling(dynamodb: DynamoDbLocal, options: { seconds?: number; connections?: number } = {}) {
+  const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const table = 'serenya-bench-ceiling';
+  await ensureUsersTable(client, table);
+  await DynamoDBDocumentClient.from(client).send(new PutCommand({ TableName: table, Item: { PK: 'USER#ceiling', SK: 'PROFILE', entity: 'user' } }));
+  const r = await autocannon({
+    url: dynamodb.endpoint,
+    method: 'POST',
+    connections: options.connections ?? 50,
+    duration: options.seconds ?? 10,
+    headers: {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-target': 'DynamoDB_20120810.GetItem',
+      'x-amz-date': '20260101T000000Z',
+      authorization: 'AWS4-HMAC-SHA256 Credential=bench/20260101/eu-west-1/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0',
+    },
+    body: JSON.stringify({ TableName: table, Key: { PK: { S: 'USER#ceiling' }, SK: { S: 'PROFILE' } }, ConsistentRead: true }),
+  });
+  return { requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
 }

@@ -61,13 +61,37 @@ async function fakeDeps() {
     session: (userId) => p.sessions.open(userId, 'signin'),
   });
   const token = await p.accessTokens.issue({ userId: profile.id, sessionId: session.sessionId });
+  // Today's design, for the baseline: the same user written one sealed message per field.
+  const legacy = await legacyUser(p, dynamo);
   const jobId = randomUUID();
   const now = new Date().toISOString();
   dynamo.items.set(`USER#${profile.id}|JOB#${jobId}`, {
     PK: `USER#${profile.id}`, SK: `JOB#${jobId}`, entity: 'job', job_id: jobId, user_id: profile.id, type: 'document', status: 'completed',
     content_type: 'text/plain', created_at: now, updated_at: now, started_at: now,
   });
-  return { deps, token, jobId };
+  return { deps, token, jobId, legacyToken: legacy.token };
+}
+
+/** A second user whose profile is stored as the first session stored it: a message per field. */
+async function legacyUser(p: ReturnType<typeof createPlatform>, dynamo: ReturnType<typeof memoryDynamo>) {
+  const { profile, session } = await p.users.register({
+    identity: { provider: 'google', clientId: 'bench.apps.googleusercontent.com', subject: 'bench-legacy', email: 'legacy@example.com', name: 'Legacy User', givenName: 'Legacy', familyName: 'User' },
+    consents: { privacy_policy: { version: '1', accepted: true }, terms_of_service: { version: '1', accepted: true }, medical_disclaimer: { version: '1', accepted: true } },
+    device: { platform: 'ios', deviceId: 'bench', appVersion: '1.0.0' },
+    session: (userId) => p.sessions.open(userId, 'signin'),
+  });
+  const key = `USER#${profile.id}|PROFILE`;
+  const { pii: _record, pii_version: _version, ...item } = dynamo.items.get(key)!;
+  const seal = (attribute: 'email' | 'name' | 'given_name' | 'family_name' | 'device_id', value: string) => p.pii.seal(profile.id, attribute, value);
+  dynamo.items.set(key, {
+    ...item,
+    email: await seal('email', 'legacy@example.com'),
+    name: await seal('name', 'Legacy User'),
+    given_name: await seal('given_name', 'Legacy'),
+    family_name: await seal('family_name', 'User'),
+    current_device: { platform: 'ios', app_version: '1.0.0', device_id: await seal('device_id', 'bench') },
+  });
+  return { token: await p.accessTokens.issue({ userId: profile.id, sessionId: session.sessionId }) };
 }
 
 async function measure(handler: (event: unknown, context: Context) => Promise<any>, event: () => unknown, seconds: number) {
@@ -87,7 +111,7 @@ async function measure(handler: (event: unknown, context: Context) => Promise<an
 
 /** In-process ops/s and p99 for REST v1 events through the Lambda handler, beside Express + serverless-http. */
 export async function measureWarmHandlers(seconds = 3) {
-  const { deps, token, jobId } = await fakeDeps();
+  const { deps, token, jobId, legacyToken } = await fakeDeps();
   const contenders = { hono: createLambdaHandler(deps), express: createExpressHandler(deps) as unknown as (e: unknown, c: Context) => Promise<any> };
   const routes = {
     health: () => restEvent('/health'),
@@ -99,5 +123,7 @@ export async function measureWarmHandlers(seconds = 3) {
     results[route] = {};
     for (const [name, handler] of Object.entries(contenders)) results[route]![name] = await measure(handler, event, seconds);
   }
+  // Today's design: Express, two round trips (session, then profile), a message per field.
+  results.profile!.todaysDesign = await measure(contenders.express, () => restEvent('/api/v1/user/profile', legacyToken), seconds);
   return results;
 }

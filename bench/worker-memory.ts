@@ -44,12 +44,21 @@ export async function measureWorker(dynamodb: DynamoDbLocal) {
     await createJobStore({ dynamo: deps.dynamo, config, clock: systemClock }).reserve({ userId, jobId, type: 'document', contentType: 'application/pdf', daily: { counter: 'documents', limit: 1_000_000 } });
     const document = bigPdf();
     await deps.s3.send(new PutObjectCommand({ Bucket: config.tempBucket, Key: `jobs/${userId}/${jobId}/input`, Body: document }));
+    // 200 small lab reports for the leak check: job records written directly (the concurrency
+    // limit is the API's business, not the worker's), inputs uploaded.
+    const leakJobs = Array.from({ length: 200 }, () => randomUUID());
+    const now = new Date().toISOString();
+    for (const leakJob of leakJobs) {
+      await deps.dynamo.send(new PutCommand({ TableName: config.usersTable, Item: { PK: `USER#${userId}`, SK: `JOB#${leakJob}`, entity: 'job', job_id: leakJob, user_id: userId, type: 'document', status: 'awaiting_upload', content_type: 'text/plain', created_at: now, updated_at: now } }));
+      await deps.s3.send(new PutObjectCommand({ Bucket: config.tempBucket, Key: `jobs/${userId}/${leakJob}/input`, Body: 'Hemoglobin 13.5 g/dL (12.0-15.5)\nGlucose 112 mg/dL (70-99)\n'.repeat(200) }));
+    }
     // Asynchronous: S3 and the stand-in answer the probe from this very process.
     const { stdout: out } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./worker-probe.ts', import.meta.url))], {
       env: {
         ...process.env,
         BENCH_DYNAMODB: dynamodb.endpoint, BENCH_S3: s3.endpoint, BENCH_BEDROCK: bedrock.endpoint,
         BENCH_TABLE: config.usersTable, BENCH_BUCKET: config.tempBucket, BENCH_USER: userId, BENCH_JOB: jobId, BENCH_SIZE: String(document.length),
+        BENCH_LEAK_JOBS: leakJobs.join(','),
         POWERTOOLS_METRICS_DISABLED: 'true',
       },
       encoding: 'utf8',
@@ -57,7 +66,15 @@ export async function measureWorker(dynamodb: DynamoDbLocal) {
     });
     const probe = JSON.parse(out.trim().split('\n').at(-1)!);
     if (probe.status !== 'completed') throw new Error(`worker bench: job ${probe.status} ${probe.error ?? ''}`);
-    return { documentBytes: document.length, durationMs: probe.durationMs, rssGrowthBytes: Math.max(0, probe.peakRss - probe.rssBefore) };
+    return {
+      documentBytes: document.length,
+      durationMs: probe.durationMs,
+      rssGrowthBytes: Math.max(0, probe.peakRss - probe.rssBefore),
+      rssAfter20: probe.rssAfter[20] as number,
+      rssAfter200: probe.rssAfter[200] as number,
+      heapAfter20: probe.heapAfter[20] as number,
+      heapAfter200: probe.heapAfter[200] as number,
+    };
   } finally {
     await Promise.all([s3.stop(), bedrock.stop()]);
   }

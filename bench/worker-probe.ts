@@ -28,6 +28,23 @@ const t0 = performance.now();
 await worker(event as never);
 const durationMs = performance.now() - t0;
 const job = await createPlatform(deps).jobs.get(env.BENCH_USER!, env.BENCH_JOB!);
-console.log(JSON.stringify({ durationMs, rssBefore, peakRss: process.resourceUsage().maxRSS * 1024, status: job?.status, error: job?.error?.code }));
+// The peak of the one big document, before the leak check runs anything else.
+const peakRss = process.resourceUsage().maxRSS * 1024;
+
+// Then many small documents, one after another: RSS after the 20th and after the last, each after
+// a full GC, shows whether anything accumulates per job.
+const leakJobs = (env.BENCH_LEAK_JOBS ?? '').split(',').filter(Boolean);
+const rssAfter: Record<number, number> = {};
+const heapAfter: Record<number, number> = {};
+for (const [i, leakJob] of leakJobs.entries()) {
+  const leakKey = `jobs/${env.BENCH_USER}/${leakJob}/input`;
+  await worker({ Records: [{ ...event.Records[0]!, s3: { bucket: { name: config.tempBucket }, object: { key: leakKey, size: 1 } } }] } as never);
+  if (i + 1 === 20 || i + 1 === leakJobs.length) {
+    globalThis.gc?.();
+    rssAfter[i + 1] = process.memoryUsage().rss;
+    heapAfter[i + 1] = process.memoryUsage().heapUsed;
+  }
+}
+console.log(JSON.stringify({ durationMs, rssBefore, peakRss, status: job?.status, error: job?.error?.code, rssAfter, heapAfter }));
 // SDK clients keep sockets open; the measurement is done.
 process.exit(0);
