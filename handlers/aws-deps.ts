@@ -5,7 +5,6 @@ import {
 } from '@aws-crypto/client-node';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMS } from '@aws-sdk/client-kms';
-import { S3Client } from '@aws-sdk/client-s3';
 import { X509Certificate } from 'node:crypto';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -22,6 +21,16 @@ import { appleRootCaG3 } from './subscriptions/apple-root-ca-g3';
 import { createGooglePushVerifier } from './subscriptions/google-push';
 import { serviceAccountAccessToken } from './subscriptions/google-service-account';
 import { createPlayDeveloperClient } from './subscriptions/play-developer-client';
+
+/** A promise made on the first call and shared by every later one (a failed one is retried). */
+function once<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () => {
+    made ??= make();
+    made.catch(() => (made = undefined));
+    return made;
+  };
+}
 
 /**
  * Dependencies in AWS: every client pinned to the zone's own region (residency), the KMS keys
@@ -47,7 +56,7 @@ export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Log
     dynamo: DynamoDBDocumentClient.from(new DynamoDBClient({ region, maxAttempts: 3 }), {
       marshallOptions: { removeUndefinedValues: true },
     }),
-    s3: new S3Client({ region, maxAttempts: 3 }),
+    s3: once(() => import('@aws-sdk/client-s3').then(({ S3Client }) => new S3Client({ region, maxAttempts: 3 }))),
     signer: createKmsSigner(kms, keys.signingKeyArn, keys.signingPublicJwk),
     emailMac: createKmsEmailMac(kms, keys.emailMacKeyArn),
     pii: createPiiCipher(dataKeys, config.usersTable),

@@ -24,7 +24,11 @@ export interface Deps {
   /** CloudWatch metrics as embedded-metric-format log lines: no API calls, no PHI. */
   metrics: Metrics;
   dynamo: DynamoDBDocumentClient;
-  s3: S3Client;
+  /**
+   * S3, loaded on first use: only the routes and functions that touch the buckets pay for the S3
+   * client and its serializers, not every API cold start.
+   */
+  s3: () => Promise<S3Client>;
   signer: Signer;
   pii: PiiCipher;
   emailMac: EmailMac;

@@ -70,7 +70,7 @@ export function createLocalDeps(options: {
     logger: options.logger,
     metrics: createMetrics(),
     dynamo: clients.dynamo,
-    s3: clients.s3,
+    s3: async () => clients.s3,
     signer: keyServices.signer,
     emailMac: keyServices.emailMac,
     pii: createPiiCipher(keyServices.dataKeyring, config.usersTable),

@@ -20,10 +20,10 @@ afterAll(() => poller.stop());
 
 async function auditObjects(): Promise<Array<{ key: string; body: string }>> {
   await poller.drain();
-  const { Contents = [] } = await t.deps.s3.send(new ListObjectsV2Command({ Bucket: t.config.auditBucket }));
+  const { Contents = [] } = await t.clients.s3.send(new ListObjectsV2Command({ Bucket: t.config.auditBucket }));
   return Promise.all(
     Contents.map(async ({ Key }) => {
-      const obj = await t.deps.s3.send(new GetObjectCommand({ Bucket: t.config.auditBucket, Key }));
+      const obj = await t.clients.s3.send(new GetObjectCommand({ Bucket: t.config.auditBucket, Key }));
       return { key: Key!, body: await obj.Body!.transformToString() };
     }),
   );
@@ -82,7 +82,7 @@ describe('the stream handler', () => {
   it('reports the first failing record and every later one, so none is lost or reordered', async () => {
     let calls = 0;
     const flaky = { send: async () => { if (++calls === 2) throw new Error('SlowDown'); return {}; } } as unknown as S3Client;
-    const handler = createStreamHandler({ s3: flaky, auditBucket: 'b', zone: 'dev', logger: createLogger('dev', 'SILENT'), metrics: createMetrics() });
+    const handler = createStreamHandler({ s3: async () => flaky, auditBucket: 'b', zone: 'dev', logger: createLogger('dev', 'SILENT'), metrics: createMetrics() });
     const out = await handler({ Records: [record('1'), record('2'), record('3')] });
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: '2' }, { itemIdentifier: '3' }]);
   });

@@ -37,7 +37,7 @@ async function processDocument(user: User, contentType: string, bytes: Uint8Arra
 const status = (user: User, jobId: string) => t.request('GET', `/api/v1/process/status/${jobId}`, { token: user.accessToken });
 const result = (user: User, jobId: string) => t.request('GET', `/api/v1/process/result/${jobId}`, { token: user.accessToken });
 const objectsOf = async (userId: string) =>
-  ((await t.deps.s3.send(new ListObjectsV2Command({ Bucket: t.config.tempBucket, Prefix: `jobs/${userId}/` }))).Contents ?? []).map((o) => o.Key!);
+  ((await t.clients.s3.send(new ListObjectsV2Command({ Bucket: t.config.tempBucket, Prefix: `jobs/${userId}/` }))).Contents ?? []).map((o) => o.Key!);
 const makePremium = (userId: string) =>
   t.deps.dynamo.send(
     new UpdateCommand({
@@ -184,7 +184,7 @@ describe('bad uploads get a clear answer and lose nothing', () => {
       Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', awsRegion: t.config.region, s3: { bucket: { name: t.config.tempBucket }, object: { key, size: 100 } } }],
     } as never;
     const worker = createWorker({ ...t.platform, bedrock: t.bedrock });
-    await t.deps.s3.send(new PutObjectCommand({ Bucket: t.config.tempBucket, Key: key, Body: labReport() }));
+    await t.clients.s3.send(new PutObjectCommand({ Bucket: t.config.tempBucket, Key: key, Body: labReport() }));
     await Promise.all([worker(event), worker(event), t.uploads!.settled()]);
     await worker(event);
     expect(t.standIn!.calls.length - calls).toBe(1);
@@ -371,7 +371,7 @@ describe('under load', () => {
   it('the input object is gone once a job is done', async () => {
     const user = await t.onboard();
     const jobId = await processDocument(user, 'text/plain', Buffer.from(labReport()));
-    const head = await t.deps.s3.send(new HeadObjectCommand({ Bucket: t.config.tempBucket, Key: `jobs/${user.userId}/${jobId}/input` })).catch((e) => e);
+    const head = await t.clients.s3.send(new HeadObjectCommand({ Bucket: t.config.tempBucket, Key: `jobs/${user.userId}/${jobId}/input` })).catch((e) => e);
     expect(head.name).toBe('NotFound');
   });
 });

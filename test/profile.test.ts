@@ -62,10 +62,10 @@ describe('DELETE /api/v1/user/profile', () => {
     const { who, userId, accessToken, refreshToken } = await t.onboard();
     const bucket = t.config.tempBucket;
     for (const key of [`jobs/${userId}/job-1/input`, `jobs/${userId}/job-1/result.json`]) {
-      await t.deps.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x' }));
+      await t.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'x' }));
     }
     const neighbour = await t.onboard();
-    await t.deps.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `jobs/${neighbour.userId}/job-2/input`, Body: 'y' }));
+    await t.clients.s3.send(new PutObjectCommand({ Bucket: bucket, Key: `jobs/${neighbour.userId}/job-2/input`, Body: 'y' }));
 
     const res = await t.request('DELETE', '/api/v1/user/profile', { token: accessToken });
     expect(res.status).toBe(204);
@@ -74,9 +74,9 @@ describe('DELETE /api/v1/user/profile', () => {
     expect(items.filter((i) => i.PK === `USER#${userId}`)).toEqual([]);
     const key = await externalKey(t.deps.emailMac, 'google', who.sub);
     expect(items.filter((i) => i.PK === key || i.GSI2PK === key)).toEqual([]);
-    const left = await t.deps.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `jobs/${userId}/` }));
+    const left = await t.clients.s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `jobs/${userId}/` }));
     expect(left.Contents ?? []).toEqual([]);
-    const theirs = await t.deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: `jobs/${neighbour.userId}/job-2/input` }));
+    const theirs = await t.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: `jobs/${neighbour.userId}/job-2/input` }));
     expect(await theirs.Body?.transformToString()).toBe('y');
 
     expect((await t.request('GET', '/api/v1/user/profile', { token: accessToken })).status).toBe(401);

@@ -28,7 +28,7 @@ const slowModel = async <T>(delayMs: number, work: () => Promise<T>) => {
   }
 };
 const objectsOf = async (userId: string) =>
-  ((await t.deps.s3.send(new ListObjectsV2Command({ Bucket: t.config.tempBucket, Prefix: `jobs/${userId}/` }))).Contents ?? []).map((o) => o.Key!);
+  ((await t.clients.s3.send(new ListObjectsV2Command({ Bucket: t.config.tempBucket, Prefix: `jobs/${userId}/` }))).Contents ?? []).map((o) => o.Key!);
 const itemsOf = async (userId: string) =>
   (await t.deps.dynamo.send(new QueryCommand({ TableName: t.config.usersTable, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}` }, ConsistentRead: true }))).Items ?? [];
 const chat = (user: User, message = 'Is a glucose of 112 worrying?') => t.request('POST', '/api/v1/chat/messages', { token: user.accessToken, body: { message } });

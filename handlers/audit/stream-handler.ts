@@ -1,4 +1,4 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { platformMetrics } from '../../contract';
@@ -11,7 +11,7 @@ import { auditEventOf, auditObjectKey } from './audit-event';
  * and nothing is lost or reordered. Object keys derive from the record id: a retry overwrites.
  */
 export function createStreamHandler(deps: {
-  s3: S3Client;
+  s3: () => Promise<S3Client>;
   auditBucket: string;
   zone: string;
   logger: Logger;
@@ -38,7 +38,8 @@ export function createStreamHandler(deps: {
         await revokeAppleOf(record);
         const audit = auditEventOf(record, deps.zone);
         if (!audit) continue;
-        await deps.s3.send(
+        const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+        await (await deps.s3()).send(
           new PutObjectCommand({
             Bucket: deps.auditBucket,
             Key: auditObjectKey(audit),

@@ -1,5 +1,4 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { ApiError, notFound } from '../errors';
 import { documentContentTypes, documentTypes, isDocumentContentType } from '../jobs/document-types';
 import { jobObjectKeys } from '../jobs/job-objects';
@@ -86,7 +85,9 @@ export function processRoutes(p: Platform) {
       const job = await startJob(p, userId, { type: 'document', contentType, documentType });
       const expiresIn = p.config.uploadWindowSeconds;
       // S3 enforces the key, the type and the size range; the worker checks the bytes themselves.
-      const { url, fields } = await createPresignedPost(p.s3, {
+      // Presigned POST and S3 load here, on the first upload, not at every cold start.
+      const [{ createPresignedPost }, s3] = await Promise.all([import('@aws-sdk/s3-presigned-post'), p.s3()]);
+      const { url, fields } = await createPresignedPost(s3, {
         Bucket: p.config.tempBucket,
         Key: jobObjectKeys(userId, job.jobId).input,
         Conditions: [['content-length-range', 1, maxBytes], ['eq', '$Content-Type', contentType]],

@@ -1,10 +1,12 @@
-import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 
 /** The temp-bucket prefix that holds everything of one user's jobs. */
 const userPrefix = (userId: string) => `jobs/${userId}/`;
 
 /** Deletes every object under the user's prefix; safe to repeat. */
-export async function deleteUserObjects(s3: S3Client, bucket: string, userId: string): Promise<number> {
+export async function deleteUserObjects(s3Client: () => Promise<S3Client>, bucket: string, userId: string): Promise<number> {
+  // Loaded here, not at every cold start: only deletion lists a user's objects.
+  const [{ DeleteObjectsCommand, ListObjectsV2Command }, s3] = await Promise.all([import('@aws-sdk/client-s3'), s3Client()]);
   let deleted = 0;
   let token: string | undefined;
   do {

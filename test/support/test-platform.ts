@@ -89,7 +89,7 @@ export async function createTestPlatform(
   });
   recordCallsOf(deps, [clients.dynamoClient, clients.s3, bedrock], { table: config.usersTable, tempBucket: config.tempBucket, auditBucket: config.auditBucket });
   await ensureUsersTable(clients.dynamoClient, config.usersTable);
-  for (const Bucket of [config.tempBucket, config.auditBucket]) await deps.s3.send(new CreateBucketCommand({ Bucket }));
+  for (const Bucket of [config.tempBucket, config.auditBucket]) await clients.s3.send(new CreateBucketCommand({ Bucket }));
   const platform = createPlatform(deps);
   const app = createApp(deps, platform);
   const worker = createWorker({ ...platform, bedrock });
