@@ -5,7 +5,7 @@ import type { Context } from 'aws-lambda';
 import { envVars } from '../contract';
 import { createAwsDeps } from '../handlers/aws-deps';
 import { parseLambdaConfig } from '../handlers/config';
-import { createLambdaHandler } from '../handlers/lambda-handler';
+import { createRuntime } from '../handlers/runtime';
 import { createLogger } from '../handlers/logger';
 import { createPlatform } from '../handlers/platform';
 import type { DynamoDbLocal } from '../local/dynamodb-local';
@@ -64,7 +64,7 @@ export async function measureAwsCalls(dynamodb: DynamoDbLocal) {
     }));
 
     // A cold instance: the first request of a fresh process, then the same request again.
-    const handler = createLambdaHandler(fresh());
+    const { handler } = createRuntime(fresh());
     const call = async (label: string, path: string) => {
       proxy.counts.clear();
       kms.counts.clear();

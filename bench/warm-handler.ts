@@ -4,7 +4,7 @@ import type { Context } from 'aws-lambda';
 import { systemClock } from '../handlers/clock';
 import type { Deps } from '../handlers/deps';
 import { createIdTokenVerifier } from '../handlers/identity/id-tokens';
-import { createLambdaHandler } from '../handlers/lambda-handler';
+import { createRuntime } from '../handlers/runtime';
 import { createLogger } from '../handlers/logger';
 import { createMetrics } from '../handlers/metrics';
 import { createPlatform } from '../handlers/platform';
@@ -112,7 +112,7 @@ async function measure(handler: (event: unknown, context: Context) => Promise<an
 /** In-process ops/s and p99 for REST v1 events through the Lambda handler, beside Express + serverless-http. */
 export async function measureWarmHandlers(seconds = 3) {
   const { deps, token, jobId, legacyToken } = await fakeDeps();
-  const contenders = { hono: createLambdaHandler(deps), express: createExpressHandler(deps) as unknown as (e: unknown, c: Context) => Promise<any> };
+  const contenders = { hono: createRuntime(deps).handler, express: createExpressHandler(deps) as unknown as (e: unknown, c: Context) => Promise<any> };
   const routes = {
     health: () => restEvent('/health'),
     status: () => restEvent(`/api/v1/process/status/${jobId}`, token),

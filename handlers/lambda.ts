@@ -1,7 +1,7 @@
 import { envVars } from '../contract';
 import { createAwsDeps } from './aws-deps';
 import { parseLambdaConfig } from './config';
-import { createLambdaHandler } from './lambda-handler';
+import { createRuntime } from './runtime';
 import { createLogger } from './logger';
 
 /**
@@ -11,7 +11,7 @@ import { createLogger } from './logger';
 const { app: config, keys } = parseLambdaConfig(process.env);
 const logger = createLogger(config.zone, process.env[envVars.logLevel]);
 
-export const handler = createLambdaHandler(createAwsDeps(config, keys, logger), {
+export const { handler } = createRuntime(createAwsDeps(config, keys, logger), {
   worker: async (platform) => {
     const [{ createWorker }, { createBedrockClient }] = await Promise.all([import('./processing/worker'), import('./processing/bedrock-client')]);
     return createWorker({ ...platform, bedrock: createBedrockClient(config) });

@@ -3,10 +3,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { createApp } from '../handlers/app';
-import { streamHandlerOf } from '../handlers/lambda-handler';
-import { createPlatform } from '../handlers/platform';
 import { createWorker } from '../handlers/processing/worker';
+import { createRuntime } from '../handlers/runtime';
 import { appleRootCaG3 } from '../handlers/subscriptions/apple-root-ca-g3';
 import { createLogger } from '../handlers/logger';
 import { Hono } from 'hono';
@@ -74,29 +72,30 @@ export async function startPlatform(options: PlatformOptions) {
     });
     await ensureUsersTable(clients.dynamoClient, config.usersTable);
 
+    // The same front door as Lambda's: uploads and stream batches go through its dispatcher.
+    const runtime = createRuntime(deps, { worker: async (platform) => createWorker({ ...platform, bedrock: bedrockClient }) });
     const streams = new DynamoDBStreamsClient({ endpoint: dynamodb.endpoint, region: config.region, credentials: localCredentials });
     const poller = startStreamPoller({
       dynamo: clients.dynamoClient,
       streams,
       table: config.usersTable,
       region: config.region,
-      handler: streamHandlerOf(deps),
+      handler: runtime.streamBatches,
       onError: (err) => logger.warn('stream poll failed', { errorName: (err as Error).name }),
     });
     stops.push(poller.stop);
 
-    const platform = createPlatform(deps);
     forwardUploads(s3, {
       bucket: config.tempBucket,
       region: config.region,
-      handler: createWorker({ ...platform, bedrock: bedrockClient }),
+      handler: runtime.uploads,
       onError: (err) => logger.error('worker failed', { errorName: (err as Error).name }),
     });
 
     // The API as Lambda serves it, plus the offline-only API reference at /docs.
     const site = new Hono();
     site.route('/docs', apiDocs());
-    site.route('/', createApp(deps, platform));
+    site.route('/', runtime.app);
     const server: ServerType = await new Promise((resolve, reject) => {
       const s = serve({ fetch: site.fetch, hostname: '127.0.0.1', port: options.port }, () => resolve(s));
       s.once('error', reject);

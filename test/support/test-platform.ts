@@ -3,11 +3,10 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { envVars } from '../../contract';
-import { createApp } from '../../handlers/app';
 import type { Clock } from '../../handlers/clock';
 import type { Deps } from '../../handlers/deps';
 import { createLogger } from '../../handlers/logger';
-import { createPlatform } from '../../handlers/platform';
+import { createRuntime } from '../../handlers/runtime';
 import { createWorker } from '../../handlers/processing/worker';
 import { startAppleIdStandIn } from '../../local/apple-id-stand-in';
 import { startBedrockStandIn } from '../../local/bedrock-stand-in';
@@ -90,11 +89,11 @@ export async function createTestPlatform(
   recordCallsOf(deps, [clients.dynamoClient, clients.s3, bedrock], { table: config.usersTable, tempBucket: config.tempBucket, auditBucket: config.auditBucket });
   await ensureUsersTable(clients.dynamoClient, config.usersTable);
   for (const Bucket of [config.tempBucket, config.auditBucket]) await clients.s3.send(new CreateBucketCommand({ Bucket }));
-  const platform = createPlatform(deps);
-  const app = createApp(deps, platform);
-  const worker = createWorker({ ...platform, bedrock });
+  // The same front door as Lambda and npm start.
+  const runtime = createRuntime(deps, { worker: async (p) => createWorker({ ...p, bedrock }) });
+  const { platform, app } = runtime;
   const uploads = ownS3
-    ? forwardUploads(ownS3, { bucket: config.tempBucket, region: config.region, handler: (event) => asFunction('worker', () => worker(event)), onError: (err) => { throw err; } })
+    ? forwardUploads(ownS3, { bucket: config.tempBucket, region: config.region, handler: (event) => asFunction('worker', () => runtime.uploads(event)), onError: (err) => { throw err; } })
     : undefined;
   const stop = async () => {
     await uploads?.settled();
@@ -144,7 +143,7 @@ export async function createTestPlatform(
     return Items;
   }
 
-  return { app, deps, platform, bedrock, clients, config, keys, clock, identityProvider, standIn, appleId, uploads, request, identity, onboard, rawItems, stop };
+  return { app, runtime, deps, platform, bedrock, clients, config, keys, clock, identityProvider, standIn, appleId, uploads, request, identity, onboard, rawItems, stop };
 }
 
 export type TestPlatform = Awaited<ReturnType<typeof createTestPlatform>>;

@@ -1,6 +1,5 @@
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { inject } from 'vitest';
-import { streamHandlerOf } from '../../handlers/lambda-handler';
 import { localCredentials } from '../../local/local-deps';
 import { startStreamPoller } from '../../local/stream-poller';
 import { asFunction } from './aws-calls';
@@ -8,13 +7,12 @@ import type { TestPlatform } from './test-platform';
 
 /** The users table's stream into the stream function's handler, as Lambda's event source mapping does. */
 export function startTestStream(t: TestPlatform) {
-  const handler = streamHandlerOf(t.deps);
   return startStreamPoller({
     dynamo: t.clients.dynamoClient,
     streams: new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: t.config.region, credentials: localCredentials }),
     table: t.config.usersTable,
     region: t.config.region,
-    handler: (event) => asFunction('stream', () => handler(event)),
+    handler: (event) => asFunction('stream', () => t.runtime.streamBatches(event)),
     intervalMs: 50,
   });
 }
