@@ -9,7 +9,7 @@ const Health = z
 
 const Jwks = z.object({ keys: z.array(z.object({ kty: z.string(), n: z.string(), e: z.string(), kid: z.string(), alg: z.string(), use: z.string() })) });
 
-/** Public routes: liveness for Route 53 health checks, and the keys that verify this zone's tokens. */
+/** Public routes: liveness (for load balancers, smoke tests and the on-call), and the keys that verify this zone's tokens. */
 export function healthRoutes(p: Platform) {
   return createRouter()
     .openapi(
