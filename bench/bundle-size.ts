@@ -27,12 +27,15 @@ export async function measureBundle(outdir: string, entry?: string) {
   const gzip = outputs.reduce((n, o) => n + gzipSync(readFileSync(o)).length, 0);
   const entryOutput = outputs.find((o) => o.endsWith('/index.mjs'))!;
   const cold = coldPath(metafile, entryOutput);
-  const byPackage = new Map<string, number>();
-  for (const o of outputs) {
-    for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[o]!.inputs)) {
-      byPackage.set(packageOf(input), (byPackage.get(packageOf(input)) ?? 0) + bytesInOutput);
+  const packagesOf = (of: string[]) => {
+    const byPackage = new Map<string, number>();
+    for (const o of of) {
+      for (const [input, { bytesInOutput }] of Object.entries(metafile.outputs[o]!.inputs)) {
+        byPackage.set(packageOf(input), (byPackage.get(packageOf(input)) ?? 0) + bytesInOutput);
+      }
     }
-  }
+    return [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([name, b]) => ({ name, bytes: b }));
+  };
   const lazy = outputs.filter((o) => !cold.includes(o));
   return {
     dir,
@@ -41,6 +44,8 @@ export async function measureBundle(outdir: string, entry?: string) {
     gzipBytes: gzip,
     coldPathBytes: cold.reduce((n, o) => n + bytes(o), 0),
     lazyChunks: lazy.length,
-    biggestInputs: [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([name, b]) => ({ name, bytes: b })),
+    biggestInputs: packagesOf(outputs),
+    /** What a cold start loads, by package: where the cold path's bytes go. */
+    coldPathInputs: packagesOf(cold.filter((o) => o.endsWith('.mjs'))),
   };
 }
