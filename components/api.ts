@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { serviceRole } from './service-role';
 import { classified } from './tags';
 
 export interface ApiDomain {
@@ -151,24 +152,12 @@ export class Api extends pulumi.ComponentResource {
   }
 
   private createAccountLoggingRole() {
-    const role = new aws.iam.Role(
-      `${this.name}-apigw-logs`,
-      {
-        description: 'API Gateway writes access logs of every stage in this account and region',
-        assumeRolePolicy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: 'apigateway.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-        }),
-        tags: classified('none'),
-      },
-      { parent: this },
-    );
     // AWS's own policy for this role: the setting serves every API of the account and region, so a
     // role scoped to this stack's log group would silently drop the other stacks' access logs.
-    const policy = new aws.iam.RolePolicyAttachment(
-      `${this.name}-apigw-logs-policy`,
-      { role: role.name, policyArn: apiGatewayLogsPolicyArn },
-      { parent: this },
+    const { role, policy } = serviceRole(
+      `${this.name}-apigw-logs`,
+      { service: 'apigateway.amazonaws.com', description: 'API Gateway writes access logs of every stage in this account and region', managedPolicyArn: apiGatewayLogsPolicyArn },
+      this,
     );
     return new aws.apigateway.Account(`${this.name}-account`, { cloudwatchRoleArn: role.arn }, { parent: this, dependsOn: [policy] });
   }

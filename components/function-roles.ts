@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { assumableBy } from './service-role';
 import { classified } from './tags';
 
 export type FunctionName = 'api' | 'worker' | 'stream';
@@ -23,10 +24,7 @@ export class FunctionRoles extends pulumi.ComponentResource {
       `${name}-${fn}`,
       {
         description: `Serenya ${fn} function`,
-        assumeRolePolicy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-        }),
+        assumeRolePolicy: assumableBy('lambda.amazonaws.com'),
         tags: classified('none'),
       },
       { parent: this },

@@ -2,6 +2,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { functionNames, type FunctionName } from './function-roles';
 import { liveAlias } from './platform-functions';
+import { serviceRole } from './service-role';
 import { classified } from './tags';
 
 /** CodeDeploy's predefined ways to shift a Lambda alias to a new version. */
@@ -66,24 +67,11 @@ export class Releases extends pulumi.ComponentResource {
   }
 
   private createServiceRole(name: string) {
-    const role = new aws.iam.Role(
+    return serviceRole(
       `${name}-codedeploy`,
-      {
-        description: 'CodeDeploy shifts the functions’ live aliases',
-        assumeRolePolicy: JSON.stringify({
-          Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: 'codedeploy.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-        }),
-        tags: classified('none'),
-      },
-      { parent: this },
+      { service: 'codedeploy.amazonaws.com', description: 'CodeDeploy shifts the functions’ live aliases', managedPolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda' },
+      this,
     );
-    const policy = new aws.iam.RolePolicyAttachment(
-      `${name}-codedeploy-policy`,
-      { role: role.name, policyArn: 'arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda' },
-      { parent: this },
-    );
-    return { role, policy };
   }
 
   private createDeploymentGroup(name: string, fn: FunctionName, args: ReleasesArgs, service: { role: aws.iam.Role; policy: aws.iam.RolePolicyAttachment }) {

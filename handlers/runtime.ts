@@ -28,10 +28,15 @@ export function createRuntime(deps: Deps, options: { worker?: (platform: Platfor
   });
   const loadWorker = options.worker;
   let worker: Promise<Worker> | undefined;
+  // A failed load is not kept: the next upload loads again instead of failing for the container's life.
+  const forgetFailedLoad = (err: unknown): never => {
+    worker = undefined;
+    throw err;
+  };
   const dispatch = createDispatcher(
     {
       http: handle(app) as (event: unknown, context: Context) => Promise<unknown>,
-      s3: loadWorker && (async (event) => (await (worker ??= loadWorker(platform)))(event)),
+      s3: loadWorker && (async (event) => (await (worker ??= loadWorker(platform).catch(forgetFailedLoad)))(event)),
       stream,
     },
     deps.logger,

@@ -16,6 +16,8 @@ export async function startAppleIdStandIn(options: { identityProviderKeyPem: str
   const redeemed = new Set<string>();
   const refreshTokens = new Map<string, { sub: string; clientId: string }>();
   const revoked: string[] = [];
+  /** Revocations refused while the endpoint was down: proof a retry had something to retry. */
+  const refused: string[] = [];
   /** Fault switch: Apple's revoke endpoint is down (503) while set. */
   const faults = { revokeUnavailable: false };
 
@@ -77,8 +79,11 @@ export async function startAppleIdStandIn(options: { identityProviderKeyPem: str
       return send(200, { access_token: `a.${randomBytes(16).toString('base64url')}`, token_type: 'Bearer', expires_in: 3600, refresh_token: refresh });
     }
     if (req.url === '/auth/revoke') {
-      if (faults.revokeUnavailable) return send(503, { error: 'temporarily_unavailable' });
       const token = form.get('token') ?? '';
+      if (faults.revokeUnavailable) {
+        refused.push(token);
+        return send(503, { error: 'temporarily_unavailable' });
+      }
       if (!refreshTokens.delete(token)) return send(400, { error: 'invalid_grant' });
       revoked.push(token);
       return send(200, {});
@@ -93,6 +98,7 @@ export async function startAppleIdStandIn(options: { identityProviderKeyPem: str
     /** Refresh tokens Apple issued for a user and not yet revoked. */
     liveTokensOf: (sub: string) => [...refreshTokens].filter(([, g]) => g.sub === sub).map(([t]) => t),
     revoked,
+    refused,
     faults,
     stop: close,
   };

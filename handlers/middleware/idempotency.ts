@@ -7,10 +7,11 @@ import { AccountClosedError } from '../users/live-profile';
 import type { EmailMac } from '../users/email-mac';
 
 export const idempotencyHeader = 'idempotency-key';
+const IdempotencyKey = z.uuid();
 
 /** The header as the OpenAPI document declares it on the routes that honour it. */
 export const IdempotencyHeaders = z.object({
-  [idempotencyHeader]: z.uuid().optional().openapi({
+  [idempotencyHeader]: IdempotencyKey.optional().openapi({
     param: { name: idempotencyHeader, in: 'header' },
     description: 'A UUID per logical request: a retry with the same key and body within 24 h returns the first answer and spends nothing',
   }),
@@ -32,7 +33,7 @@ export function idempotency(store: IdempotencyStore, mac: EmailMac): MiddlewareH
   return async (c, next) => {
     const key = c.req.header(idempotencyHeader);
     if (key === undefined) return next();
-    if (!z.uuid().safeParse(key).success) throw new ApiError(400, 'VALIDATION_ERROR', 'Idempotency-Key must be a UUID; send a new one per logical request');
+    if (!IdempotencyKey.safeParse(key).success) throw new ApiError(400, 'VALIDATION_ERROR', 'Idempotency-Key must be a UUID; send a new one per logical request');
     const { userId } = c.get('auth');
     const digest = await mac.mac(`idempotency\n${c.req.method} ${c.req.path}\n${await c.req.text()}`);
     let claim;
