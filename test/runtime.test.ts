@@ -1,0 +1,26 @@
+import type { S3Event } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createRuntime, type Worker } from '../handlers/runtime';
+import { createTestPlatform, type TestPlatform } from './support/test-platform';
+
+let t: TestPlatform;
+beforeAll(async () => {
+  t = await createTestPlatform();
+});
+afterAll(() => t.stop());
+
+const upload = { Records: [{ eventSource: 'aws:s3', s3: { object: { key: 'jobs/u/j/input' } } }] } as unknown as S3Event;
+
+describe('the runtime', () => {
+  it('loads the worker on the first upload only, and again after a load that failed', async () => {
+    const worker = vi.fn<Worker>(async () => {});
+    const load = vi.fn(async () => worker).mockRejectedValueOnce(new Error('chunk missing'));
+    const runtime = createRuntime(t.deps, { worker: load });
+    expect(load).not.toHaveBeenCalled();
+    await expect(runtime.uploads(upload)).rejects.toThrow('chunk missing');
+    await runtime.uploads(upload);
+    await runtime.uploads(upload);
+    expect(load).toHaveBeenCalledTimes(2);
+    expect(worker).toHaveBeenCalledTimes(2);
+  });
+});
