@@ -29,6 +29,69 @@ export const usersTable = {
   billingMode: 'PAY_PER_REQUEST',
 } as const;
 
+/** A lowercase UUID, as every id the platform makes (users, sessions, jobs, store account tokens). */
+export const uuidPattern = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+const userPartition = (userId: string) => `USER#${userId}`;
+
+/**
+ * The users table's item keys, spelled once: the stores build them, the stream handler reads them
+ * back, the tests and the offline tools seed with them. Everything of a user lives under
+ * `USER#<id>`, so deleting an account finds it all with one query.
+ */
+export const itemKeys = {
+  userPartition,
+  /** The user of a `USER#<id>` partition key; undefined for the table's other partitions. */
+  userIdOf: (pk: string) => (pk.startsWith('USER#') ? pk.slice('USER#'.length) : undefined),
+  profile: (userId: string) => ({ PK: userPartition(userId), SK: 'PROFILE' }),
+  session: (userId: string, sessionId: string) => ({ PK: userPartition(userId), SK: `SESSION#${sessionId}` }),
+  job: (userId: string, jobId: string) => ({ PK: userPartition(userId), SK: `JOB#${jobId}` }),
+  /** The user's jobs in progress, one slot each, that expire on their own. */
+  activeJobs: (userId: string) => ({ PK: userPartition(userId), SK: 'QUOTA#ACTIVE' }),
+  /** The user's daily job counters for one UTC day (`YYYY-MM-DD`). */
+  dailyJobs: (userId: string, day: string) => ({ PK: userPartition(userId), SK: `QUOTA#${day}` }),
+  idempotency: (userId: string, key: string) => ({ PK: userPartition(userId), SK: `IDEMPOTENCY#${key}` }),
+  storeNotification: (userId: string, provider: string, notificationId: string) => ({ PK: userPartition(userId), SK: `NOTIFICATION#${provider}#${notificationId}` }),
+  /** The guard mapping a user's random store account token to the user. */
+  storeAccount: (token: string) => ({ PK: `STORE_ACCOUNT#${token}`, SK: 'STORE_ACCOUNT' }),
+  /** The guard that keeps one external account to one user; `external` is `externalIndex(…)`. */
+  externalAccount: (external: string) => ({ PK: external, SK: 'EXTERNAL' }),
+  /** GSI1's partition: a keyed MAC of the normalized email, never the email. */
+  emailIndex: (emailMac: string) => `EMAIL#${emailMac}`,
+  /** GSI2's partition: a keyed MAC of the provider's subject. */
+  externalIndex: (provider: string, subjectMac: string) => `EXTERNAL#${provider}#${subjectMac}`,
+} as const;
+
+const jobsPrefix = 'jobs/';
+const inputSuffix = '/input';
+const inputKey = new RegExp(`^${jobsPrefix}(${uuidPattern})/(${uuidPattern})${inputSuffix}$`);
+
+/**
+ * The temp bucket's layout: `jobs/<userId>/<jobId>/input` and `…/result.json`, nothing else. The
+ * lifecycle rule, the upload notification's filter and the functions' grants cover `jobsPrefix`;
+ * the runtime and the offline S3 events use the same builders.
+ */
+export const tempBucketLayout = {
+  jobsPrefix,
+  /** Only an object ending so is an upload the worker hears of. */
+  inputSuffix,
+  /** Everything of one user's jobs, deleted with the account. */
+  userPrefix: (userId: string) => `${jobsPrefix}${userId}/`,
+  input: (userId: string, jobId: string) => `${jobsPrefix}${userId}/${jobId}${inputSuffix}`,
+  result: (userId: string, jobId: string) => `${jobsPrefix}${userId}/${jobId}/result.json`,
+  /** The user and job of an input key; undefined for any other key. */
+  parseInput(key: string): { userId: string; jobId: string } | undefined {
+    const match = inputKey.exec(key);
+    return match ? { userId: match[1]!, jobId: match[2]! } : undefined;
+  },
+} as const;
+
+/** The audit bucket's layout: PHI-free events, day-partitioned for Athena. */
+export const auditBucketLayout = {
+  /** The one prefix the stream function writes and the lifecycle rule keeps. */
+  eventsPrefix: 'observability/',
+} as const;
+
 /** An RS256 public key as served by `/.well-known/jwks.json` and handed to the runtime as `TOKEN_JWKS`. */
 export interface PublicJwk {
   kty: 'RSA';

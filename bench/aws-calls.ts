@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { envVars } from '../contract';
+import { envVars, itemKeys } from '../contract';
 import { createAwsDeps } from '../handlers/aws-deps';
 import { parseLambdaConfig } from '../handlers/config';
 import { createRuntime } from '../handlers/runtime';
@@ -60,7 +60,7 @@ export async function measureAwsCalls(dynamodb: DynamoDbLocal) {
     const now = new Date().toISOString();
     await setup.dynamo.send(new PutCommand({
       TableName: app.usersTable,
-      Item: { PK: `USER#${profile.id}`, SK: `JOB#${jobId}`, entity: 'job', job_id: jobId, user_id: profile.id, type: 'chat', status: 'processing', content_type: 'application/json', created_at: now, updated_at: now, started_at: now },
+      Item: { ...itemKeys.job(profile.id, jobId), entity: 'job', job_id: jobId, user_id: profile.id, type: 'chat', status: 'processing', content_type: 'application/json', created_at: now, updated_at: now, started_at: now },
     }));
 
     // A cold instance: the first request of a fresh process, then the same request again.

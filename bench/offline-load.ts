@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import autocannon from 'autocannon';
+import { itemKeys } from '../contract';
 import type { DynamoDbLocal } from '../local/dynamodb-local';
 import { ensureUsersTable } from '../local/users-table';
 import { freePort } from '../local/free-port';
@@ -84,7 +85,7 @@ export async function measureDynamoCeiling(dynamodb: DynamoDbLocal, options: { s
   const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
   const table = 'serenya-bench-ceiling';
   await ensureUsersTable(client, table);
-  await DynamoDBDocumentClient.from(client).send(new PutCommand({ TableName: table, Item: { PK: 'USER#ceiling', SK: 'PROFILE', entity: 'user' } }));
+  await DynamoDBDocumentClient.from(client).send(new PutCommand({ TableName: table, Item: { ...itemKeys.profile('ceiling'), entity: 'user' } }));
   const r = await autocannon({
     url: dynamodb.endpoint,
     method: 'POST',
@@ -96,7 +97,7 @@ export async function measureDynamoCeiling(dynamodb: DynamoDbLocal, options: { s
       'x-amz-date': '20260101T000000Z',
       authorization: 'AWS4-HMAC-SHA256 Credential=bench/20260101/eu-west-1/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0',
     },
-    body: JSON.stringify({ TableName: table, Key: { PK: { S: 'USER#ceiling' }, SK: { S: 'PROFILE' } }, ConsistentRead: true }),
+    body: JSON.stringify({ TableName: table, Key: { PK: { S: itemKeys.profile('ceiling').PK }, SK: { S: itemKeys.profile('ceiling').SK } }, ConsistentRead: true }),
   });
   return { requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Context } from 'aws-lambda';
+import { itemKeys } from '../contract';
 import { systemClock } from '../handlers/clock';
 import type { Deps } from '../handlers/deps';
 import { createIdTokenVerifier } from '../handlers/identity/id-tokens';
@@ -47,6 +48,7 @@ async function fakeDeps() {
     metrics: createMetrics(),
     dynamo,
     s3: {} as Deps['s3'],
+    model: {} as Deps['model'],
     signer: keys.signer,
     emailMac: keys.emailMac,
     pii: createPiiCipher(keys.dataKeyring, config.usersTable),
@@ -65,8 +67,9 @@ async function fakeDeps() {
   const legacy = await legacyUser(p, dynamo);
   const jobId = randomUUID();
   const now = new Date().toISOString();
-  dynamo.items.set(`USER#${profile.id}|JOB#${jobId}`, {
-    PK: `USER#${profile.id}`, SK: `JOB#${jobId}`, entity: 'job', job_id: jobId, user_id: profile.id, type: 'document', status: 'completed',
+  const jobKey = itemKeys.job(profile.id, jobId);
+  dynamo.items.set(`${jobKey.PK}|${jobKey.SK}`, {
+    ...jobKey, entity: 'job', job_id: jobId, user_id: profile.id, type: 'document', status: 'completed',
     content_type: 'text/plain', created_at: now, updated_at: now, started_at: now,
   });
   return { deps, token, jobId, legacyToken: legacy.token };
@@ -80,7 +83,8 @@ async function legacyUser(p: ReturnType<typeof createPlatform>, dynamo: ReturnTy
     device: { platform: 'ios', deviceId: 'bench', appVersion: '1.0.0' },
     session: (userId) => p.sessions.open(userId, 'signin'),
   });
-  const key = `USER#${profile.id}|PROFILE`;
+  const profileKey = itemKeys.profile(profile.id);
+  const key = `${profileKey.PK}|${profileKey.SK}`;
   const { pii: _record, pii_version: _version, ...item } = dynamo.items.get(key)!;
   const seal = (attribute: 'email' | 'name' | 'given_name' | 'family_name' | 'device_id', value: string) => p.pii.seal(profile.id, attribute, value);
   dynamo.items.set(key, {

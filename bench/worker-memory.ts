@@ -1,5 +1,5 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import { profileKey } from '../handlers/users/live-profile';
+import { itemKeys, tempBucketLayout } from '../contract';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
@@ -40,17 +40,17 @@ export async function measureWorker(dynamodb: DynamoDbLocal) {
     const userId = randomUUID();
     const jobId = randomUUID();
     // A job is reserved only for a live account (the deletion fence).
-    await deps.dynamo.send(new PutCommand({ TableName: config.usersTable, Item: { ...profileKey(userId), entity: 'user', id: userId } }));
+    await deps.dynamo.send(new PutCommand({ TableName: config.usersTable, Item: { ...itemKeys.profile(userId), entity: 'user', id: userId } }));
     await createJobStore({ dynamo: deps.dynamo, config, clock: systemClock }).reserve({ userId, jobId, type: 'document', contentType: 'application/pdf', daily: { counter: 'documents', limit: 1_000_000 } });
     const document = bigPdf();
-    await clients.s3.send(new PutObjectCommand({ Bucket: config.tempBucket, Key: `jobs/${userId}/${jobId}/input`, Body: document }));
+    await clients.s3.send(new PutObjectCommand({ Bucket: config.tempBucket, Key: tempBucketLayout.input(userId, jobId), Body: document }));
     // 200 small lab reports for the leak check: job records written directly (the concurrency
     // limit is the API's business, not the worker's), inputs uploaded.
     const leakJobs = Array.from({ length: 200 }, () => randomUUID());
     const now = new Date().toISOString();
     for (const leakJob of leakJobs) {
-      await deps.dynamo.send(new PutCommand({ TableName: config.usersTable, Item: { PK: `USER#${userId}`, SK: `JOB#${leakJob}`, entity: 'job', job_id: leakJob, user_id: userId, type: 'document', status: 'awaiting_upload', content_type: 'text/plain', created_at: now, updated_at: now } }));
-      await clients.s3.send(new PutObjectCommand({ Bucket: config.tempBucket, Key: `jobs/${userId}/${leakJob}/input`, Body: 'Hemoglobin 13.5 g/dL (12.0-15.5)\nGlucose 112 mg/dL (70-99)\n'.repeat(200) }));
+      await deps.dynamo.send(new PutCommand({ TableName: config.usersTable, Item: { ...itemKeys.job(userId, leakJob), entity: 'job', job_id: leakJob, user_id: userId, type: 'document', status: 'awaiting_upload', content_type: 'text/plain', created_at: now, updated_at: now } }));
+      await clients.s3.send(new PutObjectCommand({ Bucket: config.tempBucket, Key: tempBucketLayout.input(userId, leakJob), Body: 'Hemoglobin 13.5 g/dL (12.0-15.5)\nGlucose 112 mg/dL (70-99)\n'.repeat(200) }));
     }
     // Asynchronous: S3 and the stand-in answer the probe from this very process.
     const { stdout: out } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./worker-probe.ts', import.meta.url))], {

@@ -1,7 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { createLogger } from '../handlers/logger';
 import { createPlatform } from '../handlers/platform';
-import { createWorker } from '../handlers/processing/worker';
+import { tempBucketLayout } from '../contract';
+import { createJobStore } from '../handlers/jobs/job-store';
+import { createUploadWorker } from '../handlers/jobs/upload-worker';
 import { generateLocalKeys } from '../local/keys';
 import { createLocalDeps } from '../local/local-deps';
 import { offlineConfig } from '../local/offline-config';
@@ -12,14 +14,14 @@ import { offlineConfig } from '../local/offline-config';
  */
 const env = process.env as Record<string, string>;
 const config = offlineConfig({ apiUrl: 'http://127.0.0.1:3000', usersTable: env.BENCH_TABLE, tempBucket: env.BENCH_BUCKET });
-const { deps, bedrock } = createLocalDeps({
+const { deps } = createLocalDeps({
   config,
   endpoints: { dynamodb: env.BENCH_DYNAMODB!, s3: env.BENCH_S3!, bedrock: env.BENCH_BEDROCK! },
   keys: generateLocalKeys(),
   logger: createLogger(config.zone, 'SILENT'),
 });
-const worker = createWorker({ ...createPlatform(deps), bedrock });
-const key = `jobs/${env.BENCH_USER}/${env.BENCH_JOB}/input`;
+const worker = createUploadWorker(createPlatform(deps).jobs, deps.model, deps.logger);
+const key = tempBucketLayout.input(env.BENCH_USER!, env.BENCH_JOB!);
 const event = { Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Post', awsRegion: config.region, s3: { bucket: { name: config.tempBucket }, object: { key, size: Number(env.BENCH_SIZE) } } }] };
 
 globalThis.gc?.();
@@ -27,7 +29,7 @@ const rssBefore = process.memoryUsage().rss;
 const t0 = performance.now();
 await worker(event as never);
 const durationMs = performance.now() - t0;
-const job = await createPlatform(deps).jobs.get(env.BENCH_USER!, env.BENCH_JOB!);
+const job = await createJobStore(deps).get(env.BENCH_USER!, env.BENCH_JOB!);
 // The peak of the one big document, before the leak check runs anything else.
 const peakRss = process.resourceUsage().maxRSS * 1024;
 
@@ -37,7 +39,7 @@ const leakJobs = (env.BENCH_LEAK_JOBS ?? '').split(',').filter(Boolean);
 const rssAfter: Record<number, number> = {};
 const heapAfter: Record<number, number> = {};
 for (const [i, leakJob] of leakJobs.entries()) {
-  const leakKey = `jobs/${env.BENCH_USER}/${leakJob}/input`;
+  const leakKey = tempBucketLayout.input(env.BENCH_USER!, leakJob);
   await worker({ Records: [{ ...event.Records[0]!, s3: { bucket: { name: config.tempBucket }, object: { key: leakKey, size: 1 } } }] } as never);
   if (i + 1 === 20 || i + 1 === leakJobs.length) {
     globalThis.gc?.();

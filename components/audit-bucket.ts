@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { auditBucketLayout } from '../contract';
 import { SecureBucket } from './secure-bucket';
 
 export interface AuditBucketArgs {
@@ -46,7 +47,7 @@ export class AuditBucket extends pulumi.ComponentResource {
           {
             id: 'retain-seven-years',
             status: 'Enabled',
-            filter: { prefix: 'observability/' },
+            filter: { prefix: auditBucketLayout.eventsPrefix },
             transitions: [
               { days: args.infrequentAccessAfterDays ?? 90, storageClass: 'STANDARD_IA' },
               { days: args.glacierAfterDays ?? 365, storageClass: 'GLACIER' },

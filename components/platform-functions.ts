@@ -2,6 +2,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { auditBucketLayout, tempBucketLayout } from '../contract';
 import type { FunctionName } from './function-roles';
 import { bundleLambda } from './lambda-bundle';
 import { classified } from './tags';
@@ -115,7 +116,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
     };
     // X-Ray accepts no resource narrower than "*".
     const tracing: Statement = { Sid: 'Tracing', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' };
-    const jobs = pulumi.interpolate`${args.tempBucket.arn}/jobs/*`;
+    const jobs = pulumi.interpolate`${args.tempBucket.arn}/${tempBucketLayout.jobsPrefix}*`;
     // S3 answers a GetObject of a missing key with 404 only to a caller that may list the bucket,
     // and evaluates that permission without a prefix: a prefix condition here would turn every
     // expired result into a 403. Keys hold ids only, never content.
@@ -173,7 +174,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           },
           // ListStreams has no resource type: any narrower resource never matches.
           { Sid: 'ListStreams', Effect: 'Allow', Action: ['dynamodb:ListStreams'], Resource: '*' },
-          { Sid: 'WriteAuditEvents', Effect: 'Allow', Action: ['s3:PutObject'], Resource: pulumi.interpolate`${args.auditBucket.arn}/observability/*` },
+          { Sid: 'WriteAuditEvents', Effect: 'Allow', Action: ['s3:PutObject'], Resource: pulumi.interpolate`${args.auditBucket.arn}/${auditBucketLayout.eventsPrefix}*` },
           { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: args.dataKeyArn },
           { Sid: 'ReportFailedBatches', Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: this.streamFailures.arn },
           ...appleKey,

@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import { tempBucketLayout } from '../contract';
 import { SecureBucket } from './secure-bucket';
 
 export interface TempBucketArgs {
@@ -36,7 +37,7 @@ export class TempBucket extends pulumi.ComponentResource {
       {
         bucket: this.bucket.id,
         rules: [
-          { id: 'expire-jobs', status: 'Enabled', filter: { prefix: 'jobs/' }, expiration: { days } },
+          { id: 'expire-jobs', status: 'Enabled', filter: { prefix: tempBucketLayout.jobsPrefix }, expiration: { days } },
           { id: 'abort-incomplete-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
         ],
       },
@@ -62,7 +63,7 @@ export class TempBucket extends pulumi.ComponentResource {
       `${this.name}-uploads`,
       {
         bucket: this.bucket.id,
-        lambdaFunctions: [{ lambdaFunctionArn: worker.arn, events: ['s3:ObjectCreated:*'], filterPrefix: 'jobs/', filterSuffix: '/input' }],
+        lambdaFunctions: [{ lambdaFunctionArn: worker.arn, events: ['s3:ObjectCreated:*'], filterPrefix: tempBucketLayout.jobsPrefix, filterSuffix: tempBucketLayout.inputSuffix }],
       },
       { parent: this, dependsOn: [permission] },
     );

@@ -8,6 +8,7 @@ import type { Clock } from './clock';
 import type { Signer } from './identity/signer';
 import type { AppleIdClient } from './identity/apple-id';
 import type { IdTokenVerifier } from './identity/id-tokens';
+import type { Model } from './jobs/job';
 import type { PiiCipher } from './users/pii-cipher';
 import type { EmailMac } from './users/email-mac';
 import type { PlayDeveloperClient } from './subscriptions/play-developer-client';
@@ -29,6 +30,11 @@ export interface Deps {
    * client and its serializers, not every API cold start.
    */
   s3: () => Promise<S3Client>;
+  /**
+   * The model jobs run on, loaded by the first upload: the API's cold start never loads Bedrock's
+   * client. A failed load is tried again by the next upload.
+   */
+  model: () => Promise<Model>;
   signer: Signer;
   pii: PiiCipher;
   emailMac: EmailMac;

@@ -2,7 +2,6 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
-import type { AppEnv } from './app-env';
 
 /**
  * An answer the API means to give, in the `API.md` error body. Its message is written for
@@ -25,7 +24,8 @@ export const notFound = (what: string) => new ApiError(404, 'NOT_FOUND', `${what
 /** A valid session whose user is gone: a deletion raced this request. */
 export const accountGone = () => new ApiError(401, 'SESSION_ENDED', 'This account no longer exists; sign in again');
 
-export function errorResponse(c: Context<AppEnv>, err: ApiError) {
+/** The error body of `API.md`; the request id is the one `request-context` set. */
+export function errorResponse<E extends { Variables: { requestId: string } }>(c: Context<E>, err: ApiError) {
   const { retryable = false, extra = {}, headers = {} } = err.options;
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
   return c.json(

@@ -11,9 +11,4 @@ import { createLogger } from './logger';
 const { app: config, keys } = parseLambdaConfig(process.env);
 const logger = createLogger(config.zone, process.env[envVars.logLevel]);
 
-export const { handler } = createRuntime(createAwsDeps(config, keys, logger), {
-  worker: async (platform) => {
-    const [{ createWorker }, { createBedrockClient }] = await Promise.all([import('./processing/worker'), import('./processing/bedrock-client')]);
-    return createWorker({ ...platform, bedrock: createBedrockClient(config) });
-  },
-});
+export const { handler } = createRuntime(createAwsDeps(config, keys, logger));

@@ -2,6 +2,7 @@ import type { Deps } from './deps';
 import { createAccessTokens } from './identity/access-tokens';
 import { createJobObjects } from './jobs/job-objects';
 import { createIdempotencyStore } from './idempotency/idempotency-store';
+import { createJobService } from './jobs/job-service';
 import { createJobStore } from './jobs/job-store';
 import { createSessionStore } from './sessions/session-store';
 import { createSubscriptionStore } from './subscriptions/subscription-store';
@@ -10,13 +11,18 @@ import { createUserRepository } from './users/user-repository';
 /** The injected dependencies plus the services built from them once, shared by every route. */
 export function createPlatform(deps: Deps) {
   const { config, clock, dynamo } = deps;
+  const users = createUserRepository({ dynamo, table: config.usersTable, clock, pii: deps.pii, emailMac: deps.emailMac });
   return {
     ...deps,
     accessTokens: createAccessTokens(config, deps.signer, clock),
     sessions: createSessionStore(dynamo, config.usersTable, clock, config.sessionTtlSeconds),
-    users: createUserRepository({ dynamo, table: config.usersTable, clock, pii: deps.pii, emailMac: deps.emailMac }),
-    jobs: createJobStore({ dynamo, config, clock }),
-    objects: createJobObjects(deps.s3, config.tempBucket),
+    users,
+    jobs: createJobService({
+      ...deps,
+      store: createJobStore({ dynamo, config, clock }),
+      objects: createJobObjects(deps.s3, config.tempBucket),
+      planOf: (userId) => users.subscription(userId),
+    }),
     subscriptionStore: createSubscriptionStore({ dynamo, table: config.usersTable, clock }),
     idempotency: createIdempotencyStore({ dynamo, table: config.usersTable, clock }),
   };

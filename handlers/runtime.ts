@@ -4,17 +4,26 @@ import { createApp } from './app';
 import { createStreamHandler } from './audit/stream-handler';
 import type { Deps } from './deps';
 import { createDispatcher } from './dispatch';
-import { createPlatform, type Platform } from './platform';
+import type { Model } from './jobs/job';
+import { createUploadWorker } from './jobs/upload-worker';
+import { createPlatform } from './platform';
 
-export type Worker = (event: S3Event) => Promise<void>;
+/** A promise made on the first call and shared by every later one; a failed one is made again by the next call. */
+function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () =>
+    (loaded ??= load().catch((err: unknown) => {
+      loaded = undefined;
+      throw err;
+    }));
+}
 
 /**
- * The runtime's one front door: over one set of dependencies, the Hono app, the worker and the
- * stream handler, and the dispatcher the Lambda entry exports. Lambda (`lambda.ts`), `npm start`
- * (`local/platform.ts`) and the tests all start here, so all three run the same wiring. The worker
- * is built on the first upload, so the API's cold start never loads what only the worker uses.
+ * The runtime's one front door: over one set of dependencies, the Hono app, the upload worker and
+ * the stream handler, and the dispatcher the Lambda entry exports. Lambda (`lambda.ts`),
+ * `npm start` (`local/platform.ts`) and the tests all start here, so all three run the same wiring.
  */
-export function createRuntime(deps: Deps, options: { worker?: (platform: Platform) => Promise<Worker> } = {}) {
+export function createRuntime(deps: Deps) {
   const platform = createPlatform(deps);
   const app = createApp(deps, platform);
   const { appleId, pii } = deps;
@@ -26,19 +35,10 @@ export function createRuntime(deps: Deps, options: { worker?: (platform: Platfor
     metrics: deps.metrics,
     revokeApple: appleId && (async (userId, sealed, clientId) => appleId.revoke(await pii.open(userId, 'apple_refresh_token', sealed), clientId)),
   });
-  const loadWorker = options.worker;
-  let worker: Promise<Worker> | undefined;
-  // A failed load is not kept: the next upload loads again instead of failing for the container's life.
-  const forgetFailedLoad = (err: unknown): never => {
-    worker = undefined;
-    throw err;
-  };
+  // Loaded on the first upload, not kept when it fails: one bad load does not fail every upload for the container's life.
+  const model = loadOnce<Model>(deps.model);
   const dispatch = createDispatcher(
-    {
-      http: handle(app) as (event: unknown, context: Context) => Promise<unknown>,
-      s3: loadWorker && (async (event) => (await (worker ??= loadWorker(platform).catch(forgetFailedLoad)))(event)),
-      stream,
-    },
+    { http: handle(app) as (event: unknown, context: Context) => Promise<unknown>, s3: createUploadWorker(platform.jobs, model, deps.logger), stream },
     deps.logger,
   );
   return {

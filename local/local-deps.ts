@@ -9,6 +9,7 @@ import { createAppleIdClient, type AppleSignInKey } from '../handlers/identity/a
 import { createIdTokenVerifier } from '../handlers/identity/id-tokens';
 import { createMetrics } from '../handlers/metrics';
 import { createBedrockClient } from '../handlers/processing/bedrock-client';
+import { createBedrockModel } from '../handlers/processing/bedrock-model';
 import { createPiiCipher } from '../handlers/users/pii-cipher';
 import { X509Certificate } from 'node:crypto';
 import { appleRootCaG3 } from '../handlers/subscriptions/apple-root-ca-g3';
@@ -64,6 +65,8 @@ export function createLocalDeps(options: {
     google: config.googleClientIds[0] ?? '',
     apple: config.appleClientIds[0] ?? '',
   });
+  // The worker's Bedrock client: the same builder as in AWS, pointed at the stand-in.
+  const bedrock = createBedrockClient(config, { endpoint: options.endpoints.bedrock, credentials: localCredentials });
   const deps: Deps = {
     config,
     clock: options.clock ?? systemClock,
@@ -71,6 +74,7 @@ export function createLocalDeps(options: {
     metrics: createMetrics(),
     dynamo: clients.dynamo,
     s3: async () => clients.s3,
+    model: async () => createBedrockModel(bedrock, config.modelId),
     signer: keyServices.signer,
     emailMac: keyServices.emailMac,
     pii: createPiiCipher(keyServices.dataKeyring, config.usersTable),
@@ -89,7 +93,5 @@ export function createLocalDeps(options: {
       play: config.googlePlay && createPlayDeveloperClient({ baseUrl: config.googlePlay.developerApiUrl, accessToken: async () => 'offline' }),
     },
   };
-  // The worker's Bedrock client: the same builder as in AWS, pointed at the stand-in.
-  const bedrock = createBedrockClient(config, { endpoint: options.endpoints.bedrock, credentials: localCredentials });
   return { deps, clients, identityProvider, bedrock };
 }

@@ -3,7 +3,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
-import { createWorker } from '../handlers/processing/worker';
 import { createRuntime } from '../handlers/runtime';
 import { appleRootCaG3 } from '../handlers/subscriptions/apple-root-ca-g3';
 import { createLogger } from '../handlers/logger';
@@ -61,7 +60,7 @@ export async function startPlatform(options: PlatformOptions) {
     stops.push(bedrock.stop);
 
     const appStore = await loadOrCreateLocalAppStore(options.keysDir);
-    const { deps, clients, bedrock: bedrockClient } = createLocalDeps({
+    const { deps, clients } = createLocalDeps({
       config,
       endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint },
       keys,
@@ -73,7 +72,7 @@ export async function startPlatform(options: PlatformOptions) {
     await ensureUsersTable(clients.dynamoClient, config.usersTable);
 
     // The same front door as Lambda's: uploads and stream batches go through its dispatcher.
-    const runtime = createRuntime(deps, { worker: async (platform) => createWorker({ ...platform, bedrock: bedrockClient }) });
+    const runtime = createRuntime(deps);
     const streams = new DynamoDBStreamsClient({ endpoint: dynamodb.endpoint, region: config.region, credentials: localCredentials });
     const poller = startStreamPoller({
       dynamo: clients.dynamoClient,

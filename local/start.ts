@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { auditBucketLayout, tempBucketLayout } from '../contract';
 import { checkJava } from './dynamodb-local';
 import { startPlatform } from './platform';
 
@@ -43,8 +44,8 @@ Serenya platform (zone "${config.zone}", offline) — everything on 127.0.0.1, n
   DynamoDB Local        ${platform.endpoints.dynamodb}   table ${config.usersTable} (${dataDir ? `data in ${dataDir}` : 'in memory'})
   S3 (s3rver)           ${platform.endpoints.s3}   buckets ${config.tempBucket}, ${config.auditBucket}
   Bedrock (stand-in)    ${platform.endpoints.bedrock}   Converse over HTTP/2; faults: SERENYA_STANDIN_THROTTLE_RATE, _DELAY_MS, _MALFORMED
-  Uploads → worker      ${config.tempBucket} ObjectCreated jobs/*/input → worker (same bundle as the API)
-  Audit stream          users-table stream → ${config.auditBucket}/observability/
+  Uploads → worker      ${config.tempBucket} ObjectCreated ${tempBucketLayout.jobsPrefix}*${tempBucketLayout.inputSuffix} → worker (same bundle as the API)
+  Audit stream          users-table stream → ${config.auditBucket}/${auditBucketLayout.eventsPrefix}
   Keys                  ${keysDir} (local AES, HMAC and RSA keys; --fresh makes new ones)
   Identity provider     local stand-in for Google and Apple: npm run token -- google <sub> <email> [name]
   App Store, Play       local App Store chain (npm run store-notification -- <storeAccountToken>), Play API stand-in

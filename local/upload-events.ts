@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { S3Event } from 'aws-lambda';
+import { tempBucketLayout } from '../contract';
 import type { S3Local } from './s3-local';
 
 /**
@@ -17,7 +18,8 @@ export function forwardUploads(
     const record = event.Records?.[0];
     const key = record?.s3.object.key ?? '';
     if (!record?.eventName.startsWith('ObjectCreated:') || record.s3.bucket.name !== options.bucket) return;
-    if (!key.startsWith('jobs/') || !key.endsWith('/input')) return;
+    // The notification's filter in AWS: the prefix and suffix, nothing more.
+    if (!key.startsWith(tempBucketLayout.jobsPrefix) || !key.endsWith(tempBucketLayout.inputSuffix)) return;
     const awsShaped: S3Event = {
       Records: [{ ...record, awsRegion: options.region, s3: { ...record.s3, object: { ...record.s3.object, key: encodeURIComponent(key).replace(/%2F/g, '/') } } }],
     };

@@ -1,7 +1,8 @@
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorker } from '../handlers/processing/worker';
+import { createJobStore } from '../handlers/jobs/job-store';
+import { createUploadWorker } from '../handlers/jobs/upload-worker';
 import { labReport, pdf, png } from './support/documents';
 import { captureOutput, createTestPlatform, type TestPlatform } from './support/test-platform';
 
@@ -183,7 +184,7 @@ describe('bad uploads get a clear answer and lose nothing', () => {
     const event = {
       Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', awsRegion: t.config.region, s3: { bucket: { name: t.config.tempBucket }, object: { key, size: 100 } } }],
     } as never;
-    const worker = createWorker({ ...t.platform, bedrock: t.bedrock });
+    const worker = createUploadWorker(t.platform.jobs, t.deps.model, t.deps.logger);
     await t.clients.s3.send(new PutObjectCommand({ Bucket: t.config.tempBucket, Key: key, Body: labReport() }));
     await Promise.all([worker(event), worker(event), t.uploads!.settled()]);
     await worker(event);
@@ -194,7 +195,7 @@ describe('bad uploads get a clear answer and lose nothing', () => {
   it('a job silent past the worker timeout reads as failed PROCESSING_TIMEOUT, retryable', async () => {
     const user = await t.onboard();
     const started = await startUpload(user, 'text/plain', 100);
-    await t.platform.jobs.claim(user.userId, started.body.jobId);
+    await createJobStore(t.deps).claim(user.userId, started.body.jobId);
     t.clock.advance(t.config.workerTimeoutSeconds + 120);
     try {
       expect((await status(user, started.body.jobId)).body).toMatchObject({ status: 'failed', error: { code: 'PROCESSING_TIMEOUT', retryable: true } });

@@ -1,6 +1,7 @@
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createRuntime, type Worker } from '../handlers/runtime';
+import type { Model } from '../handlers/jobs/job';
+import { createRuntime } from '../handlers/runtime';
 import { createTestPlatform, type TestPlatform } from './support/test-platform';
 
 let t: TestPlatform;
@@ -12,15 +13,16 @@ afterAll(() => t.stop());
 const upload = { Records: [{ eventSource: 'aws:s3', s3: { object: { key: 'jobs/u/j/input' } } }] } as unknown as S3Event;
 
 describe('the runtime', () => {
-  it('loads the worker on the first upload only, and again after a load that failed', async () => {
-    const worker = vi.fn<Worker>(async () => {});
-    const load = vi.fn(async () => worker).mockRejectedValueOnce(new Error('chunk missing'));
-    const runtime = createRuntime(t.deps, { worker: load });
+  it('loads the model on the first upload only, and again after a load that failed', async () => {
+    const model = vi.fn<Model>();
+    const load = vi.fn(async () => model).mockRejectedValueOnce(new Error('chunk missing'));
+    const runtime = createRuntime({ ...t.deps, model: load });
     expect(load).not.toHaveBeenCalled();
     await expect(runtime.uploads(upload)).rejects.toThrow('chunk missing');
     await runtime.uploads(upload);
     await runtime.uploads(upload);
     expect(load).toHaveBeenCalledTimes(2);
-    expect(worker).toHaveBeenCalledTimes(2);
+    // Not a job input: the model loaded, and ran on nothing.
+    expect(model).not.toHaveBeenCalled();
   });
 });

@@ -1,6 +1,7 @@
 import express from 'express';
 import serverless from 'serverless-http';
 import type { Deps } from '../../handlers/deps';
+import { createJobStore } from '../../handlers/jobs/job-store';
 import { createPlatform } from '../../handlers/platform';
 
 /**
@@ -10,6 +11,7 @@ import { createPlatform } from '../../handlers/platform';
  */
 export function createExpressHandler(deps: Deps) {
   const p = createPlatform(deps);
+  const jobs = createJobStore(deps);
   const app = express();
   const auth: express.RequestHandler = async (req, res, next) => {
     try {
@@ -25,9 +27,9 @@ export function createExpressHandler(deps: Deps) {
   app.get('/health', (_req, res) => void res.json({ status: 'ok', zone: deps.config.zone, region: deps.config.region, version: deps.config.version }));
   app.get('/api/v1/user/profile', auth, async (_req, res) => void res.json(await p.users.get(res.locals.userId)));
   app.get('/api/v1/process/status/:jobId', auth, async (req, res) => {
-    const job = await p.jobs.get(res.locals.userId, String(req.params.jobId));
+    const job = await jobs.get(res.locals.userId, String(req.params.jobId));
     if (!job) return void res.status(404).json({ error: { code: 'NOT_FOUND' } });
-    const view = p.jobs.view(job);
+    const view = jobs.view(job);
     res.json({ jobId: view.jobId, type: view.type, status: view.status, createdAt: view.createdAt, updatedAt: view.updatedAt });
   });
   return serverless(app);

@@ -1,3 +1,4 @@
+import { auditBucketLayout, itemKeys } from '../../contract';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 
 /** A PHI-free audit event: who, what, when, and the names (never the values) of what changed. */
@@ -59,11 +60,12 @@ function classify(record: DynamoDBRecord): Pick<AuditEvent, 'type' | 'changedAtt
 export function auditEventOf(record: DynamoDBRecord, zone: string): AuditEvent | undefined {
   const event = classify(record);
   const pk = str(record.dynamodb?.NewImage ?? record.dynamodb?.OldImage, 'PK') ?? '';
-  if (!event || !pk.startsWith('USER#')) return undefined;
+  const userId = itemKeys.userIdOf(pk);
+  if (!event || !userId) return undefined;
   const seconds = record.dynamodb?.ApproximateCreationDateTime ?? 0;
   return {
     eventId: record.eventID ?? `${record.dynamodb?.SequenceNumber}`,
-    userId: pk.slice('USER#'.length),
+    userId,
     occurredAt: new Date(seconds * 1000).toISOString(),
     zone,
     ...event,
@@ -75,5 +77,5 @@ export function auditObjectKey(event: AuditEvent): string {
   const [date = '', time = ''] = event.occurredAt.split('T');
   const [year, month, day] = date.split('-');
   const compact = `${date.replaceAll('-', '')}T${time.slice(0, 8).replaceAll(':', '')}Z`;
-  return `observability/year=${year}/month=${month}/day=${day}/${event.type}-${compact}-${event.eventId}.json`;
+  return `${auditBucketLayout.eventsPrefix}year=${year}/month=${month}/day=${day}/${event.type}-${compact}-${event.eventId}.json`;
 }

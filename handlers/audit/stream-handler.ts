@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { platformMetrics } from '../../contract';
+import { itemKeys, platformMetrics } from '../../contract';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { auditEventOf, auditObjectKey } from './audit-event';
 
@@ -26,7 +26,7 @@ export function createStreamHandler(deps: {
   async function revokeAppleOf(record: DynamoDBRecord) {
     const old = record.dynamodb?.OldImage;
     if (record.eventName !== 'REMOVE' || old?.SK?.S !== 'PROFILE' || !old.apple_refresh_token?.S || !deps.revokeApple) return;
-    const userId = (old.PK?.S ?? '').slice('USER#'.length);
+    const userId = itemKeys.userIdOf(old.PK?.S ?? '') ?? '';
     const outcome = await deps.revokeApple(userId, old.apple_refresh_token.S, old.apple_client_id?.S ?? '');
     deps.logger.info('apple tokens revoked', { userId, outcome });
   }

@@ -1,5 +1,6 @@
 import { DeleteCommand, GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { itemKeys } from '../../contract';
 import type { Clock } from '../clock';
 import { AccountClosedError, cancellationReasons, liveProfileCheck } from '../users/live-profile';
 
@@ -26,7 +27,7 @@ export type Claim =
  */
 export function createIdempotencyStore(deps: { dynamo: DynamoDBDocumentClient; table: string; clock: Clock }) {
   const { dynamo, table, clock } = deps;
-  const key = (userId: string, idempotencyKey: string) => ({ PK: `USER#${userId}`, SK: `IDEMPOTENCY#${idempotencyKey}` });
+  const key = itemKeys.idempotency;
   const now = () => Math.floor(clock.now().getTime() / 1000);
 
   return {

@@ -1,6 +1,7 @@
 import { JwtVerifier } from 'aws-jwt-verify';
 import { decomposeUnverifiedJwt } from 'aws-jwt-verify/jwt';
 import { JwtExpiredError } from 'aws-jwt-verify/error';
+import { uuidPattern } from '../../contract';
 import type { AppConfig } from '../config';
 import type { Clock } from '../clock';
 import type { Signer } from './signer';
@@ -26,7 +27,7 @@ export class InvalidAccessTokenError extends Error {
 }
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const uuid = new RegExp(`^${uuidPattern}$`);
 /** Slack for clocks between the instances that issue and verify. */
 const CLOCK_SKEW_SECONDS = 60;
 

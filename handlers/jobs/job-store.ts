@@ -1,38 +1,10 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { itemKeys } from '../../contract';
 import type { Clock } from '../clock';
 import type { AppConfig } from '../config';
-import type { JobType } from '../processing/result-schemas';
 import { AccountClosedError, cancellationReasons, liveProfileCheck } from '../users/live-profile';
-
-export type JobStatus = 'awaiting_upload' | 'processing' | 'completed' | 'failed' | 'cleaned_up';
-
-export interface JobError {
-  code: string;
-  message: string;
-  retryable: boolean;
-}
-
-export interface Usage {
-  modelId: string;
-  inputTokens: number;
-  outputTokens: number;
-}
-
-/** A job as stored: type, status, times, error and usage — never content. */
-export interface Job {
-  jobId: string;
-  userId: string;
-  type: JobType;
-  status: JobStatus;
-  contentType: string;
-  documentType?: string;
-  error?: JobError;
-  usage?: Usage;
-  createdAt: string;
-  updatedAt: string;
-  startedAt?: string;
-}
+import type { Job, JobError, JobStatus, JobType, Usage } from './job';
 
 /** What a daily counter counts, one counter per kind of model call. */
 export type DailyCounter = 'documents' | 'chat_messages' | 'doctor_reports';
@@ -52,9 +24,7 @@ const JOB_TTL_SECONDS = 24 * 3600;
 /** Slack for clocks and queues before a job's silence counts as failure. */
 const MARGIN_SECONDS = 60;
 
-export const jobKey = (userId: string, jobId: string) => ({ PK: `USER#${userId}`, SK: `JOB#${jobId}` });
-const activeKey = (userId: string) => ({ PK: `USER#${userId}`, SK: 'QUOTA#ACTIVE' });
-const dailyKey = (userId: string, day: string) => ({ PK: `USER#${userId}`, SK: `QUOTA#${day}` });
+const { job: jobKey, activeJobs: activeKey, dailyJobs: dailyKey } = itemKeys;
 
 function toJob(item: Record<string, any>): Job {
   return {

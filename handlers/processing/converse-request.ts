@@ -1,19 +1,8 @@
 import type { ContentBlock, ConverseCommandInput, ConverseCommandOutput, Message } from '@aws-sdk/client-bedrock-runtime';
 import { z } from 'zod';
 import { documentTypes, type DocumentContentType } from '../jobs/document-types';
-import { resultTools, type JobType } from './result-schemas';
-
-/** A job failure with the code, message and retry advice the app sees in the job's status. */
-export class JobFailure extends Error {
-  override name = 'JobFailure';
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-  }
-}
+import { JobFailure, type JobType } from '../jobs/job';
+import { ChatInput, DoctorReportInput, resultSchemas } from '../jobs/job-schemas';
 
 /**
  * Fixed words only: nothing the user sent is ever part of the instructions, and the model is
@@ -34,25 +23,16 @@ const instructions: Record<JobType, string> = {
     "Write a report on the user's health history for their doctor: a summary, sections by topic, and questions worth asking.",
 };
 
-export const ChatInput = z.strictObject({
-  message: z.string().min(1).max(4000),
-  context: z
-    .strictObject({ summary: z.string().max(4000).optional(), labResults: z.array(z.record(z.string(), z.unknown())).max(200).optional() })
-    .optional(),
-  history: z.array(z.strictObject({ role: z.enum(['user', 'assistant']), content: z.string().min(1).max(4000) })).max(20).optional(),
-});
-
-export const DoctorReportInput = z.strictObject({
-  healthData: z.strictObject({
-    labResults: z.array(z.record(z.string(), z.unknown())).max(1000),
-    vitals: z.array(z.record(z.string(), z.unknown())).max(500),
-    notes: z.string().max(4000).optional(),
-  }),
-});
+/** The tool each job type's call is forced to use; its input schema is the job's result schema. */
+const resultTools = {
+  document: { name: 'record_document_result', description: 'Record the structured content of the medical document.' },
+  chat: { name: 'respond_to_user', description: "Give the answer to the user's health question." },
+  doctor_report: { name: 'record_doctor_report', description: "Record a report on the user's health history for their doctor." },
+} as const satisfies Record<JobType, { name: string; description: string }>;
 
 const toolConfig = (type: JobType): ConverseCommandInput['toolConfig'] => {
   const tool = resultTools[type];
-  const { $schema: _, ...schema } = z.toJSONSchema(tool.schema) as Record<string, unknown>;
+  const { $schema: _, ...schema } = z.toJSONSchema(resultSchemas[type]) as Record<string, unknown>;
   return {
     tools: [{ toolSpec: { name: tool.name, description: tool.description, inputSchema: { json: schema as never } } }],
     toolChoice: { tool: { name: tool.name } },
@@ -121,7 +101,7 @@ export function converseRequest(job: { type: JobType; contentType: string }, inp
 export function parseConverseResponse(type: JobType, response: ConverseCommandOutput) {
   const tool = resultTools[type];
   const use = response.output?.message?.content?.find((c) => c.toolUse?.name === tool.name)?.toolUse;
-  const parsed = tool.schema.safeParse(use?.input);
+  const parsed = resultSchemas[type].safeParse(use?.input);
   if (!parsed.success) throw new JobFailure('MODEL_OUTPUT_INVALID', 'The model answered in an unexpected form; try again', true);
   return {
     result: parsed.data,

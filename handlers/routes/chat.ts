@@ -1,9 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { ChatInput } from '../jobs/job-schemas';
 import type { Platform } from '../platform';
-import { ChatInput } from '../processing/converse-request';
-import type { ResultOf } from '../processing/result-schemas';
 import { createRouter } from '../router';
-import { Accepted, JobParams, jobReads, JobStatus, ownJob, resultOf, startJob, statusOf, submitRequest } from './jobs';
+import { Accepted, JobParams, jobReads, JobStatus, statusOf } from './job-schemas';
 import { errorResponses, jsonBody, jsonResponse, secured, securedIdempotent, securedReading } from './schemas';
 
 /** Conversation starters, by category; fixed text, the same for everyone. */
@@ -51,15 +50,14 @@ export function chatRoutes(p: Platform) {
   return router
     .openapi(routes.prompts, (c) => c.json({ prompts: chatPrompts.map((prompt) => ({ ...prompt })) }, 200))
     .openapi(routes.message, async (c) => {
-      const job = await startJob(p, c.get('auth').userId, { type: 'chat', contentType: 'application/json' });
-      await submitRequest(p, job, c.req.valid('json'));
+      const job = await p.jobs.submit(c.get('auth').userId, 'chat', c.req.valid('json'));
       return c.json({ jobId: job.jobId }, 202);
     })
     .openapi(routes.status, async (c) => {
-      const job = ownJob(p, c.get('prefetched')[0], 'chat');
+      const job = p.jobs.own(c.get('prefetched')[0], 'chat');
       const status = statusOf(job);
       if (job.status !== 'completed') return c.json(status, 200);
-      const stored = await resultOf<{ result: ResultOf<'chat'> }>(p, job);
-      return c.json({ ...status, response: { message: stored.result.message } }, 200);
+      const stored = await p.jobs.result(job);
+      return c.json({ ...status, ...(stored.type === 'chat' && { response: { message: stored.result.message } }) }, 200);
     });
 }

@@ -1,12 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ApiError, notFound } from '../errors';
-import { documentContentTypes, documentTypes, isDocumentContentType } from '../jobs/document-types';
-import { jobObjectKeys } from '../jobs/job-objects';
+import { documentContentTypes } from '../jobs/document-types';
+import { DoctorReportInput, DocumentResult, DoctorReportResult, UsageSchema } from '../jobs/job-schemas';
 import type { Platform } from '../platform';
-import { DoctorReportInput } from '../processing/converse-request';
-import { DocumentResult, DoctorReportResult } from '../processing/result-schemas';
 import { createRouter } from '../router';
-import { Accepted, JobParams, jobReads, JobStatus, ownJob, resultOf, startJob, statusOf, submitRequest } from './jobs';
+import { Accepted, JobParams, jobReads, JobStatus, statusOf } from './job-schemas';
 import { errorResponses, jsonBody, jsonResponse, secured, securedIdempotent, securedReading } from './schemas';
 
 const UploadRequest = z
@@ -31,9 +28,8 @@ const UploadResponse = z
   })
   .openapi('UploadResponse');
 
-const Usage = z.object({ modelId: z.string(), inputTokens: z.number().int(), outputTokens: z.number().int() });
 const ResultResponse = z
-  .object({ jobId: z.uuid(), type: z.string(), result: z.union([DocumentResult, DoctorReportResult]), usage: Usage })
+  .object({ jobId: z.uuid(), type: z.string(), result: z.union([DocumentResult, DoctorReportResult]), usage: UsageSchema })
   .openapi('JobResult');
 
 const jobRoute = <M extends 'get' | 'delete'>(method: M, path: string, summary: string, ok: Parameters<typeof createRoute>[0]['responses']) =>
@@ -75,45 +71,21 @@ export function processRoutes(p: Platform) {
   const router = createRouter();
   return router
     .openapi(routes.upload, async (c) => {
-      const { contentType, contentLength, documentType } = c.req.valid('json');
-      if (!isDocumentContentType(contentType)) {
-        throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Upload one of ${documentContentTypes.join(', ')}`);
-      }
-      const { maxBytes } = documentTypes[contentType];
-      if (contentLength > maxBytes) throw new ApiError(413, 'DOCUMENT_TOO_LARGE', `A ${contentType} file may be at most ${maxBytes} bytes`);
-      const { userId } = c.get('auth');
-      const job = await startJob(p, userId, { type: 'document', contentType, documentType });
-      const expiresIn = p.config.uploadWindowSeconds;
-      // S3 enforces the key, the type and the size range; the worker checks the bytes themselves.
-      // Presigned POST and S3 load here, on the first upload, not at every cold start.
-      const [{ createPresignedPost }, s3] = await Promise.all([import('@aws-sdk/s3-presigned-post'), p.s3()]);
-      const { url, fields } = await createPresignedPost(s3, {
-        Bucket: p.config.tempBucket,
-        Key: jobObjectKeys(userId, job.jobId).input,
-        Conditions: [['content-length-range', 1, maxBytes], ['eq', '$Content-Type', contentType]],
-        Fields: { 'Content-Type': contentType },
-        Expires: expiresIn,
-      });
-      const expiresAt = new Date(p.clock.now().getTime() + expiresIn * 1000).toISOString();
-      return c.json({ jobId: job.jobId, upload: { method: 'POST' as const, url, fields, maxBytes, expiresAt } }, 201);
+      const { job, upload } = await p.jobs.startUpload(c.get('auth').userId, c.req.valid('json'));
+      return c.json({ jobId: job.jobId, upload }, 201);
     })
-    .openapi(routes.status, async (c) => c.json(statusOf(ownJob(p, c.get('prefetched')[0])), 200))
+    .openapi(routes.status, async (c) => c.json(statusOf(p.jobs.own(c.get('prefetched')[0])), 200))
     .openapi(routes.result, async (c) => {
-      const job = ownJob(p, c.get('prefetched')[0]);
-      const stored = await resultOf<{ type: string; result: never; usage: z.infer<typeof Usage> }>(p, job);
-      return c.json({ jobId: job.jobId, type: stored.type, result: stored.result, usage: stored.usage }, 200);
+      const job = p.jobs.own(c.get('prefetched')[0]);
+      const { type, result, usage } = await p.jobs.result(job);
+      return c.json({ jobId: job.jobId, type, result, usage }, 200);
     })
     .openapi(routes.cleanup, async (c) => {
-      const { userId } = c.get('auth');
-      const { jobId } = c.req.valid('param');
-      // Only the caller's own prefix is touched: another user's job id finds nothing here.
-      await p.objects.remove(userId, jobId);
-      if (!(await p.jobs.remove(userId, jobId))) throw notFound('The job');
+      await p.jobs.cleanup(c.get('auth').userId, c.req.valid('param').jobId);
       return c.body(null, 204);
     })
     .openapi(routes.doctorReport, async (c) => {
-      const job = await startJob(p, c.get('auth').userId, { type: 'doctor_report', contentType: 'application/json', premiumOnly: true });
-      await submitRequest(p, job, c.req.valid('json'));
+      const job = await p.jobs.submit(c.get('auth').userId, 'doctor_report', c.req.valid('json'));
       return c.json({ jobId: job.jobId }, 202);
     });
 }

@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { itemKeys } from '../../contract';
 import { accountGone } from '../errors';
 import type { Platform } from '../platform';
 import { createRouter } from '../router';
-import { profileKey } from '../users/live-profile';
 import { deleteUserObjects } from '../users/user-objects';
 import { Device, errorResponses, jsonBody, jsonResponse, Profile, secured, securedReading } from './schemas';
 
@@ -19,7 +19,7 @@ const routes = {
     tags: ['Profile'],
     summary: 'The caller’s profile, decrypted',
     responses: { 200: jsonResponse('The profile', Profile), ...errorResponses(401, 421) },
-  }, (_c, auth) => [profileKey(auth.userId)])),
+  }, (_c, auth) => [itemKeys.profile(auth.userId)])),
   put: createRoute(secured({
     method: 'put',
     path,

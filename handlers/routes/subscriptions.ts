@@ -1,8 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { itemKeys } from '../../contract';
 import { accountGone, ApiError } from '../errors';
 import type { Platform } from '../platform';
 import { createRouter } from '../router';
-import { profileKey } from '../users/live-profile';
 import { UntrustedSignatureError } from '../subscriptions/apple-jws';
 import { readAppStoreNotification } from '../subscriptions/app-store-notifications';
 import { PurchaseNotFoundError } from '../subscriptions/play-developer-client';
@@ -36,7 +36,7 @@ const routes = {
     tags: ['Subscriptions'],
     summary: "The caller's subscription, as the stores last reported it",
     responses: { 200: jsonResponse("The caller's subscription", SubscriptionView), ...errorResponses(401, 421) },
-  }, (_c, auth) => [profileKey(auth.userId)])),
+  }, (_c, auth) => [itemKeys.profile(auth.userId)])),
   webhook: createRoute(publicRoute({
     method: 'post',
     path: '/api/v1/subscriptions/webhook',

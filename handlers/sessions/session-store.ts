@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { itemKeys, uuidPattern } from '../../contract';
 import type { Clock } from '../clock';
 import { AccountClosedError, cancellationReasons, liveProfileCheck } from '../users/live-profile';
 
@@ -21,8 +22,7 @@ export class RefreshTokenReusedError extends Error {
 }
 
 const hashOf = (secret: string) => createHash('sha256').update(secret).digest('base64url');
-const uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
-const refreshTokenFormat = new RegExp(`^(${uuid})\\.(${uuid})\\.(0|[1-9][0-9]{0,8})\\.([A-Za-z0-9_-]{43})\\.([A-Za-z0-9_-]{22})$`);
+const refreshTokenFormat = new RegExp(`^(${uuidPattern})\\.(${uuidPattern})\\.(0|[1-9][0-9]{0,8})\\.([A-Za-z0-9_-]{43})\\.([A-Za-z0-9_-]{22})$`);
 
 /**
  * Sessions live under the user (`SK = SESSION#<sid>`). A refresh token is
@@ -34,7 +34,7 @@ const refreshTokenFormat = new RegExp(`^(${uuid})\\.(${uuid})\\.(0|[1-9][0-9]{0,
  * a revoked or deleted session fails them.
  */
 export function createSessionStore(dynamo: DynamoDBDocumentClient, table: string, clock: Clock, ttlSeconds: number) {
-  const key = (userId: string, sessionId: string) => ({ PK: `USER#${userId}`, SK: `SESSION#${sessionId}` });
+  const key = itemKeys.session;
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
   const tagOf = (key: string, userId: string, sessionId: string, generation: number) =>
     createHmac('sha256', Buffer.from(key, 'base64url')).update(`${userId}.${sessionId}.${generation}`).digest().subarray(0, 16).toString('base64url');

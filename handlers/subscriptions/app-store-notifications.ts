@@ -1,6 +1,6 @@
 import type { X509Certificate } from 'node:crypto';
 import { MAX_SIGNED_AGE_MS, UntrustedSignatureError, verifyAppleJws } from './apple-jws';
-import { MalformedNotificationError, uuidPattern, type SubscriptionEvent } from './subscription-event';
+import { MalformedNotificationError, storeAccountTokenPattern, type SubscriptionEvent } from './subscription-event';
 
 export interface AppStoreConfig {
   bundleId: string;
@@ -48,7 +48,7 @@ export function readAppStoreNotification(signedPayload: string, roots: X509Certi
   const purchaseReference = str(transaction.originalTransactionId);
   if (!purchaseReference) throw new MalformedNotificationError('originalTransactionId is missing');
   const token = str(transaction.appAccountToken);
-  const accountToken = token && uuidPattern.test(token) ? token.toLowerCase() : undefined;
+  const accountToken = token && storeAccountTokenPattern.test(token) ? token.toLowerCase() : undefined;
   const expires = num(transaction.expiresDate);
   const graceEnds = num(renewal?.gracePeriodExpiresDate);
   const expiresAt = expires !== undefined ? new Date(expires).toISOString() : undefined;

@@ -1,6 +1,6 @@
 import { UntrustedSignatureError } from './apple-jws';
 import type { PlayDeveloperClient } from './play-developer-client';
-import { MalformedNotificationError, uuidPattern, type SubscriptionEvent } from './subscription-event';
+import { MalformedNotificationError, storeAccountTokenPattern, type SubscriptionEvent } from './subscription-event';
 
 /** A Pub/Sub push envelope, already checked for shape by the route. */
 export interface PubSubPush {
@@ -49,7 +49,7 @@ export async function readPlayNotification(push: PubSubPush, packageName: string
   return {
     ...base,
     kind: `SUBSCRIPTION/${notification.notificationType}`,
-    accountToken: account && uuidPattern.test(account) ? account.toLowerCase() : undefined,
+    accountToken: account && storeAccountTokenPattern.test(account) ? account.toLowerCase() : undefined,
     state: status
       ? { type: 'premium', status, expiresAt: expiryTime ? new Date(expiryTime).toISOString() : undefined, purchaseReference: notification.purchaseToken }
       : undefined,

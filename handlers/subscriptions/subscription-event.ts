@@ -1,3 +1,5 @@
+import { uuidPattern } from '../../contract';
+
 /** What a verified store notification means for one user, whichever store sent it. */
 export interface SubscriptionEvent {
   provider: 'apple' | 'google';
@@ -27,4 +29,5 @@ export class MalformedNotificationError extends Error {
   override name = 'MalformedNotificationError';
 }
 
-export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The apps send our store account token (a UUID) back through the stores, in whichever case the store keeps. */
+export const storeAccountTokenPattern = new RegExp(`^${uuidPattern}$`, 'i');

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../clock';
-import { cancellationReasons, profileKey, storeAccountKey } from '../users/live-profile';
+import { itemKeys } from '../../contract';
+import { cancellationReasons } from '../users/live-profile';
 import type { SubscriptionEvent } from './subscription-event';
 
 export type ApplyOutcome = 'applied' | 'recorded' | 'duplicate' | 'stale' | 'unknown_user' | 'other_purchase';
@@ -22,7 +23,7 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
 
   async function userOf(accountToken: string | undefined): Promise<string | undefined> {
     if (!accountToken) return undefined;
-    const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: storeAccountKey(accountToken), ConsistentRead: true }));
+    const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: itemKeys.storeAccount(accountToken), ConsistentRead: true }));
     return Item?.user_id as string | undefined;
   }
 
@@ -32,8 +33,7 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
       if (!userId) return 'unknown_user';
       const now = clock.now();
       const marker = {
-        PK: `USER#${userId}`,
-        SK: `NOTIFICATION#${event.provider}#${event.notificationId}`,
+        ...itemKeys.storeNotification(userId, event.provider, event.notificationId),
         entity: 'store_notification',
         provider: event.provider,
         kind: event.kind,
@@ -50,7 +50,7 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
         ? {
             Update: {
               TableName: table,
-              Key: profileKey(userId),
+              Key: itemKeys.profile(userId),
               ConditionExpression: `attribute_exists(PK) AND ${newer}${upgrades ? '' : ` AND ${samePurchase}`}`,
               UpdateExpression: 'SET current_subscription = :subscription',
               ExpressionAttributeValues: {
@@ -68,7 +68,7 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
               },
             },
           }
-        : { ConditionCheck: { TableName: table, Key: profileKey(userId), ConditionExpression: 'attribute_exists(PK)' } };
+        : { ConditionCheck: { TableName: table, Key: itemKeys.profile(userId), ConditionExpression: 'attribute_exists(PK)' } };
       try {
         await dynamo.send(new TransactWriteCommand({ TransactItems: [putMarker, change] }));
         return event.state ? 'applied' : 'recorded';
@@ -77,7 +77,7 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
         const reasons = cancellationReasons(['marker', 'change'], err);
         if (reasons.marker === 'ConditionalCheckFailed') return 'duplicate';
         if (reasons.change !== 'ConditionalCheckFailed') throw err;
-        const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: profileKey(userId), ProjectionExpression: 'PK, current_subscription', ConsistentRead: true }));
+        const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: itemKeys.profile(userId), ProjectionExpression: 'PK, current_subscription', ConsistentRead: true }));
         if (!Item) return 'unknown_user';
         const current = Item.current_subscription as { event_time?: number } | undefined;
         // Refused: keep the marker so a replay is a duplicate, change nothing.

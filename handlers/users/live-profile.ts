@@ -1,3 +1,5 @@
+import { itemKeys } from '../../contract';
+
 /**
  * The deletion fence. `DELETE /user/profile` first marks the profile `deleting_at`; every write
  * that creates state for a user (a job reservation, a session at sign-in or refresh) carries this
@@ -8,15 +10,11 @@ export class AccountClosedError extends Error {
   override name = 'AccountClosedError';
 }
 
-export const profileKey = (userId: string) => ({ PK: `USER#${userId}`, SK: 'PROFILE' });
-/** The guard that maps a user's random store account token to the user (`STORE_ACCOUNT#<token>`). */
-export const storeAccountKey = (token: string) => ({ PK: `STORE_ACCOUNT#${token}`, SK: 'STORE_ACCOUNT' });
-
 /** A transaction item that holds only while the user exists and is not being deleted. */
 export const liveProfileCheck = (table: string, userId: string) => ({
   ConditionCheck: {
     TableName: table,
-    Key: profileKey(userId),
+    Key: itemKeys.profile(userId),
     ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(deleting_at)',
   },
 });

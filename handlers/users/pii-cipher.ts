@@ -1,3 +1,4 @@
+import { itemKeys } from '../../contract';
 import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy, type KeyringNode, type NodeMaterialsManager } from '@aws-crypto/client-node';
 
 /** The profile attributes that hold personal data and are never stored in plaintext. */
@@ -29,12 +30,12 @@ export function createPiiCipher(materials: KeyringNode | NodeMaterialsManager, t
   });
   const contextOf = (userId: string, attribute: PiiAttribute) => ({
     'serenya:table': table,
-    'serenya:key': `USER#${userId}`,
+    'serenya:key': itemKeys.userPartition(userId),
     'serenya:attribute': attribute,
   });
   const recordContextOf = (userId: string) => ({
     'serenya:table': table,
-    'serenya:key': `USER#${userId}`,
+    'serenya:key': itemKeys.userPartition(userId),
     'serenya:format': profileRecordFormat,
   });
   async function sealWith(context: Record<string, string>, plaintext: string) {

@@ -1,7 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-
-/** The temp-bucket prefix that holds everything of one user's jobs. */
-const userPrefix = (userId: string) => `jobs/${userId}/`;
+import { tempBucketLayout } from '../../contract';
 
 /** Deletes every object under the user's prefix; safe to repeat. */
 export async function deleteUserObjects(s3Client: () => Promise<S3Client>, bucket: string, userId: string): Promise<number> {
@@ -10,7 +8,7 @@ export async function deleteUserObjects(s3Client: () => Promise<S3Client>, bucke
   let deleted = 0;
   let token: string | undefined;
   do {
-    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: userPrefix(userId), ContinuationToken: token }));
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: tempBucketLayout.userPrefix(userId), ContinuationToken: token }));
     const objects = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
     if (objects.length) {
       const out = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));

@@ -8,11 +8,11 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { itemKeys } from '../../contract';
 import type { Clock } from '../clock';
 import type { ExternalIdentity, Provider } from '../identity/id-tokens';
 import type { NewSession } from '../sessions/session-store';
 import { normalizeEmail, type EmailMac } from './email-mac';
-import { profileKey, storeAccountKey } from './live-profile';
 import type { PiiAttribute, PiiCipher } from './pii-cipher';
 
 export interface Consent {
@@ -59,15 +59,15 @@ export class UserExistsError extends Error {
   override name = 'UserExistsError';
 }
 
-const userKey = profileKey;
+const userKey = itemKeys.profile;
 /**
  * The provider account's key in the guard item and GSI2: keyed by the HMAC, like the email index,
  * so the Google or Apple subject is stored nowhere (not in the table, its stream or its backups).
  */
 export async function externalKey(emailMac: EmailMac, provider: Provider, subject: string): Promise<string> {
-  return `EXTERNAL#${provider}#${await emailMac.mac(`external:${provider}:${subject}`)}`;
+  return itemKeys.externalIndex(provider, await emailMac.mac(`external:${provider}:${subject}`));
 }
-const guardKey = (external: string) => ({ PK: external, SK: 'EXTERNAL' });
+const guardKey = itemKeys.externalAccount;
 /** The personal fields of a profile, sealed together as the item's `pii` (one message). */
 type PersonalFields = { email: string; name?: string; given_name?: string; family_name?: string; device_id?: string };
 /** The attributes of the first format, one sealed message each; rewritten as `pii` on the next write. */
@@ -227,16 +227,16 @@ export function createUserRepository(deps: {
         ),
         current_subscription: { type: 'free', status: 'active' },
         current_device: storedDevice(input.device),
-        GSI1PK: `EMAIL#${await emailMac.mac(normalizeEmail(identity.email))}`,
-        GSI1SK: `USER#${userId}`,
+        GSI1PK: itemKeys.emailIndex(await emailMac.mac(normalizeEmail(identity.email))),
+        GSI1SK: itemKeys.userPartition(userId),
         GSI2PK: external,
-        GSI2SK: `USER#${userId}`,
+        GSI2SK: itemKeys.userPartition(userId),
         created_at: now,
         updated_at: now,
       };
       const session = input.session(userId);
       const guard = { ...guardKey(external), entity: 'external_account', user_id: userId, created_at: now };
-      const storeGuard = { ...storeAccountKey(storeAccountToken), entity: 'store_account', user_id: userId, created_at: now };
+      const storeGuard = { ...itemKeys.storeAccount(storeAccountToken), entity: 'store_account', user_id: userId, created_at: now };
 
       // Concurrent onboardings of one account collide on the guard; a collision that DynamoDB
       // reports as a transaction conflict is settled by looking at the guard.
@@ -347,7 +347,7 @@ export function createUserRepository(deps: {
           new QueryCommand({
             TableName: table,
             KeyConditionExpression: 'PK = :pk',
-            ExpressionAttributeValues: { ':pk': `USER#${userId}` },
+            ExpressionAttributeValues: { ':pk': itemKeys.userPartition(userId) },
             ProjectionExpression: 'PK, SK, external_key, store_account_token',
             ConsistentRead: true,
             ExclusiveStartKey: startKey,
@@ -357,7 +357,7 @@ export function createUserRepository(deps: {
           keys.push({ PK: item.PK, SK: item.SK });
           if (item.SK === 'PROFILE') {
             guards.push(guardKey(item.external_key));
-            if (item.store_account_token) guards.push(storeAccountKey(item.store_account_token));
+            if (item.store_account_token) guards.push(itemKeys.storeAccount(item.store_account_token));
           }
         }
         startKey = page.LastEvaluatedKey;

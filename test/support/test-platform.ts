@@ -7,7 +7,6 @@ import type { Clock } from '../../handlers/clock';
 import type { Deps } from '../../handlers/deps';
 import { createLogger } from '../../handlers/logger';
 import { createRuntime } from '../../handlers/runtime';
-import { createWorker } from '../../handlers/processing/worker';
 import { startAppleIdStandIn } from '../../local/apple-id-stand-in';
 import { startBedrockStandIn } from '../../local/bedrock-stand-in';
 import type { LocalIdentity } from '../../local/identity-provider';
@@ -90,7 +89,7 @@ export async function createTestPlatform(
   await ensureUsersTable(clients.dynamoClient, config.usersTable);
   for (const Bucket of [config.tempBucket, config.auditBucket]) await clients.s3.send(new CreateBucketCommand({ Bucket }));
   // The same front door as Lambda and npm start.
-  const runtime = createRuntime(deps, { worker: async (p) => createWorker({ ...p, bedrock }) });
+  const runtime = createRuntime(deps);
   const { platform, app } = runtime;
   const uploads = ownS3
     ? forwardUploads(ownS3, { bucket: config.tempBucket, region: config.region, handler: (event) => asFunction('worker', () => runtime.uploads(event)), onError: (err) => { throw err; } })
