@@ -114,7 +114,7 @@ export function publicJwkOf(key: KeyObject | Uint8Array): PublicJwk {
   return { kty: 'RSA', n, e, kid, alg: 'RS256', use: 'sig' };
 }
 
-/** Environment variables of the platform Lambda; values are names and ARNs, never secrets. */
+/** Environment variables of the platform functions, by their names; values are names and ARNs, never secrets. */
 export const envVars = {
   zone: 'SERENYA_ZONE',
   version: 'SERENYA_VERSION',
@@ -156,6 +156,42 @@ export const envVars = {
   appleSignInSecretArn: 'APPLE_SIGN_IN_SECRET_ARN',
 } as const;
 
+
+export type EnvVar = keyof typeof envVars;
+
+/** Variables a zone may leave out: the feature they configure is off, or the runtime's default is AWS's real endpoint. */
+export const optionalEnvVars = [
+  'appleBundleId',
+  'appleAppAppleId',
+  'appleEnvironment',
+  'playPackageName',
+  'playPushAudience',
+  'playPushServiceAccount',
+  'playDeveloperApiUrl',
+  'playCredentialsSecretArn',
+  'appleIdApiUrl',
+  'appleSignInSecretArn',
+] as const satisfies EnvVar[];
+
+/** Set by Lambda itself: a function's configuration may not set it. */
+export const lambdaEnvVars = ['region'] as const satisfies EnvVar[];
+
+type OptionalEnvVar = (typeof optionalEnvVars)[number];
+
+/**
+ * What a stack must give each function: every variable the runtime needs, the optional ones when
+ * their feature is on. The stack builds the environment through `functionEnvironment`, so a
+ * variable left out or misspelled does not compile; the runtime's parser (`handlers/config.ts`)
+ * is typed against the same names and the tests hold its required set to this one.
+ */
+export type FunctionEnvironment<V> = { [K in Exclude<EnvVar, OptionalEnvVar | (typeof lambdaEnvVars)[number]>]: V } & { [K in OptionalEnvVar]?: V };
+
+/** The functions' environment variables, by name, from the contract's typed values (absent optional ones left out). */
+export function functionEnvironment<V>(values: FunctionEnvironment<V>): Record<string, V> {
+  return Object.fromEntries(
+    Object.entries(values).flatMap(([key, value]) => (value === undefined ? [] : [[envVars[key as EnvVar], value as V]])),
+  );
+}
 
 /**
  * Custom CloudWatch metrics the runtime emits (as embedded-metric-format log lines, not API

@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { envVars, publicJwkOf } from '../contract';
+import { functionEnvironment, publicJwkOf, type FunctionEnvironment } from '../contract';
 import { Api } from './api';
 import { AuditBucket } from './audit-bucket';
 import { bedrockArns, profileGeography } from './bedrock-arns';
@@ -15,18 +15,18 @@ import { TempBucket } from './temp-bucket';
 import { UsersTable } from './users-table';
 
 /** The stores' settings for the runtime: names and ids; the Play key stays in Secrets Manager. */
-function storeEnvironment({ subscriptions: { appStore, googlePlay } }: StackConfig): Record<string, string> {
+function storeEnvironment({ subscriptions: { appStore, googlePlay } }: StackConfig): Partial<FunctionEnvironment<string>> {
   return {
     ...(appStore && {
-      [envVars.appleBundleId]: appStore.bundleId,
-      [envVars.appleEnvironment]: appStore.environment,
-      ...(appStore.appAppleId ? { [envVars.appleAppAppleId]: String(appStore.appAppleId) } : {}),
+      appleBundleId: appStore.bundleId,
+      appleEnvironment: appStore.environment,
+      appleAppAppleId: appStore.appAppleId ? String(appStore.appAppleId) : undefined,
     }),
     ...(googlePlay && {
-      [envVars.playPackageName]: googlePlay.packageName,
-      [envVars.playPushAudience]: googlePlay.pushAudience,
-      [envVars.playPushServiceAccount]: googlePlay.pushServiceAccount,
-      [envVars.playCredentialsSecretArn]: googlePlay.credentialsSecretArn,
+      playPackageName: googlePlay.packageName,
+      playPushAudience: googlePlay.pushAudience,
+      playPushServiceAccount: googlePlay.pushServiceAccount,
+      playCredentialsSecretArn: googlePlay.credentialsSecretArn,
     }),
   };
 }
@@ -114,39 +114,39 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       {
         namePrefix: prefix,
         roles,
-        environment: {
-          [envVars.zone]: config.zone,
-          [envVars.version]: args.version ?? stack,
-          [envVars.usersTable]: users.name,
-          [envVars.tempBucket]: temp.bucket.bucket,
-          [envVars.auditBucket]: audit.bucket,
-          [envVars.dataKeyArn]: keys.dataKey.arn,
-          [envVars.signingKeyArn]: keys.signingKey.arn,
+        environment: functionEnvironment<pulumi.Input<string>>({
+          zone: config.zone,
+          version: args.version ?? stack,
+          usersTable: users.name,
+          tempBucket: temp.bucket.bucket,
+          auditBucket: audit.bucket,
+          dataKeyArn: keys.dataKey.arn,
+          signingKeyArn: keys.signingKey.arn,
           // Read from KMS at deploy time: the runtime verifies tokens without calling KMS.
-          [envVars.tokenJwks]: aws.kms
+          tokenJwks: aws.kms
             .getPublicKeyOutput({ keyId: keys.signingKey.arn }, { parent: this, provider: home })
             .publicKey.apply((der) => JSON.stringify({ keys: [publicJwkOf(Buffer.from(der, 'base64'))] })),
-          [envVars.emailMacKeyArn]: keys.macKey.arn,
-          [envVars.issuer]: api.url,
-          [envVars.audience]: 'serenya-mobile',
-          [envVars.homeApi]: api.url,
-          [envVars.zoneDirectory]: JSON.stringify(config.zoneDirectory),
-          [envVars.googleClientIds]: config.identity.googleClientIds.join(','),
-          [envVars.appleClientIds]: config.identity.appleClientIds.join(','),
-          ...(config.identity.appleSignInSecretArn ? { [envVars.appleSignInSecretArn]: config.identity.appleSignInSecretArn } : {}),
-          [envVars.logLevel]: 'INFO',
-          [envVars.modelId]: config.bedrock.modelId,
-          [envVars.usdPerMillionInputTokens]: String(config.bedrock.usdPerMillionInputTokens),
-          [envVars.usdPerMillionOutputTokens]: String(config.bedrock.usdPerMillionOutputTokens),
-          [envVars.concurrentJobs]: String(config.quotas.concurrentJobs),
-          [envVars.dailyDocumentsFree]: String(config.quotas.dailyDocumentsFree),
-          [envVars.dailyDocumentsPremium]: String(config.quotas.dailyDocumentsPremium),
-          [envVars.dailyChatFree]: String(config.quotas.dailyChatFree),
-          [envVars.dailyChatPremium]: String(config.quotas.dailyChatPremium),
-          [envVars.dailyDoctorReportsPremium]: String(config.quotas.dailyDoctorReportsPremium),
-          [envVars.workerTimeoutSeconds]: String(functionSizes.worker.timeout),
+          emailMacKeyArn: keys.macKey.arn,
+          issuer: api.url,
+          audience: 'serenya-mobile',
+          homeApi: api.url,
+          zoneDirectory: JSON.stringify(config.zoneDirectory),
+          googleClientIds: config.identity.googleClientIds.join(','),
+          appleClientIds: config.identity.appleClientIds.join(','),
+          appleSignInSecretArn: config.identity.appleSignInSecretArn,
+          logLevel: 'INFO',
+          modelId: config.bedrock.modelId,
+          usdPerMillionInputTokens: String(config.bedrock.usdPerMillionInputTokens),
+          usdPerMillionOutputTokens: String(config.bedrock.usdPerMillionOutputTokens),
+          concurrentJobs: String(config.quotas.concurrentJobs),
+          dailyDocumentsFree: String(config.quotas.dailyDocumentsFree),
+          dailyDocumentsPremium: String(config.quotas.dailyDocumentsPremium),
+          dailyChatFree: String(config.quotas.dailyChatFree),
+          dailyChatPremium: String(config.quotas.dailyChatPremium),
+          dailyDoctorReportsPremium: String(config.quotas.dailyDoctorReportsPremium),
+          workerTimeoutSeconds: String(functionSizes.worker.timeout),
           ...storeEnvironment(config),
-        },
+        }),
         table: users,
         tempBucket: temp.bucket,
         auditBucket: audit,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envVars, zones, type PublicJwk } from '../contract';
+import { envVars, zones, type EnvVar, type PublicJwk } from '../contract';
 
 /** What the app needs to know about its zone; the same in Lambda, offline and in tests. */
 export interface AppConfig {
@@ -141,6 +141,12 @@ const awsKeyEnv = z.object({
   [envVars.appleSignInSecretArn]: secretArn.optional(),
 });
 
+/**
+ * Every variable of the contract has its parser (the log level is Powertools' own): a variable the
+ * stack sets and the runtime ignores, or the reverse, does not compile.
+ */
+const lambdaEnv = z.object({ ...appEnv.shape, ...awsKeyEnv.shape } satisfies Record<(typeof envVars)[Exclude<EnvVar, 'logLevel'>], z.ZodType>);
+
 /** Start-up stops with one message that names every bad variable at once. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -221,7 +227,7 @@ export function parseAppConfig(env: Record<string, string | undefined>): AppConf
 
 /** Lambda: app configuration and KMS keys, validated together so one message names every problem. */
 export function parseLambdaConfig(env: Record<string, string | undefined>): { app: AppConfig; keys: AwsKeyConfig } {
-  const e = parseEnv(appEnv.extend(awsKeyEnv.shape), env);
+  const e = parseEnv(lambdaEnv, env);
   return {
     app: toAppConfig(e),
     keys: {
