@@ -8,13 +8,16 @@ import { jsonDepthLimit } from './middleware/json-depth';
 import { requestContext } from './middleware/request-context';
 import { createPlatform, type Platform } from './platform';
 import { createRouter } from './router';
-import { errorResponses, publicRoute } from './routes/schemas';
+import { errorResponses, nameOperations, publicRoute } from './routes/schemas';
 import { authRoutes } from './routes/auth';
 import { chatRoutes } from './routes/chat';
 import { healthRoutes } from './routes/health';
 import { processRoutes } from './routes/process';
 import { profileRoutes } from './routes/profile';
 import { subscriptionRoutes } from './routes/subscriptions';
+
+/** Every route of API.md but health and the token keys. */
+const API_BASE = '/api/v1';
 
 /** API.md: bodies over 256 KiB are refused before parsing. */
 const MAX_BODY_BYTES = 256 * 1024;
@@ -42,32 +45,36 @@ export function createApp(deps: Deps, p: Platform = createPlatform(deps)) {
     await next();
   });
 
+  // Health and the token keys at the root, as load balancers and JWT libraries look for them; the API under one base path.
   app.route('/', healthRoutes(p));
-  app.route('/', authRoutes(p));
-  app.route('/', profileRoutes(p));
-  app.route('/', processRoutes(p));
-  app.route('/', chatRoutes(p));
-  app.route('/', subscriptionRoutes(p));
+  const api = createRouter().basePath(API_BASE);
+  api.route('/auth', authRoutes(p));
+  api.route('/user', profileRoutes(p));
+  api.route('/process', processRoutes(p));
+  api.route('/chat', chatRoutes(p));
+  api.route('/subscriptions', subscriptionRoutes(p));
+  app.route('/', api);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
   // The document describes itself too (API.md lists it); `doc31` below serves it.
   app.openAPIRegistry.registerPath(
     publicRoute({
       method: 'get',
-      path: '/api/v1/openapi.json',
+      path: `${API_BASE}/openapi.json`,
       tags: ['Public'],
       summary: 'This OpenAPI 3.1 document',
       responses: { 200: { description: 'The document', content: { 'application/json': { schema: { type: 'object' } } } }, ...errorResponses(429) },
     }),
   );
-  app.doc31('/api/v1/openapi.json', {
+  nameOperations(app.openAPIRegistry);
+  app.doc31(`${API_BASE}/openapi.json`, {
     openapi: '3.1.0',
     info: { title: 'Serenya API', version: deps.config.version, description: `Zone ${deps.config.zone}`, license: { name: 'Proprietary', url: 'https://serenya.health/terms' } },
     servers: [{ url: deps.config.homeApi }],
   });
 
   app.notFound(() => {
-    throw new ApiError(404, 'NOT_FOUND', 'No such route; see /api/v1/openapi.json');
+    throw new ApiError(404, 'NOT_FOUND', `No such route; see ${API_BASE}/openapi.json`);
   });
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);

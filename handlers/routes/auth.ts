@@ -38,7 +38,7 @@ const Session = z
 const routes = {
   onboarding: createRoute(publicRoute({
     method: 'post',
-    path: '/api/v1/auth/oauth-onboarding',
+    path: '/oauth-onboarding',
     tags: ['Auth'],
     summary: 'Create an account from a Google or Apple ID token',
     request: { body: jsonBody(OnboardingRequest) },
@@ -46,7 +46,7 @@ const routes = {
   })),
   signin: createRoute(publicRoute({
     method: 'post',
-    path: '/api/v1/auth/oauth-signin',
+    path: '/oauth-signin',
     tags: ['Auth'],
     summary: 'Sign in to an existing account',
     request: { body: jsonBody(SignInRequest) },
@@ -54,7 +54,7 @@ const routes = {
   })),
   refresh: createRoute(publicRoute({
     method: 'post',
-    path: '/api/v1/auth/refresh',
+    path: '/refresh',
     tags: ['Auth'],
     summary: 'Trade a refresh token (good once) for new tokens',
     request: { body: jsonBody(RefreshRequest) },
@@ -62,7 +62,7 @@ const routes = {
   })),
   signout: createRoute(secured({
     method: 'post',
-    path: '/api/v1/auth/signout',
+    path: '/signout',
     tags: ['Auth'],
     summary: "End this session; its tokens stop working",
     responses: { 204: { description: 'Signed out' }, ...errorResponses(401, 421) },

@@ -22,14 +22,14 @@ const ChatStatus = JobStatus.extend({ response: z.object({ message: z.string() }
 const routes = {
   prompts: createRoute(secured({
     method: 'get',
-    path: '/api/v1/chat/prompts',
+    path: '/prompts',
     summary: 'Suggested questions to start a conversation',
     tags: ['Chat'],
     responses: { 200: jsonResponse('Suggested questions', Prompts), ...errorResponses(401, 421) },
   })),
   message: createRoute(securedIdempotent({
     method: 'post',
-    path: '/api/v1/chat/messages',
+    path: '/messages',
     tags: ['Chat'],
     summary: 'Ask a health question; follow the job with /chat/status',
     request: { body: jsonBody(ChatInput.openapi('ChatMessage')) },
@@ -37,7 +37,7 @@ const routes = {
   })),
   status: createRoute(securedReading({
     method: 'get',
-    path: '/api/v1/chat/status/{jobId}',
+    path: '/status/{jobId}',
     summary: "A chat message's job: its status, and the answer once completed",
     tags: ['Chat'],
     request: { params: JobParams },

@@ -42,24 +42,24 @@ const jobRoute = <M extends 'get' | 'delete'>(method: M, path: string, summary: 
 const routes = {
   upload: createRoute(securedIdempotent({
     method: 'post',
-    path: '/api/v1/process/upload',
+    path: '/upload',
     tags: ['Processing'],
     summary: 'Start a document job and get a presigned S3 POST for the file',
     request: { body: jsonBody(UploadRequest) },
     responses: { 201: jsonResponse('Job created; POST the file to upload.url with upload.fields', UploadResponse), ...errorResponses(400, 401, 413, 415, 421, 429) },
   })),
-  status: jobRoute('get', '/api/v1/process/status/{jobId}', "A job's status", { 200: jsonResponse('Status', JobStatus), ...errorResponses(400, 401, 404, 421) }),
-  result: jobRoute('get', '/api/v1/process/result/{jobId}', "A completed job's result", {
+  status: jobRoute('get', '/status/{jobId}', "A job's status", { 200: jsonResponse('Status', JobStatus), ...errorResponses(400, 401, 404, 421) }),
+  result: jobRoute('get', '/result/{jobId}', "A completed job's result", {
     200: jsonResponse('Result', ResultResponse),
     ...errorResponses(400, 401, 404, 409, 421),
   }),
-  cleanup: jobRoute('delete', '/api/v1/process/cleanup/{jobId}', "Delete a job's objects and its record", {
+  cleanup: jobRoute('delete', '/cleanup/{jobId}', "Delete a job's objects and its record", {
     204: { description: 'Gone (also when already cleaned up)' },
     ...errorResponses(400, 401, 404, 421),
   }),
   doctorReport: createRoute(securedIdempotent({
     method: 'post',
-    path: '/api/v1/process/doctor-report',
+    path: '/doctor-report',
     tags: ['Processing'],
     summary: 'Premium: a report on the health history the app keeps',
     request: { body: jsonBody(DoctorReportInput.openapi('DoctorReportRequest')) },

@@ -11,7 +11,7 @@ const ProfileUpdate = z
   .strictObject({ name: Name.optional(), givenName: Name.optional(), familyName: Name.optional(), device: Device.optional() })
   .openapi('ProfileUpdate');
 
-const path = '/api/v1/user/profile';
+const path = '/profile';
 const routes = {
   get: createRoute(securedReading({
     method: 'get',

@@ -1,4 +1,4 @@
-import { z, type RouteConfig } from '@hono/zod-openapi';
+import { z, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
 import { requireSession, requireSessionReading, type Reads } from '../middleware/authenticate';
 import { IdempotencyHeaders, idempotent } from '../middleware/idempotency';
 
@@ -93,9 +93,19 @@ export const jsonResponse = <T extends z.ZodType>(description: string, schema: T
 export const bearerAuth = [{ bearerAuth: [] }];
 
 /** `get /api/v1/process/status/{jobId}` → `getProcessStatus`: one stable id per operation, for generated clients. */
-export function operationIdOf(method: string, path: string): string {
+function operationIdOf(method: string, path: string): string {
   const words = path.replace(/^\/api\/v1\//, '/').replace(/\{[^}]+\}/g, '').split(/[^A-Za-z0-9]+/).filter(Boolean);
   return [method.toLowerCase(), ...words].map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join('');
+}
+
+/**
+ * Names every operation from its full path, once the routers are mounted: a route knows only its
+ * path under its router, and the ids stay what generated clients already call.
+ */
+export function nameOperations(registry: OpenAPIHono['openAPIRegistry']) {
+  for (const definition of registry.definitions) {
+    if (definition.type === 'route') definition.route.operationId ??= operationIdOf(definition.route.method, definition.route.path);
+  }
 }
 
 type RouteWithoutSecurity = Omit<RouteConfig, 'security' | 'middleware' | 'operationId'>;
@@ -105,13 +115,11 @@ type RouteWithoutSecurity = Omit<RouteConfig, 'security' | 'middleware' | 'opera
  * enforces it are one definition, so a route cannot be documented as protected and served open
  * (nor protected by a middleware mounted on a mistyped path).
  */
-export const secured = <R extends RouteWithoutSecurity>(route: R) =>
-  ({ ...route, operationId: operationIdOf(route.method, route.path), security: bearerAuth, middleware: requireSession });
+export const secured = <R extends RouteWithoutSecurity>(route: R) => ({ ...route, security: bearerAuth, middleware: requireSession });
 
 /** A protected route that reads user items: they come with the session check, in one round trip. */
 export const securedReading = <R extends RouteWithoutSecurity>(route: R, reads: Reads) => ({
   ...route,
-  operationId: operationIdOf(route.method, route.path),
   security: bearerAuth,
   middleware: requireSessionReading(reads),
 });
@@ -122,7 +130,6 @@ export const securedReading = <R extends RouteWithoutSecurity>(route: R, reads: 
  */
 export const securedIdempotent = <R extends RouteWithoutSecurity>(route: R) => ({
   ...route,
-  operationId: operationIdOf(route.method, route.path),
   security: bearerAuth,
   middleware: [requireSession, idempotent],
   request: { ...route.request, headers: IdempotencyHeaders } as NonNullable<R['request']> & { headers: typeof IdempotencyHeaders },
@@ -130,5 +137,4 @@ export const securedIdempotent = <R extends RouteWithoutSecurity>(route: R) => (
 });
 
 /** A route anyone may call: it says so in the document (`security: []`), as every route says one or the other. */
-export const publicRoute = <R extends RouteWithoutSecurity>(route: R) =>
-  ({ ...route, operationId: operationIdOf(route.method, route.path), security: [] as Array<Record<string, string[]>> });
+export const publicRoute = <R extends RouteWithoutSecurity>(route: R) => ({ ...route, security: [] as Array<Record<string, string[]>> });

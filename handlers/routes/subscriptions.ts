@@ -32,14 +32,14 @@ const WebhookAnswer = z.object({ outcome: z.enum(['applied', 'recorded', 'duplic
 const routes = {
   get: createRoute(securedReading({
     method: 'get',
-    path: '/api/v1/subscriptions',
+    path: '/',
     tags: ['Subscriptions'],
     summary: "The caller's subscription, as the stores last reported it",
     responses: { 200: jsonResponse("The caller's subscription", SubscriptionView), ...errorResponses(401, 421) },
   }, (_c, auth) => [itemKeys.profile(auth.userId)])),
   webhook: createRoute(publicRoute({
     method: 'post',
-    path: '/api/v1/subscriptions/webhook',
+    path: '/webhook',
     tags: ['Subscriptions'],
     summary: 'App Store Server Notifications v2, or a Google Play RTDN Pub/Sub push (with its OIDC bearer token)',
     request: { body: jsonBody(Webhook) },
