@@ -2,7 +2,8 @@ import { DeleteCommand, GetCommand, TransactWriteCommand, UpdateCommand, type Dy
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { itemKeys } from '../../contract';
 import type { Clock } from '../clock';
-import { AccountClosedError, cancellationReasons, liveProfileCheck } from '../users/live-profile';
+import { AccountClosedError, liveProfileCheck } from '../users/live-profile';
+import { cancellationReasons } from '../conditions';
 
 /** A retry with the same key within this window returns the first answer. */
 const RECORD_TTL_SECONDS = 24 * 3600;

@@ -1,9 +1,10 @@
 import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { itemKeys } from '../../contract';
 import type { Clock } from '../clock';
 import type { AppConfig } from '../config';
-import { AccountClosedError, cancellationReasons, liveProfileCheck } from '../users/live-profile';
+import { AccountClosedError, liveProfileCheck } from '../users/live-profile';
+import { cancellationReasons, unlessConditionFails } from '../conditions';
 import type { Job, JobError, JobStatus, JobType, Usage } from './job';
 
 /** What a daily counter counts, one counter per kind of model call. */
@@ -56,40 +57,32 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
   const slotSeconds = config.uploadWindowSeconds + config.workerTimeoutSeconds + MARGIN_SECONDS;
 
   async function release(userId: string, jobId: string) {
-    await dynamo.send(
-      new UpdateCommand({
-        TableName: table,
-        Key: activeKey(userId),
-        UpdateExpression: 'REMOVE slots.#job',
-        ConditionExpression: 'attribute_exists(slots)',
-        ExpressionAttributeNames: { '#job': jobId },
-      }),
-    ).catch((err) => {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    const update = new UpdateCommand({
+      TableName: table,
+      Key: activeKey(userId),
+      UpdateExpression: 'REMOVE slots.#job',
+      ConditionExpression: 'attribute_exists(slots)',
+      ExpressionAttributeNames: { '#job': jobId },
     });
+    await unlessConditionFails(dynamo.send(update), undefined);
   }
 
   /** Moves a job to a final state; false when it was no longer in one of `from` (e.g. cleaned up meanwhile). */
   async function finish(userId: string, jobId: string, set: Record<string, unknown>, from: JobStatus[]): Promise<boolean> {
     const names = Object.keys(set);
+    const update = new UpdateCommand({
+      TableName: table,
+      Key: jobKey(userId, jobId),
+      ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
+      UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
+      ExpressionAttributeNames: { '#status': 'status', ...Object.fromEntries(names.map((n) => [`#${n}`, n])) },
+      ExpressionAttributeValues: {
+        ...Object.fromEntries(from.map((s, i) => [`:from${i}`, s])),
+        ...Object.fromEntries(names.map((n) => [`:${n}`, set[n]])),
+      },
+    });
     try {
-      await dynamo.send(
-        new UpdateCommand({
-          TableName: table,
-          Key: jobKey(userId, jobId),
-          ConditionExpression: `#status IN (${from.map((_, i) => `:from${i}`).join(', ')})`,
-          UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')}`,
-          ExpressionAttributeNames: { '#status': 'status', ...Object.fromEntries(names.map((n) => [`#${n}`, n])) },
-          ExpressionAttributeValues: {
-            ...Object.fromEntries(from.map((s, i) => [`:from${i}`, s])),
-            ...Object.fromEntries(names.map((n) => [`:${n}`, set[n]])),
-          },
-        }),
-      );
-      return true;
-    } catch (err) {
-      if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      return false;
+      return await unlessConditionFails(dynamo.send(update).then(() => true), false);
     } finally {
       await release(userId, jobId);
     }
@@ -190,23 +183,17 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
     /** `awaiting_upload → processing`, once: a duplicated or redelivered upload event gets `undefined`. */
     async claim(userId: string, jobId: string): Promise<Job | undefined> {
       const now = clock.now().toISOString();
-      try {
-        const { Attributes } = await dynamo.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: jobKey(userId, jobId),
-            ConditionExpression: '#status = :awaiting',
-            UpdateExpression: 'SET #status = :processing, started_at = :now, updated_at = :now',
-            ExpressionAttributeNames: { '#status': 'status' },
-            ExpressionAttributeValues: { ':awaiting': 'awaiting_upload', ':processing': 'processing', ':now': now },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return Attributes && toJob(Attributes);
-      } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) return undefined;
-        throw err;
-      }
+      const update = new UpdateCommand({
+        TableName: table,
+        Key: jobKey(userId, jobId),
+        ConditionExpression: '#status = :awaiting',
+        UpdateExpression: 'SET #status = :processing, started_at = :now, updated_at = :now',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':awaiting': 'awaiting_upload', ':processing': 'processing', ':now': now },
+        ReturnValues: 'ALL_NEW',
+      });
+      const claimed = await unlessConditionFails(dynamo.send(update), undefined);
+      return claimed?.Attributes && toJob(claimed.Attributes);
     },
 
     complete(userId: string, jobId: string, usage: Usage) {
@@ -229,24 +216,18 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
      * when it ends. Returns false when the caller has no such job.
      */
     async remove(userId: string, jobId: string): Promise<boolean> {
-      let before: Record<string, unknown> | undefined;
-      try {
-        ({ Attributes: before } = await dynamo.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: jobKey(userId, jobId),
-            ConditionExpression: 'attribute_exists(PK)',
-            UpdateExpression: 'SET #status = :cleaned, updated_at = :now REMOVE #error, #usage, #type, content_type, document_type',
-            ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#usage': 'usage', '#type': 'type' },
-            ExpressionAttributeValues: { ':cleaned': 'cleaned_up', ':now': clock.now().toISOString() },
-            ReturnValues: 'ALL_OLD',
-          }),
-        ));
-      } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) return false;
-        throw err;
-      }
-      if (before?.status !== 'processing') await release(userId, jobId);
+      const update = new UpdateCommand({
+        TableName: table,
+        Key: jobKey(userId, jobId),
+        ConditionExpression: 'attribute_exists(PK)',
+        UpdateExpression: 'SET #status = :cleaned, updated_at = :now REMOVE #error, #usage, #type, content_type, document_type',
+        ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#usage': 'usage', '#type': 'type' },
+        ExpressionAttributeValues: { ':cleaned': 'cleaned_up', ':now': clock.now().toISOString() },
+        ReturnValues: 'ALL_OLD',
+      });
+      const removed = await unlessConditionFails(dynamo.send(update), undefined);
+      if (!removed) return false;
+      if (removed.Attributes?.status !== 'processing') await release(userId, jobId);
       return true;
     },
 

@@ -1,9 +1,10 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { itemKeys, uuidPattern } from '../../contract';
 import type { Clock } from '../clock';
-import { AccountClosedError, cancellationReasons, liveProfileCheck } from '../users/live-profile';
+import { AccountClosedError, liveProfileCheck } from '../users/live-profile';
+import { cancellationReasons, unlessConditionFails } from '../conditions';
 
 export type SessionOrigin = 'onboarding' | 'signin';
 
@@ -165,20 +166,15 @@ export function createSessionStore(dynamo: DynamoDBDocumentClient, table: string
     },
 
     async revoke(userId: string, sessionId: string, reason: 'signed_out' | 'refresh_token_reused'): Promise<void> {
-      try {
-        await dynamo.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: key(userId, sessionId),
-            ConditionExpression: 'attribute_exists(PK)',
-            UpdateExpression: 'SET revoked = :true, revoked_reason = :reason, revoked_at = :now',
-            ExpressionAttributeValues: { ':true': true, ':reason': reason, ':now': clock.now().toISOString() },
-          }),
-        );
-      } catch (err) {
-        // Already gone (account deleted): nothing left to revoke.
-        if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      }
+      const update = new UpdateCommand({
+        TableName: table,
+        Key: key(userId, sessionId),
+        ConditionExpression: 'attribute_exists(PK)',
+        UpdateExpression: 'SET revoked = :true, revoked_reason = :reason, revoked_at = :now',
+        ExpressionAttributeValues: { ':true': true, ':reason': reason, ':now': clock.now().toISOString() },
+      });
+      // Already gone (account deleted): nothing left to revoke.
+      await unlessConditionFails(dynamo.send(update), undefined);
     },
   };
 }

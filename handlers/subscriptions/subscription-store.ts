@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../clock';
 import { itemKeys } from '../../contract';
-import { cancellationReasons } from '../users/live-profile';
+import { cancellationReasons, unlessConditionFails } from '../conditions';
 import type { SubscriptionEvent } from './subscription-event';
 
 export type ApplyOutcome = 'applied' | 'recorded' | 'duplicate' | 'stale' | 'unknown_user' | 'other_purchase';
@@ -81,9 +81,7 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
         if (!Item) return 'unknown_user';
         const current = Item.current_subscription as { event_time?: number } | undefined;
         // Refused: keep the marker so a replay is a duplicate, change nothing.
-        await dynamo.send(new PutCommand(putMarker.Put)).catch((e) => {
-          if (!(e instanceof ConditionalCheckFailedException)) throw e;
-        });
+        await unlessConditionFails(dynamo.send(new PutCommand(putMarker.Put)), undefined);
         return current?.event_time !== undefined && current.event_time >= event.eventTime ? 'stale' : 'other_purchase';
       }
     },

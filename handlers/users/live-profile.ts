@@ -18,12 +18,3 @@ export const liveProfileCheck = (table: string, userId: string) => ({
     ConditionExpression: 'attribute_exists(PK) AND attribute_not_exists(deleting_at)',
   },
 });
-
-/** Transaction cancellation reasons by the name of each item, not by position. */
-export function cancellationReasons<N extends string>(
-  names: readonly N[],
-  err: { CancellationReasons?: Array<{ Code?: string }> },
-): Record<N, string | undefined> {
-  const reasons = err.CancellationReasons ?? [];
-  return Object.fromEntries(names.map((name, i) => [name, reasons[i]?.Code === 'None' ? undefined : reasons[i]?.Code])) as Record<N, string | undefined>;
-}

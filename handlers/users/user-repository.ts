@@ -7,7 +7,8 @@ import {
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { unlessConditionFails } from '../conditions';
 import { itemKeys } from '../../contract';
 import type { Clock } from '../clock';
 import type { ExternalIdentity, Provider } from '../identity/id-tokens';
@@ -163,26 +164,23 @@ export function createUserRepository(deps: {
       const names = Object.keys(set);
       // The first format's attributes go; a device written anew carries no sealed id of its own.
       const remove = [...legacyAttributes.map((a) => `#legacy_${a}`), ...('current_device' in set ? [] : ['current_device.device_id'])];
-      try {
-        const { Attributes } = await dynamo.send(
-          new UpdateCommand({
-            TableName: table,
-            Key: userKey(userId),
-            ConditionExpression: version ? 'pii_version = :version' : 'attribute_exists(PK) AND attribute_not_exists(pii_version)',
-            // Names go through placeholders: `name` is a DynamoDB reserved word.
-            UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')} REMOVE ${remove.join(', ')}`,
-            ExpressionAttributeNames: {
-              ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
-              ...Object.fromEntries(legacyAttributes.map((a) => [`#legacy_${a}`, a])),
-            },
-            ExpressionAttributeValues: { ...Object.fromEntries(names.map((n) => [`:${n}`, set[n]])), ...(version ? { ':version': version } : {}) },
-            ReturnValues: 'ALL_NEW',
-          }),
-        );
-        return Attributes ? profileFrom(Attributes, fields) : undefined;
-      } catch (err) {
-        if (!(err instanceof ConditionalCheckFailedException) || attempt >= 5) throw err;
-      }
+      const update = new UpdateCommand({
+        TableName: table,
+        Key: userKey(userId),
+        ConditionExpression: version ? 'pii_version = :version' : 'attribute_exists(PK) AND attribute_not_exists(pii_version)',
+        // Names go through placeholders: `name` is a DynamoDB reserved word.
+        UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')} REMOVE ${remove.join(', ')}`,
+        ExpressionAttributeNames: {
+          ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
+          ...Object.fromEntries(legacyAttributes.map((a) => [`#legacy_${a}`, a])),
+        },
+        ExpressionAttributeValues: { ...Object.fromEntries(names.map((n) => [`:${n}`, set[n]])), ...(version ? { ':version': version } : {}) },
+        ReturnValues: 'ALL_NEW',
+      });
+      // Someone else wrote the profile since our read: read again, up to a few times.
+      const written = await unlessConditionFails(dynamo.send(update), undefined);
+      if (written) return written.Attributes ? profileFrom(written.Attributes, fields) : undefined;
+      if (attempt >= 5) throw new Error('The profile kept changing while it was being updated');
     }
   }
 
@@ -319,19 +317,14 @@ export function createUserRepository(deps: {
      * finds the mark, or no profile at all, and goes on.
      */
     async beginDeletion(userId: string): Promise<void> {
-      await dynamo
-        .send(
-          new UpdateCommand({
-            TableName: table,
-            Key: userKey(userId),
-            ConditionExpression: 'attribute_exists(PK)',
-            UpdateExpression: 'SET deleting_at = if_not_exists(deleting_at, :now)',
-            ExpressionAttributeValues: { ':now': clock.now().toISOString() },
-          }),
-        )
-        .catch((err) => {
-          if (!(err instanceof ConditionalCheckFailedException)) throw err;
-        });
+      const update = new UpdateCommand({
+        TableName: table,
+        Key: userKey(userId),
+        ConditionExpression: 'attribute_exists(PK)',
+        UpdateExpression: 'SET deleting_at = if_not_exists(deleting_at, :now)',
+        ExpressionAttributeValues: { ':now': clock.now().toISOString() },
+      });
+      await unlessConditionFails(dynamo.send(update), undefined);
     },
 
     /**
