@@ -289,7 +289,8 @@ export class Api extends pulumi.ComponentResource {
         restApi: this.restApi.id,
         deployment: deployment.id,
         stageName,
-        xrayTracingEnabled: true,
+        // No X-Ray: see `platform-functions.ts` for why the zone does not trace.
+        xrayTracingEnabled: false,
         accessLogSettings: { destinationArn: this.accessLogs.arn, format: accessLogFormat },
         tags: classified('none'),
       },

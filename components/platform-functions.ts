@@ -56,7 +56,9 @@ type Statement = { Sid: string; Effect: 'Allow'; Action: string[]; Resource: pul
  * The three functions of a zone, all running the one bundle of `handlers/lambda.ts`: `api`
  * (behind API Gateway, through its `live` alias), `worker` (S3 uploads) and `stream` (the users
  * table's stream → audit bucket). Each has its own role with exact actions on exact ARNs, a log
- * group with retention, and X-Ray tracing.
+ * group with retention, and no X-Ray tracing: tracing the SDK clients would put the X-Ray SDK in every
+ * cold start, and with one AWS round trip per route the request log line (route, status,
+ * duration) and the counted AWS calls per route already say where a request's time goes.
  */
 export class PlatformFunctions extends pulumi.ComponentResource {
   public readonly functions: Record<FunctionName, aws.lambda.Function>;
@@ -114,14 +116,12 @@ export class PlatformFunctions extends pulumi.ComponentResource {
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       Resource: pulumi.interpolate`${this.logGroups[fn].arn}:*`,
     };
-    // X-Ray accepts no resource narrower than "*".
-    const tracing: Statement = { Sid: 'Tracing', Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' };
     const jobs = pulumi.interpolate`${args.tempBucket.arn}/${tempBucketLayout.jobsPrefix}*`;
     // S3 answers a GetObject of a missing key with 404 only to a caller that may list the bucket,
     // and evaluates that permission without a prefix: a prefix condition here would turn every
     // expired result into a 403. Keys hold ids only, never content.
     const missingObjectsAre404: Statement = { Sid: 'MissingJobObjectsAre404', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: args.tempBucket.arn };
-    const own = [logs, tracing];
+    const own = [logs];
     const appleKey: Statement[] = args.appleSignInSecretArn
       ? [{ Sid: 'SignInWithAppleKey', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: args.appleSignInSecretArn }]
       : [];
@@ -211,7 +211,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           code,
           ...functionSizes[fn],
           environment: { variables: args.environment },
-          tracingConfig: { mode: 'Active' },
+          tracingConfig: { mode: 'PassThrough' },
           loggingConfig: { logFormat: 'JSON', logGroup: this.logGroups[fn].name },
           tags: classified(fn === 'stream' ? 'audit' : fn === 'worker' ? 'phi-transient' : 'pii'),
           ...extra,

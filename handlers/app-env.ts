@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { MiddlewareHandler } from 'hono';
 import type { AccessTokenClaims } from './identity/access-tokens';
 import type { Reads } from './middleware/authenticate';
@@ -6,6 +7,8 @@ import type { Reads } from './middleware/authenticate';
 export interface AppEnv {
   Variables: {
     requestId: string;
+    /** The request's own logger, its id on every line (and the Lambda context, in Lambda); made on first use. */
+    log: () => Logger;
     /** Set by `authenticate` on protected routes. */
     auth: AccessTokenClaims;
     /** The session check, built once at the edge from the app's dependencies (`app.ts`); given reads, it fetches them too. */

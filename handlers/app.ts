@@ -80,7 +80,7 @@ export function createApp(deps: Deps, p: Platform = createPlatform(deps)) {
     if (err instanceof ApiError) return errorResponse(c, err);
     if (err instanceof HTTPException) return errorResponse(c, fromHttpException(err));
     // A real fault: log its class and our request id only (its message may quote input).
-    deps.logger.error('unhandled error', { requestId: c.get('requestId'), errorName: err.name });
+    c.var.log().error('unhandled error', { errorName: err.name });
     return errorResponse(c, new ApiError(500, 'INTERNAL', 'Something went wrong on our side; try again', { retryable: true }));
   });
   return app;

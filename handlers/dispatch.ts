@@ -31,6 +31,8 @@ export interface EventHandlers {
 /** Hands each event to its handler; anything else is logged by its shape only and refused. */
 export function createDispatcher(handlers: EventHandlers, logger: Logger) {
   return async (event: unknown, context: Context): Promise<unknown> => {
+    // Powertools' Lambda context (function, request id, cold start) on every line of this invocation.
+    if (context?.awsRequestId) logger.addContext(context);
     const kind = classifyEvent(event);
     if (kind === 'http') return handlers.http(event as APIGatewayProxyEvent, context);
     if (kind === 'dynamodb-stream') return handlers.stream(event as DynamoDBStreamEvent);

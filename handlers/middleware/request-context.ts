@@ -17,6 +17,9 @@ export function requestContext(logger: Logger, clock: Clock): MiddlewareHandler<
       ?.requestId;
     const requestId = typeof apiGatewayId === 'string' && /^[\w-]{1,64}$/.test(apiGatewayId) ? apiGatewayId : randomUUID();
     c.set('requestId', requestId);
+    // Most requests log only the request line below: the child logger is made when a route logs.
+    let child: Logger | undefined;
+    c.set('log', () => (child ??= logger.createChild({ persistentKeys: { requestId } })));
     c.header('x-request-id', requestId);
     await next();
     c.header('x-request-id', requestId);

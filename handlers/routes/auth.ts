@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../errors';
 import { InvalidAuthorizationCodeError } from '../identity/apple-id';
@@ -91,11 +92,11 @@ export function authRoutes(p: Platform) {
   };
   const zone = { zone: p.config.zone, homeApi: p.config.homeApi };
   /** Apple's refresh token for the authorization code, when the app sent one with an Apple sign-in. */
-  const appleRefreshToken = async (body: { provider: ProviderName; authorizationCode?: string }, identity: ExternalIdentity) => {
+  const appleRefreshToken = async (body: { provider: ProviderName; authorizationCode?: string }, identity: ExternalIdentity, log: () => Logger) => {
     if (body.authorizationCode === undefined) return undefined;
     if (body.provider !== 'apple') throw new ApiError(400, 'VALIDATION_ERROR', 'authorizationCode is for provider "apple" only; leave it out');
     if (!p.appleId) {
-      p.logger.warn('apple authorization code ignored', { reason: 'no Sign in with Apple key in this zone' });
+      log().warn('apple authorization code ignored', { reason: 'no Sign in with Apple key in this zone' });
       return undefined;
     }
     try {
@@ -113,7 +114,7 @@ export function authRoutes(p: Platform) {
     .openapi(routes.onboarding, async (c) => {
       const body = c.req.valid('json');
       const identity = await verifyIdToken(body.provider, body.idToken);
-      const apple = await appleRefreshToken(body, identity);
+      const apple = await appleRefreshToken(body, identity, c.var.log);
       try {
         const { profile, session } = await p.users.register({
           identity,
@@ -136,7 +137,7 @@ export function authRoutes(p: Platform) {
       const identity = await verifyIdToken(body.provider, body.idToken);
       const noAccount = () => new ApiError(404, 'USER_NOT_FOUND', 'No account for this sign-in in this zone; create one with /api/v1/auth/oauth-onboarding');
       const userId = await p.users.findUserId(identity.provider, identity.subject);
-      const apple = userId ? await appleRefreshToken(body, identity) : undefined;
+      const apple = userId ? await appleRefreshToken(body, identity, c.var.log) : undefined;
       const profile = userId ? await p.users.recordSignIn(userId, body.device, apple ? { refreshToken: apple, clientId: identity.clientId } : undefined) : undefined;
       if (!userId || !profile) throw noAccount();
       const session = p.sessions.open(userId, 'signin');

@@ -85,7 +85,7 @@ export function subscriptionRoutes(p: Platform) {
         event = await read(c.req.valid('json'), c.req.header('authorization'));
       } catch (err) {
         if (err instanceof UntrustedSignatureError) {
-          p.logger.warn('store notification refused', { requestId: c.get('requestId'), reason: err.message });
+          c.var.log().warn('store notification refused', { reason: err.message });
           throw unverified();
         }
         if (err instanceof MalformedNotificationError) {
@@ -93,14 +93,13 @@ export function subscriptionRoutes(p: Platform) {
         }
         // Verified, but for a purchase Play does not know: a 5xx would have Pub/Sub redeliver it for days.
         if (err instanceof PurchaseNotFoundError) {
-          p.logger.info('store notification', { requestId: c.get('requestId'), provider: 'google', outcome: 'unknown_purchase' });
+          c.var.log().info('store notification', { provider: 'google', outcome: 'unknown_purchase' });
           return c.json({ outcome: 'unknown_purchase' as const }, 200);
         }
         throw err;
       }
       const outcome = await p.subscriptionStore.apply(event);
-      p.logger.info('store notification', {
-        requestId: c.get('requestId'),
+      c.var.log().info('store notification', {
         provider: event.provider,
         kind: event.kind,
         notificationId: event.notificationId,

@@ -1,0 +1,57 @@
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureOutput, createTestPlatform, type TestPlatform } from './support/test-platform';
+
+/** Powertools' Lambda context on every line of an invocation, and the request's id on every line a route logs. */
+let t: TestPlatform;
+beforeAll(async () => {
+  t = await createTestPlatform({ logLevel: 'INFO' });
+});
+afterAll(() => t.stop());
+
+const lines = (output: string) => output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+const lambdaContext = (awsRequestId: string) =>
+  ({
+    awsRequestId,
+    functionName: 'serenya-dev-api',
+    functionVersion: '7',
+    invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:serenya-dev-api:live',
+    memoryLimitInMB: '1024',
+    getRemainingTimeInMillis: () => 10_000,
+  }) as unknown as Context;
+
+const restEvent = (path: string, method = 'GET', body?: string) => ({
+  httpMethod: method,
+  path,
+  headers: { 'content-type': 'application/json' },
+  multiValueHeaders: {},
+  queryStringParameters: null,
+  multiValueQueryStringParameters: null,
+  pathParameters: null,
+  stageVariables: null,
+  requestContext: { requestId: `apigw-${path.length}`, httpMethod: method, path, stage: 'live', identity: { sourceIp: '203.0.113.7' } },
+  body: body ?? null,
+  isBase64Encoded: false,
+});
+
+describe('log lines', () => {
+  it('carry the Lambda context of the invocation that wrote them', async () => {
+    const output = await captureOutput(async () => {
+      await t.runtime.handler(restEvent('/health'), lambdaContext('invocation-1'));
+    });
+    const request = lines(output).find((l) => l.message === 'request')!;
+    expect(request).toMatchObject({ function_request_id: 'invocation-1', function_name: 'serenya-dev-api', requestId: 'apigw-7' });
+    expect(request).toHaveProperty('cold_start');
+  });
+
+  it('carry the request id on every line a route logs, without the route passing it', async () => {
+    let requestId = '';
+    const output = await captureOutput(async () => {
+      const res = await t.request('POST', '/api/v1/subscriptions/webhook', { body: { signedPayload: 'a.b.c' } });
+      requestId = res.headers.get('x-request-id')!;
+    });
+    const refused = lines(output).find((l) => l.message === 'store notification refused');
+    expect(refused).toMatchObject({ requestId, zone: t.config.zone });
+  });
+});
