@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { auditBucketLayout } from '../contract';
+import type { Statement } from './iam-statement';
 import { SecureBucket } from './secure-bucket';
 
 export interface AuditBucketArgs {
@@ -27,6 +28,11 @@ export class AuditBucket extends pulumi.ComponentResource {
     const versioning = this.createVersioning(name);
     this.createLifecycle(name, args, versioning);
     this.registerOutputs({ bucketName: this.bucket.bucket });
+  }
+
+  /** Writing audit events under `observability/`; nothing else, not even reading them back. */
+  grantWriteEvents(): Statement {
+    return { Sid: 'WriteAuditEvents', Effect: 'Allow', Action: ['s3:PutObject'], Resource: pulumi.interpolate`${this.bucket.arn}/${auditBucketLayout.eventsPrefix}*` };
   }
 
   private createVersioning(name: string) {

@@ -1,5 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
+import type { Statement } from './iam-statement';
 import { classified } from './tags';
 
 /** What the functions do with the data key: envelope encryption of fields and bucket objects. */
@@ -48,6 +49,21 @@ export class Keys extends pulumi.ComponentResource {
       signingKeyArn: this.signingKey.arn,
       macKeyArn: this.macKey.arn,
     });
+  }
+
+  /** Encrypting and decrypting with the zone's data key (PII, the table, the buckets). */
+  grantDataKey(): Statement {
+    return { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: this.dataKey.arn };
+  }
+
+  /** Signing access tokens; verifying needs no KMS call (the runtime has the public key). */
+  grantSign(): Statement {
+    return { Sid: 'SignAccessTokens', Effect: 'Allow', Action: ['kms:Sign'], Resource: this.signingKey.arn };
+  }
+
+  /** Keyed MACs of emails and external subjects, for the indexes. */
+  grantMac(): Statement {
+    return { Sid: 'KeyEmailIndex', Effect: 'Allow', Action: ['kms:GenerateMac'], Resource: this.macKey.arn };
   }
 
   /**

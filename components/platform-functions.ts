@@ -2,8 +2,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { auditBucketLayout, tempBucketLayout } from '../contract';
 import type { FunctionName } from './function-roles';
+import type { Statement } from './iam-statement';
 import { bundleLambda } from './lambda-bundle';
 import { classified } from './tags';
 
@@ -14,20 +14,13 @@ export interface PlatformFunctionsArgs {
   roles: Record<FunctionName, aws.iam.Role>;
   /** Environment of every function (see `contract.ts`): names and ARNs, never secrets. */
   environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** The users table: its stream feeds the stream function. */
   table: aws.dynamodb.Table;
-  tempBucket: aws.s3.Bucket;
-  auditBucket: aws.s3.Bucket;
-  dataKeyArn: pulumi.Input<string>;
-  signingKeyArn: pulumi.Input<string>;
-  macKeyArn: pulumi.Input<string>;
-  /** Secret the API reads the Play Developer API key from (its full ARN). @default none (Google Play not configured) */
-  playCredentialsSecretArn?: string;
-  /** Customer managed key of that secret; the API may decrypt with it through Secrets Manager only. @default the AWS managed key */
-  playCredentialsSecretKmsKeyArn?: string;
-  /** Secret with the Sign in with Apple key: the API exchanges codes, the stream function revokes tokens. @default none */
-  appleSignInSecretArn?: string;
-  /** Bedrock ARNs the worker may invoke (see `bedrock-arns.ts`). */
-  bedrockArns: pulumi.Input<string[]>;
+  /**
+   * What each function may do besides writing its own logs: the statements the resources grant
+   * (`usersTable.grantItems()`, `tempBucket.grantJobObjects()`, …), so no list here knows every ARN.
+   */
+  grants: Record<FunctionName, pulumi.Input<Statement>[]>;
   /** CloudWatch Logs retention. @default 30 */
   logRetentionDays?: number;
   /** Reserved concurrency of the API function. @default unreserved */
@@ -50,7 +43,6 @@ export const functionSizes: Record<FunctionName, { memorySize: number; timeout: 
   stream: { memorySize: 512, timeout: 60 },
 };
 
-type Statement = { Sid: string; Effect: 'Allow'; Action: string[]; Resource: pulumi.Input<string> | pulumi.Input<string>[] | pulumi.Input<string[]>; Condition?: object };
 
 /**
  * The three functions of a zone, all running the one bundle of `handlers/lambda.ts`: `api`
@@ -109,77 +101,15 @@ export class PlatformFunctions extends pulumi.ComponentResource {
     );
   }
 
-  private statements(fn: FunctionName, args: PlatformFunctionsArgs): Statement[] {
+  private statements(fn: FunctionName, args: PlatformFunctionsArgs): pulumi.Input<Statement>[] {
     const logs: Statement = {
       Sid: 'WriteOwnLogs',
       Effect: 'Allow',
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       Resource: pulumi.interpolate`${this.logGroups[fn].arn}:*`,
     };
-    const jobs = pulumi.interpolate`${args.tempBucket.arn}/${tempBucketLayout.jobsPrefix}*`;
-    // S3 answers a GetObject of a missing key with 404 only to a caller that may list the bucket,
-    // and evaluates that permission without a prefix: a prefix condition here would turn every
-    // expired result into a 403. Keys hold ids only, never content.
-    const missingObjectsAre404: Statement = { Sid: 'MissingJobObjectsAre404', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: args.tempBucket.arn };
-    const own = [logs];
-    const appleKey: Statement[] = args.appleSignInSecretArn
-      ? [{ Sid: 'SignInWithAppleKey', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: args.appleSignInSecretArn }]
-      : [];
-    switch (fn) {
-      case 'api':
-        return [
-          ...own,
-          {
-            Sid: 'UsersTable',
-            Effect: 'Allow',
-            Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'],
-            Resource: [args.table.arn, pulumi.interpolate`${args.table.arn}/index/*`],
-          },
-          missingObjectsAre404,
-          { Sid: 'JobObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: jobs },
-          { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: args.dataKeyArn },
-          { Sid: 'SignAccessTokens', Effect: 'Allow', Action: ['kms:Sign'], Resource: args.signingKeyArn },
-          { Sid: 'KeyEmailIndex', Effect: 'Allow', Action: ['kms:GenerateMac'], Resource: args.macKeyArn },
-          ...(args.playCredentialsSecretArn
-            ? [{ Sid: 'PlayDeveloperApiKey', Effect: 'Allow' as const, Action: ['secretsmanager:GetSecretValue'], Resource: args.playCredentialsSecretArn }]
-            : []),
-          ...appleKey,
-          ...(args.playCredentialsSecretArn && args.playCredentialsSecretKmsKeyArn
-            ? [{
-                Sid: 'PlayDeveloperApiKeyDecrypt',
-                Effect: 'Allow' as const,
-                Action: ['kms:Decrypt'],
-                Resource: args.playCredentialsSecretKmsKeyArn,
-                Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${args.playCredentialsSecretArn.split(':')[3]}.amazonaws.com` } },
-              }]
-            : []),
-        ];
-      case 'worker':
-        return [
-          ...own,
-          { Sid: 'Jobs', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: args.table.arn },
-          missingObjectsAre404,
-          { Sid: 'JobObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: jobs },
-          { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: args.dataKeyArn },
-          { Sid: 'InZoneModel', Effect: 'Allow', Action: ['bedrock:InvokeModel'], Resource: args.bedrockArns },
-        ];
-      case 'stream':
-        return [
-          ...own,
-          {
-            Sid: 'ReadStream',
-            Effect: 'Allow',
-            Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
-            Resource: args.table.streamArn,
-          },
-          // ListStreams has no resource type: any narrower resource never matches.
-          { Sid: 'ListStreams', Effect: 'Allow', Action: ['dynamodb:ListStreams'], Resource: '*' },
-          { Sid: 'WriteAuditEvents', Effect: 'Allow', Action: ['s3:PutObject'], Resource: pulumi.interpolate`${args.auditBucket.arn}/${auditBucketLayout.eventsPrefix}*` },
-          { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:GenerateDataKey', 'kms:Decrypt'], Resource: args.dataKeyArn },
-          { Sid: 'ReportFailedBatches', Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: this.streamFailures.arn },
-          ...appleKey,
-        ];
-    }
+    const failedBatches: Statement = { Sid: 'ReportFailedBatches', Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: this.streamFailures.arn };
+    return [logs, ...args.grants[fn], ...(fn === 'stream' ? [failedBatches] : [])];
   }
 
   private createRolePolicies(name: string, args: PlatformFunctionsArgs) {

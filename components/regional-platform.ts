@@ -6,6 +6,7 @@ import { AuditBucket } from './audit-bucket';
 import { bedrockArns, profileGeography } from './bedrock-arns';
 import { FunctionRoles } from './function-roles';
 import { GeoDns } from './geo-dns';
+import type { Statement } from './iam-statement';
 import { Keys } from './keys';
 import { Observability } from './observability';
 import { functionSizes, PlatformFunctions } from './platform-functions';
@@ -83,7 +84,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       },
       inHome,
     );
-    const users = new UsersTable(
+    const usersTable = new UsersTable(
       `${name}-users`,
       {
         tableName: `${prefix}-users`,
@@ -93,9 +94,11 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         deletionProtection: config.deletionProtection,
       },
       inHome,
-    ).table;
+    );
+    const users = usersTable.table;
     const temp = new TempBucket(`${prefix}-temp`, { kmsKeyArn: keys.dataKey.arn, forceDestroy: !config.production }, inHome);
-    const audit = new AuditBucket(`${prefix}-audit`, { kmsKeyArn: keys.dataKey.arn }, inHome).bucket;
+    const auditBucket = new AuditBucket(`${prefix}-audit`, { kmsKeyArn: keys.dataKey.arn }, inHome);
+    const audit = auditBucket.bucket;
     const api = new Api(
       `${name}-api`,
       {
@@ -148,15 +151,11 @@ export class RegionalPlatform extends pulumi.ComponentResource {
           ...storeEnvironment(config),
         }),
         table: users,
-        tempBucket: temp.bucket,
-        auditBucket: audit,
-        dataKeyArn: keys.dataKey.arn,
-        signingKeyArn: keys.signingKey.arn,
-        macKeyArn: keys.macKey.arn,
-        playCredentialsSecretArn: config.subscriptions.googlePlay?.credentialsSecretArn,
-        playCredentialsSecretKmsKeyArn: config.subscriptions.googlePlay?.credentialsSecretKmsKeyArn,
-        appleSignInSecretArn: config.identity.appleSignInSecretArn,
-        bedrockArns: modelArns,
+        grants: {
+          api: [usersTable.grantItems(), ...temp.grantJobObjects(), keys.grantDataKey(), keys.grantSign(), keys.grantMac(), ...this.secretGrants(config, 'api')],
+          worker: [usersTable.grantJobUpdates(), ...temp.grantJobObjects(), keys.grantDataKey(), { Sid: 'InZoneModel', Effect: 'Allow', Action: ['bedrock:InvokeModel'], Resource: modelArns }],
+          stream: [...usersTable.grantStreamRead(), auditBucket.grantWriteEvents(), keys.grantDataKey(), ...this.secretGrants(config, 'stream')],
+        },
         logRetentionDays: config.logRetentionDays,
         apiReservedConcurrency: config.concurrency.apiReserved,
         apiProvisionedConcurrency: config.concurrency.apiProvisioned,
@@ -237,6 +236,33 @@ export class RegionalPlatform extends pulumi.ComponentResource {
     this.deployProblems = pulumi
       .all([api.hostedZoneCheck, modelGrant.apply((g) => g.problem)])
       .apply((results) => results.filter((p): p is string => !!p));
+  }
+
+  /**
+   * The secrets a function reads, from the stack's configuration: the Play Developer API key (the
+   * API verifies purchases) and the Sign in with Apple key (the API exchanges codes, the stream
+   * function revokes tokens of deleted accounts).
+   */
+  private secretGrants(config: StackConfig, fn: 'api' | 'stream'): Statement[] {
+    const play = config.subscriptions.googlePlay;
+    const appleKeyArn = config.identity.appleSignInSecretArn;
+    const apple: Statement[] = appleKeyArn ? [{ Sid: 'SignInWithAppleKey', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: appleKeyArn }] : [];
+    if (fn === 'stream' || !play?.credentialsSecretArn) return apple;
+    const secretArn = play.credentialsSecretArn;
+    return [
+      { Sid: 'PlayDeveloperApiKey', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArn },
+      ...apple,
+      ...(play.credentialsSecretKmsKeyArn
+        ? [{
+            Sid: 'PlayDeveloperApiKeyDecrypt',
+            Effect: 'Allow' as const,
+            Action: ['kms:Decrypt'],
+            Resource: play.credentialsSecretKmsKeyArn,
+            // Through Secrets Manager in the secret's own region only.
+            Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${secretArn.split(':')[3]}.amazonaws.com` } },
+          }]
+        : []),
+    ];
   }
 
   /** The model grant, read from Bedrock's description of the zone's profile at deploy time. */

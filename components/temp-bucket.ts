@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { tempBucketLayout } from '../contract';
+import type { Statement } from './iam-statement';
 import { SecureBucket } from './secure-bucket';
 
 export interface TempBucketArgs {
@@ -28,6 +29,17 @@ export class TempBucket extends pulumi.ComponentResource {
     this.bucket = new SecureBucket(name, { kmsKeyArn: args.kmsKeyArn, classification: 'phi-transient', forceDestroy: args.forceDestroy }, { parent: this }).bucket;
     this.createLifecycle(name, args);
     this.registerOutputs({ bucketName: this.bucket.bucket });
+  }
+
+  /** Reading, writing and deleting job objects under `jobs/`, and 404 (not 403) for a missing one. */
+  grantJobObjects(): Statement[] {
+    return [
+      // S3 answers a GetObject of a missing key with 404 only to a caller that may list the bucket,
+      // and evaluates that permission without a prefix: a prefix condition here would turn every
+      // expired result into a 403. Keys hold ids only, never content.
+      { Sid: 'MissingJobObjectsAre404', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: this.bucket.arn },
+      { Sid: 'JobObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: pulumi.interpolate`${this.bucket.arn}/${tempBucketLayout.jobsPrefix}*` },
+    ];
   }
 
   private createLifecycle(name: string, args: TempBucketArgs) {

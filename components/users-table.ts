@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { usersTable } from '../contract';
+import type { Statement } from './iam-statement';
 import { classified } from './tags';
 
 export interface UsersTableArgs {
@@ -27,6 +28,30 @@ export class UsersTable extends pulumi.ComponentResource {
     super('serenya:data:UsersTable', name, {}, opts);
     this.table = this.createTable(name, args);
     this.registerOutputs({ tableName: this.table.name, streamArn: this.table.streamArn });
+  }
+
+  /** Item reads and writes on the table and its indexes: everything the API does with users. */
+  grantItems(): Statement {
+    return {
+      Sid: 'UsersTable',
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'],
+      Resource: [this.table.arn, pulumi.interpolate`${this.table.arn}/index/*`],
+    };
+  }
+
+  /** Reading and moving job items: the worker's claim and finish. */
+  grantJobUpdates(): Statement {
+    return { Sid: 'Jobs', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: this.table.arn };
+  }
+
+  /** What Lambda's event source mapping needs of the stream, with the function's role. */
+  grantStreamRead(): Statement[] {
+    return [
+      { Sid: 'ReadStream', Effect: 'Allow', Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], Resource: this.table.streamArn },
+      // ListStreams has no resource type: any narrower resource never matches.
+      { Sid: 'ListStreams', Effect: 'Allow', Action: ['dynamodb:ListStreams'], Resource: '*' },
+    ];
   }
 
   private createTable(name: string, args: UsersTableArgs) {
