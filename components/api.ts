@@ -2,6 +2,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { serviceRole } from './service-role';
 import { classified } from './tags';
+import { transformed, type Transform } from './transform';
 
 export interface ApiDomain {
   /** This zone's own name, the `homeApi` the app pins. */
@@ -33,6 +34,8 @@ export interface ApiArgs {
    * @default true
    */
   managesAccountSettings?: boolean;
+  /** Changes to the resources this component makes: one WAF rule, a stage setting. @default none */
+  transform?: { webAcl?: Transform<aws.wafv2.WebAclArgs>; stage?: Transform<aws.apigateway.StageArgs> };
 }
 
 const stageName = 'live';
@@ -120,8 +123,7 @@ export class Api extends pulumi.ComponentResource {
       visibilityConfig: visibility(name),
     });
     return new aws.wafv2.WebAcl(
-      `${this.name}-waf`,
-      {
+      ...transformed(this.args.transform?.webAcl, `${this.name}-waf`, {
         scope: 'REGIONAL',
         defaultAction: { allow: {} },
         rules: [
@@ -138,8 +140,7 @@ export class Api extends pulumi.ComponentResource {
         ],
         visibilityConfig: visibility(`${this.name}-waf`),
         tags: classified('none'),
-      },
-      { parent: this },
+      }, { parent: this }),
     );
   }
 
@@ -284,8 +285,7 @@ export class Api extends pulumi.ComponentResource {
       { parent: this, dependsOn: routes.flatMap((r) => [r.method, r.integration]) },
     );
     this.stage = new aws.apigateway.Stage(
-      `${this.name}-stage`,
-      {
+      ...transformed(this.args.transform?.stage, `${this.name}-stage`, {
         restApi: this.restApi.id,
         deployment: deployment.id,
         stageName,
@@ -295,7 +295,7 @@ export class Api extends pulumi.ComponentResource {
         tags: classified('none'),
       },
       // Access logs need the account's CloudWatch role set first, or stage creation is refused.
-      { parent: this, dependsOn: this.accountSettings ? [this.accountSettings] : [] },
+      { parent: this, dependsOn: this.accountSettings ? [this.accountSettings] : [] }),
     );
     new aws.apigateway.MethodSettings(
       `${this.name}-stage-settings`,

@@ -3,6 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { auditBucketLayout } from '../contract';
 import type { Statement } from './iam-statement';
 import { SecureBucket } from './secure-bucket';
+import type { Transform } from './transform';
 
 export interface AuditBucketArgs {
   /** KMS key for SSE-KMS. */
@@ -13,6 +14,8 @@ export interface AuditBucketArgs {
   glacierAfterDays?: number;
   /** Days events are kept: seven years, as HIPAA documentation retention asks. @default 2557 */
   retainDays?: number;
+  /** Changes to the bucket this component makes. @default none */
+  transform?: { bucket?: Transform<aws.s3.BucketArgs> };
 }
 
 /**
@@ -24,7 +27,7 @@ export class AuditBucket extends pulumi.ComponentResource {
 
   constructor(name: string, args: AuditBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super('serenya:storage:AuditBucket', name, {}, opts);
-    this.bucket = new SecureBucket(name, { kmsKeyArn: args.kmsKeyArn, classification: 'audit' }, { parent: this }).bucket;
+    this.bucket = new SecureBucket(name, { kmsKeyArn: args.kmsKeyArn, classification: 'audit', transform: { bucket: args.transform?.bucket } }, { parent: this }).bucket;
     const versioning = this.createVersioning(name);
     this.createLifecycle(name, args, versioning);
     this.registerOutputs({ bucketName: this.bucket.bucket });

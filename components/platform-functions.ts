@@ -4,6 +4,7 @@ import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import type { FunctionName } from './function-roles';
 import type { Statement } from './iam-statement';
+import { transformed, type Transform } from './transform';
 import { bundleLambda } from './lambda-bundle';
 import { classified } from './tags';
 
@@ -29,6 +30,8 @@ export interface PlatformFunctionsArgs {
   workerReservedConcurrency?: number;
   /** Provisioned concurrency of the API function's `live` alias. @default 0 */
   apiProvisionedConcurrency?: number;
+  /** Changes to each function this component makes (called with each function's args). @default none */
+  transform?: { function?: Transform<aws.lambda.FunctionArgs> };
   /** The code; tests may pass their own. @default the esbuild bundle of `handlers/lambda.ts`, built by this program */
   code?: pulumi.Input<pulumi.asset.Archive>;
 }
@@ -73,6 +76,17 @@ export class PlatformFunctions extends pulumi.ComponentResource {
       workerFunctionName: this.functions.worker.name,
       streamFunctionName: this.functions.stream.name,
     });
+  }
+
+  /** Each function with its `live` alias: what releases move and triggers invoke. */
+  get nodes(): Record<FunctionName, { function: aws.lambda.Function; alias: aws.lambda.Alias }> {
+    const node = (fn: FunctionName) => ({ function: this.functions[fn], alias: this.aliases[fn] });
+    return { api: node('api'), worker: node('worker'), stream: node('stream') };
+  }
+
+  /** Each function's name, for alarms and dashboards. */
+  get names(): Record<FunctionName, pulumi.Output<string>> {
+    return { api: this.functions.api.name, worker: this.functions.worker.name, stream: this.functions.stream.name };
   }
 
   private buildBundle() {
@@ -130,8 +144,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
   ) {
     const each = (fn: FunctionName, extra: Partial<aws.lambda.FunctionArgs> = {}) =>
       new aws.lambda.Function(
-        `${name}-${fn}`,
-        {
+        ...transformed(args.transform?.function, `${name}-${fn}`, {
           name: `${args.namePrefix}-${fn}`,
           description: `Serenya ${fn} (handlers/lambda.ts)`,
           role: args.roles[fn].arn,
@@ -145,8 +158,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           loggingConfig: { logFormat: 'JSON', logGroup: this.logGroups[fn].name },
           tags: classified(fn === 'stream' ? 'audit' : fn === 'worker' ? 'phi-transient' : 'pii'),
           ...extra,
-        },
-        { parent: this, dependsOn: [this.logGroups[fn], policies[fn]] },
+        }, { parent: this, dependsOn: [this.logGroups[fn], policies[fn]] }),
       );
     return {
       // Every deploy publishes a version; the `live` aliases move to it through a release (`releases.ts`).

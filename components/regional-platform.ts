@@ -1,19 +1,19 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { functionEnvironment, publicJwkOf, type FunctionEnvironment } from '../contract';
-import { Api } from './api';
-import { AuditBucket } from './audit-bucket';
+import { Api, type ApiArgs } from './api';
+import { AuditBucket, type AuditBucketArgs } from './audit-bucket';
 import { bedrockArns, profileGeography } from './bedrock-arns';
 import { FunctionRoles } from './function-roles';
 import { GeoDns } from './geo-dns';
 import type { Statement } from './iam-statement';
 import { Keys } from './keys';
 import { Observability } from './observability';
-import { functionSizes, PlatformFunctions } from './platform-functions';
+import { functionSizes, PlatformFunctions, type PlatformFunctionsArgs } from './platform-functions';
 import { Releases } from './releases';
 import type { StackConfig } from './stack-config';
-import { TempBucket } from './temp-bucket';
-import { UsersTable } from './users-table';
+import { TempBucket, type TempBucketArgs } from './temp-bucket';
+import { UsersTable, type UsersTableArgs } from './users-table';
 
 /** The stores' settings for the runtime: names and ids; the Play key stays in Secrets Manager. */
 function storeEnvironment({ subscriptions: { appStore, googlePlay } }: StackConfig): Partial<FunctionEnvironment<string>> {
@@ -38,6 +38,30 @@ export function assertDeployable(problems: string[]) {
   return 'passed';
 }
 
+/** What a zone's stack exports: what the deploy command, the app teams and the compliance reviewers read. */
+export interface RegionalPlatformOutputs {
+  zone: StackConfig['zone'];
+  region: string;
+  /** Every region anything of this zone may live in. */
+  allowedRegions: string[];
+  /** The API base URL (`homeApi`) the app pins. */
+  apiUrl: pulumi.Output<string>;
+  usersTable: pulumi.Output<string>;
+  usersTableReplicaRegions: string[];
+  tempBucket: pulumi.Output<string>;
+  auditBucket: pulumi.Output<string>;
+  dataKeyArn: pulumi.Output<string>;
+  dataKeyReplicaArns: Record<string, pulumi.Output<string>>;
+  signingKeyArn: pulumi.Output<string>;
+  emailMacKeyArn: pulumi.Output<string>;
+  functionNames: pulumi.Output<string>[];
+  modelId: string;
+  /** The Bedrock ARNs the worker may invoke, all in the zone. */
+  bedrockArns: pulumi.Output<string[]>;
+  /** What `npm run deploy` releases through CodeDeploy after `pulumi up`. */
+  releases: Releases['targets'];
+}
+
 export interface RegionalPlatformArgs {
   /** The zone's validated stack configuration (`stack-config.ts`). */
   config: StackConfig;
@@ -47,6 +71,17 @@ export interface RegionalPlatformArgs {
   version?: string;
   /** Lambda code; tests may pass their own. @default the bundle this program builds */
   code?: pulumi.Input<pulumi.asset.Archive>;
+  /**
+   * Changes to single resources without editing a component, e.g. one WAF rule:
+   * `{ webAcl: (args) => { … } }`. The policy pack still judges the result. @default none
+   */
+  transform?: {
+    usersTable?: UsersTableArgs['transform'];
+    tempBucket?: TempBucketArgs['transform'];
+    auditBucket?: AuditBucketArgs['transform'];
+    api?: ApiArgs['transform'];
+    functions?: PlatformFunctionsArgs['transform'];
+  };
 }
 
 /**
@@ -55,7 +90,7 @@ export interface RegionalPlatformArgs {
  * disables AWS's default provider, so nothing can fall back to whatever region a shell has set.
  */
 export class RegionalPlatform extends pulumi.ComponentResource {
-  public readonly outputs: Record<string, pulumi.Input<unknown>>;
+  public readonly outputs: RegionalPlatformOutputs;
   /**
    * What the program can only check against the account at preview: the hosted zone serves the
    * domain; Bedrock's profile stays in the zone. Each problem found, none when the stack can deploy;
@@ -92,12 +127,13 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         replicaKeyArns: Object.fromEntries(Object.entries(keys.dataKeyReplicas).map(([region, key]) => [region, key.arn])),
         pointInTimeRecovery: config.pointInTimeRecovery,
         deletionProtection: config.deletionProtection,
+        transform: args.transform?.usersTable,
       },
       inHome,
     );
     const users = usersTable.table;
-    const temp = new TempBucket(`${prefix}-temp`, { kmsKeyArn: keys.dataKey.arn, forceDestroy: !config.production }, inHome);
-    const auditBucket = new AuditBucket(`${prefix}-audit`, { kmsKeyArn: keys.dataKey.arn }, inHome);
+    const temp = new TempBucket(`${prefix}-temp`, { kmsKeyArn: keys.dataKey.arn, forceDestroy: !config.production, transform: args.transform?.tempBucket }, inHome);
+    const auditBucket = new AuditBucket(`${prefix}-audit`, { kmsKeyArn: keys.dataKey.arn, transform: args.transform?.auditBucket }, inHome);
     const audit = auditBucket.bucket;
     const api = new Api(
       `${name}-api`,
@@ -107,6 +143,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         logRetentionDays: config.logRetentionDays,
         domain: config.domain,
         managesAccountSettings: config.managesApiGatewayAccount,
+        transform: args.transform?.api,
       },
       inHome,
     );
@@ -161,11 +198,12 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         apiProvisionedConcurrency: config.concurrency.apiProvisioned,
         workerReservedConcurrency: config.concurrency.workerReserved,
         code: args.code,
+        transform: args.transform?.functions,
       },
       inHome,
     );
-    const stage = api.connect(functions.aliases.api);
-    temp.notifyOnUpload(functions.aliases.worker);
+    const stage = api.connect(functions.nodes.api.alias);
+    temp.notifyOnUpload(functions.nodes.worker.alias);
     if (config.domain && api.domainNames.zone && api.domainNames.global) {
       new GeoDns(
         `${name}-dns`,
@@ -188,7 +226,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         region: config.homeRegion,
         alarmEmail: config.alarmEmail,
         kmsKeyArn: keys.dataKey.arn,
-        functionNames: { api: functions.functions.api.name, worker: functions.functions.worker.name, stream: functions.functions.stream.name },
+        functionNames: functions.names,
         restApiName: api.restApi.name,
         webAclName: api.webAcl.name,
         stageName: stage.stageName,
@@ -203,11 +241,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       `${name}-releases`,
       {
         zone: config.zone,
-        functions: {
-          api: { function: functions.functions.api, alias: functions.aliases.api },
-          worker: { function: functions.functions.worker, alias: functions.aliases.worker },
-          stream: { function: functions.functions.stream, alias: functions.aliases.stream },
-        },
+        functions: functions.nodes,
         strategy: config.release.strategy,
         rollbackAlarmNames: observability.rollbackAlarms.map((a) => a.name),
       },
@@ -227,12 +261,12 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       dataKeyReplicaArns: Object.fromEntries(Object.entries(keys.dataKeyReplicas).map(([r, k]) => [r, k.arn])),
       signingKeyArn: keys.signingKey.arn,
       emailMacKeyArn: keys.macKey.arn,
-      functionNames: [functions.functions.api.name, functions.functions.worker.name, functions.functions.stream.name],
+      functionNames: Object.values(functions.names),
       modelId: config.bedrock.modelId,
       bedrockArns: modelArns,
       releases: releases.targets,
     };
-    this.registerOutputs(this.outputs);
+    this.registerOutputs({ ...this.outputs });
     this.deployProblems = pulumi
       .all([api.hostedZoneCheck, modelGrant.apply((g) => g.problem)])
       .apply((results) => results.filter((p): p is string => !!p));

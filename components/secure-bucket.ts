@@ -1,6 +1,7 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
 import { classified, type DataClassification } from './tags';
+import { transformed, type Transform } from './transform';
 
 export interface SecureBucketArgs {
   /** KMS key for default encryption (SSE-KMS with a bucket key). */
@@ -9,6 +10,8 @@ export interface SecureBucketArgs {
   classification: DataClassification;
   /** Let `pulumi destroy` delete a bucket that still holds objects; never in production. @default false */
   forceDestroy?: boolean;
+  /** Changes to the bucket this component makes. @default none */
+  transform?: { bucket?: Transform<aws.s3.BucketArgs> };
 }
 
 /**
@@ -29,9 +32,7 @@ export class SecureBucket extends pulumi.ComponentResource {
 
   private createBucket(name: string, args: SecureBucketArgs) {
     return new aws.s3.Bucket(
-      name,
-      { bucketPrefix: `${name}-`, forceDestroy: args.forceDestroy ?? false, tags: classified(args.classification) },
-      { parent: this },
+      ...transformed(args.transform?.bucket, name, { bucketPrefix: `${name}-`, forceDestroy: args.forceDestroy ?? false, tags: classified(args.classification) }, { parent: this }),
     );
   }
 

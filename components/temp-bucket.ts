@@ -3,6 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { tempBucketLayout } from '../contract';
 import type { Statement } from './iam-statement';
 import { SecureBucket } from './secure-bucket';
+import { transformed, type Transform } from './transform';
 
 export interface TempBucketArgs {
   /** KMS key for SSE-KMS. */
@@ -11,6 +12,8 @@ export interface TempBucketArgs {
   expireAfterDays?: number;
   /** Let `pulumi destroy` delete a bucket with objects in it; never in production. @default false */
   forceDestroy?: boolean;
+  /** Changes to the resources this component makes. @default none */
+  transform?: { bucket?: Transform<aws.s3.BucketArgs>; lifecycle?: Transform<aws.s3.BucketLifecycleConfigurationArgs> };
 }
 
 /**
@@ -26,7 +29,7 @@ export class TempBucket extends pulumi.ComponentResource {
   constructor(name: string, args: TempBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super('serenya:storage:TempBucket', name, {}, opts);
     this.name = name;
-    this.bucket = new SecureBucket(name, { kmsKeyArn: args.kmsKeyArn, classification: 'phi-transient', forceDestroy: args.forceDestroy }, { parent: this }).bucket;
+    this.bucket = new SecureBucket(name, { kmsKeyArn: args.kmsKeyArn, classification: 'phi-transient', forceDestroy: args.forceDestroy, transform: { bucket: args.transform?.bucket } }, { parent: this }).bucket;
     this.createLifecycle(name, args);
     this.registerOutputs({ bucketName: this.bucket.bucket });
   }
@@ -44,17 +47,14 @@ export class TempBucket extends pulumi.ComponentResource {
 
   private createLifecycle(name: string, args: TempBucketArgs) {
     const days = args.expireAfterDays ?? 1;
-    return new aws.s3.BucketLifecycleConfiguration(
-      `${name}-lifecycle`,
-      {
-        bucket: this.bucket.id,
-        rules: [
-          { id: 'expire-jobs', status: 'Enabled', filter: { prefix: tempBucketLayout.jobsPrefix }, expiration: { days } },
-          { id: 'abort-incomplete-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
-        ],
-      },
-      { parent: this },
-    );
+    const lifecycle: aws.s3.BucketLifecycleConfigurationArgs = {
+      bucket: this.bucket.id,
+      rules: [
+        { id: 'expire-jobs', status: 'Enabled', filter: { prefix: tempBucketLayout.jobsPrefix }, expiration: { days } },
+        { id: 'abort-incomplete-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
+      ],
+    };
+    return new aws.s3.BucketLifecycleConfiguration(...transformed(args.transform?.lifecycle, `${name}-lifecycle`, lifecycle, { parent: this }));
   }
 
   /** Sends `ObjectCreated` on `jobs/*\/input` to the worker's `live` alias. */

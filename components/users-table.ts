@@ -3,6 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { usersTable } from '../contract';
 import type { Statement } from './iam-statement';
 import { classified } from './tags';
+import { transformed, type Transform } from './transform';
 
 export interface UsersTableArgs {
   /** The table's name; the runtime reads it from the environment. */
@@ -15,6 +16,8 @@ export interface UsersTableArgs {
   pointInTimeRecovery?: boolean;
   /** Refuse to delete the table. @default true */
   deletionProtection?: boolean;
+  /** Changes to the table this component makes. @default none */
+  transform?: { table?: Transform<aws.dynamodb.TableArgs> };
 }
 
 /**
@@ -57,8 +60,7 @@ export class UsersTable extends pulumi.ComponentResource {
   private createTable(name: string, args: UsersTableArgs) {
     const pointInTimeRecovery = args.pointInTimeRecovery ?? true;
     return new aws.dynamodb.Table(
-      `${name}-table`,
-      {
+      ...transformed(args.transform?.table, `${name}-table`, {
         name: args.tableName,
         billingMode: usersTable.billingMode,
         hashKey: usersTable.partitionKey,
@@ -85,8 +87,7 @@ export class UsersTable extends pulumi.ComponentResource {
           propagateTags: true,
         })),
         tags: classified('pii'),
-      },
-      { parent: this },
+      }, { parent: this }),
     );
   }
 }

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
-import { assertDeployable, RegionalPlatform } from '../components/regional-platform';
+import { assertDeployable, RegionalPlatform, type RegionalPlatformArgs } from '../components/regional-platform';
 import { loadStackConfig, type StackConfig } from '../components/stack-config';
 import { stackYamlConfig } from './stack-yaml';
 
@@ -129,6 +129,8 @@ export async function snapshotStack(
     code?: pulumi.asset.Archive;
     /** Declares more resources beside the platform, as a careless change would. */
     extra?: () => void;
+    /** The stack's changes to single resources (`RegionalPlatformArgs.transform`). @default none */
+    transform?: RegionalPlatformArgs['transform'];
   } = {},
 ): Promise<StackSnapshot> {
   const yamlConfig = options.asShipped ? stackYamlConfig(stack) : withDeployValues(stack, stackYamlConfig(stack));
@@ -183,7 +185,7 @@ export async function snapshotStack(
   };
 
   const stackConfig = loadStackConfig();
-  const platform = new RegionalPlatform('serenya', { config: stackConfig, stack, code: options.code }, { transformations: [recordDependencies] });
+  const platform = new RegionalPlatform('serenya', { config: stackConfig, stack, code: options.code, transform: options.transform }, { transformations: [recordDependencies] });
   options.extra?.();
   const outputs = (await new Promise((resolve) => pulumi.output(platform.outputs).apply(resolve))) as Record<string, unknown>;
   // As `pulumi preview` would (`index.ts`): a problem found against the account fails the run.
