@@ -12,7 +12,7 @@ import type { DynamoDbLocal } from '../local/dynamodb-local';
 import { listenOnLoopback } from '../local/listen';
 import { ensureUsersTable } from '../local/users-table';
 import { deployedAppEnv, deployedKeyEnv, deployedSigningKey } from '../test/support/deployed-env';
-import { startKmsStandIn } from './kms-stand-in';
+import { startKmsStandIn } from '../test/support/kms-stand-in';
 import { restEvent } from './warm-handler';
 
 /** Forwards to DynamoDB Local and counts each request by its operation: one request, one round trip. */

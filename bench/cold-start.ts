@@ -11,7 +11,7 @@ import { createLogger } from '../handlers/logger';
 import { createPlatform } from '../handlers/platform';
 import type { DynamoDbLocal } from '../local/dynamodb-local';
 import { ensureUsersTable } from '../local/users-table';
-import { startKmsStandIn } from './kms-stand-in';
+import { startKmsStandIn } from '../test/support/kms-stand-in';
 import { deployedAppEnv, deployedKeyEnv, deployedSigningKey } from '../test/support/deployed-env';
 import { restEvent } from './warm-handler';
 

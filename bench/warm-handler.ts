@@ -51,7 +51,7 @@ async function fakeDeps() {
     model: {} as Deps['model'],
     signer: keys.signer,
     emailMac: keys.emailMac,
-    pii: createPiiCipher(keys.dataKeyring, config.usersTable),
+    pii: createPiiCipher(async () => keys.dataKeyring, config.usersTable),
     idTokens: createIdTokenVerifier({ google: config.googleClientIds, apple: config.appleClientIds }),
     subscriptions: { appStoreRoots: [] },
   };

@@ -26,9 +26,9 @@ const englishOnlyZod: Plugin = {
 
 /**
  * Bundles the runtime for Lambda (nodejs24.x, arm64): ESM, minified, the AWS SDK included so
- * the deployed code runs the SDK version the tests ran. Split into chunks: what only the worker
- * or the store webhook needs (Bedrock, Secrets Manager) loads when first used, not at every cold
- * start. ESM bundles of CommonJS dependencies call `require`, hence the `createRequire` banner.
+ * the deployed code runs the SDK version the tests ran. Split into chunks: what only some
+ * requests need (S3, KMS, the Encryption SDK, Bedrock, Secrets Manager) loads when first used,
+ * not at every cold start. ESM bundles of CommonJS dependencies call `require`, hence the `createRequire` banner.
  */
 export async function bundleLambda(outdir: string, entry = lambdaEntry): Promise<{ dir: string; file: string; metafile: Metafile }> {
   rmSync(outdir, { recursive: true, force: true });

@@ -1,10 +1,4 @@
-import {
-  AwsKmsMrkAwareSymmetricKeyringNode,
-  getLocalCryptographicMaterialsCache,
-  NodeCachingMaterialsManager,
-} from '@aws-crypto/client-node';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMS } from '@aws-sdk/client-kms';
 import { X509Certificate } from 'node:crypto';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -14,6 +8,7 @@ import type { Deps } from './deps';
 import { appleKeyFromSecret, createAppleIdClient } from './identity/apple-id';
 import { createIdTokenVerifier } from './identity/id-tokens';
 import { createMetrics } from './metrics';
+import { once } from './once';
 import { createKmsSigner } from './identity/signer';
 import { createKmsEmailMac } from './users/email-mac';
 import { createPiiCipher } from './users/pii-cipher';
@@ -22,30 +17,24 @@ import { createGooglePushVerifier } from './subscriptions/google-push';
 import { serviceAccountAccessToken } from './subscriptions/google-service-account';
 import { createPlayDeveloperClient } from './subscriptions/play-developer-client';
 
-/** A promise made on the first call and shared by every later one (a failed one is retried). */
-function once<T>(make: () => Promise<T>): () => Promise<T> {
-  let made: Promise<T> | undefined;
-  return () => {
-    made ??= make();
-    made.catch(() => (made = undefined));
-    return made;
-  };
-}
-
 /**
  * Dependencies in AWS: every client pinned to the zone's own region (residency), the KMS keys
  * from the stack, the identity providers' real key sets.
  */
 export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Logger): Deps {
   const region = config.region;
-  // One client for signing, MACs and the Encryption SDK keyring (which wants the aggregated `KMS`).
-  const kms = new KMS({ region, maxAttempts: 3 });
-  const dataKeys = new NodeCachingMaterialsManager({
-    backingMaterials: new AwsKmsMrkAwareSymmetricKeyringNode({ client: kms, keyId: keys.dataKeyArn }),
-    cache: getLocalCryptographicMaterialsCache(1000),
-    // Reuse a data key for a few minutes: fewer KMS calls, a short exposure window.
-    maxAge: 5 * 60 * 1000,
-    maxMessagesEncrypted: 100,
+  // One client for signing, MACs and the Encryption SDK keyring (which wants the aggregated `KMS`),
+  // loaded by the first request that needs a key: verifying a token needs none.
+  const kms = once(() => import('@aws-sdk/client-kms').then(({ KMS }) => new KMS({ region, maxAttempts: 3 })));
+  const dataKeys = once(async () => {
+    const { AwsKmsMrkAwareSymmetricKeyringNode, getLocalCryptographicMaterialsCache, NodeCachingMaterialsManager } = await import('./users/encryption-sdk');
+    return new NodeCachingMaterialsManager({
+      backingMaterials: new AwsKmsMrkAwareSymmetricKeyringNode({ client: await kms(), keyId: keys.dataKeyArn }),
+      cache: getLocalCryptographicMaterialsCache(1000),
+      // Reuse a data key for a few minutes: fewer KMS calls, a short exposure window.
+      maxAge: 5 * 60 * 1000,
+      maxMessagesEncrypted: 100,
+    });
   });
   const play = config.googlePlay;
   return {

@@ -6,17 +6,8 @@ import type { Deps } from './deps';
 import { createDispatcher } from './dispatch';
 import type { Model } from './jobs/job';
 import { createUploadWorker } from './jobs/upload-worker';
+import { once } from './once';
 import { createPlatform } from './platform';
-
-/** A promise made on the first call and shared by every later one; a failed one is made again by the next call. */
-function loadOnce<T>(load: () => Promise<T>): () => Promise<T> {
-  let loaded: Promise<T> | undefined;
-  return () =>
-    (loaded ??= load().catch((err: unknown) => {
-      loaded = undefined;
-      throw err;
-    }));
-}
 
 /**
  * The runtime's one front door: over one set of dependencies, the Hono app, the upload worker and
@@ -35,8 +26,8 @@ export function createRuntime(deps: Deps) {
     metrics: deps.metrics,
     revokeApple: appleId && (async (userId, sealed, clientId) => appleId.revoke(await pii.open(userId, 'apple_refresh_token', sealed), clientId)),
   });
-  // Loaded on the first upload, not kept when it fails: one bad load does not fail every upload for the container's life.
-  const model = loadOnce<Model>(deps.model);
+  // Loaded on the first upload, and again after a load that failed.
+  const model = once<Model>(deps.model);
   const dispatch = createDispatcher(
     { http: handle(app) as (event: unknown, context: Context) => Promise<unknown>, s3: createUploadWorker(platform.jobs, model, deps.logger), stream },
     deps.logger,

@@ -77,7 +77,7 @@ export function createLocalDeps(options: {
     model: async () => createBedrockModel(bedrock, config.modelId),
     signer: keyServices.signer,
     emailMac: keyServices.emailMac,
-    pii: createPiiCipher(keyServices.dataKeyring, config.usersTable),
+    pii: createPiiCipher(async () => keyServices.dataKeyring, config.usersTable),
     idTokens: createIdTokenVerifier(
       { google: config.googleClientIds, apple: config.appleClientIds },
       identityProvider.jwksCache,

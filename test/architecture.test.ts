@@ -12,7 +12,7 @@ const handlers = join(root, 'handlers');
 /** Lowest first. A module's layer is its folder's, or its own name's at the top of `handlers/`. */
 const layers: Array<{ name: string; modules: string[] }> = [
   { name: 'contract', modules: ['../contract'] },
-  { name: 'ground', modules: ['clock', 'conditions', 'config', 'errors', 'logger', 'metrics'] },
+  { name: 'ground', modules: ['clock', 'conditions', 'config', 'errors', 'logger', 'metrics', 'once'] },
   { name: 'concepts', modules: ['audit/', 'identity/', 'idempotency/', 'jobs/', 'processing/', 'sessions/', 'subscriptions/', 'users/'] },
   { name: 'services', modules: ['deps', 'platform'] },
   { name: 'web', modules: ['app-env', 'router', 'middleware/', 'routes/'] },

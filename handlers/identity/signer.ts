@@ -1,4 +1,4 @@
-import { SignCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { PublicJwk } from '../../contract';
 
 
@@ -16,13 +16,14 @@ export interface Signer {
 /**
  * KMS asymmetric key (RSA_2048, SIGN_VERIFY): one Sign per token, nothing else. Its public key
  * comes from the stack (`TOKEN_JWKS`, read from KMS at deploy time), so verifying a token — also
- * at cold start — never calls KMS.
+ * at cold start — never calls KMS, and the KMS client loads with the first signature.
  */
-export function createKmsSigner(kms: KMSClient, keyArn: string, jwk: PublicJwk): Signer {
+export function createKmsSigner(kms: () => Promise<KMSClient>, keyArn: string, jwk: PublicJwk): Signer {
   return {
     publicJwk: async () => jwk,
     async sign(message) {
-      const { Signature } = await kms.send(
+      const [client, { SignCommand }] = await Promise.all([kms(), import('@aws-sdk/client-kms')]);
+      const { Signature } = await client.send(
         new SignCommand({ KeyId: keyArn, Message: message, MessageType: 'RAW', SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }),
       );
       if (!Signature) throw new Error('KMS returned no signature');

@@ -1,4 +1,4 @@
-import { GenerateMacCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 
 /**
  * Keys the email index with an HMAC, not a bare hash: a sha256 of an email is a dictionary
@@ -13,10 +13,11 @@ export function normalizeEmail(email: string): string {
 }
 
 /** KMS HMAC key (HMAC_256, GENERATE_VERIFY_MAC). */
-export function createKmsEmailMac(kms: KMSClient, keyArn: string): EmailMac {
+export function createKmsEmailMac(kms: () => Promise<KMSClient>, keyArn: string): EmailMac {
   return {
     async mac(normalizedEmail) {
-      const { Mac } = await kms.send(
+      const [client, { GenerateMacCommand }] = await Promise.all([kms(), import('@aws-sdk/client-kms')]);
+      const { Mac } = await client.send(
         new GenerateMacCommand({ KeyId: keyArn, MacAlgorithm: 'HMAC_SHA_256', Message: Buffer.from(normalizedEmail) }),
       );
       if (!Mac) throw new Error('KMS returned no MAC');

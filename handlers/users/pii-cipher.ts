@@ -1,5 +1,6 @@
 import { itemKeys } from '../../contract';
-import { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy, type KeyringNode, type NodeMaterialsManager } from '@aws-crypto/client-node';
+import type { KeyringNode, NodeMaterialsManager } from '@aws-crypto/client-node';
+import { once } from '../once';
 
 /** The profile attributes that hold personal data and are never stored in plaintext. */
 export const piiAttributes = ['email', 'name', 'given_name', 'family_name', 'device_id', 'apple_refresh_token'] as const;
@@ -23,10 +24,17 @@ export interface PiiCipher {
   openRecord(userId: string, ciphertext: string): Promise<Record<string, string>>;
 }
 
-export function createPiiCipher(materials: KeyringNode | NodeMaterialsManager, table: string): PiiCipher {
-  const { encrypt, decrypt } = buildClient({
-    commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
-    maxEncryptedDataKeys: 1,
+/**
+ * `materials` is loaded with the Encryption SDK on the first seal or open: routes that touch no
+ * personal data (health, jobs, subscriptions) never load either.
+ */
+export function createPiiCipher(materials: () => Promise<KeyringNode | NodeMaterialsManager>, table: string): PiiCipher {
+  const sdk = once(async () => {
+    const { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy } = await import('./encryption-sdk');
+    const { encrypt, decrypt } = buildClient({ commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT, maxEncryptedDataKeys: 1 });
+    // Key-committing AES-GCM without the default ECDSA signature: writer and reader are the
+    // same service, and a P-384 signature per message cost ~10 ms on every profile read.
+    return { encrypt, decrypt, suiteId: AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY, materials: await materials() };
   });
   const contextOf = (userId: string, attribute: PiiAttribute) => ({
     'serenya:table': table,
@@ -39,15 +47,12 @@ export function createPiiCipher(materials: KeyringNode | NodeMaterialsManager, t
     'serenya:format': profileRecordFormat,
   });
   async function sealWith(context: Record<string, string>, plaintext: string) {
-    const { result } = await encrypt(materials, plaintext, {
-      encryptionContext: context,
-      // Key-committing AES-GCM without the default ECDSA signature: writer and reader are the
-      // same service, and a P-384 signature per message cost ~10 ms on every profile read.
-      suiteId: AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY,
-    });
+    const { encrypt, suiteId, materials } = await sdk();
+    const { result } = await encrypt(materials, plaintext, { encryptionContext: context, suiteId });
     return result.toString('base64');
   }
   async function openWith(expected: Record<string, string>, ciphertext: string) {
+    const { decrypt, materials } = await sdk();
     const { plaintext, messageHeader } = await decrypt(materials, Buffer.from(ciphertext, 'base64'));
     // Decrypt does not check the context against an expectation; we must.
     for (const [k, v] of Object.entries(expected)) {

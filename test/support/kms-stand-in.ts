@@ -1,12 +1,13 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { createServer } from 'node:http';
-import { listenOnLoopback } from '../local/listen';
+import { listenOnLoopback } from '../../local/listen';
 
 /**
- * Just enough KMS (JSON 1.1 over HTTP) for the cold-start bench to run the real Lambda bundle —
+ * Just enough KMS (JSON 1.1 over HTTP) to run the real Lambda bundle and its dependencies —
  * KMS keyring, signer and email MAC — against loopback: GenerateDataKey, Decrypt, Sign,
  * GenerateMac. It signs with the key whose public half the environment's TOKEN_JWKS holds, as
- * the stack arranges in AWS. Bench only: the offline platform swaps keyrings instead.
+ * the stack arranges in AWS. The bench and the bundle's tests only: the offline platform swaps
+ * keyrings instead.
  */
 export async function startKmsStandIn(signingKey: KeyObject) {
   const master = randomBytes(32);
