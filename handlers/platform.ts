@@ -21,7 +21,7 @@ export function createPlatform(deps: Deps) {
       ...deps,
       store: createJobStore({ dynamo, config, clock }),
       objects: createJobObjects(deps.s3, config.tempBucket),
-      planOf: (userId) => users.subscription(userId),
+      planOf: users.subscriptionOf,
     }),
     subscriptionStore: createSubscriptionStore({ dynamo, table: config.usersTable, clock }),
     idempotency: createIdempotencyStore({ dynamo, table: config.usersTable, clock }),

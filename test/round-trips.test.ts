@@ -26,7 +26,7 @@ async function roundTrips(path: string, token: string) {
   return { status: res.status, commands: [...commands] };
 }
 
-describe('authenticated reads', () => {
+describe('authenticated requests', () => {
   it('take one DynamoDB round trip each: profile, subscription, job status, result, chat status', async () => {
     const user = await t.onboard();
     const chat = await t.request('POST', '/api/v1/chat/messages', { token: user.accessToken, body: { message: 'What is a normal ferritin?' } });
@@ -43,6 +43,16 @@ describe('authenticated reads', () => {
       expect(counted.status, path).toBeLessThan(500);
       expect(counted.commands, path).toEqual(['BatchGetItemCommand']);
     }
+  });
+
+  it('read the caller’s plan with the session when they create a job: no round trip of its own', async () => {
+    const user = await t.onboard();
+    commands = [];
+    // An upload: its job waits for the file, so no worker's call mixes in (chat and reports take the same path).
+    const res = await t.request('POST', '/api/v1/process/upload', { token: user.accessToken, body: { contentType: 'text/plain', contentLength: 100 } });
+    expect(res.status).toBe(201);
+    // Session and profile, then the concurrent-job slots, then the job with its quotas in one transaction.
+    expect(commands).toEqual(['BatchGetItemCommand', 'GetItemCommand', 'TransactWriteItemsCommand']);
   });
 
   it('still fail on the very next request after sign-out and after deletion', async () => {

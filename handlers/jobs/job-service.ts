@@ -19,8 +19,8 @@ export interface JobServiceDeps {
   metrics: Metrics;
   store: JobStore;
   objects: JobObjects;
-  /** The user's plan, read once per new job; undefined when the account is gone. */
-  planOf: (userId: string) => Promise<{ type: string; status: string } | undefined>;
+  /** The plan of a profile item (read with the session); undefined when the account is gone. */
+  planOf: (profile: Record<string, unknown> | undefined) => { type: string; status: string } | undefined;
 }
 
 /** Every kind of job counts against the plan's daily cap for that kind: every model call is bounded. */
@@ -67,8 +67,8 @@ function checkInput(job: Job, input: Uint8Array | undefined): Uint8Array {
 export function createJobService(deps: JobServiceDeps) {
   const { config, clock, logger, metrics, store, objects } = deps;
 
-  async function start(userId: string, type: JobType, input: { contentType: string; documentType?: string }): Promise<Job> {
-    const plan = await deps.planOf(userId);
+  async function start(userId: string, profile: Record<string, unknown> | undefined, type: JobType, input: { contentType: string; documentType?: string }): Promise<Job> {
+    const plan = deps.planOf(profile);
     if (!plan) throw accountGone();
     if (premiumOnly[type] && !isPremium(plan)) throw new ApiError(403, 'PREMIUM_REQUIRED', 'Doctor reports are a premium feature; upgrade to use them');
     try {
@@ -99,13 +99,16 @@ export function createJobService(deps: JobServiceDeps) {
   }
 
   return {
-    /** A document job and the presigned POST its file goes to: 415 for a type we do not read, 413 over its limit. */
-    async startUpload(userId: string, upload: { contentType: string; contentLength: number; documentType?: string }) {
+    /**
+     * A document job and the presigned POST its file goes to: 415 for a type we do not read, 413
+     * over its limit. `profile` is the caller's profile item, read with the session: their plan.
+     */
+    async startUpload(userId: string, profile: Record<string, unknown> | undefined, upload: { contentType: string; contentLength: number; documentType?: string }) {
       const { contentType, contentLength, documentType } = upload;
       if (!isDocumentContentType(contentType)) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Upload one of ${documentContentTypes.join(', ')}`);
       const { maxBytes } = documentTypes[contentType];
       if (contentLength > maxBytes) throw new ApiError(413, 'DOCUMENT_TOO_LARGE', `A ${contentType} file may be at most ${maxBytes} bytes`);
-      const job = await start(userId, 'document', { contentType, documentType });
+      const job = await start(userId, profile, 'document', { contentType, documentType });
       const expiresIn = config.uploadWindowSeconds;
       const { url, fields } = await objects.presignInput(userId, job.jobId, { contentType, maxBytes, expiresIn });
       const expiresAt = new Date(clock.now().getTime() + expiresIn * 1000).toISOString();
@@ -113,8 +116,8 @@ export function createJobService(deps: JobServiceDeps) {
     },
 
     /** A chat or report request becomes the job's input object, so every job takes the worker's path. */
-    async submit(userId: string, type: Exclude<JobType, 'document'>, request: unknown): Promise<Job> {
-      const job = await start(userId, type, { contentType: 'application/json' });
+    async submit(userId: string, profile: Record<string, unknown> | undefined, type: Exclude<JobType, 'document'>, request: unknown): Promise<Job> {
+      const job = await start(userId, profile, type, { contentType: 'application/json' });
       try {
         await objects.putInput(userId, job.jobId, JSON.stringify(request));
       } catch (err) {

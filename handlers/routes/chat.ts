@@ -50,7 +50,7 @@ export function chatRoutes(p: Platform) {
   return router
     .openapi(routes.prompts, (c) => c.json({ prompts: chatPrompts.map((prompt) => ({ ...prompt })) }, 200))
     .openapi(routes.message, async (c) => {
-      const job = await p.jobs.submit(c.get('auth').userId, 'chat', c.req.valid('json'));
+      const job = await p.jobs.submit(c.get('auth').userId, c.get('prefetched')[0], 'chat', c.req.valid('json'));
       return c.json({ jobId: job.jobId }, 202);
     })
     .openapi(routes.status, async (c) => {

@@ -71,7 +71,7 @@ export function processRoutes(p: Platform) {
   const router = createRouter();
   return router
     .openapi(routes.upload, async (c) => {
-      const { job, upload } = await p.jobs.startUpload(c.get('auth').userId, c.req.valid('json'));
+      const { job, upload } = await p.jobs.startUpload(c.get('auth').userId, c.get('prefetched')[0], c.req.valid('json'));
       return c.json({ jobId: job.jobId, upload }, 201);
     })
     .openapi(routes.status, async (c) => c.json(statusOf(p.jobs.own(c.get('prefetched')[0])), 200))
@@ -85,7 +85,7 @@ export function processRoutes(p: Platform) {
       return c.body(null, 204);
     })
     .openapi(routes.doctorReport, async (c) => {
-      const job = await p.jobs.submit(c.get('auth').userId, 'doctor_report', c.req.valid('json'));
+      const job = await p.jobs.submit(c.get('auth').userId, c.get('prefetched')[0], 'doctor_report', c.req.valid('json'));
       return c.json({ jobId: job.jobId }, 202);
     });
 }

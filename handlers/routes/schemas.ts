@@ -1,4 +1,5 @@
 import { z, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
+import { itemKeys } from '../../contract';
 import { requireSession, requireSessionReading, type Reads } from '../middleware/authenticate';
 import { IdempotencyHeaders, idempotent } from '../middleware/idempotency';
 
@@ -124,14 +125,18 @@ export const securedReading = <R extends RouteWithoutSecurity>(route: R, reads: 
   middleware: requireSessionReading(reads),
 });
 
+/** The caller's profile item, for the plan a new job counts against. */
+const ownProfile: Reads = (_c, auth) => [itemKeys.profile(auth.userId)];
+
 /**
- * A protected route that creates a job: it honours `Idempotency-Key` (declared in the document,
- * with its 409 and 422 answers), checked after the session.
+ * A protected route that creates a job: the caller's profile (their plan) comes with the session
+ * check in one round trip, and it honours `Idempotency-Key` (declared in the document, with its
+ * 409 and 422 answers), checked after the session.
  */
 export const securedIdempotent = <R extends RouteWithoutSecurity>(route: R) => ({
   ...route,
   security: bearerAuth,
-  middleware: [requireSession, idempotent],
+  middleware: [requireSessionReading(ownProfile), idempotent],
   request: { ...route.request, headers: IdempotencyHeaders } as NonNullable<R['request']> & { headers: typeof IdempotencyHeaders },
   responses: { ...route.responses, ...errorResponses(409, 422) } as R['responses'],
 });

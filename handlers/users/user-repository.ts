@@ -267,14 +267,6 @@ export function createUserRepository(deps: {
       return Item?.user_id as string | undefined;
     },
 
-    /** The subscription alone: no personal field is decrypted to decide a quota or a gate. */
-    async subscription(userId: string): Promise<Subscription | undefined> {
-      const { Item } = await dynamo.send(
-        new GetCommand({ TableName: table, Key: userKey(userId), ProjectionExpression: 'current_subscription', ConsistentRead: true }),
-      );
-      return Item ? subscriptionOf(Item) : undefined;
-    },
-
     async get(userId: string): Promise<Profile | undefined> {
       const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: userKey(userId), ConsistentRead: true }));
       return Item ? toProfile(Item) : undefined;
