@@ -13,7 +13,8 @@ import { listenOnLoopback } from '../local/listen';
 import { ensureUsersTable } from '../local/users-table';
 import { deployedAppEnv, deployedKeyEnv, deployedSigningKey } from '../test/support/deployed-env';
 import { startKmsStandIn } from '../test/support/kms-stand-in';
-import { restEvent } from './warm-handler';
+import { registerUser } from '../test/support/registered-user';
+import { restEvent } from '../test/support/rest-event';
 
 /** Forwards to DynamoDB Local and counts each request by its operation: one request, one round trip. */
 async function countingProxy(target: string) {
@@ -49,13 +50,7 @@ export async function measureAwsCalls(dynamodb: DynamoDbLocal) {
     await ensureUsersTable(new DynamoDBClient({ endpoint: dynamodb.endpoint, region: app.region, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } }), app.usersTable);
     const fresh = () => createAwsDeps(app, keys, createLogger(app.zone, 'SILENT'));
     const setup = createPlatform(fresh());
-    const { profile, session } = await setup.users.register({
-      identity: { provider: 'google', clientId: 'bench.apps.googleusercontent.com', subject: `calls-${Date.now()}`, email: 'calls@example.com', name: 'Call Counter' },
-      consents: { privacy_policy: { version: '1', accepted: true }, terms_of_service: { version: '1', accepted: true }, medical_disclaimer: { version: '1', accepted: true } },
-      device: { platform: 'ios', deviceId: 'bench', appVersion: '1.0.0' },
-      session: (userId) => setup.sessions.open(userId, 'signin'),
-    });
-    const token = await setup.accessTokens.issue({ userId: profile.id, sessionId: session.sessionId });
+    const { profile, token } = await registerUser(setup, { subject: `calls-${Date.now()}`, email: 'calls@example.com', name: 'Call Counter' });
     const jobId = crypto.randomUUID();
     const now = new Date().toISOString();
     await setup.dynamo.send(new PutCommand({

@@ -13,7 +13,8 @@ import type { DynamoDbLocal } from '../local/dynamodb-local';
 import { ensureUsersTable } from '../local/users-table';
 import { startKmsStandIn } from '../test/support/kms-stand-in';
 import { deployedAppEnv, deployedKeyEnv, deployedSigningKey } from '../test/support/deployed-env';
-import { restEvent } from './warm-handler';
+import { registerUser } from '../test/support/registered-user';
+import { restEvent } from '../test/support/rest-event';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -64,13 +65,8 @@ export async function measureColdStarts(options: { dynamodb: DynamoDbLocal; bund
     const { app: config, keys } = parseLambdaConfig(env);
     await ensureUsersTable(new DynamoDBClient({ endpoint: options.dynamodb.endpoint, region: config.region }), config.usersTable);
     const p = createPlatform(createAwsDeps(config, keys, createLogger(config.zone, 'SILENT')));
-    const { profile, session } = await p.users.register({
-      identity: { provider: 'google', clientId: 'bench.apps.googleusercontent.com', subject: `cold-${Date.now()}`, email: 'cold@example.com', name: 'Cold Start', givenName: 'Cold', familyName: 'Start' },
-      consents: { privacy_policy: { version: '1', accepted: true }, terms_of_service: { version: '1', accepted: true }, medical_disclaimer: { version: '1', accepted: true } },
-      device: { platform: 'ios', deviceId: 'bench', appVersion: '1.0.0' },
-      session: (userId) => p.sessions.open(userId, 'signin'),
-    });
-    const event = restEvent('/api/v1/user/profile', await p.accessTokens.issue({ userId: profile.id, sessionId: session.sessionId }));
+    const { token } = await registerUser(p, { subject: `cold-${Date.now()}`, email: 'cold@example.com', name: 'Cold Start', givenName: 'Cold', familyName: 'Start' });
+    const event = restEvent('/api/v1/user/profile', token);
     const runs = options.runs ?? 15;
     const results: Record<string, number> = {};
     for (const [name, bundle] of Object.entries(options.bundles)) {

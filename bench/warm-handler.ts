@@ -15,25 +15,8 @@ import { generateLocalKeys } from '../local/keys';
 import { offlineConfig } from '../local/offline-config';
 import { createExpressHandler } from './baselines/express-app';
 import { memoryDynamo } from './memory-dynamo';
-
-/** An API Gateway REST (v1) proxy event, as Lambda receives it. */
-export function restEvent(path: string, token?: string) {
-  const headers = { host: 'api.serenya.test', ...(token ? { authorization: `Bearer ${token}` } : {}) };
-  return {
-    httpMethod: 'GET',
-    path,
-    resource: '/{proxy+}',
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: { proxy: path.slice(1) },
-    stageVariables: null,
-    requestContext: { requestId: randomUUID(), httpMethod: 'GET', path, stage: 'live', resourcePath: '/{proxy+}', identity: { sourceIp: '203.0.113.7' } },
-    body: null,
-    isBase64Encoded: false,
-  };
-}
+import { registerUser } from '../test/support/registered-user';
+import { restEvent } from '../test/support/rest-event';
 
 /** The same dependencies for both contenders: local keys, in-memory DynamoDB, no I/O. */
 async function fakeDeps() {
@@ -56,13 +39,7 @@ async function fakeDeps() {
     subscriptions: { appStoreRoots: [] },
   };
   const p = createPlatform(deps);
-  const { profile, session } = await p.users.register({
-    identity: { provider: 'google', clientId: 'bench.apps.googleusercontent.com', subject: 'bench-user', email: 'bench@example.com', name: 'Bench User', givenName: 'Bench', familyName: 'User' },
-    consents: { privacy_policy: { version: '1', accepted: true }, terms_of_service: { version: '1', accepted: true }, medical_disclaimer: { version: '1', accepted: true } },
-    device: { platform: 'ios', deviceId: 'bench', appVersion: '1.0.0' },
-    session: (userId) => p.sessions.open(userId, 'signin'),
-  });
-  const token = await p.accessTokens.issue({ userId: profile.id, sessionId: session.sessionId });
+  const { profile, token } = await registerUser(p, { subject: 'bench-user', email: 'bench@example.com', name: 'Bench User', givenName: 'Bench', familyName: 'User' });
   // Today's design, for the baseline: the same user written one sealed message per field.
   const legacy = await legacyUser(p, dynamo);
   const jobId = randomUUID();
@@ -77,12 +54,7 @@ async function fakeDeps() {
 
 /** A second user whose profile is stored as the first session stored it: a message per field. */
 async function legacyUser(p: ReturnType<typeof createPlatform>, dynamo: ReturnType<typeof memoryDynamo>) {
-  const { profile, session } = await p.users.register({
-    identity: { provider: 'google', clientId: 'bench.apps.googleusercontent.com', subject: 'bench-legacy', email: 'legacy@example.com', name: 'Legacy User', givenName: 'Legacy', familyName: 'User' },
-    consents: { privacy_policy: { version: '1', accepted: true }, terms_of_service: { version: '1', accepted: true }, medical_disclaimer: { version: '1', accepted: true } },
-    device: { platform: 'ios', deviceId: 'bench', appVersion: '1.0.0' },
-    session: (userId) => p.sessions.open(userId, 'signin'),
-  });
+  const { profile, token } = await registerUser(p, { subject: 'bench-legacy', email: 'legacy@example.com', name: 'Legacy User', givenName: 'Legacy', familyName: 'User' });
   const profileKey = itemKeys.profile(profile.id);
   const key = `${profileKey.PK}|${profileKey.SK}`;
   const { pii: _record, pii_version: _version, ...item } = dynamo.items.get(key)!;
@@ -95,7 +67,7 @@ async function legacyUser(p: ReturnType<typeof createPlatform>, dynamo: ReturnTy
     family_name: await seal('family_name', 'User'),
     current_device: { platform: 'ios', app_version: '1.0.0', device_id: await seal('device_id', 'bench') },
   });
-  return { token: await p.accessTokens.issue({ userId: profile.id, sessionId: session.sessionId }) };
+  return { token };
 }
 
 async function measure(handler: (event: unknown, context: Context) => Promise<any>, event: () => unknown, seconds: number) {

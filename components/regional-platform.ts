@@ -189,9 +189,9 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         }),
         table: users,
         grants: {
-          api: [usersTable.grantItems(), ...temp.grantJobObjects(), keys.grantDataKey(), keys.grantSign(), keys.grantMac(), ...this.secretGrants(config, 'api')],
+          api: [usersTable.grantItems(), ...temp.grantJobObjects(), keys.grantDataKey(), keys.grantSign(), keys.grantMac(), ...this.playKeyGrants(config), ...this.appleKeyGrants(config)],
           worker: [usersTable.grantJobUpdates(), ...temp.grantJobObjects(), keys.grantDataKey(), { Sid: 'InZoneModel', Effect: 'Allow', Action: ['bedrock:InvokeModel'], Resource: modelArns }],
-          stream: [...usersTable.grantStreamRead(), auditBucket.grantWriteEvents(), keys.grantDataKey(), ...this.secretGrants(config, 'stream')],
+          stream: [...usersTable.grantStreamRead(), auditBucket.grantWriteEvents(), keys.grantDataKey(), ...this.appleKeyGrants(config)],
         },
         logRetentionDays: config.logRetentionDays,
         apiReservedConcurrency: config.concurrency.apiReserved,
@@ -272,31 +272,29 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       .apply((results) => results.filter((p): p is string => !!p));
   }
 
-  /**
-   * The secrets a function reads, from the stack's configuration: the Play Developer API key (the
-   * API verifies purchases) and the Sign in with Apple key (the API exchanges codes, the stream
-   * function revokes tokens of deleted accounts).
-   */
-  private secretGrants(config: StackConfig, fn: 'api' | 'stream'): Statement[] {
-    const play = config.subscriptions.googlePlay;
-    const appleKeyArn = config.identity.appleSignInSecretArn;
-    const apple: Statement[] = appleKeyArn ? [{ Sid: 'SignInWithAppleKey', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: appleKeyArn }] : [];
-    if (fn === 'stream' || !play?.credentialsSecretArn) return apple;
-    const secretArn = play.credentialsSecretArn;
+  /** The Play Developer API key the API verifies purchases with, and its customer key if it has one. */
+  private playKeyGrants({ subscriptions: { googlePlay } }: StackConfig): Statement[] {
+    const secretArn = googlePlay?.credentialsSecretArn;
+    if (!secretArn) return [];
+    const keyArn = googlePlay.credentialsSecretKmsKeyArn;
     return [
       { Sid: 'PlayDeveloperApiKey', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArn },
-      ...apple,
-      ...(play.credentialsSecretKmsKeyArn
+      ...(keyArn
         ? [{
             Sid: 'PlayDeveloperApiKeyDecrypt',
             Effect: 'Allow' as const,
             Action: ['kms:Decrypt'],
-            Resource: play.credentialsSecretKmsKeyArn,
+            Resource: keyArn,
             // Through Secrets Manager in the secret's own region only.
             Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${secretArn.split(':')[3]}.amazonaws.com` } },
           }]
         : []),
     ];
+  }
+
+  /** The Sign in with Apple key: the API exchanges codes, the stream function revokes deleted accounts' tokens. */
+  private appleKeyGrants({ identity: { appleSignInSecretArn } }: StackConfig): Statement[] {
+    return appleSignInSecretArn ? [{ Sid: 'SignInWithAppleKey', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: appleSignInSecretArn }] : [];
   }
 
   /** The model grant, read from Bedrock's description of the zone's profile at deploy time. */

@@ -1,14 +1,13 @@
 import type * as aws from '@pulumi/aws';
-import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import { runPolicies } from '../policy/policy-run';
 import { snapshotStack } from '../policy/stack-snapshot';
+import { stubCode } from './support/stack-queries';
 
 /**
  * A stack changes one resource without editing a component (`RegionalPlatformArgs.transform`, in
  * SST's style), and the policy pack still judges what comes out.
  */
-const stubCode = new pulumi.asset.AssetArchive({});
 type Rule = aws.types.input.wafv2.WebAclRule;
 
 describe('component transforms', () => {

@@ -1,17 +1,15 @@
-import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { envVars } from '../contract';
 import { StackConfigError } from '../components/stack-config';
 import { parseLambdaConfig } from '../handlers/config';
 import { runPolicies } from '../policy/policy-run';
 import { snapshotStack, stacks, type StackSnapshot } from '../policy/stack-snapshot';
+import { ofType, stubCode } from './support/stack-queries';
 
 /**
  * What AWS would refuse at the first `pulumi up` that Pulumi's mocks accept: each test here names
  * the AWS rule it stands for. IAM and key policies are evaluated in `least-privilege/`.
  */
-const stubCode = new pulumi.asset.AssetArchive({});
-const ofType = (s: StackSnapshot, type: string) => s.resources.filter((r) => r.type === type);
 const one = (s: StackSnapshot, type: string) => {
   const [found, ...more] = ofType(s, type);
   if (!found || more.length) throw new Error(`expected one ${type}, found ${more.length + (found ? 1 : 0)}`);

@@ -3,9 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { StackConfigError } from '../components/stack-config';
 import { snapshotStack, stacks, type ResourceRecord, type StackSnapshot } from '../policy/stack-snapshot';
 import { stackYamlConfig } from '../policy/stack-yaml';
+import { ofType, stubCode } from './support/stack-queries';
 
-const stubCode = new pulumi.asset.AssetArchive({});
-const ofType = (s: StackSnapshot, type: string) => s.resources.filter((r) => r.type === type);
 const one = (s: StackSnapshot, type: string, name: string) => {
   const found = s.resources.find((r) => r.type === type && r.name === name);
   if (!found) throw new Error(`no ${type} named ${name}`);

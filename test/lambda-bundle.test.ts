@@ -15,6 +15,8 @@ import { createPlatform } from '../handlers/platform';
 import { ensureUsersTable } from '../local/users-table';
 import { deployedAppEnv, deployedKeyEnv, deployedSigningKey } from './support/deployed-env';
 import { startKmsStandIn } from './support/kms-stand-in';
+import { registerUser } from './support/registered-user';
+import { restEvent } from './support/rest-event';
 
 let dir: string;
 let bundle: Awaited<ReturnType<typeof bundleLambda>>;
@@ -131,31 +133,13 @@ describe('the Lambda bundle', () => {
       const { app: config, keys } = parseLambdaConfig(env);
       await ensureUsersTable(new DynamoDBClient({ endpoint: env.AWS_ENDPOINT_URL_DYNAMODB, region: config.region }), config.usersTable);
       const p = createPlatform(createAwsDeps(config, keys, createLogger(config.zone, 'SILENT')));
-      const { profile, session } = await p.users.register({
-        identity: { provider: 'google', clientId: 'client.apps.googleusercontent.com', subject: 'bundle', email: 'bundle@example.com', name: 'Bun Dle', givenName: 'Bun', familyName: 'Dle' },
-        consents: { privacy_policy: { version: '1', accepted: true }, terms_of_service: { version: '1', accepted: true }, medical_disclaimer: { version: '1', accepted: true } },
-        device: { platform: 'ios', deviceId: 'bundle', appVersion: '1.0.0' },
-        session: (userId) => p.sessions.open(userId, 'signin'),
-      });
-      const token = await p.accessTokens.issue({ userId: profile.id, sessionId: session.sessionId });
-      const event = (httpMethod: string, body?: object, path = '/api/v1/user/profile') => ({
-        httpMethod,
-        path,
-        resource: '/{proxy+}',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        multiValueHeaders: {},
-        queryStringParameters: null,
-        multiValueQueryStringParameters: null,
-        pathParameters: { proxy: path.slice(1) },
-        requestContext: { requestId: 'apigw-request-2', httpMethod, path: `/live${path}`, stage: 'live', identity: { sourceIp: '203.0.113.1' } },
-        body: body ? JSON.stringify(body) : null,
-        isBase64Encoded: false,
-      });
+      const profilePath = '/api/v1/user/profile';
+      const { session, token } = await registerUser(p, { subject: 'bundle', email: 'bundle@example.com', name: 'Bun Dle', givenName: 'Bun', familyName: 'Dle' });
       // …and read, then changed, by the bundle in a fresh process, as a cold Lambda would.
       const { status, stdout, stderr } = await runWithBundleAsync(
-        `const read = await handler(${JSON.stringify(event('GET'))}, {});
-const changed = await handler(${JSON.stringify(event('PUT', { givenName: 'Bundled' }))}, {});
-const refreshed = await handler(${JSON.stringify(event('POST', { refreshToken: session.refreshToken }, '/api/v1/auth/refresh'))}, {});
+        `const read = await handler(${JSON.stringify(restEvent(profilePath, token))}, {});
+const changed = await handler(${JSON.stringify(restEvent(profilePath, token, { method: 'PUT', body: { givenName: 'Bundled' } }))}, {});
+const refreshed = await handler(${JSON.stringify(restEvent('/api/v1/auth/refresh', undefined, { method: 'POST', body: { refreshToken: session.refreshToken } }))}, {});
 console.log(JSON.stringify([read.statusCode, JSON.parse(read.body).email, changed.statusCode, JSON.parse(changed.body).givenName, refreshed.statusCode]));`,
         env,
       );

@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { restEvent } from './support/rest-event';
 import { captureOutput, createTestPlatform, type TestPlatform } from './support/test-platform';
 
 /** Powertools' Lambda context on every line of an invocation, and the request's id on every line a route logs. */
@@ -21,27 +22,14 @@ const lambdaContext = (awsRequestId: string) =>
     getRemainingTimeInMillis: () => 10_000,
   }) as unknown as Context;
 
-const restEvent = (path: string, method = 'GET', body?: string) => ({
-  httpMethod: method,
-  path,
-  headers: { 'content-type': 'application/json' },
-  multiValueHeaders: {},
-  queryStringParameters: null,
-  multiValueQueryStringParameters: null,
-  pathParameters: null,
-  stageVariables: null,
-  requestContext: { requestId: `apigw-${path.length}`, httpMethod: method, path, stage: 'live', identity: { sourceIp: '203.0.113.7' } },
-  body: body ?? null,
-  isBase64Encoded: false,
-});
-
 describe('log lines', () => {
   it('carry the Lambda context of the invocation that wrote them', async () => {
+    const event = restEvent('/health');
     const output = await captureOutput(async () => {
-      await t.runtime.handler(restEvent('/health'), lambdaContext('invocation-1'));
+      await t.runtime.handler(event, lambdaContext('invocation-1'));
     });
     const request = lines(output).find((l) => l.message === 'request')!;
-    expect(request).toMatchObject({ function_request_id: 'invocation-1', function_name: 'serenya-dev-api', requestId: 'apigw-7' });
+    expect(request).toMatchObject({ function_request_id: 'invocation-1', function_name: 'serenya-dev-api', requestId: event.requestContext.requestId });
     expect(request).toHaveProperty('cold_start');
   });
 

@@ -1,11 +1,10 @@
 import * as aws from '@pulumi/aws';
-import * as pulumi from '@pulumi/pulumi';
 import { describe, expect, it } from 'vitest';
 import { runPolicies } from '../policy/policy-run';
 import { stackOf } from '../policy/policies';
 import { snapshotStack, stacks } from '../policy/stack-snapshot';
+import { stubCode } from './support/stack-queries';
 
-const stubCode = new pulumi.asset.AssetArchive({});
 const violationsOf = async (...args: Parameters<typeof snapshotStack>) =>
   (await runPolicies(await snapshotStack(...args))).flatMap((p) => p.violations);
 

@@ -1,6 +1,6 @@
-import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { snapshotStack, stacks, type StackSnapshot } from '../policy/stack-snapshot';
+import { ofType, stubCode } from './support/stack-queries';
 
 /**
  * Releases that cannot take a zone down, under mocks: every trigger invokes a function's `live`
@@ -8,8 +8,6 @@ import { snapshotStack, stacks, type StackSnapshot } from '../policy/stack-snaps
  * CodeDeploy deployment group per function shifts the alias by the stack's strategy and rolls
  * back on the API's 5xx and the functions' error alarms.
  */
-const stubCode = new pulumi.asset.AssetArchive({});
-const ofType = (s: StackSnapshot, type: string) => s.resources.filter((r) => r.type === type);
 const aliasArn = /^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[^:]+:live$/;
 
 describe.each(stacks)('stack %s', (stack) => {
