@@ -32,7 +32,8 @@ export const usersTable = {
 /** A lowercase UUID, as every id the platform makes (users, sessions, jobs, store account tokens). */
 export const uuidPattern = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
-const userPartition = (userId: string) => `USER#${userId}`;
+const userPrefix = 'USER#';
+const userPartition = (userId: string) => `${userPrefix}${userId}`;
 
 /**
  * The users table's item keys, spelled once: the stores build them, the stream handler reads them
@@ -42,7 +43,7 @@ const userPartition = (userId: string) => `USER#${userId}`;
 export const itemKeys = {
   userPartition,
   /** The user of a `USER#<id>` partition key; undefined for the table's other partitions. */
-  userIdOf: (pk: string) => (pk.startsWith('USER#') ? pk.slice('USER#'.length) : undefined),
+  userIdOf: (pk: string) => (pk.startsWith(userPrefix) ? pk.slice(userPrefix.length) : undefined),
   profile: (userId: string) => ({ PK: userPartition(userId), SK: 'PROFILE' }),
   session: (userId: string, sessionId: string) => ({ PK: userPartition(userId), SK: `SESSION#${sessionId}` }),
   job: (userId: string, jobId: string) => ({ PK: userPartition(userId), SK: `JOB#${jobId}` }),
