@@ -111,6 +111,61 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
   }
 }
 
+/** What the mock account answers to the program's look-ups, where a test changes it. */
+export interface MockCloudOptions {
+  /** What Route 53 answers for the hosted zone. @default mockHostedZone */
+  hostedZone?: { name: string; privateZone: boolean };
+  /** The regions Bedrock says the inference profile routes to. @default the stack's inferenceRegions */
+  profileRegions?: string[];
+}
+
+/**
+ * The mock account a stack runs against, given the stack's configuration: each new resource's state
+ * and each invoke's answer, and a record of every resource declared. Pulumi's mocks (`snapshotStack`)
+ * and the resource monitor the program meets under Pulumi's own runner both answer with it.
+ */
+export function mockCloud(
+  config: Record<string, string>,
+  options: MockCloudOptions = {},
+): pulumi.runtime.Mocks & { resources: ResourceRecord[] } {
+  const resources: ResourceRecord[] = [];
+  const providerRegions = new Map<string, { name: string; region: string }>();
+  return {
+    resources,
+    newResource({ type, name, inputs, provider, custom }) {
+      if (type === 'pulumi:providers:aws') {
+        const id = `${name}-provider-id`;
+        providerRegions.set(id, { name, region: inputs.region });
+        resources.push({ type, name, custom: true, inputs, state: inputs, region: inputs.region, providerName: name, dependencies: [] });
+        return { id, state: inputs };
+      }
+      const viaProvider = provider ? providerRegions.get(provider.split('::').pop() ?? '') : undefined;
+      const region = (inputs.region as string | undefined) ?? viaProvider?.region;
+      const state = { ...inputs, ...computedState(type, name, inputs, region ?? 'unknown-region') };
+      resources.push({ type, name, custom: custom ?? false, inputs, state, region, providerName: viaProvider?.name, dependencies: [] });
+      return { id: state.id, state };
+    },
+    call({ token, inputs }) {
+      if (token === 'aws:index/getCallerIdentity:getCallerIdentity') return { accountId: account, arn: `arn:aws:iam::${account}:user/ci`, userId: 'ci', id: account };
+      if (token === 'aws:kms/getPublicKey:getPublicKey') return { id: inputs.keyId, keyId: inputs.keyId, publicKey: mockSigningPublicKey, keySpec: 'RSA_2048' };
+      if (token === 'aws:route53/getZone:getZone') return { id: inputs.zoneId, zoneId: inputs.zoneId, ...(options.hostedZone ?? mockHostedZone) };
+      if (token === 'aws:bedrock/getInferenceProfile:getInferenceProfile') {
+        const id = String(inputs.inferenceProfileId);
+        const regions = options.profileRegions ?? JSON.parse(config['serenya:bedrock'] ?? '{}').inferenceRegions ?? [];
+        const home = config['aws:region'];
+        return {
+          inferenceProfileId: id,
+          inferenceProfileArn: `arn:aws:bedrock:${home}:${account}:inference-profile/${id}`,
+          models: regions.map((r: string) => ({ modelArn: `arn:aws:bedrock:${r}::foundation-model/${id.slice(id.indexOf('.') + 1)}` })),
+          status: 'ACTIVE',
+          type: 'SYSTEM_DEFINED',
+        };
+      }
+      return inputs;
+    },
+  };
+}
+
 /**
  * Runs the real program of a stack — its YAML configuration through `loadStackConfig`, then
  * `RegionalPlatform` — against Pulumi's mock monitor, and returns every resource it declared.
@@ -118,14 +173,10 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
  */
 export async function snapshotStack(
   stack: StackName,
-  options: {
+  options: MockCloudOptions & {
     changeConfig?: (config: Record<string, string>) => Record<string, string>;
     /** Leave the stack file's `SET-ME` placeholders as they are (to prove they are refused). @default filled in */
     asShipped?: boolean;
-    /** What Route 53 answers for the hosted zone. @default mockHostedZone */
-    hostedZone?: { name: string; privateZone: boolean };
-    /** The regions Bedrock says the inference profile routes to. @default the stack's inferenceRegions */
-    profileRegions?: string[];
     code?: pulumi.asset.Archive;
     /** Declares more resources beside the platform, as a careless change would. */
     extra?: () => void;
@@ -135,48 +186,11 @@ export async function snapshotStack(
 ): Promise<StackSnapshot> {
   const yamlConfig = options.asShipped ? stackYamlConfig(stack) : withDeployValues(stack, stackYamlConfig(stack));
   const config = options.changeConfig ? options.changeConfig(yamlConfig) : yamlConfig;
-  const resources: ResourceRecord[] = [];
-  const providerRegions = new Map<string, { name: string; region: string }>();
+  const cloud = mockCloud(config, options);
+  const resources = cloud.resources;
 
   pulumi.runtime.setAllConfig(config);
-  await pulumi.runtime.setMocks(
-    {
-      newResource({ type, name, inputs, provider, custom }) {
-        if (type === 'pulumi:providers:aws') {
-          const id = `${name}-provider-id`;
-          providerRegions.set(id, { name, region: inputs.region });
-          resources.push({ type, name, custom: true, inputs, state: inputs, region: inputs.region, providerName: name, dependencies: [] });
-          return { id, state: inputs };
-        }
-        const viaProvider = provider ? providerRegions.get(provider.split('::').pop() ?? '') : undefined;
-        const region = (inputs.region as string | undefined) ?? viaProvider?.region;
-        const state = { ...inputs, ...computedState(type, name, inputs, region ?? 'unknown-region') };
-        resources.push({ type, name, custom: custom ?? false, inputs, state, region, providerName: viaProvider?.name, dependencies: [] });
-        return { id: state.id, state };
-      },
-      call({ token, inputs }) {
-        if (token === 'aws:index/getCallerIdentity:getCallerIdentity') return { accountId: account, arn: `arn:aws:iam::${account}:user/ci`, userId: 'ci', id: account };
-        if (token === 'aws:kms/getPublicKey:getPublicKey') return { id: inputs.keyId, keyId: inputs.keyId, publicKey: mockSigningPublicKey, keySpec: 'RSA_2048' };
-        if (token === 'aws:route53/getZone:getZone') return { id: inputs.zoneId, zoneId: inputs.zoneId, ...(options.hostedZone ?? mockHostedZone) };
-        if (token === 'aws:bedrock/getInferenceProfile:getInferenceProfile') {
-          const id = String(inputs.inferenceProfileId);
-          const regions = options.profileRegions ?? JSON.parse(config['serenya:bedrock'] ?? '{}').inferenceRegions ?? [];
-          const home = config['aws:region'];
-          return {
-            inferenceProfileId: id,
-            inferenceProfileArn: `arn:aws:bedrock:${home}:${account}:inference-profile/${id}`,
-            models: regions.map((r: string) => ({ modelArn: `arn:aws:bedrock:${r}::foundation-model/${id.slice(id.indexOf('.') + 1)}` })),
-            status: 'ACTIVE',
-            type: 'SYSTEM_DEFINED',
-          };
-        }
-        return inputs;
-      },
-    },
-    'serenya',
-    stack,
-    false,
-  );
+  await pulumi.runtime.setMocks(cloud, 'serenya', stack, false);
 
   const dependencies = new Map<string, Promise<string[]>>();
   const recordDependencies: pulumi.ResourceTransformation = ({ type, name, props, opts }) => {
