@@ -18,7 +18,8 @@ export async function release(
     const { FunctionVersion: current } = await clients.lambda.send(new GetAliasCommand({ FunctionName: target.functionName, Name: target.alias }));
     if (current === target.version) continue;
     const appSpec = {
-      version: 0.0,
+      // A string: CodeDeploy refuses the number 0 that `0.0` serialises to.
+      version: '0.0',
       Resources: [{ [target.functionName]: { Type: 'AWS::Lambda::Function', Properties: { Name: target.functionName, Alias: target.alias, CurrentVersion: current, TargetVersion: target.version } } }],
     };
     const { deploymentId } = await clients.codedeploy.send(

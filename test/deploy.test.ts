@@ -102,11 +102,14 @@ describe('the release after pulumi up', () => {
     expect(await release([target], clients(), { pollMs: 1 })).toBe(1);
     const input = codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input;
     expect(input).toMatchObject({ applicationName: 'app', deploymentGroupName: 'serenya-prod-eu-api-live' });
-    expect(JSON.parse(input.revision!.appSpecContent!.content!).Resources[0]['serenya-prod-eu-api'].Properties).toEqual({
-      Name: 'serenya-prod-eu-api',
-      Alias: 'live',
-      CurrentVersion: '7',
-      TargetVersion: '8',
+    // The AppSpec exactly as CodeDeploy reads it: its version is the string "0.0", never the number 0.
+    expect(input.revision).toEqual({
+      revisionType: 'AppSpecContent',
+      appSpecContent: {
+        content:
+          '{"version":"0.0","Resources":[{"serenya-prod-eu-api":{"Type":"AWS::Lambda::Function",' +
+          '"Properties":{"Name":"serenya-prod-eu-api","Alias":"live","CurrentVersion":"7","TargetVersion":"8"}}}]}',
+      },
     });
   });
 
