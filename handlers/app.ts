@@ -1,7 +1,7 @@
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Deps } from './deps';
-import { ApiError, errorResponse, fromHttpException } from './errors';
+import { ApiError, ContentionError, errorResponse, fromHttpException, tryAgain } from './errors';
 import { authenticate } from './middleware/authenticate';
 import { idempotency } from './middleware/idempotency';
 import { jsonDepthLimit } from './middleware/json-depth';
@@ -79,6 +79,7 @@ export function createApp(deps: Deps, p: Platform = createPlatform(deps)) {
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);
     if (err instanceof HTTPException) return errorResponse(c, fromHttpException(err));
+    if (err instanceof ContentionError) return errorResponse(c, tryAgain());
     // A real fault: log its class and our request id only (its message may quote input).
     c.var.log().error('unhandled error', { errorName: err.name });
     return errorResponse(c, new ApiError(500, 'INTERNAL', 'Something went wrong on our side; try again', { retryable: true }));

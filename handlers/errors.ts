@@ -24,6 +24,24 @@ export const notFound = (what: string) => new ApiError(404, 'NOT_FOUND', `${what
 /** A valid session whose user is gone: a deletion raced this request. */
 export const accountGone = () => new ApiError(401, 'SESSION_ENDED', 'This account no longer exists; sign in again');
 
+/**
+ * An optimistic write that kept losing to concurrent writes of the same items (one user's own
+ * requests racing). The client's retry settles it: contention is answered 409, never a 5xx.
+ */
+export class ContentionError extends Error {
+  override name = 'ContentionError';
+}
+
+/** Seconds a client waits before retrying a request that lost to its own concurrent requests. */
+const CONTENTION_RETRY_AFTER_SECONDS = 1;
+
+/** `ContentionError` in the API's words. */
+export const tryAgain = () =>
+  new ApiError(409, 'TRY_AGAIN', 'Other requests of this account changed the same data at the same time; retry after Retry-After seconds', {
+    retryable: true,
+    headers: { 'retry-after': String(CONTENTION_RETRY_AFTER_SECONDS) },
+  });
+
 /** The error body of `API.md`; the request id is the one `request-context` set. */
 export function errorResponse<E extends { Variables: { requestId: string } }>(c: Context<E>, err: ApiError) {
   const { retryable = false, extra = {}, headers = {} } = err.options;

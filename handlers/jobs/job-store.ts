@@ -5,6 +5,7 @@ import type { Clock } from '../clock';
 import type { AppConfig } from '../config';
 import { AccountClosedError, liveProfileCheck } from '../users/live-profile';
 import { cancellationReasons, unlessConditionFails } from '../conditions';
+import { ContentionError } from '../errors';
 import type { Job, JobError, JobStatus, JobType, Usage } from './job';
 
 /** What a daily counter counts, one counter per kind of model call. */
@@ -158,13 +159,18 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
           return toJob(item);
         } catch (err) {
           if (!(err instanceof TransactionCanceledException)) throw err;
-          const { slots, daily, profile } = cancellationReasons(['slots', 'job', 'daily', 'profile'], err);
+          const reasons = cancellationReasons(['slots', 'job', 'daily', 'profile'], err);
+          const { slots, daily, profile } = reasons;
           if (profile === 'ConditionalCheckFailed') throw new AccountClosedError('The account is gone or being deleted');
           if (daily === 'ConditionalCheckFailed') {
             const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) / 1000;
             throw new QuotaExceededError('daily', Math.max(1, Math.ceil(midnight - seconds)));
           }
-          if (attempt >= 5 || (slots !== 'ConditionalCheckFailed' && slots !== 'TransactionConflict' && daily !== 'TransactionConflict')) throw err;
+          // Lost to another write of the same items (the slots' version, or any item's transaction
+          // conflict): read again and retry a few times, then the client retries (409).
+          const lost = slots === 'ConditionalCheckFailed' || Object.values(reasons).includes('TransactionConflict');
+          if (!lost) throw err;
+          if (attempt >= 5) throw new ContentionError('The job slots kept changing while a job was being reserved');
           await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * (attempt + 1)));
         }
       }

@@ -26,7 +26,7 @@ const routes = {
     tags: ['Profile'],
     summary: 'Change names or the device; the email comes from the identity provider',
     request: { body: jsonBody(ProfileUpdate) },
-    responses: { 200: jsonResponse('The updated profile', Profile), ...errorResponses(400, 401, 413, 415, 421) },
+    responses: { 200: jsonResponse('The updated profile', Profile), ...errorResponses(400, 401, 409, 413, 415, 421) },
   })),
   delete: createRoute(secured({
     method: 'delete',

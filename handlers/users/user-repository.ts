@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { unlessConditionFails } from '../conditions';
+import { ContentionError } from '../errors';
 import { itemKeys } from '../../contract';
 import type { Clock } from '../clock';
 import type { ExternalIdentity, Provider } from '../identity/id-tokens';
@@ -177,10 +178,12 @@ export function createUserRepository(deps: {
         ExpressionAttributeValues: { ...Object.fromEntries(names.map((n) => [`:${n}`, set[n]])), ...(version ? { ':version': version } : {}) },
         ReturnValues: 'ALL_NEW',
       });
-      // Someone else wrote the profile since our read: read again, up to a few times.
+      // Someone else wrote the profile since our read: read again after a jittered pause, a few times;
+      // then the client retries (409), as contention is no fault of ours.
       const written = await unlessConditionFails(dynamo.send(update), undefined);
       if (written) return written.Attributes ? profileFrom(written.Attributes, fields) : undefined;
-      if (attempt >= 5) throw new Error('The profile kept changing while it was being updated');
+      if (attempt >= 5) throw new ContentionError('The profile kept changing while it was being updated');
+      await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * (attempt + 1)));
     }
   }
 
@@ -256,7 +259,8 @@ export function createUserRepository(deps: {
           const reasons = err.CancellationReasons ?? [];
           if (reasons[0]?.Code === 'ConditionalCheckFailed') throw new UserExistsError('Provider account already registered');
           if (await this.findUserId(identity.provider, identity.subject)) throw new UserExistsError('Provider account already registered');
-          if (attempt >= 5 || !reasons.some((r) => r.Code === 'TransactionConflict')) throw err;
+          if (!reasons.some((r) => r.Code === 'TransactionConflict')) throw err;
+          if (attempt >= 5) throw new ContentionError('Onboardings of one account kept colliding');
           await new Promise((r) => setTimeout(r, 20 + Math.random() * 50 * (attempt + 1)));
         }
       }
