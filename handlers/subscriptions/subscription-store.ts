@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { GetCommand, PutCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../clock';
 import { itemKeys } from '../../contract';
-import { cancellationReasons, unlessConditionFails } from '../conditions';
+import { cancellationReasons } from '../conditions';
+import { liveProfileCheck } from '../users/live-profile';
 import type { SubscriptionEvent } from './subscription-event';
 
 export type ApplyOutcome = 'applied' | 'recorded' | 'duplicate' | 'stale' | 'unknown_user' | 'other_purchase';
@@ -42,6 +43,8 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
         ttl: Math.floor(now.getTime() / 1000) + NOTIFICATION_TTL_SECONDS,
       };
       const putMarker = { Put: { TableName: table, Item: marker, ConditionExpression: 'attribute_not_exists(PK)' } };
+      // No marker and no change for an account being deleted (`live-profile.ts`): it would outlive the deletion.
+      const liveProfile = liveProfileCheck(table, userId).ConditionCheck.ConditionExpression;
       const newer = '(attribute_not_exists(current_subscription.event_time) OR current_subscription.event_time < :time)';
       // Ending or downgrading needs the purchase the subscription came from.
       const samePurchase = '(attribute_not_exists(current_subscription.purchase_reference_hash) OR current_subscription.purchase_reference_hash = :purchase)';
@@ -51,7 +54,7 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
             Update: {
               TableName: table,
               Key: itemKeys.profile(userId),
-              ConditionExpression: `attribute_exists(PK) AND ${newer}${upgrades ? '' : ` AND ${samePurchase}`}`,
+              ConditionExpression: `${liveProfile} AND ${newer}${upgrades ? '' : ` AND ${samePurchase}`}`,
               UpdateExpression: 'SET current_subscription = :subscription',
               ExpressionAttributeValues: {
                 ':time': event.eventTime,
@@ -68,7 +71,7 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
               },
             },
           }
-        : { ConditionCheck: { TableName: table, Key: itemKeys.profile(userId), ConditionExpression: 'attribute_exists(PK)' } };
+        : liveProfileCheck(table, userId);
       try {
         await dynamo.send(new TransactWriteCommand({ TransactItems: [putMarker, change] }));
         return event.state ? 'applied' : 'recorded';
@@ -77,11 +80,19 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
         const reasons = cancellationReasons(['marker', 'change'], err);
         if (reasons.marker === 'ConditionalCheckFailed') return 'duplicate';
         if (reasons.change !== 'ConditionalCheckFailed') throw err;
-        const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: itemKeys.profile(userId), ProjectionExpression: 'PK, current_subscription', ConsistentRead: true }));
-        if (!Item) return 'unknown_user';
+        const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: itemKeys.profile(userId), ProjectionExpression: 'PK, current_subscription, deleting_at', ConsistentRead: true }));
+        if (!Item || Item.deleting_at) return 'unknown_user';
         const current = Item.current_subscription as { event_time?: number } | undefined;
-        // Refused: keep the marker so a replay is a duplicate, change nothing.
-        await unlessConditionFails(dynamo.send(new PutCommand(putMarker.Put)), undefined);
+        // Refused: keep the marker so a replay is a duplicate, change nothing — while the account
+        // lives, so no marker outlives its deletion.
+        const kept = await dynamo.send(new TransactWriteCommand({ TransactItems: [putMarker, liveProfileCheck(table, userId)] })).then(
+          () => true,
+          (e: unknown) => {
+            if (!(e instanceof TransactionCanceledException)) throw e;
+            return cancellationReasons(['marker', 'profile'], e).profile === undefined;
+          },
+        );
+        if (!kept) return 'unknown_user';
         return current?.event_time !== undefined && current.event_time >= event.eventTime ? 'stale' : 'other_purchase';
       }
     },
