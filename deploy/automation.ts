@@ -1,6 +1,6 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { LocalWorkspace, type EngineEvent, type OpMap } from '@pulumi/pulumi/automation';
+import { LocalWorkspace, type EngineEvent, type OpMap, type Stack, type StepEventMetadata } from '@pulumi/pulumi/automation';
 import { fileURLToPath } from 'node:url';
 import type { ReleaseTarget } from '../components/releases';
 import type { StackConfig } from '../components/stack-config';
@@ -14,12 +14,28 @@ const policyPack = fileURLToPath(new URL('../policy', import.meta.url));
 const changed = (ops: OpMap | undefined) => Object.entries(ops ?? {}).reduce((n, [op, count]) => (op === 'same' || op === 'read' ? n : n + (count ?? 0)), 0);
 
 /**
+ * Whether a refresh step found the resource changed outside Pulumi. Every refresh step carries op
+ * `refresh` (some engines report the result, `update` or `delete`, instead); the change is in what it
+ * read: the resource gone, or keys that differ from the state.
+ */
+export const drifted = (step: StepEventMetadata) =>
+  step.op === 'refresh' ? !step.new || (step.diffs?.length ?? 0) > 0 || Object.keys(step.detailedDiff ?? {}).length > 0 : step.op === 'update' || step.op === 'delete';
+
+/** What the adapter asks of a Pulumi stack; tests give a fake one. */
+export type PulumiStack = Pick<Stack, 'preview' | 'up' | 'previewRefresh'>;
+
+/**
  * A zone's stack on Pulumi's Automation API: one `LocalWorkspace` per stack over this program
  * (parallel selection in one workspace corrupts `workspace.json`, pulumi/pulumi#8186), the policy
  * pack on every preview and update. Kept thin: the orchestration is tested without it.
  */
-export function automationStack(name: string, config: StackConfig, preflight: Omit<PreflightDeps, 'clients'>, progress: (line: string) => void): ZoneStack {
-  const select = () => LocalWorkspace.createOrSelectStack({ stackName: name, workDir: projectDir });
+export function automationStack(
+  name: string,
+  config: StackConfig,
+  preflight: Omit<PreflightDeps, 'clients'>,
+  progress: (line: string) => void,
+  select: () => Promise<PulumiStack> = () => LocalWorkspace.createOrSelectStack({ stackName: name, workDir: projectDir }),
+): ZoneStack {
   const counter = () => {
     let violations = 0;
     const onEvent = (e: EngineEvent) => {
@@ -45,15 +61,17 @@ export function automationStack(name: string, config: StackConfig, preflight: Om
       return { changes: changed(result.summary.resourceChanges), policyViolations: policy.violations() };
     },
     async drift() {
-      const drifted: string[] = [];
-      const result = await (await select()).refresh({
-        previewOnly: true,
+      // A preview of a refresh: its summary counts what the refresh would change (`refresh` with
+      // `previewOnly` returns the last update's summary instead). A step is judged once it has read
+      // the resource: the outputs event, not the pre-event (which has no new state yet).
+      const urns = new Set<string>();
+      const result = await (await select()).previewRefresh({
         onEvent: (e) => {
-          const step = e.resOutputsEvent?.metadata ?? e.resourcePreEvent?.metadata;
-          if (step && step.op !== 'same' && step.op !== 'read' && !drifted.includes(step.urn)) drifted.push(step.urn);
+          const step = e.resOutputsEvent?.metadata;
+          if (step && drifted(step)) urns.add(step.urn);
         },
       });
-      return { changes: Math.max(changed(result.summary.resourceChanges), drifted.length), policyViolations: 0, drifted: drifted.map((urn) => urn.split('::').pop()!) };
+      return { changes: changed(result.changeSummary), policyViolations: 0, drifted: [...urns].map((urn) => urn.split('::').pop()!) };
     },
   };
 }

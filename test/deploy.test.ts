@@ -2,9 +2,13 @@ import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand } from 
 import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { EngineEvent, StepEventMetadata } from '@pulumi/pulumi/automation';
+import { automationStack, type PulumiStack } from '../deploy/automation';
 import { parseArgs } from '../deploy/deploy';
 import { orchestrate, summaryTable, type StepResult, type ZoneStack } from '../deploy/orchestrate';
 import { release } from '../deploy/release';
+import { withDeployValues } from '../policy/stack-snapshot';
+import { stackFileConfig } from '../policy/stack-yaml';
 
 /** A stack that records what the orchestration asked of it, failing where told. */
 function fakeStack(name: string, calls: string[], fail: { at?: 'preflight' | 'preview' | 'up' | 'drift'; drifted?: number } = {}): ZoneStack {
@@ -124,5 +128,57 @@ describe('the release after pulumi up', () => {
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-2' });
     codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { status: 'Stopped', errorInformation: { message: 'alarm serenya-api-5xx fired' } } });
     await expect(release([target], clients(), { pollMs: 1 })).rejects.toThrow('release of serenya-prod-eu-api stopped and was rolled back to version 7 (alarm serenya-api-5xx fired)');
+  });
+});
+
+describe('drift on the Automation API', () => {
+  const urn = (name: string) => `urn:pulumi:dev::serenya::aws:dynamodb/table:Table::${name}`;
+  const step = (name: string, change: Partial<StepEventMetadata> = {}): StepEventMetadata => ({
+    op: 'refresh',
+    urn: urn(name),
+    type: 'aws:dynamodb/table:Table',
+    provider: 'aws',
+    old: { type: 'aws:dynamodb/table:Table', urn: urn(name), id: name, parent: '', provider: 'aws', inputs: {}, outputs: {} },
+    new: { type: 'aws:dynamodb/table:Table', urn: urn(name), id: name, parent: '', provider: 'aws', inputs: {}, outputs: {} },
+    ...change,
+  });
+  const unchanged = Array.from({ length: 40 }, (_, i) => step(`serenya-resource-${i}`));
+  const tableEdited = step('serenya-users-table', { diffs: ['pointInTimeRecovery'] });
+  const queueDeleted = step('serenya-stream-failures', { new: undefined });
+  const events = [...unchanged, tableEdited, queueDeleted].flatMap((metadata, i): EngineEvent[] => [
+    // The pre-event has no new state yet, changed or not.
+    { sequence: 2 * i, timestamp: 0, resourcePreEvent: { metadata: { ...metadata, new: undefined } } },
+    { sequence: 2 * i + 1, timestamp: 0, resOutputsEvent: { metadata } },
+  ]);
+  /** A stack after its first `up`: the last update created 42 resources; 2 have changed since. */
+  const stack = {
+    async previewRefresh(opts?: { onEvent?: (e: EngineEvent) => void }) {
+      events.forEach((e) => opts?.onEvent?.(e));
+      return { stdout: '', stderr: '', changeSummary: { same: 40, update: 1, delete: 1 } };
+    },
+    async refresh(opts?: { onEvent?: (e: EngineEvent) => void }) {
+      events.forEach((e) => opts?.onEvent?.(e));
+      return { stdout: '', stderr: '', summary: { kind: 'update', result: 'succeeded', resourceChanges: { create: 42 } } };
+    },
+  } as unknown as PulumiStack;
+  const config = stackFileConfig('dev', (c) => withDeployValues('dev', c));
+  const pulumiVersions = { pulumiCliVersion: async () => '3.300.0', pulumiSdkVersion: '3.270.0' };
+
+  it('counts and names only what changed outside Pulumi, from a preview of the refresh', async () => {
+    const result = await automationStack('dev', config, pulumiVersions, () => {}, async () => stack).drift();
+    expect(result).toEqual({ changes: 2, policyViolations: 0, drifted: ['serenya-users-table', 'serenya-stream-failures'] });
+  });
+
+  it('exits 0 on a stack nothing changed since `up`', async () => {
+    const quiet = {
+      async previewRefresh(opts?: { onEvent?: (e: EngineEvent) => void }) {
+        unchanged.forEach((metadata, i) => opts?.onEvent?.({ sequence: i, timestamp: 0, resOutputsEvent: { metadata } }));
+        return { stdout: '', stderr: '', changeSummary: { same: 40 } };
+      },
+    } as unknown as PulumiStack;
+    const zone = automationStack('dev', config, pulumiVersions, () => {}, async () => quiet);
+    const { rows, exitCode } = await orchestrate('drift', [zone]);
+    expect(rows[0]!.changes).toBe(0);
+    expect(exitCode).toBe(0);
   });
 });
