@@ -1,6 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { measureAwsCalls } from './aws-calls';
@@ -28,7 +29,26 @@ const kb = (b: number) => `${(b / 1024).toFixed(0)} KB`;
 const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
+const usage = `Usage: npm run bench
+
+Measures bundle size, cold start, warm handler, offline end to end, the worker and AWS calls per
+request beside their baselines (about a minute; needs only npm install). Prints one table with
+PASS/FAIL per budget, writes bench/results.json and puts the table into docs/performance.md.`;
+
+/** The page that shows the latest run: the table goes between these markers. */
+const performancePage = here('../docs/performance.md');
+const tableMarkers = ['<!-- bench table: written by npm run bench -->', '<!-- end of bench table -->'] as const;
+
+function writeTableInto(page: string, table: string) {
+  const text = readFileSync(page, 'utf8');
+  const [start, end] = tableMarkers.map((m) => text.indexOf(m));
+  if (start! < 0 || end! < start!) throw new Error(`${page} lost its bench table markers; put them back: ${tableMarkers.join(' … ')}`);
+  writeFileSync(page, `${text.slice(0, start! + tableMarkers[0].length)}\n\n\`\`\`\n${table}\n\`\`\`\n\n${text.slice(end!)}`);
+}
+
 async function main() {
+  const { values } = parseArgs({ options: { help: { type: 'boolean', short: 'h', default: false } } });
+  if (values.help) return void console.log(usage);
   const started = Date.now();
   const work = mkdtempSync(join(tmpdir(), 'serenya-bench-'));
   const rows: Row[] = [];
@@ -150,7 +170,8 @@ async function main() {
       here('./results.json'),
       `${JSON.stringify({ machine, date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), rows, raw: { serenya, express, hello, cold, warm, load, ceiling, worker, calls } }, null, 2)}\n`,
     );
-    console.error(`bench: done in ${Math.round((Date.now() - started) / 1000)} s; bench/results.json written.`);
+    writeTableInto(performancePage, table);
+    console.error(`bench: done in ${Math.round((Date.now() - started) / 1000)} s; bench/results.json and docs/performance.md written.`);
   } finally {
     await dynamodb.stop();
     rmSync(work, { recursive: true, force: true });
