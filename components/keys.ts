@@ -29,7 +29,8 @@ export interface KeysArgs {
  * The zone's KMS keys: a multi-Region symmetric data key (rotation on) with a replica in each
  * replica region, an RSA key that signs access tokens, and an HMAC key for the email index. Each
  * key policy names the roles that use it; the account keeps administration and may use the data
- * keys only through DynamoDB, S3 and SNS in the key's region (no `kms:*`).
+ * keys only through DynamoDB (from any of the global table's regions), and S3 and SNS in the key's
+ * region (no `kms:*`).
  */
 export class Keys extends pulumi.ComponentResource {
   public readonly dataKey: aws.kms.Key;
@@ -68,11 +69,19 @@ export class Keys extends pulumi.ComponentResource {
 
   /**
    * A key policy: the account administers the key; the account may also *use* it, but only through
-   * the AWS services that encrypt with it in the key's own region (DynamoDB and S3 use the caller's
-   * permissions on the key when a table or object is created); the named roles use it directly.
-   * Without the usage statement IAM can grant nobody `Decrypt`, and `CreateTable` fails.
+   * the AWS services that encrypt with it (DynamoDB and S3 use the caller's permissions on the key
+   * when a table or object is created); the named roles use it directly. Without the usage
+   * statement IAM can grant nobody `Decrypt`, and `CreateTable` fails.
+   *
+   * S3 and SNS reach the key from its own region. DynamoDB reaches a global table's keys from any of
+   * the table's regions: the home region's DynamoDB creates each replica (and its grant on the replica
+   * key), and replication decrypts on one side and encrypts on the other, so its endpoint is matched
+   * as `dynamodb.*`. That opens no region: DynamoDB encrypts a table only with a key of the table's
+   * own region, and the table's regions are the zone's.
    */
   private policy(account: pulumi.Output<string>, region: pulumi.Input<string>, users: pulumi.Input<string>[], actions: string[], services: string[] = [], viaServices: string[] = []) {
+    const usage = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'];
+    const regional = viaServices.filter((service) => service !== 'dynamodb');
     return pulumi.jsonStringify({
       Version: '2012-10-17',
       Statement: [
@@ -88,17 +97,27 @@ export class Keys extends pulumi.ComponentResource {
           // In a key policy "*" means this key and nothing else.
           Resource: '*',
         },
-        ...(viaServices.length
+        ...(viaServices.includes('dynamodb')
+          ? [{
+              Sid: 'AccountUsesTheKeyThroughDynamoDB',
+              Effect: 'Allow',
+              Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
+              Action: usage,
+              Resource: '*',
+              Condition: { StringEquals: { 'kms:CallerAccount': account }, StringLike: { 'kms:ViaService': 'dynamodb.*.amazonaws.com' } },
+            }]
+          : []),
+        ...(regional.length
           ? [{
               Sid: 'AccountUsesTheKeyThroughZoneServices',
               Effect: 'Allow',
               Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
-              Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey', 'kms:CreateGrant'],
+              Action: usage,
               Resource: '*',
               Condition: {
                 StringEquals: {
                   'kms:CallerAccount': account,
-                  'kms:ViaService': viaServices.map((service) => pulumi.interpolate`${service}.${region}.amazonaws.com`),
+                  'kms:ViaService': regional.map((service) => pulumi.interpolate`${service}.${region}.amazonaws.com`),
                 },
               },
             }]

@@ -1,7 +1,8 @@
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StackConfigError } from '../components/stack-config';
-import { snapshotStack, stacks, type ResourceRecord, type StackSnapshot } from '../policy/stack-snapshot';
+import { mockAccount, snapshotStack, stacks, type ResourceRecord, type StackSnapshot } from '../policy/stack-snapshot';
 import { stackYamlConfig } from '../policy/stack-yaml';
 import { ofType, stubCode } from './support/stack-queries';
 
@@ -199,6 +200,49 @@ describe('production stacks', () => {
     // Each replica is a whole copy of every user: as protected as the table.
     expect(table!.inputs.replicas.length).toBeGreaterThan(0);
     for (const replica of table!.inputs.replicas) expect(replica).toMatchObject({ deletionProtectionEnabled: true, pointInTimeRecovery: true });
+  });
+});
+
+describe('the data keys of a global table', () => {
+  /** What KMS decides for the deploying administrator's call through `viaService` (IAM allows it all). */
+  const decide = async (key: ResourceRecord, action: string, context: Record<string, string>) => {
+    const result = await runSimulation(
+      {
+        request: {
+          principal: `arn:aws:iam::${mockAccount}:role/deployer`,
+          action,
+          resource: { resource: key.state.arn, accountId: mockAccount },
+          contextVariables: { 'aws:SecureTransport': 'true', ...context },
+        },
+        identityPolicies: [{ name: 'admin', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        resourcePolicy: JSON.parse(key.inputs.policy),
+      },
+      {},
+    );
+    return result.resultType === 'error' ? `error: ${JSON.stringify(result.errors)}` : result.overallResult;
+  };
+  const via = (service: string, region: string, account = mockAccount) => ({ 'kms:ViaService': `${service}.${region}.amazonaws.com`, 'kms:CallerAccount': account });
+
+  it.each(['prod-eu', 'prod-us'] as const)('%s: DynamoDB may use each from any of the table’s regions, nothing else may', async (stack) => {
+    const s = await snapshotStack(stack, { code: stubCode });
+    const { homeRegion, replicaRegions } = s.config;
+    const primary = one(s, 'aws:kms/key:Key', 'serenya-keys-data');
+    const replicas = ofType(s, 'aws:kms/replicaKey:ReplicaKey');
+    expect(replicas.map((r) => r.region)).toEqual(replicaRegions);
+    for (const replica of replicas) {
+      // DynamoDB in the home region creates the replica and its grant on the replica key.
+      for (const action of ['kms:CreateGrant', 'kms:DescribeKey', 'kms:GenerateDataKey', 'kms:Decrypt']) {
+        expect(await decide(replica, action, via('dynamodb', homeRegion)), `${action} on ${replica.region}`).toBe('Allowed');
+        expect(await decide(primary, action, via('dynamodb', replica.region!)), `${action} on the primary from ${replica.region}`).toBe('Allowed');
+      }
+    }
+    // Still bounded: S3 only in the key's region, never another account, never directly.
+    expect(await decide(primary, 'kms:Decrypt', via('s3', homeRegion))).toBe('Allowed');
+    expect(await decide(primary, 'kms:Decrypt', via('s3', replicaRegions[0]!))).toBe('ImplicitlyDenied');
+    expect(await decide(replicas[0]!, 'kms:Decrypt', via('dynamodb', homeRegion, '444455556666'))).toBe('ImplicitlyDenied');
+    expect(await decide(replicas[0]!, 'kms:Decrypt', { 'kms:CallerAccount': mockAccount })).toBe('ImplicitlyDenied');
   });
 });
 
