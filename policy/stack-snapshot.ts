@@ -44,6 +44,8 @@ export const mockDeployValues: Record<string, (stack: string, region: string) =>
   hostedZoneId: () => 'Z04SERENYAMOCK',
   credentialsSecretArn: (_stack, region) => `arn:aws:secretsmanager:${region}:${account}:secret:serenya/google-play-api-key-Ab12Cd`,
   appleSignInSecretArn: (_stack, region) => `arn:aws:secretsmanager:${region}:${account}:secret:serenya/sign-in-with-apple-key-Ef34Gh`,
+  googleClientIds: () => '987654321098-a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6.apps.googleusercontent.com',
+  appAppleId: () => '1234567890',
 };
 
 /** What KMS answers for the signing key's public key: a real RSA key's DER, so the JWKS parses. */
@@ -58,7 +60,10 @@ export function withDeployValues(stack: string, config: Record<string, string>):
   return Object.fromEntries(
     Object.entries(config).map(([key, value]) => {
       if (!value.includes('SET-ME')) return [key, value];
-      const filled = JSON.parse(value, (k, v) => (typeof v === 'string' && v.startsWith('SET-ME') && mockDeployValues[k] ? mockDeployValues[k]!(stack, region) : v));
+      const placeholder = (v: unknown) => typeof v === 'string' && v.startsWith('SET-ME');
+      // A list's placeholders are filled by the list's key (`googleClientIds: [SET-ME …]`).
+      const fill = (k: string, v: unknown) => (placeholder(v) ? mockDeployValues[k]!(stack, region) : v);
+      const filled = JSON.parse(value, (k, v) => (!mockDeployValues[k] ? v : Array.isArray(v) ? v.map((x) => fill(k, x)) : fill(k, v)));
       return [key, JSON.stringify(filled)];
     }),
   );
