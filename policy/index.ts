@@ -1,13 +1,9 @@
 import { PolicyPack } from '@pulumi/policy';
 import { zonePolicies } from './policies';
-import { stackFileConfig } from './stack-yaml';
 
 /**
- * `pulumi up --policy-pack policy`: the zone rules, mandatory. Each run reads the rules from the
- * stack's own `Pulumi.<stack>.yaml` (the stack is in every resource's URN). This file starts the
- * policy server: tests import `policies.ts` instead.
+ * The pack's entry point. Pulumi runs it through its own runner (`@pulumi/pulumi/cmd/run-policy-pack`),
+ * which loads CommonJS only: `npm run build:policy` bundles this file into `dist/index.cjs`, the
+ * `main` of `policy/package.json`, whose version the pack reports.
  */
-new PolicyPack('serenya-zone', {
-  enforcementLevel: 'mandatory',
-  policies: zonePolicies((stack) => stackFileConfig(stack)),
-});
+new PolicyPack('serenya-zone', { enforcementLevel: 'mandatory', policies: zonePolicies });

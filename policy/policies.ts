@@ -1,35 +1,41 @@
-import type { PolicyResource, ReportViolation, StackValidationPolicy } from '@pulumi/policy';
-import type { StackConfig } from '../components/stack-config';
+import * as aws from '@pulumi/aws';
+import type * as pulumi from '@pulumi/pulumi';
+import type { ResolvedResource } from '@pulumi/pulumi/queryable';
+import {
+  validateResourceOfType,
+  type Policies,
+  type PolicyResource,
+  type ResourceValidationPolicy,
+  type StackValidationPolicy,
+} from '@pulumi/policy';
+import { readsRules } from './zone-rules';
 
 /**
- * The zone rules the policies enforce, taken from the stack's own `Pulumi.<stack>.yaml` (see
- * `index.ts`); the policies check the resources, not the program that declared them.
+ * The zone policies, all mandatory. Each judges the resources, not the program that declared them;
+ * a zone's rules (its regions, whether it is production) come as the pack's configuration
+ * (`zone-rules.ts`). Resource policies see a resource's inputs as it is registered; stack policies
+ * see every resource's outputs and dependencies, for what one resource alone cannot show.
  */
-export type ZoneRules = Pick<StackConfig, 'zone' | 'allowedRegions' | 'replicaRegions' | 'production'> &
-  Partial<Pick<StackConfig, 'managesApiGatewayAccount'>>;
 
-const T = {
-  bucket: 'aws:s3/bucket:Bucket',
-  encryption: 'aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration',
-  publicAccess: 'aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock',
-  bucketPolicy: 'aws:s3/bucketPolicy:BucketPolicy',
-  lifecycle: 'aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration',
-  table: 'aws:dynamodb/table:Table',
-  logGroup: 'aws:cloudwatch/logGroup:LogGroup',
-  rolePolicy: 'aws:iam/rolePolicy:RolePolicy',
-  policy: 'aws:iam/policy:Policy',
-  functionUrl: 'aws:lambda/functionUrl:FunctionUrl',
-  permission: 'aws:lambda/permission:Permission',
-  provider: 'pulumi:providers:aws',
-  stage: 'aws:apigateway/stage:Stage',
-  apiAccount: 'aws:apigateway/account:Account',
-  notification: 'aws:s3/bucketNotification:BucketNotification',
-  replicaKey: 'aws:kms/replicaKey:ReplicaKey',
-  alias: 'aws:lambda/alias:Alias',
-  lambda: 'aws:lambda/function:Function',
-  eventSourceMapping: 'aws:lambda/eventSourceMapping:EventSourceMapping',
-  certificateValidation: 'aws:acm/certificateValidation:CertificateValidation',
-  record: 'aws:route53/record:Record',
+/** Pulumi's type for an AWS provider (`aws.Provider` carries the package name, which `isType` cannot match). */
+const awsProvider = 'pulumi:providers:aws';
+type ResourceClass<T extends pulumi.Resource> = new (...rest: any[]) => T;
+
+const asArray = <X>(v: X | X[] | undefined): X[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+/** An IAM or bucket policy document, given as JSON text or as an object. */
+interface PolicyStatement {
+  Effect?: string;
+  Action?: string | string[];
+  Resource?: string | string[];
+  Condition?: Record<string, Record<string, unknown>>;
+}
+const statements = (policy: unknown): PolicyStatement[] => {
+  try {
+    const doc = (typeof policy === 'string' ? JSON.parse(policy) : policy) as { Statement?: PolicyStatement | PolicyStatement[] } | undefined;
+    return asArray(doc?.Statement);
+  } catch {
+    return [];
+  }
 };
 
 /** Everything a resource waits for, directly or through what it waits for. */
@@ -41,203 +47,224 @@ function waitsFor(resource: PolicyResource): Set<PolicyResource> {
   visit(resource);
   return seen;
 }
-const waitsForOne = (r: PolicyResource, type: string, match: (d: PolicyResource) => boolean = () => true) =>
-  [...waitsFor(r)].some((d) => d.type === type && match(d));
 
-const asArray = <X>(v: X | X[] | undefined): X[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-const parsed = (v: unknown) => {
-  if (typeof v !== 'string') return v as Record<string, any> | undefined;
-  try {
-    return JSON.parse(v) as Record<string, any>;
-  } catch {
-    return undefined;
+/** The configurations of one type that apply to a bucket: by dependency when the engine gives one, else by name. */
+function bucketConfigs<T extends pulumi.Resource>(resources: PolicyResource[], bucket: PolicyResource, type: ResourceClass<T>): ResolvedResource<T>[] {
+  const name = bucket.asType(aws.s3.Bucket)?.bucket;
+  return resources.flatMap((r) => {
+    const config = r.asType(type);
+    if (!config) return [];
+    const byDependency = (r.propertyDependencies?.bucket ?? []).some((d) => d.urn === bucket.urn);
+    const named = (config as { bucket?: string }).bucket;
+    return byDependency || (named !== undefined && named === name) ? [config] : [];
+  });
+}
+const buckets = (resources: PolicyResource[]) => resources.filter((r) => r.isType(aws.s3.Bucket));
+
+const regionRules = readsRules('zone', 'allowedRegions');
+export const regionAllowList: ResourceValidationPolicy = {
+  name: 'region-allow-list',
+  description: 'Every AWS resource is created in one of the zone’s allowed regions, through an explicit provider.',
+  enforcementLevel: 'mandatory',
+  configSchema: regionRules.configSchema,
+  validateResource: (args, report) => {
+    const { zone, allowedRegions } = regionRules.of(args);
+    const list = allowedRegions.join(', ');
+    if (args.type === awsProvider) {
+      const region = args.props.region as string | undefined;
+      if (!region || !allowedRegions.includes(region)) report(`Provider ${args.name} targets ${region}, outside zone ${zone}'s allowed regions (${list}).`);
+      return;
+    }
+    if (!args.type.startsWith('aws:')) return;
+    const region = (args.props.region ?? args.provider?.props.region) as string | undefined;
+    if (!region) report(`${args.type} ${args.name} has no region; give it a provider pinned to one of ${list}.`);
+    else if (!allowedRegions.includes(region)) report(`${args.type} ${args.name} is in ${region}, outside zone ${zone}'s allowed regions (${list}).`);
+  },
+};
+
+const replicaRules = readsRules('zone', 'allowedRegions', 'replicaRegions');
+export const globalTableReplicasInZone: ResourceValidationPolicy = {
+  name: 'global-table-replicas-in-zone',
+  description: 'DynamoDB replicas are exactly the zone’s configured replica regions.',
+  enforcementLevel: 'mandatory',
+  configSchema: replicaRules.configSchema,
+  validateResource: validateResourceOfType(aws.dynamodb.Table, (table, args, report) => {
+    const { zone, allowedRegions, replicaRegions } = replicaRules.of(args);
+    const regions = asArray(table.replicas).map((r) => r.regionName);
+    for (const region of regions) {
+      if (!allowedRegions.includes(region)) report(`Table ${args.name} replicates to ${region}, outside zone ${zone}.`);
+    }
+    if ([...regions].sort().join() !== [...replicaRegions].sort().join()) {
+      report(`Table ${args.name} replicates to [${regions.join(', ')}] but the zone declares [${replicaRegions.join(', ')}].`);
+    }
+  }),
+};
+
+export const kmsEncryptionAtRest: StackValidationPolicy = {
+  name: 'kms-encryption-at-rest',
+  description: 'Buckets and tables are encrypted with a customer-managed KMS key.',
+  enforcementLevel: 'mandatory',
+  validateStack: ({ resources }, report) => {
+    for (const bucket of buckets(resources)) {
+      const kms = bucketConfigs(resources, bucket, aws.s3.BucketServerSideEncryptionConfiguration).some((c) =>
+        asArray(c.rules).some((rule) => rule.applyServerSideEncryptionByDefault?.sseAlgorithm === 'aws:kms' && rule.applyServerSideEncryptionByDefault.kmsMasterKeyId),
+      );
+      if (!kms) report(`Bucket ${bucket.name} has no SSE-KMS default encryption; add a BucketServerSideEncryptionConfiguration with sseAlgorithm "aws:kms" and the zone's data key.`, bucket.urn);
+    }
+    for (const r of resources) {
+      const table = r.asType(aws.dynamodb.Table);
+      if (table && (!table.serverSideEncryption?.enabled || !table.serverSideEncryption.kmsKeyArn)) {
+        report(`Table ${r.name} is not encrypted with the zone's KMS key; set serverSideEncryption { enabled, kmsKeyArn }.`, r.urn);
+      }
+    }
+  },
+};
+
+export const tlsOnlyBucketPolicy: StackValidationPolicy = {
+  name: 'tls-only-bucket-policy',
+  description: 'Every bucket refuses requests that do not use TLS.',
+  enforcementLevel: 'mandatory',
+  validateStack: ({ resources }, report) => {
+    for (const bucket of buckets(resources)) {
+      const tlsOnly = bucketConfigs(resources, bucket, aws.s3.BucketPolicy).some((p) =>
+        statements(p.policy).some((st) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false'),
+      );
+      if (!tlsOnly) report(`Bucket ${bucket.name} accepts plain HTTP; add a bucket policy denying aws:SecureTransport = false.`, bucket.urn);
+    }
+  },
+};
+
+export const blockPublicAccess: StackValidationPolicy = {
+  name: 'block-public-access',
+  description: 'Every bucket blocks all four kinds of public access.',
+  enforcementLevel: 'mandatory',
+  validateStack: ({ resources }, report) => {
+    for (const bucket of buckets(resources)) {
+      const blocked = bucketConfigs(resources, bucket, aws.s3.BucketPublicAccessBlock).some(
+        (b) => b.blockPublicAcls && b.blockPublicPolicy && b.ignorePublicAcls && b.restrictPublicBuckets,
+      );
+      if (!blocked) report(`Bucket ${bucket.name} does not block public access; add a BucketPublicAccessBlock with all four settings true.`, bucket.urn);
+    }
+  },
+};
+
+export const tempBucketExpiry: StackValidationPolicy = {
+  name: 'temp-bucket-expiry',
+  description: 'Buckets that hold PHI in transit expire their objects within a day.',
+  enforcementLevel: 'mandatory',
+  validateStack: ({ resources }, report) => {
+    for (const bucket of buckets(resources).filter((b) => b.asType(aws.s3.Bucket)?.tags?.['data-classification'] === 'phi-transient')) {
+      const expires = bucketConfigs(resources, bucket, aws.s3.BucketLifecycleConfiguration).some((l) =>
+        asArray(l.rules).some((rule) => rule.status === 'Enabled' && rule.expiration?.days !== undefined && rule.expiration.days <= 1),
+      );
+      if (!expires) report(`Bucket ${bucket.name} holds PHI but keeps objects longer than a day; add a lifecycle rule expiring them after 1 day.`, bucket.urn);
+    }
+  },
+};
+
+export const logRetention: ResourceValidationPolicy = {
+  name: 'log-retention',
+  description: 'Every log group has a retention period.',
+  enforcementLevel: 'mandatory',
+  validateResource: validateResourceOfType(aws.cloudwatch.LogGroup, (group, args, report) => {
+    if (!group.retentionInDays) report(`Log group ${args.name} keeps logs forever; set retentionInDays.`);
+  }),
+};
+
+const productionRules = readsRules('production');
+export const pitrInProduction: ResourceValidationPolicy = {
+  name: 'pitr-in-production',
+  description: 'Production tables have point-in-time recovery on.',
+  enforcementLevel: 'mandatory',
+  configSchema: productionRules.configSchema,
+  validateResource: validateResourceOfType(aws.dynamodb.Table, (table, args, report) => {
+    if (productionRules.of(args).production && !table.pointInTimeRecovery?.enabled) {
+      report(`Table ${args.name} has no point-in-time recovery in production; enable it.`);
+    }
+  }),
+};
+
+const bedrockRules = readsRules('zone', 'allowedRegions');
+/** A grant's Bedrock resources, judged against the zone. */
+const bedrockGrants = (policy: unknown, args: Parameters<typeof bedrockRules.of>[0] & { name: string }, report: (message: string) => void) => {
+  const { zone, allowedRegions } = bedrockRules.of(args);
+  for (const st of statements(policy)) {
+    if (!asArray(st.Action).some((a) => a.startsWith('bedrock:'))) continue;
+    for (const arn of asArray(st.Resource)) {
+      const region = arn.split(':')[3] ?? '';
+      if (arn === '*' || arn.includes('/global.')) report(`${args.name} grants Bedrock on ${arn}, which may run outside zone ${zone}; grant this zone's geographic profile instead.`);
+      else if (!allowedRegions.includes(region)) report(`${args.name} grants Bedrock in ${region}, outside zone ${zone}'s allowed regions.`);
+    }
   }
 };
-/** `urn:pulumi:<stack>::<project>::<type>::<name>` → the stack. */
-export const stackOf = (urn: string) => urn.split('::')[0]?.split(':').pop() ?? '';
+export const bedrockInZone: ResourceValidationPolicy = {
+  name: 'bedrock-in-zone',
+  description: 'IAM grants Bedrock only on in-zone models and this zone’s geographic profile, never a global one.',
+  enforcementLevel: 'mandatory',
+  configSchema: bedrockRules.configSchema,
+  validateResource: [
+    validateResourceOfType(aws.iam.RolePolicy, (p, args, report) => bedrockGrants(p.policy, args, report)),
+    validateResourceOfType(aws.iam.Policy, (p, args, report) => bedrockGrants(p.policy, args, report)),
+  ],
+};
 
-/** The bucket a configuration resource applies to: by dependency when the engine gives one, else by name. */
-function bucketConfigs(resources: PolicyResource[], bucket: PolicyResource, type: string) {
-  return resources.filter(
-    (r) => r.type === type && ((r.propertyDependencies?.bucket ?? []).some((d) => d.urn === bucket.urn) || (r.props.bucket !== undefined && r.props.bucket === bucket.props.bucket)),
-  );
-}
+const orderRules = readsRules('managesApiGatewayAccount');
+export const awsCreationOrder: StackValidationPolicy = {
+  name: 'aws-creation-order',
+  description: 'Where AWS refuses a resource before another exists, the stack orders them (mocks accept any order; AWS does not).',
+  enforcementLevel: 'mandatory',
+  configSchema: orderRules.configSchema,
+  validateStack: (args, report) => {
+    const { managesApiGatewayAccount } = orderRules.of(args);
+    const order = <T extends pulumi.Resource>(r: PolicyResource, type: ResourceClass<T>, why: string, match: (d: PolicyResource) => boolean = () => true) => {
+      if (![...waitsFor(r)].some((d) => d.isType(type) && match(d))) report(`${r.type} ${r.name} is not ordered after its ${type.name}: ${why}`, r.urn);
+    };
+    for (const r of args.resources) {
+      if (r.asType(aws.apigateway.Stage)?.accessLogSettings && managesApiGatewayAccount) {
+        order(r, aws.apigateway.Account, 'a stage with access logs is refused until the account’s CloudWatch Logs role is set.');
+      }
+      if (r.isType(aws.s3.BucketNotification)) {
+        order(r, aws.lambda.Permission, 'S3 refuses a Lambda notification it may not invoke yet.', (d) => d.asType(aws.lambda.Permission)?.principal === 's3.amazonaws.com');
+      }
+      for (const replica of asArray(r.asType(aws.dynamodb.Table)?.replicas)) {
+        const inRegion = (d: PolicyResource) => d.provider?.props.region === replica.regionName || d.props.region === replica.regionName;
+        order(r, aws.kms.ReplicaKey, `the ${replica.regionName} replica is encrypted with that region’s replica key, which must exist first.`, inRegion);
+      }
+      if (r.isType(aws.lambda.Alias)) order(r, aws.lambda.Function, 'an alias points at a published version of its function.');
+      if (r.isType(aws.lambda.EventSourceMapping)) {
+        const readsStreams = (d: PolicyResource) => statements(d.asType(aws.iam.RolePolicy)?.policy).some((st) => asArray(st.Action).includes('dynamodb:GetRecords'));
+        order(r, aws.iam.RolePolicy, 'Lambda checks at creation that the function’s role may read the stream.', readsStreams);
+      }
+      if (r.isType(aws.acm.CertificateValidation)) order(r, aws.route53.Record, 'ACM validates through the DNS records, which must exist first.');
+    }
+  },
+};
 
-type Check = (resources: PolicyResource[], rules: ZoneRules, report: ReportViolation) => void;
+export const noPublicLambdaUrl: ResourceValidationPolicy = {
+  name: 'no-public-lambda-url',
+  description: 'No function is reachable through a public function URL or a permission open to everyone.',
+  enforcementLevel: 'mandatory',
+  validateResource: [
+    validateResourceOfType(aws.lambda.FunctionUrl, (url, args, report) => {
+      if (url.authorizationType === 'NONE') report(`Function URL ${args.name} is public; remove it (the API goes through API Gateway and WAF).`);
+    }),
+    validateResourceOfType(aws.lambda.Permission, (permission, args, report) => {
+      if (permission.principal === '*') report(`Permission ${args.name} lets anyone invoke a function; name the calling service.`);
+    }),
+  ],
+};
 
-function zonePolicy(name: string, description: string, check: Check, rulesFor: (stack: string) => ZoneRules): StackValidationPolicy {
-  return {
-    name,
-    description,
-    enforcementLevel: 'mandatory',
-    validateStack: (args, report) => {
-      const urn = args.resources[0]?.urn;
-      if (!urn) return;
-      check(args.resources, rulesFor(stackOf(urn)), report);
-    },
-  };
-}
-
-const checks: Array<[string, string, Check]> = [
-  [
-    'region-allow-list',
-    'Every AWS resource is created in one of the zone’s allowed regions, through an explicit provider.',
-    (resources, rules, report) => {
-      for (const r of resources) {
-        if (r.type === T.provider) {
-          if (!rules.allowedRegions.includes(r.props.region)) report(`Provider ${r.name} targets ${r.props.region}, outside zone ${rules.zone}'s allowed regions (${rules.allowedRegions.join(', ')}).`, r.urn);
-          continue;
-        }
-        if (!r.type.startsWith('aws:')) continue;
-        const region = r.props.region ?? r.provider?.props.region;
-        if (!region) report(`${r.type} ${r.name} has no region; give it a provider pinned to one of ${rules.allowedRegions.join(', ')}.`, r.urn);
-        else if (!rules.allowedRegions.includes(region)) report(`${r.type} ${r.name} is in ${region}, outside zone ${rules.zone}'s allowed regions (${rules.allowedRegions.join(', ')}).`, r.urn);
-      }
-    },
-  ],
-  [
-    'global-table-replicas-in-zone',
-    'DynamoDB replicas are exactly the zone’s configured replica regions.',
-    (resources, rules, report) => {
-      for (const table of resources.filter((r) => r.type === T.table)) {
-        const regions = asArray<{ regionName: string }>(table.props.replicas).map((r) => r.regionName);
-        for (const region of regions) {
-          if (!rules.allowedRegions.includes(region)) report(`Table ${table.name} replicates to ${region}, outside zone ${rules.zone}.`, table.urn);
-        }
-        if ([...regions].sort().join() !== [...rules.replicaRegions].sort().join()) {
-          report(`Table ${table.name} replicates to [${regions.join(', ')}] but the zone declares [${rules.replicaRegions.join(', ')}].`, table.urn);
-        }
-      }
-    },
-  ],
-  [
-    'kms-encryption-at-rest',
-    'Buckets and tables are encrypted with a customer-managed KMS key.',
-    (resources, _rules, report) => {
-      for (const bucket of resources.filter((r) => r.type === T.bucket)) {
-        const kms = bucketConfigs(resources, bucket, T.encryption).some((c) =>
-          asArray<any>(c.props.rules).some((rule) => rule.applyServerSideEncryptionByDefault?.sseAlgorithm === 'aws:kms' && rule.applyServerSideEncryptionByDefault?.kmsMasterKeyId),
-        );
-        if (!kms) report(`Bucket ${bucket.name} has no SSE-KMS default encryption; add a BucketServerSideEncryptionConfiguration with sseAlgorithm "aws:kms" and the zone's data key.`, bucket.urn);
-      }
-      for (const table of resources.filter((r) => r.type === T.table)) {
-        if (!table.props.serverSideEncryption?.enabled || !table.props.serverSideEncryption?.kmsKeyArn) {
-          report(`Table ${table.name} is not encrypted with the zone's KMS key; set serverSideEncryption { enabled, kmsKeyArn }.`, table.urn);
-        }
-      }
-    },
-  ],
-  [
-    'tls-only-bucket-policy',
-    'Every bucket refuses requests that do not use TLS.',
-    (resources, _rules, report) => {
-      for (const bucket of resources.filter((r) => r.type === T.bucket)) {
-        const tlsOnly = bucketConfigs(resources, bucket, T.bucketPolicy).some((p) =>
-          asArray<any>(parsed(p.props.policy)?.Statement).some((st) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false'),
-        );
-        if (!tlsOnly) report(`Bucket ${bucket.name} accepts plain HTTP; add a bucket policy denying aws:SecureTransport = false.`, bucket.urn);
-      }
-    },
-  ],
-  [
-    'block-public-access',
-    'Every bucket blocks all four kinds of public access.',
-    (resources, _rules, report) => {
-      for (const bucket of resources.filter((r) => r.type === T.bucket)) {
-        const blocked = bucketConfigs(resources, bucket, T.publicAccess).some(
-          (b) => b.props.blockPublicAcls && b.props.blockPublicPolicy && b.props.ignorePublicAcls && b.props.restrictPublicBuckets,
-        );
-        if (!blocked) report(`Bucket ${bucket.name} does not block public access; add a BucketPublicAccessBlock with all four settings true.`, bucket.urn);
-      }
-    },
-  ],
-  [
-    'temp-bucket-expiry',
-    'Buckets that hold PHI in transit expire their objects within a day.',
-    (resources, _rules, report) => {
-      for (const bucket of resources.filter((r) => r.type === T.bucket && r.props.tags?.['data-classification'] === 'phi-transient')) {
-        const expires = bucketConfigs(resources, bucket, T.lifecycle).some((l) =>
-          asArray<any>(l.props.rules).some((rule) => rule.status === 'Enabled' && rule.expiration?.days !== undefined && rule.expiration.days <= 1),
-        );
-        if (!expires) report(`Bucket ${bucket.name} holds PHI but keeps objects longer than a day; add a lifecycle rule expiring them after 1 day.`, bucket.urn);
-      }
-    },
-  ],
-  [
-    'log-retention',
-    'Every log group has a retention period.',
-    (resources, _rules, report) => {
-      for (const group of resources.filter((r) => r.type === T.logGroup)) {
-        if (!group.props.retentionInDays) report(`Log group ${group.name} keeps logs forever; set retentionInDays.`, group.urn);
-      }
-    },
-  ],
-  [
-    'pitr-in-production',
-    'Production tables have point-in-time recovery on.',
-    (resources, rules, report) => {
-      if (!rules.production) return;
-      for (const table of resources.filter((r) => r.type === T.table)) {
-        if (!table.props.pointInTimeRecovery?.enabled) report(`Table ${table.name} has no point-in-time recovery in production; enable it.`, table.urn);
-      }
-    },
-  ],
-  [
-    'bedrock-in-zone',
-    'IAM grants Bedrock only on in-zone models and this zone’s geographic profile, never a global one.',
-    (resources, rules, report) => {
-      for (const p of resources.filter((r) => r.type === T.rolePolicy || r.type === T.policy)) {
-        for (const st of asArray<any>(parsed(p.props.policy)?.Statement)) {
-          if (!asArray<string>(st.Action).some((a) => a.startsWith('bedrock:'))) continue;
-          for (const arn of asArray<string>(st.Resource)) {
-            const region = arn.split(':')[3] ?? '';
-            if (arn === '*' || arn.includes('/global.')) report(`${p.name} grants Bedrock on ${arn}, which may run outside zone ${rules.zone}; grant this zone's geographic profile instead.`, p.urn);
-            else if (!rules.allowedRegions.includes(region)) report(`${p.name} grants Bedrock in ${region}, outside zone ${rules.zone}'s allowed regions.`, p.urn);
-          }
-        }
-      }
-    },
-  ],
-  [
-    'aws-creation-order',
-    'Where AWS refuses a resource before another exists, the stack orders them (mocks accept any order; AWS does not).',
-    (resources, rules, report) => {
-      const order = (r: PolicyResource, type: string, why: string, match?: (d: PolicyResource) => boolean) => {
-        if (!waitsForOne(r, type, match)) report(`${r.type} ${r.name} is not ordered after its ${type.split(':').pop()}: ${why}`, r.urn);
-      };
-      for (const r of resources) {
-        if (r.type === T.stage && r.props.accessLogSettings && rules.managesApiGatewayAccount !== false) {
-          order(r, T.apiAccount, 'a stage with access logs is refused until the account’s CloudWatch Logs role is set.');
-        }
-        if (r.type === T.notification) {
-          order(r, T.permission, 'S3 refuses a Lambda notification it may not invoke yet.', (d) => d.props.principal === 's3.amazonaws.com');
-        }
-        if (r.type === T.table) {
-          for (const replica of asArray<{ regionName: string }>(r.props.replicas)) {
-            order(r, T.replicaKey, `the ${replica.regionName} replica is encrypted with that region’s replica key, which must exist first.`, (d) => d.provider?.props.region === replica.regionName || d.props.region === replica.regionName);
-          }
-        }
-        if (r.type === T.alias) order(r, T.lambda, 'an alias points at a published version of its function.');
-        if (r.type === T.eventSourceMapping) {
-          order(r, T.rolePolicy, 'Lambda checks at creation that the function’s role may read the stream.', (d) => JSON.stringify(parsed(d.props.policy) ?? {}).includes('dynamodb:GetRecords'));
-        }
-        if (r.type === T.certificateValidation) order(r, T.record, 'ACM validates through the DNS records, which must exist first.');
-      }
-    },
-  ],
-  [
-    'no-public-lambda-url',
-    'No function is reachable through a public function URL or a permission open to everyone.',
-    (resources, _rules, report) => {
-      for (const r of resources) {
-        if (r.type === T.functionUrl && r.props.authorizationType === 'NONE') report(`Function URL ${r.name} is public; remove it (the API goes through API Gateway and WAF).`, r.urn);
-        if (r.type === T.permission && r.props.principal === '*') report(`Permission ${r.name} lets anyone invoke a function; name the calling service.`, r.urn);
-      }
-    },
-  ],
+/** The Serenya zone policies, in the order they report. */
+export const zonePolicies: Policies = [
+  regionAllowList,
+  globalTableReplicasInZone,
+  kmsEncryptionAtRest,
+  tlsOnlyBucketPolicy,
+  blockPublicAccess,
+  tempBucketExpiry,
+  logRetention,
+  pitrInProduction,
+  bedrockInZone,
+  awsCreationOrder,
+  noPublicLambdaUrl,
 ];
-
-/** The Serenya zone policies, all mandatory. */
-export function zonePolicies(rulesFor: (stack: string) => ZoneRules): StackValidationPolicy[] {
-  return checks.map(([name, description, check]) => zonePolicy(name, description, check, rulesFor));
-}

@@ -1,8 +1,8 @@
 import * as aws from '@pulumi/aws';
 import { describe, expect, it } from 'vitest';
 import { runPolicies } from '../policy/policy-run';
-import { stackOf } from '../policy/policies';
 import { snapshotStack, stacks } from '../policy/stack-snapshot';
+import { zoneRules } from '../policy/zone-rules';
 import { stubCode } from './support/stack-queries';
 
 const violationsOf = async (...args: Parameters<typeof snapshotStack>) =>
@@ -88,12 +88,8 @@ describe('the zone policy pack', () => {
         new aws.lambda.FunctionUrl('open', { functionName: 'serenya-prod-eu-api', authorizationType: 'NONE' }, { provider: eu });
       },
     });
-    const violations = (await runPolicies(snapshot, { ...snapshot.config, replicaRegions: [] })).flatMap((p) => p.violations);
+    const violations = (await runPolicies(snapshot, { ...zoneRules(snapshot.config), replicaRegions: [] })).flatMap((p) => p.violations);
     expect(violations.find((v) => v.policy === 'global-table-replicas-in-zone')?.message).toContain('but the zone declares []');
     expect(violations.find((v) => v.policy === 'no-public-lambda-url')?.message).toContain('Function URL open is public');
-  });
-
-  it('reads the stack from a resource URN', () => {
-    expect(stackOf('urn:pulumi:prod-eu::serenya::aws:s3/bucket:Bucket::x')).toBe('prod-eu');
   });
 });
