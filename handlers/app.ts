@@ -4,6 +4,7 @@ import type { Deps } from './deps';
 import { ApiError, ContentionError, errorResponse, fromHttpException, tryAgain } from './errors';
 import { authenticate } from './middleware/authenticate';
 import { idempotency } from './middleware/idempotency';
+import { jsonCharset } from './middleware/json-charset';
 import { jsonDepthLimit } from './middleware/json-depth';
 import { requestContext } from './middleware/request-context';
 import { createPlatform, type Platform } from './platform';
@@ -26,6 +27,7 @@ const MAX_BODY_BYTES = 256 * 1024;
 export function createApp(deps: Deps, p: Platform = createPlatform(deps)) {
   const app = createRouter();
 
+  app.use(jsonCharset());
   app.use(requestContext(deps.logger, deps.clock));
   app.use(
     bodyLimit({
