@@ -19,7 +19,10 @@ export interface AppConfig {
   googleClientIds: string[];
   appleClientIds: string[];
   accessTokenTtlSeconds: number;
+  /** A session ends this long after its last refresh… */
   sessionTtlSeconds: number;
+  /** …and this long after it was opened, however often it was refreshed (then 401 SESSION_EXPIRED). */
+  sessionLifetimeSeconds: number;
   /** Bedrock model or this zone's geographic inference profile (never `global.`). */
   modelId: string;
   /** USD per million tokens, for the cost metric. */
@@ -187,6 +190,7 @@ function toAppConfig(e: z.output<typeof appEnv>): AppConfig {
     appleClientIds: e[envVars.appleClientIds],
     accessTokenTtlSeconds: 900,
     sessionTtlSeconds: 30 * 24 * 3600,
+    sessionLifetimeSeconds: 90 * 24 * 3600,
     modelId: e[envVars.modelId],
     pricing: { input: e[envVars.usdPerMillionInputTokens], output: e[envVars.usdPerMillionOutputTokens] },
     quotas: {

@@ -15,7 +15,14 @@ export function createPlatform(deps: Deps) {
   return {
     ...deps,
     accessTokens: createAccessTokens(config, deps.signer, clock),
-    sessions: createSessionStore(dynamo, config.usersTable, clock, config.sessionTtlSeconds),
+    sessions: createSessionStore({
+      dynamo,
+      table: config.usersTable,
+      clock,
+      ttlSeconds: config.sessionTtlSeconds,
+      lifetimeSeconds: config.sessionLifetimeSeconds,
+      mac: deps.emailMac,
+    }),
     users,
     jobs: createJobService({
       ...deps,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envVars } from '../contract';
-import { createTestPlatform, type TestPlatform } from './support/test-platform';
+import { createTestPlatform, type TestPlatform, type TestResponse } from './support/test-platform';
 
 /**
  * One signed-in user racing their own requests must not make the API answer 5xx (a 5xx pages
@@ -14,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-type Answer = Awaited<ReturnType<TestPlatform['request']>>;
+type Answer = TestResponse;
 const RACERS = 20;
 
 /** Each answer is a success or a retryable 409 with Retry-After; never a 5xx. */

@@ -6,7 +6,7 @@ import { IdProviderUnavailableError, InvalidIdTokenError, type ExternalIdentity,
 import type { Platform } from '../platform';
 import { AccountClosedError } from '../users/live-profile';
 import { createRouter } from '../router';
-import { InvalidRefreshTokenError, RefreshTokenReusedError } from '../sessions/session-store';
+import { InvalidRefreshTokenError, RefreshTokenReusedError, SessionExpiredError } from '../sessions/session-store';
 import { UserExistsError } from '../users/user-repository';
 import { Device, errorResponses, jsonBody, jsonResponse, Profile, Provider, Tokens, secured, publicRoute } from './schemas';
 
@@ -140,7 +140,7 @@ export function authRoutes(p: Platform) {
       const apple = userId ? await appleRefreshToken(body, identity, c.var.log) : undefined;
       const profile = userId ? await p.users.recordSignIn(userId, body.device, apple ? { refreshToken: apple, clientId: identity.clientId } : undefined) : undefined;
       if (!userId || !profile) throw noAccount();
-      const session = p.sessions.open(userId, 'signin');
+      const session = await p.sessions.open(userId, 'signin');
       try {
         await p.sessions.put(userId, session);
       } catch (err) {
@@ -158,6 +158,9 @@ export function authRoutes(p: Platform) {
       } catch (err) {
         if (err instanceof RefreshTokenReusedError) {
           throw new ApiError(401, 'TOKEN_REUSED', 'This refresh token was already used, so the session was ended; sign in again');
+        }
+        if (err instanceof SessionExpiredError) {
+          throw new ApiError(401, 'SESSION_EXPIRED', `Sessions last at most ${p.config.sessionLifetimeSeconds / 86400} days; sign in again`);
         }
         if (err instanceof InvalidRefreshTokenError) {
           throw new ApiError(401, 'INVALID_REFRESH_TOKEN', 'The refresh token is not valid; sign in again');

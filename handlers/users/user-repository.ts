@@ -193,7 +193,7 @@ export function createUserRepository(deps: {
       identity: ExternalIdentity;
       consents: Record<string, Consent>;
       device: Device;
-      session: (userId: string) => NewSession;
+      session: (userId: string) => Promise<NewSession>;
       /** Sign in with Apple's refresh token, kept sealed so the account's deletion can revoke it. */
       appleRefreshToken?: string;
     }): Promise<{ profile: Profile; session: NewSession }> {
@@ -235,7 +235,7 @@ export function createUserRepository(deps: {
         created_at: now,
         updated_at: now,
       };
-      const session = input.session(userId);
+      const session = await input.session(userId);
       const guard = { ...guardKey(external), entity: 'external_account', user_id: userId, created_at: now };
       const storeGuard = { ...itemKeys.storeAccount(storeAccountToken), entity: 'store_account', user_id: userId, created_at: now };
 
