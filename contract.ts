@@ -57,6 +57,11 @@ export const itemKeys = {
   storeAccount: (token: string) => ({ PK: `STORE_ACCOUNT#${token}`, SK: 'STORE_ACCOUNT' }),
   /** The guard that keeps one external account to one user; `external` is `externalIndex(…)`. */
   externalAccount: (external: string) => ({ PK: external, SK: 'EXTERNAL' }),
+  /**
+   * A Sign in with Apple refresh token waiting for Apple to confirm its revocation. All of them share
+   * one partition, outside every user's, so an account's deletion leaves them, and one query lists them.
+   */
+  appleRevocation: (id: string) => ({ PK: 'APPLE_REVOCATION', SK: `APPLE_REVOCATION#${id}` }),
   /** GSI1's partition: a keyed MAC of the normalized email, never the email. */
   emailIndex: (emailMac: string) => `EMAIL#${emailMac}`,
   /** GSI2's partition: a keyed MAC of the provider's subject. */
@@ -206,6 +211,10 @@ export const platformMetrics = {
   estimatedCost: 'EstimatedCostUSD',
   inputTokens: 'InputTokens',
   outputTokens: 'OutputTokens',
+  /** Seconds the oldest Apple refresh token has waited for its revocation (0 when none), per sweep. */
+  appleRevocationOldestAge: 'AppleRevocationOldestAgeSeconds',
+  /** Apple refresh tokens waiting for their revocation, per sweep. */
+  appleRevocationsPending: 'AppleRevocationsPending',
 } as const;
 
 /** Data-residency zones. A zone is a legal boundary, not a region: it may span several. */

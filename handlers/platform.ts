@@ -1,5 +1,6 @@
 import type { Deps } from './deps';
 import { createAccessTokens } from './identity/access-tokens';
+import { createAppleTokens } from './identity/apple-tokens';
 import { createJobObjects } from './jobs/job-objects';
 import { createIdempotencyStore } from './idempotency/idempotency-store';
 import { createJobService } from './jobs/job-service';
@@ -32,6 +33,7 @@ export function createPlatform(deps: Deps) {
     }),
     subscriptionStore: createSubscriptionStore({ dynamo, table: config.usersTable, clock }),
     idempotency: createIdempotencyStore({ dynamo, table: config.usersTable, clock }),
+    appleTokens: createAppleTokens({ ...deps, table: config.usersTable }),
   };
 }
 

@@ -17,14 +17,13 @@ import { createPlatform } from './platform';
 export function createRuntime(deps: Deps) {
   const platform = createPlatform(deps);
   const app = createApp(deps, platform);
-  const { appleId, pii } = deps;
   const stream = createStreamHandler({
     s3: deps.s3,
     auditBucket: deps.config.auditBucket,
     zone: deps.config.zone,
     logger: deps.logger,
     metrics: deps.metrics,
-    revokeApple: appleId && (async (userId, sealed, clientId) => appleId.revoke(await pii.open(userId, 'apple_refresh_token', sealed), clientId)),
+    appleTokens: platform.appleTokens,
   });
   // Loaded on the first upload, and again after a load that failed.
   const model = once<Model>(deps.model);
@@ -40,6 +39,8 @@ export function createRuntime(deps: Deps) {
     handler: (event: unknown, context: Context) => dispatch(event, context),
     /** S3 upload events, through the dispatcher. */
     uploads: (event: S3Event) => dispatch(event, {} as Context) as Promise<void>,
+    /** Retries every Apple token revocation still pending; for a scheduled run (`dispatch.ts`). */
+    sweepAppleRevocations: () => platform.appleTokens.sweep(),
     /** Stream batches, through the dispatcher. */
     streamBatches: (event: DynamoDBStreamEvent) => dispatch(event, {} as Context) as Promise<DynamoDBBatchResponse>,
   };

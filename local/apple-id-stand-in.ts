@@ -1,25 +1,35 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, verify } from 'node:crypto';
 import { createServer } from 'node:http';
+import { SignJWT } from 'jose';
+import { publicJwkOf } from '../contract';
 import type { AppleSignInKey } from '../handlers/identity/apple-id';
 import { listenOnLoopback } from './listen';
 
 /**
  * Apple's Sign in with Apple REST API offline: `/auth/token` exchanges an authorization code the
- * identity provider stand-in minted (signed with its key, redeemable once) for a refresh token,
- * `/auth/revoke` revokes one — each only with a client secret signed by the app's key (here a
- * local one). Tests read `revoked`.
+ * identity provider stand-in minted (signed with its key, redeemable once) for a refresh token and
+ * an `id_token` naming the code's account (signed with the identity provider's key, which the app
+ * trusts as Apple's offline); `/auth/revoke` revokes one, answering 200 also for a token already
+ * revoked or unknown, as Apple documents — each only with a client secret signed by the app's key
+ * (here a local one) for a client id, else 400 `invalid_client`. Tests read `revoked`.
  */
 export async function startAppleIdStandIn(options: { identityProviderKeyPem: string; port?: number }) {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const key: AppleSignInKey = { teamId: 'LOCALTEAM1', keyId: 'LOCALKEY01', privateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
-  const identityProvider = createPublicKey(createPrivateKey(options.identityProviderKeyPem));
+  const identityProviderKey = createPrivateKey(options.identityProviderKeyPem);
+  const identityProvider = createPublicKey(identityProviderKey);
+  const idTokenKid = publicJwkOf(identityProvider).kid;
   const redeemed = new Set<string>();
   const refreshTokens = new Map<string, { sub: string; clientId: string }>();
   const revoked: string[] = [];
-  /** Revocations refused while the endpoint was down: proof a retry had something to retry. */
+  /** Revocations refused (endpoint down, client refused): proof a retry had something to retry. */
   const refused: string[] = [];
-  /** Fault switch: Apple's revoke endpoint is down (503) while set. */
-  const faults = { revokeUnavailable: false };
+  const faults = {
+    /** Apple's revoke endpoint is down (503) while set. */
+    revokeUnavailable: false,
+    /** The app's key was revoked or rotated at Apple: every client secret is refused (400 `invalid_client`). */
+    keyRevoked: false,
+  };
 
   /** A code the identity provider stand-in minted: its signature, unexpired, unused; who and for which client. */
   const codeGrant = (code: string): { sub: string; clientId: string } | undefined => {
@@ -42,7 +52,7 @@ export async function startAppleIdStandIn(options: { identityProviderKeyPem: str
   /** Apple's checks of a client secret: ES256 by the app's key, for Apple, from the team, for the client. */
   const trusted = (secret: string, clientId: string) => {
     const [h, p, s] = secret.split('.');
-    if (!h || !p || !s) return false;
+    if (!h || !p || !s || !clientId || faults.keyRevoked) return false;
     try {
       return trustedParts(h, p, s, clientId);
     } catch {
@@ -70,13 +80,25 @@ export async function startAppleIdStandIn(options: { identityProviderKeyPem: str
     };
     const clientId = form.get('client_id') ?? '';
     if (req.method !== 'POST') return send(404, { error: 'not_found' });
-    if (!trusted(form.get('client_secret') ?? '', clientId)) return send(400, { error: 'invalid_client' });
+    if (!trusted(form.get('client_secret') ?? '', clientId)) {
+      if (req.url === '/auth/revoke') refused.push(form.get('token') ?? '');
+      return send(400, { error: 'invalid_client' });
+    }
     if (req.url === '/auth/token') {
       const grant = form.get('grant_type') === 'authorization_code' ? codeGrant(form.get('code') ?? '') : undefined;
       if (!grant || grant.clientId !== clientId) return send(400, { error: 'invalid_grant' });
       const refresh = `r.${randomBytes(24).toString('base64url')}`;
       refreshTokens.set(refresh, grant);
-      return send(200, { access_token: `a.${randomBytes(16).toString('base64url')}`, token_type: 'Bearer', expires_in: 3600, refresh_token: refresh });
+      const idToken = await new SignJWT({ email_verified: 'true' })
+        .setProtectedHeader({ alg: 'RS256', kid: idTokenKid })
+        .setIssuer('https://appleid.apple.com')
+        .setAudience(clientId)
+        .setSubject(grant.sub)
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(identityProviderKey);
+      const access = `a.${randomBytes(16).toString('base64url')}`;
+      return send(200, { access_token: access, token_type: 'Bearer', expires_in: 3600, refresh_token: refresh, id_token: idToken });
     }
     if (req.url === '/auth/revoke') {
       const token = form.get('token') ?? '';
@@ -84,8 +106,8 @@ export async function startAppleIdStandIn(options: { identityProviderKeyPem: str
         refused.push(token);
         return send(503, { error: 'temporarily_unavailable' });
       }
-      if (!refreshTokens.delete(token)) return send(400, { error: 'invalid_grant' });
-      revoked.push(token);
+      // 200 also for a token revoked before or never issued ("previously invalid", says Apple).
+      if (refreshTokens.delete(token)) revoked.push(token);
       return send(200, {});
     }
     return send(404, { error: 'not_found' });

@@ -83,7 +83,15 @@ export function createLocalDeps(options: {
       identityProvider.jwksCache,
     ),
     // The same client as in AWS, pointed at the stand-in, with the local key in place of the secret.
-    appleId: options.appleId && createAppleIdClient({ baseUrl: options.appleId.url, key: async () => options.appleId!.key, clock: options.clock ?? systemClock }),
+    appleId:
+      options.appleId &&
+      createAppleIdClient({
+        baseUrl: options.appleId.url,
+        key: async () => options.appleId!.key,
+        clock: options.clock ?? systemClock,
+        // The token endpoint's id_token, signed offline by the local identity provider's key.
+        jwksCache: identityProvider.jwksCache,
+      }),
     subscriptions: {
       appStoreRoots: options.appStoreRoots ?? [new X509Certificate(Buffer.from(appleRootCaG3, 'base64'))],
       // Push tokens are signed with Google's ID-token keys; offline the local identity provider's.

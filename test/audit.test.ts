@@ -7,16 +7,19 @@ import { createLogger } from '../handlers/logger';
 import { createMetrics } from '../handlers/metrics';
 import type { startStreamPoller } from '../local/stream-poller';
 import { startTestStream } from './support/test-stream';
-import { createTestPlatform, type TestPlatform } from './support/test-platform';
+import { consents, createTestPlatform, device, type TestPlatform } from './support/test-platform';
 
 let t: TestPlatform;
 let poller: ReturnType<typeof startStreamPoller>;
 
 beforeAll(async () => {
-  t = await createTestPlatform();
+  t = await createTestPlatform({ appleId: true });
   poller = startTestStream(t);
 });
-afterAll(() => poller.stop());
+afterAll(async () => {
+  await poller.stop();
+  await t.stop();
+});
 
 async function auditObjects(): Promise<Array<{ key: string; body: string }>> {
   await poller.drain();
@@ -71,6 +74,34 @@ describe('the users-table stream becomes a PHI-free audit trail', () => {
   });
 });
 
+describe('the audit trail does not wait on Apple', () => {
+  it('records a deletion, and every later event of other users, while Apple cannot revoke tokens', async () => {
+    const who = t.identity();
+    const onboarding = await t.request('POST', '/api/v1/auth/oauth-onboarding', {
+      body: {
+        provider: 'apple',
+        idToken: await t.identityProvider.mint('apple', who),
+        authorizationCode: await t.identityProvider.mintAppleAuthorizationCode(who.sub),
+        consents,
+        device,
+      },
+    });
+    expect(onboarding.status).toBe(201);
+    const [token] = t.appleId!.liveTokensOf(who.sub);
+    t.appleId!.faults.revokeUnavailable = true;
+    try {
+      await t.request('DELETE', '/api/v1/user/profile', { token: onboarding.body.tokens.accessToken });
+      const later = await t.onboard();
+      const deleted = await eventsOf(onboarding.body.user.id, 3);
+      expect(deleted.map((o) => o.event.type)).toContain('user_deleted');
+      expect((await eventsOf(later.userId, 1)).map((o) => o.event.type)).toEqual(['user_registered']);
+      await expect.poll(() => t.appleId!.refused.includes(token!), { timeout: 20_000, interval: 100 }).toBe(true);
+    } finally {
+      t.appleId!.faults.revokeUnavailable = false;
+    }
+  });
+});
+
 describe('the stream handler', () => {
   const record = (seq: string, sk = 'PROFILE'): DynamoDBRecord => ({
     eventID: `event-${seq}`,
@@ -85,6 +116,22 @@ describe('the stream handler', () => {
     const handler = createStreamHandler({ s3: async () => flaky, auditBucket: 'b', zone: 'dev', logger: createLogger('dev', 'SILENT'), metrics: createMetrics() });
     const out = await handler({ Records: [record('1'), record('2'), record('3')] });
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: '2' }, { itemIdentifier: '3' }]);
+  });
+
+  it('writes a record’s audit object first and alone: keeping its Apple token fails the record after it', async () => {
+    const keys: string[] = [];
+    const s3 = { send: async (command: { input: { Key: string } }) => keys.push(command.input.Key) } as unknown as S3Client;
+    const appleTokens = {
+      captureFrom: async (r: DynamoDBRecord) => {
+        if (r.dynamodb?.SequenceNumber === '2') throw new Error('ProvisionedThroughputExceededException');
+      },
+      pendingOf: () => undefined,
+      attempt: async () => 'revoked',
+    };
+    const handler = createStreamHandler({ s3: async () => s3, auditBucket: 'b', zone: 'dev', logger: createLogger('dev', 'SILENT'), metrics: createMetrics(), appleTokens });
+    const out = await handler({ Records: [record('1'), record('2'), record('3')] });
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: '2' }, { itemIdentifier: '3' }]);
+    expect(keys.map((k) => k.split('-').at(-1))).toEqual(['1.json', '2.json']);
   });
 
   it('skips what is not audited (provider guards, token rotation) and keys objects by day', () => {

@@ -1,14 +1,27 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { itemKeys, platformMetrics } from '../../contract';
+import { platformMetrics } from '../../contract';
+import type { PendingRevocation } from '../identity/apple-tokens';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { auditEventOf, auditObjectKey } from './audit-event';
 
+/** What the stream does with Sign in with Apple tokens (`identity/apple-tokens.ts`). */
+export interface StreamAppleTokens {
+  /** Keeps a token the record stops keeping, for revocation; throws when that write fails. */
+  captureFrom(record: DynamoDBRecord): Promise<void>;
+  pendingOf(record: DynamoDBRecord): PendingRevocation | undefined;
+  /** Asks Apple once; never throws. */
+  attempt(pending: PendingRevocation): Promise<unknown>;
+}
+
 /**
- * The users table's stream → audit objects. Records are handled in order; the first failure
- * and everything after it are reported as batch item failures, so Lambda retries from there
- * and nothing is lost or reordered. Object keys derive from the record id: a retry overwrites.
+ * The users table's stream → audit objects. Records are handled in order, each in two steps that
+ * call only this zone's AWS services: its audit object (first, alone), then keeping a Sign in with
+ * Apple token it stops holding. The first failure and everything after it are reported as batch
+ * item failures, so Lambda retries from there and nothing is lost or reordered; object keys derive
+ * from the record id, so a retry overwrites. Apple itself is asked only after the whole batch,
+ * concurrently, and its answer fails nothing: a token Apple does not take stays queued.
  */
 export function createStreamHandler(deps: {
   s3: () => Promise<S3Client>;
@@ -16,48 +29,46 @@ export function createStreamHandler(deps: {
   zone: string;
   logger: Logger;
   metrics: Metrics;
-  /** Revokes a deleted user's Sign in with Apple refresh token (sealed, as the old image holds it). */
-  revokeApple?: (userId: string, sealedRefreshToken: string, clientId: string) => Promise<string>;
+  appleTokens?: StreamAppleTokens;
 }) {
-  /**
-   * A deleted account's Apple tokens are revoked here, after the deletion answered: deletion never
-   * waits on Apple, and a failed revocation is retried with the record. Logged by outcome only.
-   */
-  async function revokeAppleOf(record: DynamoDBRecord) {
-    const old = record.dynamodb?.OldImage;
-    if (record.eventName !== 'REMOVE' || old?.SK?.S !== 'PROFILE' || !old.apple_refresh_token?.S || !deps.revokeApple) return;
-    const userId = itemKeys.userIdOf(old.PK?.S ?? '') ?? '';
-    const outcome = await deps.revokeApple(userId, old.apple_refresh_token.S, old.apple_client_id?.S ?? '');
-    deps.logger.info('apple tokens revoked', { userId, outcome });
+  async function writeAudit(record: DynamoDBRecord) {
+    const audit = auditEventOf(record, deps.zone);
+    if (!audit) return;
+    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
+    await (await deps.s3()).send(
+      new PutObjectCommand({
+        Bucket: deps.auditBucket,
+        Key: auditObjectKey(audit),
+        Body: JSON.stringify(audit),
+        ContentType: 'application/json',
+      }),
+    );
+    deps.logger.info('audit event written', { eventId: audit.eventId, type: audit.type, userId: audit.userId });
+    // The executive and security dashboards count these (registrations, sign-ins, revocations).
+    const metric = deps.metrics.singleMetric();
+    metric.addDimension('type', audit.type);
+    metric.addMetric(platformMetrics.auditEvents, MetricUnit.Count, 1);
   }
 
   return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     const records = event.Records ?? [];
+    const revocations: PendingRevocation[] = [];
+    let failures: DynamoDBBatchResponse['batchItemFailures'] = [];
     for (const [i, record] of records.entries()) {
+      let step = 'audit';
       try {
-        await revokeAppleOf(record);
-        const audit = auditEventOf(record, deps.zone);
-        if (!audit) continue;
-        const { PutObjectCommand } = await import('@aws-sdk/client-s3');
-        await (await deps.s3()).send(
-          new PutObjectCommand({
-            Bucket: deps.auditBucket,
-            Key: auditObjectKey(audit),
-            Body: JSON.stringify(audit),
-            ContentType: 'application/json',
-          }),
-        );
-        deps.logger.info('audit event written', { eventId: audit.eventId, type: audit.type, userId: audit.userId });
-        // The executive and security dashboards count these (registrations, sign-ins, revocations).
-        const metric = deps.metrics.singleMetric();
-        metric.addDimension('type', audit.type);
-        metric.addMetric(platformMetrics.auditEvents, MetricUnit.Count, 1);
+        await writeAudit(record);
+        step = 'apple_token';
+        await deps.appleTokens?.captureFrom(record);
       } catch (err) {
-        const failed = records.slice(i).map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' }));
-        deps.logger.error('audit record failed', { eventId: record.eventID, errorName: (err as Error).name, retried: failed.length });
-        return { batchItemFailures: failed };
+        failures = records.slice(i).map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' }));
+        deps.logger.error('stream record failed', { eventId: record.eventID, step, errorName: (err as Error).name, retried: failures.length });
+        break;
       }
+      const pending = deps.appleTokens?.pendingOf(record);
+      if (pending) revocations.push(pending);
     }
-    return { batchItemFailures: [] };
+    await Promise.all(revocations.map((p) => deps.appleTokens!.attempt(p)));
+    return { batchItemFailures: failures };
   };
 }

@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../errors';
 import { InvalidAuthorizationCodeError } from '../identity/apple-id';
+import { ForeignAuthorizationCodeError } from '../identity/apple-tokens';
 import { IdProviderUnavailableError, InvalidIdTokenError, type ExternalIdentity, type Provider as ProviderName } from '../identity/id-tokens';
 import type { Platform } from '../platform';
 import { AccountClosedError } from '../users/live-profile';
@@ -100,10 +101,13 @@ export function authRoutes(p: Platform) {
       return undefined;
     }
     try {
-      return await p.appleId.exchange(body.authorizationCode, identity.clientId);
+      return await p.appleTokens.redeem(body.authorizationCode, identity);
     } catch (err) {
       if (err instanceof InvalidAuthorizationCodeError) {
         throw new ApiError(401, 'INVALID_AUTHORIZATION_CODE', 'Apple refused the authorization code; sign in with Apple again and send the new code');
+      }
+      if (err instanceof ForeignAuthorizationCodeError) {
+        throw new ApiError(401, 'INVALID_AUTHORIZATION_CODE', 'The authorization code is not of the Apple account of the ID token; send the code Apple returned with this ID token');
       }
       throw new ApiError(503, 'IDENTITY_PROVIDER_UNAVAILABLE', 'Apple could not be reached; try again shortly', { retryable: true });
     }
@@ -127,6 +131,8 @@ export function authRoutes(p: Platform) {
         return c.json({ user: profile, tokens, ...zone }, 201);
       } catch (err) {
         if (err instanceof UserExistsError) {
+          // The code was redeemed for nothing: its grant is revoked, not left live at Apple.
+          if (apple) await p.appleTokens.discard(apple, identity.clientId);
           throw new ApiError(409, 'USER_EXISTS', 'This account is already registered; sign in with /api/v1/auth/oauth-signin');
         }
         throw err;
@@ -139,6 +145,8 @@ export function authRoutes(p: Platform) {
       const userId = await p.users.findUserId(identity.provider, identity.subject);
       const apple = userId ? await appleRefreshToken(body, identity, c.var.log) : undefined;
       const profile = userId ? await p.users.recordSignIn(userId, body.device, apple ? { refreshToken: apple, clientId: identity.clientId } : undefined) : undefined;
+      // The account went while this sign-in ran: the token redeemed for it is revoked, not left live.
+      if (apple && !profile) await p.appleTokens.discard(apple, identity.clientId);
       if (!userId || !profile) throw noAccount();
       const session = await p.sessions.open(userId, 'signin');
       try {
