@@ -4,17 +4,30 @@ import type { Signer } from '../handlers/identity/signer';
 import { publicJwkOf } from '../contract';
 import type { EmailMac } from '../handlers/users/email-mac';
 import type { LocalKeys } from './keys';
+import { checkGenerateMac, checkSign } from './kms-limits';
 
-/** The offline keys behind the same interfaces KMS serves in AWS. */
+/**
+ * The offline keys behind the same interfaces KMS serves in AWS, refusing what KMS refuses: a
+ * message KMS would not MAC or sign fails here with KMS's ValidationException. The data keyring
+ * is the Encryption SDK's raw AES keyring: it asks for no data key of a size of its own choosing,
+ * so the KMS limits it could meet are the stand-in's (`test/support/kms-stand-in.ts`).
+ */
 export function createLocalKeyServices(keys: LocalKeys) {
   const signingKey = createPrivateKey(keys.signingKeyPem);
   const jwk = publicJwkOf(createPublicKey(signingKey));
   const signer: Signer = {
     publicJwk: async () => jwk,
-    sign: async (message) => sign('sha256', message, signingKey),
+    async sign(message) {
+      checkSign({ Message: message, MessageType: 'RAW', SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' });
+      return sign('sha256', message, signingKey);
+    },
   };
   const emailMac: EmailMac = {
-    mac: async (email) => createHmac('sha256', keys.emailMacKey).update(email).digest('base64url'),
+    async mac(message) {
+      const bytes = Buffer.from(message);
+      checkGenerateMac({ Message: bytes });
+      return createHmac('sha256', keys.emailMacKey).update(bytes).digest('base64url');
+    },
   };
   const dataKeyring = new RawAesKeyringNode({
     keyNamespace: 'serenya-local',
