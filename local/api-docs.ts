@@ -37,10 +37,32 @@ const init = (specUrl: string) => `window.ui = SwaggerUIBundle({
   // Swagger UI would send the document to validator.swagger.io: nothing leaves this machine.
   validatorUrl: null,
   tryItOutEnabled: true,
-  persistAuthorization: true,
+  // A token given to Authorize lives in this page only: never in localStorage, where any script of
+  // this origin, and anyone at this machine after the tab is closed, could read it.
+  persistAuthorization: false,
   displayOperationId: true,
 });
 `;
+
+/**
+ * The page may load only its own files and call only its own origin, and no other page may frame
+ * it (clickjacking "Try it out"). Swagger UI sets inline styles and its stylesheet uses data: images.
+ */
+const securityHeaders = {
+  'content-security-policy': [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
 
 /**
  * The interactive API reference of `npm start` at `/docs`: Swagger UI over the served OpenAPI
@@ -50,6 +72,10 @@ const init = (specUrl: string) => `window.ui = SwaggerUIBundle({
 export function apiDocs(specUrl = '/api/v1/openapi.json') {
   const dir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
   const docs = new Hono();
+  docs.use(async (c, next) => {
+    await next();
+    for (const [name, value] of Object.entries(securityHeaders)) c.header(name, value);
+  });
   docs.get('/', (c) => c.html(page));
   docs.get('/init.js', (c) => c.body(init(specUrl), 200, { 'content-type': 'text/javascript; charset=utf-8' }));
   docs.get('/:file', (c) => {

@@ -6,8 +6,7 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createRuntime } from '../handlers/runtime';
 import { appleRootCaG3 } from '../handlers/subscriptions/apple-root-ca-g3';
 import { createLogger } from '../handlers/logger';
-import { Hono } from 'hono';
-import { apiDocs } from './api-docs';
+import { offlineFrontDoor } from './front-door';
 import { startAppleIdStandIn } from './apple-id-stand-in';
 import { faultsFromEnv, startBedrockStandIn } from './bedrock-stand-in';
 import { loadOrCreateLocalAppStore } from './app-store-chain';
@@ -92,9 +91,7 @@ export async function startPlatform(options: PlatformOptions) {
     });
 
     // The API as Lambda serves it, plus the offline-only API reference at /docs.
-    const site = new Hono();
-    site.route('/docs', apiDocs());
-    site.route('/', runtime.app);
+    const site = offlineFrontDoor(runtime.app);
     const server: ServerType = await new Promise((resolve, reject) => {
       const s = serve({ fetch: site.fetch, hostname: '127.0.0.1', port: options.port }, () => resolve(s));
       s.once('error', reject);

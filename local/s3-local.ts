@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
+import { refuseForeignHosts } from './listen';
 
 export interface S3Local {
   endpoint: string;
@@ -23,6 +25,8 @@ export async function startS3Local(options: { buckets: string[]; dataDir?: strin
     configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),
   });
   const { port } = (await server.run()) as { port: number };
+  // s3rver makes its HTTP server in run(): the offline servers' Host check goes in front of it.
+  refuseForeignHosts((server as S3rver & { httpServer: Server }).httpServer);
   return {
     endpoint: `http://127.0.0.1:${port}`,
     server,
