@@ -17,5 +17,11 @@ export interface AppEnv {
     prefetched: Array<Record<string, unknown> | undefined>;
     /** Safe retries for the routes that create jobs, built once at the edge (`app.ts`). */
     idempotency: MiddlewareHandler<AppEnv>;
+    /**
+     * What an idempotent route's answer is made from when it holds short-lived grants (a presigned
+     * upload): the route sets it; the record keeps it instead of the answer, and a replay hands it
+     * back so the route answers afresh for the same job (`middleware/idempotency.ts`).
+     */
+    idempotentAnswer: { jobId: string } | undefined;
   };
 }

@@ -98,6 +98,21 @@ export function createJobService(deps: JobServiceDeps) {
     metrics.publishStoredMetrics();
   }
 
+  /** The size limit of a type we read, or 415. */
+  function uploadLimit(contentType: string): number {
+    if (!isDocumentContentType(contentType)) {
+      throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Upload one of ${documentContentTypes.join(', ')}`);
+    }
+    return documentTypes[contentType].maxBytes;
+  }
+
+  async function presignUpload(userId: string, jobId: string, contentType: string, maxBytes: number) {
+    const expiresIn = config.uploadWindowSeconds;
+    const { url, fields } = await objects.presignInput(userId, jobId, { contentType, maxBytes, expiresIn });
+    const expiresAt = new Date(clock.now().getTime() + expiresIn * 1000).toISOString();
+    return { method: 'POST' as const, url, fields, maxBytes, expiresAt };
+  }
+
   return {
     /**
      * A document job and the presigned POST its file goes to: 415 for a type we do not read, 413
@@ -105,14 +120,18 @@ export function createJobService(deps: JobServiceDeps) {
      */
     async startUpload(userId: string, profile: Record<string, unknown> | undefined, upload: { contentType: string; contentLength: number; documentType?: string }) {
       const { contentType, contentLength, documentType } = upload;
-      if (!isDocumentContentType(contentType)) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Upload one of ${documentContentTypes.join(', ')}`);
-      const { maxBytes } = documentTypes[contentType];
+      const maxBytes = uploadLimit(contentType);
       if (contentLength > maxBytes) throw new ApiError(413, 'DOCUMENT_TOO_LARGE', `A ${contentType} file may be at most ${maxBytes} bytes`);
       const job = await start(userId, profile, 'document', { contentType, documentType });
-      const expiresIn = config.uploadWindowSeconds;
-      const { url, fields } = await objects.presignInput(userId, job.jobId, { contentType, maxBytes, expiresIn });
-      const expiresAt = new Date(clock.now().getTime() + expiresIn * 1000).toISOString();
-      return { job, upload: { method: 'POST' as const, url, fields, maxBytes, expiresAt } };
+      return { jobId: job.jobId, upload: await presignUpload(userId, job.jobId, contentType, maxBytes) };
+    },
+
+    /**
+     * The same job's upload, presigned afresh: a replayed upload request answers this way, since
+     * presigned fields expire and carry the caller's session token (they are never kept).
+     */
+    async uploadAgain(userId: string, jobId: string, upload: { contentType: string }) {
+      return { jobId, upload: await presignUpload(userId, jobId, upload.contentType, uploadLimit(upload.contentType)) };
     },
 
     /** A chat or report request becomes the job's input object, so every job takes the worker's path. */

@@ -71,8 +71,14 @@ export function processRoutes(p: Platform) {
   const router = createRouter();
   return router
     .openapi(routes.upload, async (c) => {
-      const { job, upload } = await p.jobs.startUpload(c.get('auth').userId, c.get('prefetched')[0], c.req.valid('json'));
-      return c.json({ jobId: job.jobId, upload }, 201);
+      const { userId } = c.get('auth');
+      // A replay (same Idempotency-Key and body) presigns the first answer's job again.
+      const first = c.get('idempotentAnswer');
+      const answer = first
+        ? await p.jobs.uploadAgain(userId, first.jobId, c.req.valid('json'))
+        : await p.jobs.startUpload(userId, c.get('prefetched')[0], c.req.valid('json'));
+      c.set('idempotentAnswer', { jobId: answer.jobId });
+      return c.json(answer, 201);
     })
     .openapi(routes.status, async (c) => c.json(statusOf(p.jobs.own(c.get('prefetched')[0])), 200))
     .openapi(routes.result, async (c) => {
