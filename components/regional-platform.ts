@@ -11,6 +11,7 @@ import { Keys } from './keys';
 import { Observability } from './observability';
 import { functionSizes, PlatformFunctions, type PlatformFunctionsArgs } from './platform-functions';
 import { Releases } from './releases';
+import { secretReadGrants } from './secret-grants';
 import type { StackConfig } from './stack-config';
 import { TempBucket, type TempBucketArgs } from './temp-bucket';
 import { UsersTable, type UsersTableArgs } from './users-table';
@@ -274,27 +275,12 @@ export class RegionalPlatform extends pulumi.ComponentResource {
 
   /** The Play Developer API key the API verifies purchases with, and its customer key if it has one. */
   private playKeyGrants({ subscriptions: { googlePlay } }: StackConfig): Statement[] {
-    const secretArn = googlePlay?.credentialsSecretArn;
-    if (!secretArn) return [];
-    const keyArn = googlePlay.credentialsSecretKmsKeyArn;
-    return [
-      { Sid: 'PlayDeveloperApiKey', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArn },
-      ...(keyArn
-        ? [{
-            Sid: 'PlayDeveloperApiKeyDecrypt',
-            Effect: 'Allow' as const,
-            Action: ['kms:Decrypt'],
-            Resource: keyArn,
-            // Through Secrets Manager in the secret's own region only.
-            Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${secretArn.split(':')[3]}.amazonaws.com` } },
-          }]
-        : []),
-    ];
+    return secretReadGrants('PlayDeveloperApiKey', googlePlay?.credentialsSecretArn, googlePlay?.credentialsSecretKmsKeyArn);
   }
 
   /** The Sign in with Apple key: the API exchanges codes, the stream function revokes deleted accounts' tokens. */
-  private appleKeyGrants({ identity: { appleSignInSecretArn } }: StackConfig): Statement[] {
-    return appleSignInSecretArn ? [{ Sid: 'SignInWithAppleKey', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: appleSignInSecretArn }] : [];
+  private appleKeyGrants({ identity }: StackConfig): Statement[] {
+    return secretReadGrants('SignInWithAppleKey', identity.appleSignInSecretArn, identity.appleSignInSecretKmsKeyArn);
   }
 
   /** The model grant, read from Bedrock's description of the zone's profile at deploy time. */

@@ -17,6 +17,19 @@ const accountValue = <T extends z.ZodString>(schema: T, what: string) =>
     .refine((v) => !v.includes('123456789012') && !/EXAMPLE/.test(v), `${what}: this is a documentation placeholder, not your account's value`)
     .pipe(schema);
 const positive = z.number().int().positive();
+/** A Google OAuth client id as Google Cloud Console issues it: `<project number>-<id>.apps.googleusercontent.com`. */
+const googleClientId = accountValue(
+  z.string().regex(/^\d+-[a-z0-9]+\.apps\.googleusercontent\.com$/, 'a Google OAuth client id (<project number>-<id>.apps.googleusercontent.com, Google Cloud Console → Credentials); sign-in refuses tokens for any other audience'),
+  'the app’s Google OAuth client id (Google Cloud Console → APIs & Services → Credentials)',
+);
+/** The app's Apple ID, the number App Store Connect shows; App Store notifications name it. */
+const appAppleId = z.preprocess(
+  (v) => (typeof v === 'number' ? String(v) : v),
+  accountValue(z.string().regex(/^[1-9]\d{8,11}$/, 'the app’s Apple ID, a number such as 1234567890'), 'the app’s Apple ID (App Store Connect → App Information → Apple ID)'),
+).transform(Number);
+const secretArn = z.string().regex(/^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/, 'the full ARN of a Secrets Manager secret, ending in the -XXXXXX suffix (aws secretsmanager describe-secret --secret-id … --query ARN)');
+/** A secret's customer managed key: the key's ARN, in the secret's region. */
+const secretKeyArn = z.string().regex(/^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/.+$/, 'a KMS key ARN');
 /** The retention periods CloudWatch Logs accepts. */
 const logRetentionDays = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
@@ -65,17 +78,18 @@ export const stackConfigSchema = z
       })
       .optional(),
     identity: z.strictObject({
-      googleClientIds: z.array(z.string().min(1)).default([]),
+      /** The OAuth client ids whose Google ID tokens sign a user in (the audience Google puts in them). */
+      googleClientIds: z.array(googleClientId).default([]),
       appleClientIds: z.array(z.string().min(1)).default([]),
       /**
        * Secrets Manager secret (full ARN, in the zone) with the Sign in with Apple key as JSON
        * `{ teamId, keyId, privateKey }`: the server exchanges Apple's authorization codes and revokes
-       * the tokens when an account is deleted. @default none: authorization codes are ignored
+       * the tokens when an account is deleted (required in production, where App Review asks for it).
+       * @default none: authorization codes are ignored
        */
-      appleSignInSecretArn: accountValue(
-        z.string().regex(/^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/, 'the full ARN of a Secrets Manager secret, ending in the -XXXXXX suffix'),
-        'the full ARN of the secret holding the Sign in with Apple key',
-      ).optional(),
+      appleSignInSecretArn: accountValue(secretArn, 'the full ARN of the secret holding the Sign in with Apple key').optional(),
+      /** The customer managed KMS key the Apple secret is encrypted with. @default the AWS managed key aws/secretsmanager */
+      appleSignInSecretKmsKeyArn: secretKeyArn.optional(),
     }),
     zoneDirectory: z.record(z.string(), z.strictObject({ issuer: z.url(), homeApi: z.url() })).default({}),
     alarmEmail: z.email(),
@@ -108,7 +122,7 @@ export const stackConfigSchema = z
     /** The stores whose notifications this zone accepts; each absent store's webhooks answer 401. */
     subscriptions: z
       .strictObject({
-        appStore: z.strictObject({ bundleId: z.string().min(1), environment: z.enum(['Production', 'Sandbox']), appAppleId: z.number().int().positive().optional() }).optional(),
+        appStore: z.strictObject({ bundleId: z.string().min(1), environment: z.enum(['Production', 'Sandbox']), appAppleId: appAppleId.optional() }).optional(),
         googlePlay: z
           .strictObject({
             packageName: z.string().min(1),
@@ -118,12 +132,9 @@ export const stackConfigSchema = z
              * Secrets Manager secret (in the zone) with the Play Developer API service-account key: its
              * full ARN, with the `-XXXXXX` suffix Secrets Manager appends, since IAM matches full ARNs.
              */
-            credentialsSecretArn: accountValue(
-              z.string().regex(/^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/, 'the full ARN of a Secrets Manager secret, ending in the -XXXXXX suffix (aws secretsmanager describe-secret --secret-id … --query ARN)'),
-              'the full ARN of the secret holding the Play Developer API key',
-            ),
+            credentialsSecretArn: accountValue(secretArn, 'the full ARN of the secret holding the Play Developer API key'),
             /** The customer managed KMS key the secret is encrypted with. @default the AWS managed key aws/secretsmanager */
-            credentialsSecretKmsKeyArn: z.string().regex(/^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/.+$/, 'a KMS key ARN').optional(),
+            credentialsSecretKmsKeyArn: secretKeyArn.optional(),
           })
           .optional(),
       })
@@ -155,6 +166,9 @@ export const stackConfigSchema = z
       problem('identity', 'name at least one Google or Apple client id');
     }
     if (c.production) {
+      if (c.identity.appleClientIds.length && !c.identity.appleSignInSecretArn) {
+        problem('identity', 'appleSignInSecretArn is required in production: without it Sign in with Apple cannot revoke a deleted account’s tokens, which App Review requires');
+      }
       if (!c.pointInTimeRecovery) problem('pointInTimeRecovery', 'must be true in a production stack');
       if (!c.deletionProtection) problem('deletionProtection', 'must be true in a production stack');
       if (!c.domain) problem('domain', 'a production stack needs its domain');
@@ -166,6 +180,10 @@ export const stackConfigSchema = z
     if (appleSecretRegion && !allowed.has(appleSecretRegion)) problem('identity', `the Sign in with Apple secret is in ${appleSecretRegion}, outside this zone's allowedRegions (${list})`);
     const secretKeyRegion = c.subscriptions.googlePlay?.credentialsSecretKmsKeyArn?.split(':')[3];
     if (secretKeyRegion && secretKeyRegion !== secretRegion) problem('subscriptions', `credentialsSecretKmsKeyArn is in ${secretKeyRegion}; a secret's key lives in the secret's region (${secretRegion})`);
+    const appleKeyRegion = c.identity.appleSignInSecretKmsKeyArn?.split(':')[3];
+    if (appleKeyRegion && appleKeyRegion !== appleSecretRegion) {
+      problem('identity', `appleSignInSecretKmsKeyArn is in ${appleKeyRegion}; a secret's key lives in the secret's region (${appleSecretRegion ?? 'set appleSignInSecretArn'})`);
+    }
     if (c.subscriptions.appStore?.environment === 'Production' && !c.subscriptions.appStore.appAppleId) {
       problem('subscriptions', 'appStore.appAppleId is required for the Production environment');
     }

@@ -96,6 +96,54 @@ describe('first deploy of a production zone', () => {
     expect(error).toBeInstanceOf(StackConfigError);
     expect(error!.message).toContain('serenya:domain.hostedZoneId: set this to the id of the Route 53 hosted zone');
     expect(error!.message).toContain('serenya:subscriptions.googlePlay.credentialsSecretArn: set this to the full ARN');
+    // Values that deploy and then refuse every sign-in and every production notification.
+    expect(error!.message).toContain('serenya:identity.googleClientIds.0: set this to the app’s Google OAuth client id');
+    expect(error!.message).toContain('serenya:subscriptions.appStore.appAppleId: set this to the app’s Apple ID');
+  });
+
+  it('refuses a Google client id that is not one Google issues, and production without the Sign in with Apple key', async () => {
+    const identity = (change: Record<string, unknown>) => (c: Record<string, string>) => ({
+      ...c,
+      'serenya:identity': JSON.stringify({ ...JSON.parse(c['serenya:identity']!), ...change }),
+    });
+    const google = await failure(snapshotStack('prod-eu', { code: stubCode, changeConfig: identity({ googleClientIds: ['serenya.apps.googleusercontent.com'] }) }));
+    expect(google!.message).toContain('serenya:identity.googleClientIds.0: a Google OAuth client id (<project number>-<id>.apps.googleusercontent.com');
+    const noAppleKey = await failure(snapshotStack('prod-us', { code: stubCode, changeConfig: identity({ appleSignInSecretArn: undefined }) }));
+    expect(noAppleKey!.message).toContain('serenya:identity: appleSignInSecretArn is required in production');
+    const appleId = await failure(
+      snapshotStack('prod-eu', {
+        code: stubCode,
+        changeConfig: (c) => ({ ...c, 'serenya:subscriptions': JSON.stringify({ ...JSON.parse(c['serenya:subscriptions']!), appStore: { bundleId: 'health.serenya.app', environment: 'Production', appAppleId: 'the app' } }) }),
+      }),
+    );
+    expect(appleId!.message).toContain('serenya:subscriptions.appStore.appAppleId: the app’s Apple ID, a number');
+  });
+
+  it('grants a customer managed key of the Sign in with Apple secret like the Play one: through Secrets Manager only', async () => {
+    const secret = eu.config.identity.appleSignInSecretArn!;
+    const keyArn = 'arn:aws:kms:eu-west-1:111122223333:key/apple-secret-key';
+    const withKey = await snapshotStack('prod-eu', {
+      code: stubCode,
+      changeConfig: (c) => ({ ...c, 'serenya:identity': JSON.stringify({ ...JSON.parse(c['serenya:identity']!), appleSignInSecretKmsKeyArn: keyArn }) }),
+    });
+    for (const fn of ['api', 'stream']) {
+      const granted = statements(withKey, `serenya-functions-${fn}-policy`);
+      expect(granted.find((st) => st.Sid === 'SignInWithAppleKey')!.Resource, fn).toBe(secret);
+      expect(granted.find((st) => st.Sid === 'SignInWithAppleKeyDecrypt'), fn).toEqual({
+        Sid: 'SignInWithAppleKeyDecrypt',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt'],
+        Resource: keyArn,
+        Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+      });
+    }
+    const elsewhere = await failure(
+      snapshotStack('prod-eu', {
+        code: stubCode,
+        changeConfig: (c) => ({ ...c, 'serenya:identity': JSON.stringify({ ...JSON.parse(c['serenya:identity']!), appleSignInSecretKmsKeyArn: keyArn.replace('eu-west-1', 'eu-central-1') }) }),
+      }),
+    );
+    expect(elsewhere!.message).toContain('appleSignInSecretKmsKeyArn is in eu-central-1; a secret\'s key lives in the secret\'s region (eu-west-1)');
   });
 
   it('refuses AWS’s documentation account and a secret ARN without its -XXXXXX suffix', async () => {
