@@ -4,13 +4,48 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 
 /**
+ * Every `error.code` the API answers, by the status it comes with: the one list an `ApiError` may
+ * use (a new code is added here first), and that the OpenAPI document's enum and examples can read.
+ */
+export const errorCodes = {
+  400: ['VALIDATION_ERROR', 'MALFORMED_JSON', 'INVALID_NOTIFICATION', 'REQUEST_REJECTED'],
+  401: [
+    'UNAUTHENTICATED',
+    'INVALID_TOKEN',
+    'TOKEN_EXPIRED',
+    'SESSION_ENDED',
+    'SESSION_EXPIRED',
+    'TOKEN_REUSED',
+    'INVALID_REFRESH_TOKEN',
+    'INVALID_ID_TOKEN',
+    'INVALID_AUTHORIZATION_CODE',
+    'WEBHOOK_UNVERIFIED',
+  ],
+  403: ['PREMIUM_REQUIRED'],
+  404: ['NOT_FOUND', 'USER_NOT_FOUND'],
+  409: ['USER_EXISTS', 'NOT_READY', 'JOB_FAILED', 'REQUEST_IN_PROGRESS', 'TRY_AGAIN'],
+  413: ['PAYLOAD_TOO_LARGE', 'DOCUMENT_TOO_LARGE'],
+  415: ['UNSUPPORTED_MEDIA_TYPE'],
+  421: ['WRONG_ZONE'],
+  422: ['IDEMPOTENCY_KEY_REUSED'],
+  429: ['QUOTA_EXCEEDED'],
+  500: ['INTERNAL'],
+  503: ['IDENTITY_PROVIDER_UNAVAILABLE', 'STORE_UNAVAILABLE'],
+} as const;
+
+export type ErrorCode = (typeof errorCodes)[keyof typeof errorCodes][number];
+
+/** Every code once, for a schema's enum (`z.enum(allErrorCodes)`). */
+export const allErrorCodes = Object.values(errorCodes).flat() as [ErrorCode, ...ErrorCode[]];
+
+/**
  * An answer the API means to give, in the `API.md` error body. Its message is written for
  * the app developer and never carries request content, internal names or stack traces.
  */
 export class ApiError extends Error {
   constructor(
     readonly status: ContentfulStatusCode,
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly options: { retryable?: boolean; extra?: Record<string, unknown>; headers?: Record<string, string> } = {},
   ) {
