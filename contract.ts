@@ -53,6 +53,11 @@ export const itemKeys = {
   dailyJobs: (userId: string, day: string) => ({ PK: userPartition(userId), SK: `QUOTA#${day}` }),
   idempotency: (userId: string, key: string) => ({ PK: userPartition(userId), SK: `IDEMPOTENCY#${key}` }),
   storeNotification: (userId: string, provider: string, notificationId: string) => ({ PK: userPartition(userId), SK: `NOTIFICATION#${provider}#${notificationId}` }),
+  /**
+   * An account deletion not yet finished: written with the deletion fence, removed last. The
+   * sweeper finds every one in this one partition (deletions are rare) and finishes it.
+   */
+  pendingDeletion: (userId: string) => ({ PK: 'DELETION', SK: userPartition(userId) }),
   /** The guard mapping a user's random store account token to the user. */
   storeAccount: (token: string) => ({ PK: `STORE_ACCOUNT#${token}`, SK: 'STORE_ACCOUNT' }),
   /** The guard that keeps one external account to one user; `external` is `externalIndex(…)`. */
@@ -215,6 +220,10 @@ export const platformMetrics = {
   appleRevocationOldestAge: 'AppleRevocationOldestAgeSeconds',
   /** Apple refresh tokens waiting for their revocation, per sweep. */
   appleRevocationsPending: 'AppleRevocationsPending',
+  /** Age of the oldest account deletion the sweeper could not finish (0 when none), per sweep. */
+  pendingDeletionAge: 'PendingDeletionAgeSeconds',
+  /** Account deletions a sweep tried to finish and could not. */
+  deletionFailures: 'DeletionFailures',
 } as const;
 
 /** Data-residency zones. A zone is a legal boundary, not a region: it may span several. */

@@ -7,6 +7,7 @@ import { createJobService } from './jobs/job-service';
 import { createJobStore } from './jobs/job-store';
 import { createSessionStore } from './sessions/session-store';
 import { createSubscriptionStore } from './subscriptions/subscription-store';
+import { createAccountDeletion } from './users/account-deletion';
 import { createUserRepository } from './users/user-repository';
 
 /** The injected dependencies plus the services built from them once, shared by every route. */
@@ -25,6 +26,7 @@ export function createPlatform(deps: Deps) {
       mac: deps.emailMac,
     }),
     users,
+    deletion: createAccountDeletion({ ...deps, users, tempBucket: config.tempBucket }),
     jobs: createJobService({
       ...deps,
       store: createJobStore({ dynamo, config, clock }),

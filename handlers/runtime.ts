@@ -1,4 +1,4 @@
-import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent, S3Event } from 'aws-lambda';
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent, S3Event, ScheduledEvent } from 'aws-lambda';
 import { handle } from 'hono/aws-lambda';
 import { createApp } from './app';
 import { createStreamHandler } from './audit/stream-handler';
@@ -27,8 +27,10 @@ export function createRuntime(deps: Deps) {
   });
   // Loaded on the first upload, and again after a load that failed.
   const model = once<Model>(deps.model);
+  // The scheduled sweeps: unfinished account deletions, then pending Apple token revocations.
+  const schedule = async () => ({ deletions: await platform.deletion.sweep(), appleRevocations: await platform.appleTokens.sweep() });
   const dispatch = createDispatcher(
-    { http: handle(app) as (event: unknown, context: Context) => Promise<unknown>, s3: createUploadWorker(platform.jobs, model, deps.logger), stream },
+    { http: handle(app) as (event: unknown, context: Context) => Promise<unknown>, s3: createUploadWorker(platform.jobs, model, deps.logger), stream, schedule },
     deps.logger,
   );
   return {
@@ -41,6 +43,8 @@ export function createRuntime(deps: Deps) {
     uploads: (event: S3Event) => dispatch(event, {} as Context) as Promise<void>,
     /** Retries every Apple token revocation still pending; for a scheduled run (`dispatch.ts`). */
     sweepAppleRevocations: () => platform.appleTokens.sweep(),
+    /** EventBridge's scheduled events (the sweeps), through the dispatcher. */
+    scheduled: (event: ScheduledEvent) => dispatch(event, {} as Context) as ReturnType<typeof schedule>,
     /** Stream batches, through the dispatcher. */
     streamBatches: (event: DynamoDBStreamEvent) => dispatch(event, {} as Context) as Promise<DynamoDBBatchResponse>,
   };

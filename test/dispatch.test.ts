@@ -14,7 +14,8 @@ describe('classifyEvent', () => {
     ['a DynamoDB stream event', streamEvent, 'dynamodb-stream'],
     ['a batch mixing sources', { Records: [...s3Event.Records, ...streamEvent.Records] }, 'unknown'],
     ['an empty batch', { Records: [] }, 'unknown'],
-    ['a scheduled event', { source: 'aws.events', 'detail-type': 'Scheduled Event' }, 'unknown'],
+    ['a scheduled event', { source: 'aws.events', 'detail-type': 'Scheduled Event' }, 'schedule'],
+    ['another EventBridge event', { source: 'aws.events', 'detail-type': 'Something Else' }, 'unknown'],
     ['null', null, 'unknown'],
     ['a string', 'hello', 'unknown'],
   ])('%s → %s', (_, event, kind) => {

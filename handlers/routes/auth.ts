@@ -19,7 +19,7 @@ const Consent = z.strictObject({
 
 const AuthorizationCode = z.string().min(10).max(2048).optional().openapi({
   description:
-    "Sign in with Apple only: the authorizationCode Apple returned with the ID token. The server exchanges it for a refresh token, kept sealed, so deleting the account revokes the user's Apple tokens as App Review requires.",
+    "Sign in with Apple only: the authorizationCode Apple returned with the ID token (the same Apple account's, else 401 INVALID_AUTHORIZATION_CODE). The server exchanges it for a refresh token, kept sealed, so deleting the account revokes the user's Apple tokens as App Review requires.",
 });
 
 const OnboardingRequest = z
@@ -147,6 +147,8 @@ export function authRoutes(p: Platform) {
       const profile = userId ? await p.users.recordSignIn(userId, body.device, apple ? { refreshToken: apple, clientId: identity.clientId } : undefined) : undefined;
       // The account went while this sign-in ran: the token redeemed for it is revoked, not left live.
       if (apple && !profile) await p.appleTokens.discard(apple, identity.clientId);
+      // An account whose deletion was cut short: this sign-in finishes it.
+      if (userId && !profile) await p.deletion.finish(userId);
       if (!userId || !profile) throw noAccount();
       const session = await p.sessions.open(userId, 'signin');
       try {

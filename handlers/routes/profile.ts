@@ -3,7 +3,6 @@ import { itemKeys } from '../../contract';
 import { accountGone } from '../errors';
 import type { Platform } from '../platform';
 import { createRouter } from '../router';
-import { deleteUserObjects } from '../users/user-objects';
 import { Device, errorResponses, jsonBody, jsonResponse, Profile, secured, securedReading } from './schemas';
 
 const Name = z.string().trim().min(1).max(200);
@@ -33,7 +32,11 @@ const routes = {
     path,
     tags: ['Profile'],
     summary: 'Delete the account, its sessions and every object of its jobs',
-    responses: { 204: { description: 'Deleted' }, ...errorResponses(401, 421) },
+    responses: {
+      204: { description: 'Deleted' },
+      202: { description: 'Closed: the account takes no more requests and its erasure finishes in the background' },
+      ...errorResponses(401, 421),
+    },
   })),
 };
 
@@ -51,14 +54,8 @@ export function profileRoutes(p: Platform) {
       return c.json(profile, 200);
     })
     .openapi(routes.delete, async (c) => {
-      const { userId } = c.get('auth');
-      // Fence first (no new job or session from here on), objects, items, sessions last — so a
-      // deletion cut short is retried with the same token — then the objects once more, for an
-      // upload or result a job in flight wrote meanwhile.
-      await p.users.beginDeletion(userId);
-      await deleteUserObjects(p.s3, p.config.tempBucket, userId);
-      await p.users.delete(userId);
-      await deleteUserObjects(p.s3, p.config.tempBucket, userId);
-      return c.body(null, 204);
+      // Fenced and durable first; a step that fails is finished by the sweep (`account-deletion.ts`).
+      const outcome = await p.deletion.request(c.get('auth').userId);
+      return c.body(null, outcome === 'deleted' ? 204 : 202);
     });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   BatchWriteCommand,
+  DeleteCommand,
   GetCommand,
   QueryCommand,
   TransactWriteCommand,
@@ -8,7 +9,7 @@ import {
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { unlessConditionFails } from '../conditions';
+import { cancellationReasons, unlessConditionFails } from '../conditions';
 import { ContentionError } from '../errors';
 import { itemKeys } from '../../contract';
 import type { Clock } from '../clock';
@@ -155,7 +156,8 @@ export function createUserRepository(deps: {
   ): Promise<Profile | undefined> {
     for (let attempt = 0; ; attempt++) {
       const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: userKey(userId), ConsistentRead: true }));
-      if (!Item) return undefined;
+      // An account being deleted is gone for writes.
+      if (!Item || Item.deleting_at) return undefined;
       const before = await personalOf(Item);
       const fields = change(before);
       const version = (Item.pii_version as number | undefined) ?? 0;
@@ -168,7 +170,7 @@ export function createUserRepository(deps: {
       const update = new UpdateCommand({
         TableName: table,
         Key: userKey(userId),
-        ConditionExpression: version ? 'pii_version = :version' : 'attribute_exists(PK) AND attribute_not_exists(pii_version)',
+        ConditionExpression: `${version ? 'pii_version = :version' : 'attribute_exists(PK) AND attribute_not_exists(pii_version)'} AND attribute_not_exists(deleting_at)`,
         // Names go through placeholders: `name` is a DynamoDB reserved word.
         UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')} REMOVE ${remove.join(', ')}`,
         ExpressionAttributeNames: {
@@ -313,14 +315,58 @@ export function createUserRepository(deps: {
      * finds the mark, or no profile at all, and goes on.
      */
     async beginDeletion(userId: string): Promise<void> {
-      const update = new UpdateCommand({
-        TableName: table,
-        Key: userKey(userId),
-        ConditionExpression: 'attribute_exists(PK)',
-        UpdateExpression: 'SET deleting_at = if_not_exists(deleting_at, :now)',
-        ExpressionAttributeValues: { ':now': clock.now().toISOString() },
-      });
-      await unlessConditionFails(dynamo.send(update), undefined);
+      const now = clock.now().toISOString();
+      const fence = {
+        Update: {
+          TableName: table,
+          Key: userKey(userId),
+          ConditionExpression: 'attribute_exists(PK)',
+          UpdateExpression: 'SET deleting_at = if_not_exists(deleting_at, :now)',
+          ExpressionAttributeValues: { ':now': now },
+        },
+      };
+      // The deletion as durable work: the sweeper finishes it if this request does not.
+      const work = {
+        Update: {
+          TableName: table,
+          Key: itemKeys.pendingDeletion(userId),
+          UpdateExpression: 'SET entity = :entity, user_id = :user, began_at = if_not_exists(began_at, :now)',
+          ExpressionAttributeValues: { ':entity': 'pending_deletion', ':user': userId, ':now': now },
+        },
+      };
+      try {
+        await dynamo.send(new TransactWriteCommand({ TransactItems: [fence, work] }));
+      } catch (err) {
+        // No profile: already deleted; a pending deletion, if any, is finished as it is.
+        if (err instanceof TransactionCanceledException && cancellationReasons(['fence', 'work'], err).fence === 'ConditionalCheckFailed') return;
+        throw err;
+      }
+    },
+
+    /** Deletions begun before `cutoff` and not finished, oldest first, at most `limit`. */
+    async pendingDeletions(cutoff: Date, limit: number): Promise<Array<{ userId: string; beganAt: string }>> {
+      const found: Array<{ userId: string; beganAt: string }> = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await dynamo.send(
+          new QueryCommand({
+            TableName: table,
+            KeyConditionExpression: 'PK = :pk',
+            ExpressionAttributeValues: { ':pk': itemKeys.pendingDeletion('').PK },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of page.Items ?? []) found.push({ userId: item.user_id as string, beganAt: item.began_at as string });
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      const due = found.filter((d) => d.beganAt < cutoff.toISOString());
+      return due.sort((a, b) => a.beganAt.localeCompare(b.beganAt)).slice(0, limit);
+    },
+
+    /** The deletion's work item goes last, once everything of the user is gone. */
+    async endDeletion(userId: string): Promise<void> {
+      await dynamo.send(new DeleteCommand({ TableName: table, Key: itemKeys.pendingDeletion(userId) }));
     },
 
     /**
@@ -366,3 +412,4 @@ export function createUserRepository(deps: {
   };
 }
 
+export type UserRepository = ReturnType<typeof createUserRepository>;
