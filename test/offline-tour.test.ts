@@ -26,7 +26,7 @@ function promisedOutputs(block: string): string[] {
     if (!trimmed) {
       previous = 'blank';
     } else if (trimmed.startsWith('#')) {
-      const isOutput = previous === 'command' || previous === 'output';
+      const isOutput: boolean = previous === 'command' || previous === 'output';
       if (isOutput) promised.push(trimmed.slice(1).trim());
       previous = isOutput ? 'output' : 'comment';
     } else {
