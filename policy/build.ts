@@ -1,0 +1,26 @@
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+
+/** The pack's folder: what `pulumi preview --policy-pack` names. */
+export const policyPackDir = fileURLToPath(new URL('.', import.meta.url));
+
+/**
+ * Bundles the pack into the CommonJS file its `package.json` names as `main`: Pulumi's runner
+ * `require`s the folder under its own ts-node, which refuses this project's ESM TypeScript. The
+ * Pulumi packages stay outside the bundle (the pack's dependencies), so the runner and the pack
+ * share one `@pulumi/pulumi`.
+ */
+export async function buildPolicyPack(): Promise<void> {
+  await build({
+    entryPoints: [`${policyPackDir}index.ts`],
+    outfile: `${policyPackDir}dist/index.cjs`,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node22',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await buildPolicyPack();
