@@ -1,5 +1,6 @@
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { allErrorCodes, errorCodes } from '../handlers/errors';
 import { createTestPlatform, type TestPlatform } from './support/test-platform';
 
 /**
@@ -28,5 +29,18 @@ describe('the OpenAPI document', () => {
     delete doc.paths['/health'].get.operationId;
     const problems = await lintFromString({ source: JSON.stringify(doc), absoluteRef: 'openapi.json', config });
     expect(problems.map((p) => p.ruleId)).toContain('operation-operationId');
+  });
+
+  it('lists every error code the API answers, and each status shows one of its own', () => {
+    const doc = JSON.parse(source);
+    expect(doc.components.schemas.Error.properties.error.properties.code.enum).toEqual(allErrorCodes);
+    const examples = Object.values(doc.paths as Record<string, Record<string, { responses: Record<string, any> }>>).flatMap((item) =>
+      Object.values(item).flatMap((op) => Object.entries(op.responses ?? {}).filter(([status]) => Number(status) >= 400)),
+    );
+    expect(examples.length).toBeGreaterThan(20);
+    for (const [status, response] of examples) {
+      const code = response.content?.['application/json']?.example?.error?.code;
+      expect(errorCodes[Number(status) as keyof typeof errorCodes], `${status} example ${code}`).toContain(code);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { z, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
 import { itemKeys } from '../../contract';
+import { allErrorCodes, errorCodes } from '../errors';
 import { requireSession, requireSessionReading, type Reads } from '../middleware/authenticate';
 import { IdempotencyHeaders, idempotent } from '../middleware/idempotency';
 
@@ -8,7 +9,7 @@ import { IdempotencyHeaders, idempotent } from '../middleware/idempotency';
 export const ErrorBody = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: 'VALIDATION_ERROR' }),
+      code: z.enum(allErrorCodes).openapi({ description: 'What went wrong, for the app to act on; the message is for people' }),
       message: z.string(),
       retryable: z.boolean(),
       requestId: z.string(),
@@ -67,7 +68,7 @@ export function errorResponses(...statuses: number[]) {
     401: 'Missing, invalid or expired token',
     403: 'Authenticated but not allowed',
     404: 'Unknown, or not yours',
-    409: 'Conflict (REQUEST_IN_PROGRESS: the first request with this Idempotency-Key still runs; retry)',
+    409: 'Conflict: the state does not allow it now (REQUEST_IN_PROGRESS and TRY_AGAIN are retryable)',
     422: 'IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used for another request',
     413: 'Body larger than 256 KiB',
     415: 'Body is not application/json',
@@ -76,8 +77,20 @@ export function errorResponses(...statuses: number[]) {
     503: 'A dependency is unavailable; retry',
   };
   const retryAfter = { 'Retry-After': { description: 'Seconds after which a retry can succeed', schema: { type: 'integer' as const, minimum: 1 } } };
+  // Each status's example names a code that status really comes with.
+  const example = (s: number) => {
+    const code = errorCodes[s as keyof typeof errorCodes][0];
+    return { error: { code, message: descriptions[s]!, retryable: s === 429 || s === 503, requestId: 'c0ffee00-0000-4000-8000-000000000000' } };
+  };
   return Object.fromEntries(
-    statuses.map((s) => [s, { description: descriptions[s]!, ...(s === 429 ? { headers: retryAfter } : {}), content: { 'application/json': { schema: ErrorBody } } }]),
+    statuses.map((s) => [
+      s,
+      {
+        description: descriptions[s]!,
+        ...(s === 429 ? { headers: retryAfter } : {}),
+        content: { 'application/json': { schema: ErrorBody, example: example(s) } },
+      },
+    ]),
   );
 }
 
