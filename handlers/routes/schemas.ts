@@ -76,6 +76,7 @@ export function errorResponses(...statuses: number[]) {
     429: 'Quota or rate exceeded; see Retry-After',
     503: 'A dependency is unavailable; retry',
   };
+  // 429 always, and the retryable 409s (REQUEST_IN_PROGRESS, TRY_AGAIN), say when to retry.
   const retryAfter = { 'Retry-After': { description: 'Seconds after which a retry can succeed', schema: { type: 'integer' as const, minimum: 1 } } };
   // Each status's example names a code that status really comes with.
   const example = (s: number) => {
@@ -87,7 +88,7 @@ export function errorResponses(...statuses: number[]) {
       s,
       {
         description: descriptions[s]!,
-        ...(s === 429 ? { headers: retryAfter } : {}),
+        ...(s === 429 || s === 409 ? { headers: retryAfter } : {}),
         content: { 'application/json': { schema: ErrorBody, example: example(s) } },
       },
     ]),
