@@ -2,6 +2,9 @@ import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand } from 
 import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import type { ReleaseTarget } from '../components/releases';
 
+/** How long the deploy waits for one function's release before it gives up (CI sizes its session by it). */
+export const releaseTimeoutMs = 60 * 60_000;
+
 /**
  * Moves each function's `live` alias to the version `pulumi up` just published, through CodeDeploy
  * (the stack's strategy: canary in production, all at once in dev), and waits: a release that an
@@ -12,7 +15,7 @@ export async function release(
   clients: { lambda: LambdaClient; codedeploy: CodeDeployClient },
   options: { progress?: (line: string) => void; pollMs?: number; timeoutMs?: number } = {},
 ): Promise<number> {
-  const { progress = () => {}, pollMs = 15_000, timeoutMs = 60 * 60_000 } = options;
+  const { progress = () => {}, pollMs = 15_000, timeoutMs = releaseTimeoutMs } = options;
   let released = 0;
   for (const target of targets) {
     const { FunctionVersion: current } = await clients.lambda.send(new GetAliasCommand({ FunctionName: target.functionName, Name: target.alias }));
