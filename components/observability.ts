@@ -13,6 +13,13 @@ export interface ObservabilityArgs {
   /** KMS key that encrypts the alarm topics. */
   kmsKeyArn: pulumi.Input<string>;
   functionNames: { api: pulumi.Input<string>; worker: pulumi.Input<string>; stream: pulumi.Input<string> };
+  /** The queue the audit stream's event source mapping sends the records it gives up on to. */
+  streamFailureQueueName: pulumi.Input<string>;
+  /**
+   * The zone holds Sign in with Apple tokens: the revocation sweep must report at least hourly, and
+   * its silence alarms too. @default false
+   */
+  appleSignIn?: boolean;
   restApiName: pulumi.Input<string>;
   webAclName: pulumi.Input<string>;
   stageName: pulumi.Input<string>;
@@ -88,6 +95,7 @@ export class Observability extends pulumi.ComponentResource {
         statistic: 'Sum', threshold: 0, comparisonOperator: 'GreaterThanThreshold', ...fiveMinutes,
       });
     }
+    this.createAuditStreamAlarms(name, args);
     this.alarm(`${name}-worker-near-timeout`, this.warningTopic, {
       alarmDescription: 'Worker: slowest run above 80% of its timeout',
       namespace: 'AWS/Lambda', metricName: 'Duration', dimensions: { FunctionName: args.functionNames.worker },
@@ -102,6 +110,29 @@ export class Observability extends pulumi.ComponentResource {
       alarmDescription: `Estimated Bedrock spend above ${args.llmCostAlarmUsdPerHour} USD in an hour`,
       namespace: platformMetrics.namespace, metricName: platformMetrics.estimatedCost, dimensions: { service: 'serenya' },
       statistic: 'Sum', threshold: args.llmCostAlarmUsdPerHour, comparisonOperator: 'GreaterThanThreshold', period: 3600, evaluationPeriods: 1,
+    });
+  }
+
+  /**
+   * The audit trail stalls (iterator age) or drops records (the failure queue); a Sign in with Apple
+   * token waits too long for its revocation. docs/runbooks.md says what to do for each.
+   */
+  private createAuditStreamAlarms(name: string, args: ObservabilityArgs) {
+    this.alarm(`${name}-stream-failures`, this.criticalTopic, {
+      alarmDescription: 'Audit stream: records given up on, in the failure queue (replay them: docs/runbooks.md)',
+      namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: args.streamFailureQueueName },
+      statistic: 'Maximum', threshold: 0, comparisonOperator: 'GreaterThanThreshold', period: 300, evaluationPeriods: 1,
+    });
+    this.alarm(`${name}-stream-iterator-age`, this.criticalTopic, {
+      alarmDescription: 'Audit stream: oldest unprocessed record older than 15 minutes (records expire after 24 hours)',
+      namespace: 'AWS/Lambda', metricName: 'IteratorAge', dimensions: { FunctionName: args.functionNames.stream },
+      statistic: 'Maximum', threshold: 15 * 60 * 1000, comparisonOperator: 'GreaterThanThreshold', period: 300, evaluationPeriods: 1,
+    });
+    this.alarm(`${name}-apple-revocations-overdue`, this.warningTopic, {
+      alarmDescription: 'Sign in with Apple: a token has waited more than an hour for Apple to revoke it (docs/runbooks.md)',
+      namespace: platformMetrics.namespace, metricName: platformMetrics.appleRevocationOldestAge, dimensions: { service: 'serenya' },
+      statistic: 'Maximum', threshold: 3600, comparisonOperator: 'GreaterThanThreshold', period: 3600, evaluationPeriods: 1,
+      treatMissingData: args.appleSignIn ? 'breaching' : 'notBreaching',
     });
   }
 

@@ -107,7 +107,8 @@ export class PlatformFunctions extends pulumi.ComponentResource {
   }
 
   private createStreamFailureQueue(name: string) {
-    // Lambda sends only the failed batch's coordinates here (shard, sequence numbers), no record data.
+    // Lambda sends only the failed batch's coordinates here (shard, sequence numbers), no record
+    // data; docs/runbooks.md says how to replay from them. Observability alarms on its depth.
     return new aws.sqs.Queue(
       `${name}-stream-failures`,
       { sqsManagedSseEnabled: true, messageRetentionSeconds: 14 * 24 * 3600, tags: classified('none') },
@@ -201,6 +202,9 @@ export class PlatformFunctions extends pulumi.ComponentResource {
         batchSize: 100,
         maximumBatchingWindowInSeconds: 5,
         functionResponseTypes: ['ReportBatchItemFailures'],
+        // A batch that fails as a whole (a timeout, a crash) is halved until the failing record is
+        // alone, so the records around it get through; it alone goes to the failure queue.
+        bisectBatchOnFunctionError: true,
         maximumRetryAttempts: 10,
         destinationConfig: { onFailure: { destinationArn: this.streamFailures.arn } },
       },

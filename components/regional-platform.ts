@@ -192,7 +192,10 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         grants: {
           api: [usersTable.grantItems(), ...temp.grantJobObjects(), keys.grantDataKey(), keys.grantSign(), keys.grantMac(), ...this.playKeyGrants(config), ...this.appleKeyGrants(config)],
           worker: [usersTable.grantJobUpdates(), ...temp.grantJobObjects(), keys.grantDataKey(), { Sid: 'InZoneModel', Effect: 'Allow', Action: ['bedrock:InvokeModel'], Resource: modelArns }],
-          stream: [...usersTable.grantStreamRead(), auditBucket.grantWriteEvents(), keys.grantDataKey(), ...this.appleKeyGrants(config)],
+          stream: [
+            ...usersTable.grantStreamRead(), auditBucket.grantWriteEvents(), keys.grantDataKey(), ...this.appleKeyGrants(config),
+            usersTable.grantAppleRevocations(),
+          ],
         },
         logRetentionDays: config.logRetentionDays,
         apiReservedConcurrency: config.concurrency.apiReserved,
@@ -228,6 +231,8 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         alarmEmail: config.alarmEmail,
         kmsKeyArn: keys.dataKey.arn,
         functionNames: functions.names,
+        streamFailureQueueName: functions.streamFailures.name,
+        appleSignIn: !!config.identity.appleSignInSecretArn,
         restApiName: api.restApi.name,
         webAclName: api.webAcl.name,
         stageName: stage.stageName,

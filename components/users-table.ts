@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { usersTable } from '../contract';
+import { itemKeys, usersTable } from '../contract';
 import type { Statement } from './iam-statement';
 import { classified } from './tags';
 import { transformed, type Transform } from './transform';
@@ -46,6 +46,20 @@ export class UsersTable extends pulumi.ComponentResource {
   /** Reading and moving job items: the worker's claim and finish. */
   grantJobUpdates(): Statement {
     return { Sid: 'Jobs', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: this.table.arn };
+  }
+
+  /**
+   * The Sign in with Apple revocation queue (`itemKeys.appleRevocation`) and nothing else of the
+   * table: the stream function keeps a token there, retries and deletes it once Apple revoked it.
+   */
+  grantAppleRevocations(): Statement {
+    return {
+      Sid: 'AppleRevocations',
+      Effect: 'Allow',
+      Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      Resource: this.table.arn,
+      Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [itemKeys.appleRevocation('').PK] } },
+    };
   }
 
   /** What Lambda's event source mapping needs of the stream, with the function's role. */

@@ -41,8 +41,6 @@ export function createRuntime(deps: Deps) {
     handler: (event: unknown, context: Context) => dispatch(event, context),
     /** S3 upload events, through the dispatcher. */
     uploads: (event: S3Event) => dispatch(event, {} as Context) as Promise<void>,
-    /** Retries every Apple token revocation still pending; for a scheduled run (`dispatch.ts`). */
-    sweepAppleRevocations: () => platform.appleTokens.sweep(),
     /** EventBridge's scheduled events (the sweeps), through the dispatcher. */
     scheduled: (event: ScheduledEvent) => dispatch(event, {} as Context) as ReturnType<typeof schedule>,
     /** Stream batches, through the dispatcher. */

@@ -1,3 +1,4 @@
+import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { startStreamPoller } from '../local/stream-poller';
 import { asFunction } from './support/aws-calls';
@@ -24,8 +25,16 @@ afterAll(async () => {
 /** The stream reaches Apple a moment after the deletion answered (and later under load). */
 const revoked = (token: string) => expect.poll(() => t.appleId!.revoked.includes(token), { timeout: 20_000, interval: 100 }).toBe(true);
 const live = (sub: string) => t.appleId!.liveTokensOf(sub);
-/** The scheduled sweep, as the stream function runs it. */
-const sweep = () => asFunction('stream', () => t.runtime.sweepAppleRevocations());
+/** The revocation sweep, with the stream function's role. */
+const sweep = () => asFunction('stream', () => t.runtime.platform.appleTokens.sweep());
+/** EventBridge's scheduled event, through the bundle's one entry, as the schedule rule invokes it. */
+const scheduled = () => {
+  const event: ScheduledEvent = {
+    version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '123456789012',
+    time: t.clock.now().toISOString(), region: t.config.region, resources: ['arn:aws:events:eu-west-1:123456789012:rule/sweep'], detail: {},
+  };
+  return t.runtime.handler(event, { awsRequestId: crypto.randomUUID() } as Context) as Promise<{ appleRevocations: { revoked: number } }>;
+};
 /** Revocations waiting for Apple, as stored. */
 const pending = async () => (await t.rawItems()).filter((i) => i.entity === 'apple_revocation');
 
@@ -128,7 +137,7 @@ describe('Sign in with Apple tokens', () => {
     } finally {
       t.appleId!.faults.revokeUnavailable = false;
     }
-    await sweep();
+    expect((await scheduled()).appleRevocations.revoked).toBeGreaterThan(0);
     expect(t.appleId!.revoked).toContain(refreshToken);
   });
 

@@ -180,6 +180,22 @@ describe.each(stacks)('stack %s', (stack) => {
     for (const r of taggable) expect(['phi-transient', 'pii', 'audit', 'none'], `${r.type} ${r.name}`).toContain(r.inputs.tags['data-classification']);
   });
 
+  it('keeps the audit stream moving: failing batches bisected, the records given up on queued in-zone and alarmed, the iterator’s age alarmed', () => {
+    const [mapping] = ofType(s, 'aws:lambda/eventSourceMapping:EventSourceMapping');
+    expect(mapping!.inputs).toMatchObject({ bisectBatchOnFunctionError: true, functionResponseTypes: ['ReportBatchItemFailures'], maximumRetryAttempts: 10 });
+    const queue = ofType(s, 'aws:sqs/queue:Queue').find((q) => q.state.arn === mapping!.inputs.destinationConfig.onFailure.destinationArn);
+    expect(queue?.inputs.sqsManagedSseEnabled ?? queue?.inputs.kmsMasterKeyId).toBeTruthy();
+    expect(s.config.allowedRegions).toContain(queue!.region);
+    const alarms = ofType(s, 'aws:cloudwatch/metricAlarm:MetricAlarm');
+    const alarmOn = (metricName: string) => alarms.find((a) => a.inputs.metricName === metricName);
+    expect(alarmOn('ApproximateNumberOfMessagesVisible')?.inputs).toMatchObject({ namespace: 'AWS/SQS', dimensions: { QueueName: queue!.state.name }, threshold: 0 });
+    expect(alarmOn('IteratorAge')?.inputs).toMatchObject({ namespace: 'AWS/Lambda', statistic: 'Maximum', dimensions: { FunctionName: `serenya-${stack}-stream` } });
+    const overdue = alarmOn('AppleRevocationOldestAgeSeconds')?.inputs;
+    expect(overdue).toMatchObject({ namespace: 'Serenya', statistic: 'Maximum', threshold: 3600 });
+    // Where the zone keeps Apple tokens, a sweep that stops reporting alarms too.
+    expect(overdue?.treatMissingData).toBe(s.config.identity.appleSignInSecretArn ? 'breaching' : 'notBreaching');
+  });
+
   it('answers reviewers with the zone, its regions and its keys', () => {
     expect(s.outputs).toMatchObject({
       zone: s.config.zone,

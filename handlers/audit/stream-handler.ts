@@ -62,7 +62,8 @@ export function createStreamHandler(deps: {
         await deps.appleTokens?.captureFrom(record);
       } catch (err) {
         failures = records.slice(i).map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' }));
-        deps.logger.error('stream record failed', { eventId: record.eventID, step, errorName: (err as Error).name, retried: failures.length });
+        const errorName = (err as Error).name;
+        deps.logger.error('stream record failed', { eventId: record.eventID, step, errorName, retried: failures.length });
         break;
       }
       const pending = deps.appleTokens?.pendingOf(record);

@@ -41,7 +41,14 @@ export interface AppleGrant {
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const appleIssuer = identityProviders.apple.issuers[0];
 /** The error codes of Apple's `ErrorResponse`; anything else is named by its HTTP status. */
-const appleErrors = new Set(['invalid_request', 'invalid_client', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope']);
+const appleErrors = new Set([
+  'invalid_request',
+  'invalid_client',
+  'invalid_grant',
+  'unauthorized_client',
+  'unsupported_grant_type',
+  'invalid_scope',
+]);
 
 /**
  * The Sign in with Apple REST API, the two calls account deletion needs: exchange the app's
@@ -67,7 +74,8 @@ export function createAppleIdClient(options: {
   async function clientSecret(clientId: string): Promise<string> {
     const { teamId, keyId, privateKey } = await options.key();
     const iat = Math.floor(options.clock.now().getTime() / 1000);
-    const input = `${b64({ alg: 'ES256', kid: keyId })}.${b64({ iss: teamId, iat, exp: iat + 300, aud: appleIssuer, sub: clientId })}`;
+    const claims = { iss: teamId, iat, exp: iat + 300, aud: appleIssuer, sub: clientId };
+    const input = `${b64({ alg: 'ES256', kid: keyId })}.${b64(claims)}`;
     const signature = sign('sha256', Buffer.from(input), { key: createPrivateKey(privateKey), dsaEncoding: 'ieee-p1363' });
     return `${input}.${signature.toString('base64url')}`;
   }
@@ -111,7 +119,8 @@ export function createAppleIdClient(options: {
       const res = await post('/auth/revoke', { client_id: clientId, client_secret: await clientSecret(clientId), token: refreshToken, token_type_hint: 'refresh_token' });
       if (res.ok) return;
       const body = (await res.json().catch(() => ({}))) as { error?: unknown };
-      throw new AppleRevocationError(typeof body.error === 'string' && appleErrors.has(body.error) ? body.error : `http_${res.status}`);
+      const known = typeof body.error === 'string' && appleErrors.has(body.error);
+      throw new AppleRevocationError(known ? (body.error as string) : `http_${res.status}`);
     },
   };
 }

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import type { AttributeValue, DynamoDBRecord } from 'aws-lambda';
 import { itemKeys, platformMetrics } from '../../contract';
 import type { Clock } from '../clock';
@@ -10,7 +16,7 @@ import type { PiiCipher } from '../users/pii-cipher';
 import { AppleRevocationError, type AppleIdClient } from './apple-id';
 import type { ExternalIdentity } from './id-tokens';
 
-/** The authorization code belongs to another Apple account than the ID token's (or Apple's answer did not say whose). */
+/** The code is of another Apple account than the ID token's (or Apple's answer did not say whose). */
 export class ForeignAuthorizationCodeError extends Error {
   override name = 'ForeignAuthorizationCodeError';
 }
@@ -81,11 +87,14 @@ export function createAppleTokens(deps: {
   async function attempt(pending: PendingRevocation): Promise<'revoked' | string> {
     try {
       if (!deps.appleId) throw new AppleRevocationError('no_apple_key');
-      await deps.appleId.revoke(await pii.open(pending.sealedFor, 'apple_refresh_token', pending.sealedToken), pending.clientId);
+      const token = await pii.open(pending.sealedFor, 'apple_refresh_token', pending.sealedToken);
+      await deps.appleId.revoke(token, pending.clientId);
     } catch (err) {
       const error = err instanceof AppleRevocationError ? err.error : (err as Error).name;
       logger.warn('apple token not revoked yet', { revocationId: pending.id, error });
-      await noteFailure(pending.id, error).catch((e) => logger.error('apple revocation not updated', { revocationId: pending.id, errorName: (e as Error).name }));
+      await noteFailure(pending.id, error).catch((e) =>
+        logger.error('apple revocation not updated', { revocationId: pending.id, errorName: (e as Error).name }),
+      );
       return error;
     }
     await dynamo.send(new DeleteCommand({ TableName: table, Key: itemKeys.appleRevocation(pending.id) }));
@@ -147,13 +156,15 @@ export function createAppleTokens(deps: {
       const id = record.eventID ?? `${record.dynamodb?.SequenceNumber}`;
       const queuedAt = new Date((seconds ?? clock.now().getTime() / 1000) * 1000).toISOString();
       await keep({ id, sealedFor: userId, sealedToken: sealed, clientId: old.apple_client_id?.S ?? '', queuedAt });
-      logger.info('apple token queued for revocation', { revocationId: id, userId, reason: record.eventName === 'REMOVE' ? 'account_deleted' : 'replaced' });
+      const reason = record.eventName === 'REMOVE' ? 'account_deleted' : 'replaced';
+      logger.info('apple token queued for revocation', { revocationId: id, userId, reason });
     },
 
     /** The revocation a stream record newly queued, to be attempted at once. */
     pendingOf(record: DynamoDBRecord): PendingRevocation | undefined {
       const image: Image | undefined = record.dynamodb?.NewImage;
-      if (record.eventName !== 'INSERT' || image?.PK?.S !== pendingPartition || !image.revocation_id?.S) return undefined;
+      const inserted = record.eventName === 'INSERT' && image?.PK?.S === pendingPartition;
+      if (!inserted || !image.revocation_id?.S) return undefined;
       const item = Object.fromEntries(Object.entries(image).flatMap(([k, v]) => (v.S !== undefined ? [[k, v.S]] : [])));
       return pendingOfItem(item);
     },
