@@ -4,6 +4,7 @@ import { LocalWorkspace, type EngineEvent, type OpMap, type Stack, type StepEven
 import { fileURLToPath } from 'node:url';
 import type { ReleaseTarget } from '../components/releases';
 import type { StackConfig } from '../components/stack-config';
+import { writePolicyPackConfig } from '../policy/pack-config';
 import type { ZoneStack } from './orchestrate';
 import { awsClients, runPreflight, type PreflightDeps } from './preflight-checks';
 import { release } from './release';
@@ -43,18 +44,20 @@ export function automationStack(
     };
     return { onEvent, violations: () => violations };
   };
+  /** The pack, given this zone's rules as its configuration (`policy/zone-rules.ts`). */
+  const policyPacks = () => ({ policyPacks: [policyPack], policyPackConfigs: [writePolicyPackConfig(config)] });
   return {
     name,
     region: config.homeRegion,
     preflight: () => runPreflight(config, { ...preflight, clients: awsClients }),
     async preview() {
       const policy = counter();
-      const result = await (await select()).preview({ policyPacks: [policyPack], onEvent: policy.onEvent });
+      const result = await (await select()).preview({ ...policyPacks(), onEvent: policy.onEvent });
       return { changes: changed(result.changeSummary), policyViolations: policy.violations() };
     },
     async up() {
       const policy = counter();
-      const result = await (await select()).up({ policyPacks: [policyPack], onEvent: policy.onEvent, onOutput: (line) => progress(line.trimEnd()) });
+      const result = await (await select()).up({ ...policyPacks(), onEvent: policy.onEvent, onOutput: (line) => progress(line.trimEnd()) });
       const targets = (result.outputs.releases?.value ?? []) as ReleaseTarget[];
       const region = config.homeRegion;
       await release(targets, { lambda: new LambdaClient({ region }), codedeploy: new CodeDeployClient({ region }) }, { progress });

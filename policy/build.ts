@@ -1,8 +1,9 @@
 import { build } from 'esbuild';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The pack's folder: what `pulumi preview --policy-pack` names. */
-export const policyPackDir = fileURLToPath(new URL('.', import.meta.url));
+export const policyPackDir = dirname(fileURLToPath(import.meta.url));
 
 /**
  * Bundles the pack into the CommonJS file its `package.json` names as `main`: Pulumi's runner
@@ -12,8 +13,8 @@ export const policyPackDir = fileURLToPath(new URL('.', import.meta.url));
  */
 export async function buildPolicyPack(): Promise<void> {
   await build({
-    entryPoints: [`${policyPackDir}index.ts`],
-    outfile: `${policyPackDir}dist/index.cjs`,
+    entryPoints: [join(policyPackDir, 'index.ts')],
+    outfile: join(policyPackDir, 'dist', 'index.cjs'),
     bundle: true,
     platform: 'node',
     format: 'cjs',

@@ -1,12 +1,14 @@
 import * as aws from '@pulumi/aws';
-import { readFileSync } from 'node:fs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StackConfig } from '../components/stack-config';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPolicyPack, policyPackDir } from '../policy/build';
-import { zonePolicies } from '../policy/policies';
+import { writePolicyPackConfig } from '../policy/pack-config';
 import { engineResources } from '../policy/policy-run';
 import { snapshotStack, stacks, withDeployValues, type StackName, type StackSnapshot } from '../policy/stack-snapshot';
 import { stackFileConfig, stackYamlConfig } from '../policy/stack-yaml';
-import { policyPackConfig, zoneRules } from '../policy/zone-rules';
 import { startPolicyPack } from './support/policy-pack-runner';
 import { stubCode } from './support/stack-queries';
 
@@ -23,7 +25,7 @@ const policies = [
   'aws-creation-order',
   'no-public-lambda-url',
 ];
-const manifest = (dir: string) => JSON.parse(readFileSync(`${dir}/package.json`, 'utf8'));
+const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
 
 /** The engine's view of a stack: its configuration as shipped, `SET-ME` values and all. */
 const stackContext = (stack: StackName) => ({ organization: 'serenya', project: 'serenya', stack, config: stackYamlConfig(stack), dryRun: true });
@@ -45,6 +47,11 @@ async function judge(pack: Awaited<ReturnType<typeof start>>, snapshot: StackSna
   return [...perResource.flat(), ...(await pack.analyzeStack(resources))];
 }
 
+/** The zone's rules as the deploy command hands them to Pulumi, a `--policy-pack-config` file, read as the engine reads it. */
+const rulesOf = (config: StackConfig) => JSON.parse(readFileSync(writePolicyPackConfig(config, configDir), 'utf8'));
+const configDir = mkdtempSync(join(tmpdir(), 'serenya-policy-test-'));
+afterAll(() => rmSync(configDir, { recursive: true, force: true }));
+
 // What `npm test` and `npm run deploy` build first; built here too, so this file alone judges the current pack.
 beforeAll(() => buildPolicyPack());
 
@@ -59,7 +66,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
   });
 
   it("declares the Pulumi packages it loads at the project's versions (a published pack installs them)", () => {
-    const project = manifest(`${policyPackDir}..`).dependencies;
+    const project = manifest(join(policyPackDir, '..')).dependencies;
     const pack = manifest(policyPackDir).dependencies;
     expect(Object.fromEntries(Object.keys(pack).map((name) => [name, project[name]]))).toEqual(pack);
   });
@@ -75,7 +82,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
 
   it.each(stacks)('passes stack %s given its rules as --policy-pack-config, though its file still says SET-ME', async (stack) => {
     const [pack, snapshot] = await Promise.all([start(stack), snapshotStack(stack, { code: stubCode })]);
-    await pack.configure(policyPackConfig(zoneRules(snapshot.config), zonePolicies));
+    await pack.configure(rulesOf(snapshot.config));
     expect(await judge(pack, snapshot)).toEqual([]);
   });
 
@@ -90,7 +97,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
         },
       }),
     ]);
-    await pack.configure(policyPackConfig(zoneRules(snapshot.config), zonePolicies));
+    await pack.configure(rulesOf(snapshot.config));
     const found = await judge(pack, snapshot);
     const urn = (type: string, name: string) => `urn:pulumi:prod-eu::serenya::${type}::${name}`;
     expect(found).toContainEqual({
@@ -111,7 +118,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
   it("judges by the rules it is configured with: another zone's rules refuse this zone's stack", async () => {
     const [pack, eu] = await Promise.all([start('prod-eu'), snapshotStack('prod-eu', { code: stubCode })]);
     const us = stackFileConfig('prod-us', (c) => withDeployValues('prod-us', c));
-    await pack.configure(policyPackConfig(zoneRules(us), zonePolicies));
+    await pack.configure(rulesOf(us));
     const found = await judge(pack, eu);
     expect(new Set(found.map((d) => d.policy))).toEqual(new Set(['region-allow-list', 'global-table-replicas-in-zone', 'bedrock-in-zone']));
   });
