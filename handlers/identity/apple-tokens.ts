@@ -33,8 +33,12 @@ export interface PendingRevocation {
 
 type Image = Record<string, AttributeValue>;
 const pendingPartition = itemKeys.appleRevocation('').PK;
-/** Revocations the sweep has in flight at once. */
+/**
+ * Revocations the sweep has in flight at once, and at most per run (oldest first): with Apple timing
+ * out at 10 s, a run stays within a function's timeout, whatever the backlog.
+ */
 const sweepConcurrency = 5;
+const sweepBatch = 15;
 
 /**
  * Sign in with Apple refresh tokens in our custody, from the code to Apple's confirmed revocation.
@@ -172,8 +176,8 @@ export function createAppleTokens(deps: {
     attempt,
 
     /**
-     * Attempts every pending revocation; emits how many still wait and the oldest one's age, the
-     * metrics the alarm reads. For the scheduled sweep (`dispatch.ts`).
+     * Attempts the oldest pending revocations; emits how many still wait and the oldest one's age,
+     * the metrics the alarm reads. For the scheduled sweep (`dispatch.ts`).
      */
     async sweep(): Promise<{ revoked: number; pending: number; oldestAgeSeconds: number }> {
       const items: PendingRevocation[] = [];
@@ -191,9 +195,10 @@ export function createAppleTokens(deps: {
         items.push(...(page.Items ?? []).map(pendingOfItem));
         startKey = page.LastEvaluatedKey;
       } while (startKey);
-      const left: PendingRevocation[] = [];
-      for (let i = 0; i < items.length; i += sweepConcurrency) {
-        const batch = items.slice(i, i + sweepConcurrency);
+      items.sort((a, b) => a.queuedAt.localeCompare(b.queuedAt));
+      const left = items.slice(sweepBatch);
+      for (let i = 0; i < Math.min(items.length, sweepBatch); i += sweepConcurrency) {
+        const batch = items.slice(i, Math.min(i + sweepConcurrency, sweepBatch));
         const outcomes = await Promise.all(batch.map(attempt));
         left.push(...batch.filter((_, j) => outcomes[j] !== 'revoked'));
       }
