@@ -5,26 +5,31 @@ import * as pulumi from '@pulumi/pulumi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotStack, stacks, type StackName, type StackSnapshot } from '../policy/stack-snapshot';
 import { nodejsRuntime, runUnderLanguageHost, type LanguageHostRun } from './support/language-host';
+import { sig } from './support/resource-monitor';
 import { stubCode } from './support/stack-queries';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { main: string; engines: { node: string } };
+const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  main: string;
+  engines: { node: string };
+};
 
-/** Pulumi's wire marker for an archive (`@pulumi/pulumi/runtime/rpc`). */
-const archiveSig = '0def7320c3a5731c473e5ecbe6d01bc7';
-const sigKey = '4dabf18193072939515e22adb298388d';
-
-/** A value compared across both runs: secrets unwrapped; any Lambda code archive alike (the runner builds the real one). */
+/** A value compared across both runs: secrets unwrapped; code archives alike (the runner builds the real one). */
 function comparable(value: unknown): unknown {
-  if (value instanceof pulumi.asset.Archive || (value && typeof value === 'object' && (value as any)[sigKey] === archiveSig)) return 'archive';
+  if (value instanceof pulumi.asset.Archive) return 'archive';
   if (Array.isArray(value)) return value.map(comparable);
   if (!value || typeof value !== 'object') return value;
-  if ((value as any)[sigKey]) return comparable((value as any).value);
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, comparable(v)]));
+  const marked = value as Record<string, unknown>;
+  if (marked[sig.key] === sig.archive) return 'archive';
+  if (marked[sig.key] === sig.secret) return comparable(marked.value);
+  return Object.fromEntries(Object.entries(marked).map(([k, v]) => [k, comparable(v)]));
 }
 
-const byName = (a: { type: string; name: string }, b: { type: string; name: string }) =>
-  `${a.type}::${a.name}`.localeCompare(`${b.type}::${b.name}`);
+/** What both runs declared, in one order. */
+const declared = (resources: { type: string; name: string; custom: boolean; inputs: Record<string, unknown> }[]) =>
+  resources
+    .map(({ type, name, custom, inputs }) => ({ type, name, custom, inputs: comparable(inputs) }))
+    .sort((a, b) => `${a.type}::${a.name}`.localeCompare(`${b.type}::${b.name}`));
 
 describe('the program under Pulumi’s own runner (what the Node.js language host starts)', () => {
   const runs = {} as Record<StackName, LanguageHostRun>;
@@ -48,15 +53,16 @@ describe('the program under Pulumi’s own runner (what the Node.js language hos
 
     it("starts package.json's main on the Node.js the language host finds on PATH", () => {
       const { monitor, nodeVersion } = runs[stack];
-      expect(monitor.logs.map((l) => l.message)).toContain(`Running program '${join(root, packageJson.main)}' in pwd '${root}' w/ args: `);
+      const started = `Running program '${join(root, packageJson.main)}' in pwd '${root}' w/ args: `;
+      expect(monitor.logs.map((l) => l.message)).toContain(started);
       const [, minimum] = /^>=(\d+)$/.exec(packageJson.engines.node) ?? [];
       expect(Number(/^v(\d+)\./.exec(nodeVersion)?.[1])).toBeGreaterThanOrEqual(Number(minimum));
     });
 
     it('registers the resources Pulumi’s mocks record, with the same inputs', () => {
       const registered = runs[stack].monitor.registrations.filter((r) => r.type !== 'pulumi:pulumi:Stack');
-      const ran = registered.map((r) => ({ type: r.type, name: r.name, custom: r.custom, inputs: comparable(r.inputs) })).sort(byName);
-      const mocked = snapshots[stack].resources.map((r) => ({ type: r.type, name: r.name, custom: r.custom, inputs: comparable(r.inputs) })).sort(byName);
+      const ran = declared(registered);
+      const mocked = declared(snapshots[stack].resources);
       expect(ran.map((r) => `${r.type}::${r.name}`)).toEqual(mocked.map((r) => `${r.type}::${r.name}`));
       expect(ran).toEqual(mocked);
     });
@@ -78,7 +84,7 @@ describe('the program under Pulumi’s own runner (what the Node.js language hos
     });
   });
 
-  it("needs Pulumi.yaml's nodeargs: without `--import tsx` the runner cannot load the first TypeScript import", async () => {
+  it("needs Pulumi.yaml's nodeargs: without `--import tsx` the runner cannot load index.ts's imports", async () => {
     const run = await runUnderLanguageHost('dev', { runtime: { ...nodejsRuntime(), nodeargs: [] } });
     rmSync(run.tmp, { recursive: true, force: true });
     expect(run.exitCode).not.toBe(0);

@@ -26,11 +26,15 @@ function shellWords(line: string): string[] {
 }
 
 export function nodejsRuntime(projectFile = readFileSync(`${root}/Pulumi.yaml`, 'utf8')): NodejsRuntime {
-  const project = parse(projectFile) as { name: string; main?: string; runtime: string | { name: string; options?: Record<string, unknown> } };
+  const project = parse(projectFile) as {
+    name: string;
+    main?: string;
+    runtime: string | { name: string; options?: Record<string, unknown> };
+  };
   const runtime = typeof project.runtime === 'string' ? { name: project.runtime } : project.runtime;
   if (runtime.name !== 'nodejs') throw new Error(`Pulumi.yaml's runtime is ${runtime.name}, not nodejs.`);
   // The CLI would run `main:` instead of the directory's package.json "main"; this project has none.
-  if (project.main) throw new Error("Pulumi.yaml sets `main:`; the language-host test starts the project directory ('.').");
+  if (project.main) throw new Error("Pulumi.yaml sets `main:`; the test starts the project directory ('.') only.");
   const options = runtime.options ?? {};
   return {
     project: project.name,
@@ -58,16 +62,14 @@ export interface LanguageHostRun {
  * @pulumi/pulumi/cmd/run --monitor … --engine … --project … --stack … --pwd … --parallel … .`
  * with the stack's configuration in `PULUMI_CONFIG` (keys as `<namespace>:config:<name>`, objects
  * as JSON) and `PULUMI_CONFIG_SECRET_KEYS`; here the monitor and engine are the stand-in.
- * Not passed: `--sync` (pipes only deprecated synchronous invokes use; a program making one fails)
- * and `--tracing`.
+ * Not passed: `--sync` (pipes only deprecated synchronous invokes use) and `--tracing`.
  */
 export async function runUnderLanguageHost(
   stack: string,
-  options: MockCloudOptions & { runtime?: NodejsRuntime; changeConfig?: (c: Record<string, string>) => Record<string, string> } = {},
+  options: MockCloudOptions & { runtime?: NodejsRuntime } = {},
 ): Promise<LanguageHostRun> {
   const runtime = options.runtime ?? nodejsRuntime();
-  const filled = withDeployValues(stack, stackYamlConfig(stack));
-  const config = options.changeConfig ? options.changeConfig(filled) : filled;
+  const config = withDeployValues(stack, stackYamlConfig(stack));
   const organization = 'organization'; // what a self-managed backend passes
   const parallel = availableParallelism() * 4; // the CLI's default `--parallel`
   const monitor = await ResourceMonitorStandIn.start({
@@ -96,7 +98,9 @@ export async function runUnderLanguageHost(
     }),
   );
   // The test runner's own variables are not the user's shell's.
-  const shell = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && k !== 'NODE_OPTIONS'));
+  const shell = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith('VITEST') && k !== 'NODE_OPTIONS'),
+  );
   // A temporary directory of its own: the bundle the program builds must not race another test's.
   const tmp = mkdtempSync(join(tmpdir(), `language-host-${stack}-`));
   const env: NodeJS.ProcessEnv = {

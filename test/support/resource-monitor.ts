@@ -17,15 +17,16 @@ const { Struct } = sdkRequire('google-protobuf/google/protobuf/struct_pb') as ty
 const { Empty } = sdkRequire('google-protobuf/google/protobuf/empty_pb');
 
 /** The wire format's markers (`@pulumi/pulumi/runtime/rpc`). */
-const sig = {
+export const sig = {
   key: '4dabf18193072939515e22adb298388d',
   secret: '1b47061264138c4ac30d75fd1eb44270',
+  archive: '0def7320c3a5731c473e5ecbe6d01bc7',
   resource: '5cf8f73096256a8f31e491e813e4eb8e',
   outputValue: 'd0e6a833031e9bbcd3f4e8bde6ca49a4',
   unknown: '04da6b54-80e4-46f7-96ec-b56ff0331ba9',
 };
 
-/** What the engine supports (`resmon.supportedMonitorFeatures` in pulumi/pulumi), so the SDK speaks as to the real one. */
+/** What the engine supports (pulumi/pulumi `resmon.supportedMonitorFeatures`): the SDK speaks as to the real one. */
 const engineFeatures = [
   'SECRETS',
   'RESOURCE_REFERENCES',
@@ -44,6 +45,13 @@ const engineFeatures = [
   'INVOKE_DEPENDS_ON',
   'INVOKE_PARENT',
 ] as const;
+
+/** The same, as the string ids of `SupportsFeature`, which SDKs older than `GetDeploymentInfo` ask. */
+const legacyFeatures = [
+  ...['secrets', 'resourceReferences', 'outputValues', 'aliasSpecs', 'replacementTrigger', 'deletedWith'],
+  ...['replaceWith', 'transforms', 'invokeTransforms', 'parameterization', 'resourceHooks', 'errorHooks'],
+  'sendsOptionsToHooks',
+];
 
 /** One `RegisterResource` the program sent. */
 export interface Registration {
@@ -165,11 +173,12 @@ export class ResourceMonitorStandIn {
           .then(() => handler(call.request))
           .then(
             (response) => callback(null, response),
-            (error: Error & { code?: number }) => callback({ code: error.code ?? grpc.status.UNKNOWN, details: error.message }),
+            (error: Error & { code?: number }) =>
+              callback({ code: error.code ?? grpc.status.UNKNOWN, details: error.message }),
           );
       };
     const refuse = (what: string) => () => {
-      throw new EngineError(`The resource monitor stand-in does not implement ${what}; the program should not need it.`);
+      throw new EngineError(`The resource monitor stand-in does not implement ${what}; the program has no need of it.`);
     };
     this.server.addService(ResourceMonitorService, {
       supportsFeature: unary(this.supportsFeature),
@@ -192,7 +201,8 @@ export class ResourceMonitorStandIn {
     });
     this.server.addService(EngineService, {
       log: unary((req: EngineProto.LogRequest) => {
-        const severity = Object.entries(engproto.LogSeverity).find(([, n]) => n === req.getSeverity())?.[0] ?? 'UNKNOWN';
+        const severities = Object.entries(engproto.LogSeverity);
+        const severity = severities.find(([, n]) => n === req.getSeverity())?.[0] ?? 'UNKNOWN';
         this.logs.push({ severity, message: req.getMessage(), urn: req.getUrn() });
         return new Empty();
       }),
@@ -205,14 +215,14 @@ export class ResourceMonitorStandIn {
       requirePulumiVersion: unary(() => new engproto.RequirePulumiVersionResponse()),
     });
     this.port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
     );
   }
 
   private supportsFeature = (req: ResourceProto.SupportsFeatureRequest) => {
-    const legacy = ['secrets', 'resourceReferences', 'outputValues', 'aliasSpecs', 'replacementTrigger', 'deletedWith', 'replaceWith'];
-    const more = ['transforms', 'invokeTransforms', 'parameterization', 'resourceHooks', 'errorHooks', 'sendsOptionsToHooks'];
-    return new resproto.SupportsFeatureResponse().setHassupport([...legacy, ...more].includes(req.getId()));
+    return new resproto.SupportsFeatureResponse().setHassupport(legacyFeatures.includes(req.getId()));
   };
 
   private deploymentInfo = () => {
@@ -223,7 +233,9 @@ export class ResourceMonitorStandIn {
       .setOrganization(organization)
       .setParallel(parallel)
       .setDryrun(false)
-      .setSupportedfeaturesList(engineFeatures.map((f) => resproto.ResourceMonitorFeature[`RESOURCE_MONITOR_FEATURE_${f}`]));
+      .setSupportedfeaturesList(
+        engineFeatures.map((f) => resproto.ResourceMonitorFeature[`RESOURCE_MONITOR_FEATURE_${f}`]),
+      );
     for (const [k, v] of Object.entries(config)) info.getConfigMap().set(k, v);
     return info;
   };
@@ -231,7 +243,7 @@ export class ResourceMonitorStandIn {
   /** As the engine's default providers: refused for a package the stack disabled them for. */
   private checkProvider(what: string, token: string, provider: string) {
     if (provider) {
-      if (!this.providerIds.has(provider)) throw new EngineError(`${what} names an unknown provider reference '${provider}'.`);
+      if (!this.providerIds.has(provider)) throw new EngineError(`${what} names an unknown provider '${provider}'.`);
       return;
     }
     const pkg = token.split(':')[0]!;
@@ -268,28 +280,33 @@ export class ResourceMonitorStandIn {
     const name = req.getName();
     const parent = req.getParent();
     const custom = req.getCustom();
-    if (req.getRemote()) throw new EngineError(`${type} '${name}' is a remote component; the stand-in has no providers to construct it.`);
-    if (parent && !this.byUrn.has(parent)) throw new EngineError(`${type} '${name}' names an unregistered parent '${parent}'.`);
+    const provider = req.getProvider();
     const urn = this.urnOf(type, name, parent);
+    if (req.getRemote()) throw new EngineError(`${urn} is a remote component; the stand-in constructs none.`);
+    if (parent && !this.byUrn.has(parent)) throw new EngineError(`${urn} has an unregistered parent '${parent}'.`);
     if (this.byUrn.has(urn)) throw new EngineError(`Duplicate resource URN '${urn}'; try giving it a unique name`);
     const isProvider = type.startsWith('pulumi:providers:');
-    if (custom && !isProvider) this.checkProvider(urn, type, req.getProvider());
+    if (custom && !isProvider) this.checkProvider(urn, type, provider);
 
     const raw = (req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
     const inputs = plain(raw) as Record<string, any>;
-    const registration: Registration = { urn, type, name, parent, custom, provider: req.getProvider(), inputs };
+    const registration: Registration = { urn, type, name, parent, custom, provider, inputs };
     this.byUrn.set(urn, registration);
     this.registrations.push(registration);
 
     const response = new resproto.RegisterResourceResponse().setUrn(urn);
     if (type === 'pulumi:pulumi:Stack') return response.setObject(Struct.fromJavaScript({}));
-    const { id, state } = await this.options.cloud.newResource({ type, name, inputs, provider: req.getProvider(), custom, id: req.getImportid() });
+    const importId = req.getImportid();
+    const { id, state } = await this.options.cloud.newResource({ type, name, inputs, provider, custom, id: importId });
     if (!custom) return response.setObject(Struct.fromJavaScript(jsonSafe(asOutput(raw)) as any));
     if (!id) throw new EngineError(`The mock cloud gave ${urn} no id.`);
     if (isProvider) this.providerIds.set(`${urn}::${id}`, urn);
     // The inputs come back as the engine returns them (secrets kept); what the cloud computed is added.
     const outputs = Object.fromEntries(
-      Object.entries(state as Record<string, unknown>).map(([k, v]) => [k, k in raw && isDeepStrictEqual(inputs[k], v) ? asOutput(raw[k]) : v]),
+      Object.entries(state as Record<string, unknown>).map(([k, v]) => {
+        const unchanged = k in raw && isDeepStrictEqual(inputs[k], v);
+        return [k, unchanged ? asOutput(raw[k]) : v];
+      }),
     );
     return response.setId(id).setObject(Struct.fromJavaScript(jsonSafe(outputs) as any));
   };
