@@ -6,7 +6,7 @@ import type { ReleaseTarget } from '../components/releases';
 import type { StackConfig } from '../components/stack-config';
 import { writePolicyPackConfig } from '../policy/pack-config';
 import type { ZoneStack } from './orchestrate';
-import { awsClients, runPreflight, type PreflightDeps } from './preflight-checks';
+import { awsClients, publicDns, runPreflight, type PreflightDeps } from './preflight-checks';
 import { release } from './release';
 
 const projectDir = fileURLToPath(new URL('..', import.meta.url));
@@ -33,7 +33,7 @@ export type PulumiStack = Pick<Stack, 'preview' | 'up' | 'previewRefresh'>;
 export function automationStack(
   name: string,
   config: StackConfig,
-  preflight: Omit<PreflightDeps, 'clients'>,
+  preflight: Omit<PreflightDeps, 'clients' | 'dns'>,
   progress: (line: string) => void,
   select: () => Promise<PulumiStack> = () => LocalWorkspace.createOrSelectStack({ stackName: name, workDir: projectDir }),
 ): ZoneStack {
@@ -49,7 +49,7 @@ export function automationStack(
   return {
     name,
     region: config.homeRegion,
-    preflight: () => runPreflight(config, { ...preflight, clients: awsClients }),
+    preflight: () => runPreflight(name, config, { ...preflight, clients: awsClients, dns: publicDns }),
     async preview() {
       const policy = counter();
       const result = await (await select()).preview({ ...policyPacks(), onEvent: policy.onEvent });

@@ -1,15 +1,26 @@
+import { AccountClient, GetRegionOptStatusCommand } from '@aws-sdk/client-account';
 import { APIGatewayClient, GetAccountCommand } from '@aws-sdk/client-api-gateway';
 import {
   BedrockClient,
   GetAccountDataRetentionCommand,
   GetFoundationModelAvailabilityCommand,
+  GetInferenceProfileCommand,
   GetModelInvocationLoggingConfigurationCommand,
 } from '@aws-sdk/client-bedrock';
-import { GetAccountSettingsCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { GetHostedZoneCommand, Route53Client } from '@aws-sdk/client-route-53';
+import { IAMClient, ListRoleTagsCommand } from '@aws-sdk/client-iam';
+import { GetAccountSettingsCommand, GetFunctionConcurrencyCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import {
+  GetHostedZoneCommand,
+  ListResourceRecordSetsCommand,
+  Route53Client,
+  type ListResourceRecordSetsCommandOutput,
+  type RRType,
+} from '@aws-sdk/client-route-53';
 import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { profileGeography } from '../components/bedrock-arns';
+import type { CaaRecord } from 'node:dns';
+import { Resolver } from 'node:dns/promises';
+import { arnRegions, profileGeography } from '../components/bedrock-arns';
 import type { StackConfig } from '../components/stack-config';
 
 /** One line of the checklist: what was checked, and the fix when it failed. */
@@ -23,19 +34,52 @@ export interface CheckResult {
 /** Lambda refuses a reservation that leaves fewer unreserved executions than this. */
 export const lambdaUnreservedMinimum = 100;
 
+/** The certificate authorities a CAA `issue` record must name for ACM to issue (ACM's documentation). */
+export const amazonCaaIssuers = ['amazon.com', 'amazontrust.com', 'awstrust.com', 'amazonaws.com'];
+
+/**
+ * Regions an account must enable before anything reaches them (launched after March 2019). Bedrock's
+ * EU profile routes to eu-south-1 and eu-south-2; preflight asks the Account API about every region
+ * the zone uses, this list only names the prerequisite before credentials are at hand.
+ */
+export const optInRegions = [
+  'af-south-1', 'ap-east-1', 'ap-east-2', 'ap-south-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5',
+  'ap-southeast-6', 'ap-southeast-7', 'ca-west-1', 'eu-central-2', 'eu-south-1', 'eu-south-2', 'il-central-1',
+  'me-central-1', 'me-south-1', 'mx-central-1',
+];
+
+/** The functions of a stack that reserve concurrency, as `RegionalPlatform` names them (`serenya-<stack>-<fn>`). */
+const reservingFunctions = (stack: string) => [`serenya-${stack}-api`, `serenya-${stack}-worker`];
+
+/** Every region the zone uses: home, replicas, and where its model runs. */
+const zoneRegions = (c: StackConfig) => [...new Set([c.homeRegion, ...c.replicaRegions, ...inferenceRegions(c)])];
+
 /** What preflight checks, for `--help` and for a run without credentials. */
 export function plannedChecks(config: StackConfig): string[] {
   const regions = inferenceRegions(config).join(', ');
+  const optIn = zoneRegions(config).filter((r) => optInRegions.includes(r));
+  const domain = config.domain;
   return [
     'AWS credentials for the zone’s account (sts:GetCallerIdentity)',
-    ...(config.domain ? [`the hosted zone ${config.domain.hostedZoneId} exists, is public and serves ${config.domain.zoneName} and ${config.domain.globalName}`] : []),
+    `every region the zone uses is enabled for the account${optIn.length ? ` (${optIn.join(', ')} are opt-in regions: enable them first)` : ''}`,
+    ...(domain
+      ? [
+          `the hosted zone ${domain.hostedZoneId} exists, is public and serves ${domain.zoneName} and ${domain.globalName}`,
+          'the domain is delegated to the hosted zone’s name servers (public DNS, as ACM resolves it)',
+          `CAA records, if any, let Amazon issue for ${domain.zoneName} and ${domain.globalName}`,
+          ...(domain.ownsGlobalValidationRecord ? [] : [`ACM's validation record of ${domain.globalName} exists (its owning stack deployed first)`]),
+        ]
+      : []),
     `Lambda's concurrency quota in ${config.homeRegion} leaves ${lambdaUnreservedMinimum} unreserved after the stack's reservations`,
-    ...(config.managesApiGatewayAccount ? [] : [`API Gateway's CloudWatch Logs role is set in ${config.homeRegion} (another stack manages it)`]),
+    config.managesApiGatewayAccount
+      ? `API Gateway's CloudWatch Logs role in ${config.homeRegion} is unset or this stack's (no other stack manages it)`
+      : `API Gateway's CloudWatch Logs role is set in ${config.homeRegion} (another stack manages it)`,
+    ...(profileGeography(config.bedrock.modelId) ? [`the inference profile ${config.bedrock.modelId} routes only to ${regions}, inside allowedRegions`] : []),
     `Bedrock model access and the Marketplace agreement for ${config.bedrock.modelId} in ${regions}`,
     `Bedrock data retention is "none" in ${regions}`,
     `Bedrock model invocation logging is off in ${regions}`,
     ...(config.subscriptions.googlePlay ? ['the Play Developer API secret exists at its full ARN, with the key the stack grants'] : []),
-    ...(config.identity.appleSignInSecretArn ? ['the Sign in with Apple key secret exists at its full ARN'] : []),
+    ...(config.identity.appleSignInSecretArn ? ['the Sign in with Apple key secret exists at its full ARN, with the key the stack grants'] : []),
     'the Pulumi CLI is installed, no older than the Pulumi SDK this program uses',
   ];
 }
@@ -53,7 +97,11 @@ export interface PreflightDeps {
     apigateway(region: string): APIGatewayClient;
     bedrock(region: string): BedrockClient;
     secrets(region: string): SecretsManagerClient;
+    iam(): IAMClient;
+    account(): AccountClient;
   };
+  /** Public DNS, as ACM resolves it when it validates and issues; tests give their own answers. */
+  dns: PublicDns;
   /** `pulumi version`, or undefined when the CLI is not installed. */
   pulumiCliVersion(): Promise<string | undefined>;
   /** The `@pulumi/pulumi` SDK version this program runs. */
@@ -67,7 +115,27 @@ export const awsClients: PreflightDeps['clients'] = {
   apigateway: (region) => new APIGatewayClient({ region }),
   bedrock: (region) => new BedrockClient({ region }),
   secrets: (region) => new SecretsManagerClient({ region }),
+  iam: () => new IAMClient({ region: 'us-east-1' }),
+  account: () => new AccountClient({ region: 'us-east-1' }),
 };
+
+/** The DNS answers preflight reads: name servers and CAA records. */
+export interface PublicDns {
+  resolveNs(name: string): Promise<string[]>;
+  resolveCaa(name: string): Promise<CaaRecord[]>;
+}
+
+/**
+ * The resolvers of the machine running preflight. A public lookup rather than Route 53 Domains'
+ * GetDomainDetail: it works for any registrar (and for a hosted zone of a subdomain, delegated by its
+ * parent zone), and it sees the delegation the way ACM will.
+ */
+export const publicDns: PublicDns = new Resolver({ timeout: 5_000, tries: 2 });
+
+/** A DNS name without its trailing dot, in lower case. */
+const dnsName = (name: string) => name.replace(/\.$/, '').toLowerCase();
+/** "No such record" answers: the name has no record of the type, or does not exist. */
+const noRecord = (error: unknown) => ['ENODATA', 'ENOTFOUND'].includes((error as { code?: string }).code ?? '');
 
 /** Says what a failed call means for the check: a missing permission of the caller, or AWS's own message. */
 const failure = (check: string, error: unknown, fix?: string): CheckResult => {
@@ -88,7 +156,7 @@ export class NoCredentialsError extends Error {}
  * The read-only checks of what a stack cannot create for itself. Runs every check (one failure does
  * not hide the next) and returns the checklist.
  */
-export async function runPreflight(config: StackConfig, deps: PreflightDeps): Promise<CheckResult[]> {
+export async function runPreflight(stack: string, config: StackConfig, deps: PreflightDeps): Promise<CheckResult[]> {
   const { clients } = deps;
   const results: CheckResult[] = [];
   const check = async (name: string, run: () => Promise<Omit<CheckResult, 'check'>>, fix?: string) => {
@@ -109,39 +177,143 @@ export async function runPreflight(config: StackConfig, deps: PreflightDeps): Pr
   }
   results.push({ check: 'credentials', ok: true, detail: `account ${account}` });
 
-  if (config.domain) {
-    const domain = config.domain;
-    await check('hosted zone', async () => {
-      const { HostedZone } = await clients.route53().send(new GetHostedZoneCommand({ Id: domain.hostedZoneId }));
-      const apex = (HostedZone?.Name ?? '').replace(/\.$/, '');
-      const outside = [domain.zoneName, domain.globalName].filter((n) => n !== apex && !n.endsWith(`.${apex}`));
-      if (HostedZone?.Config?.PrivateZone) return { ok: false, detail: `${domain.hostedZoneId} is a private zone`, fix: 'set serenya:domain.hostedZoneId to the public hosted zone' };
-      if (outside.length) return { ok: false, detail: `${domain.hostedZoneId} serves ${apex}, not ${outside.join(', ')}`, fix: 'set serenya:domain.hostedZoneId to the zone that serves both names' };
-      return { ok: true, detail: `${domain.hostedZoneId} serves ${apex}` };
-    }, 'create the public hosted zone, or set serenya:domain.hostedZoneId to its id (aws route53 list-hosted-zones-by-name)');
-  }
-
-  await check(`Lambda concurrency in ${config.homeRegion}`, async () => {
-    const { AccountLimit } = await clients.lambda(config.homeRegion).send(new GetAccountSettingsCommand({}));
-    const total = AccountLimit?.ConcurrentExecutions ?? 0;
-    const unreserved = AccountLimit?.UnreservedConcurrentExecutions ?? 0;
-    const reserving = (config.concurrency.apiReserved ?? 0) + config.concurrency.workerReserved;
-    const needed = reserving + lambdaUnreservedMinimum;
-    if (unreserved - reserving >= lambdaUnreservedMinimum) return { ok: true, detail: `${unreserved} of ${total} unreserved; the stack reserves ${reserving}` };
+  await check('regions enabled', async () => {
+    const account = clients.account();
+    const statuses = await Promise.all(
+      zoneRegions(config).map(async (region) => [region, (await account.send(new GetRegionOptStatusCommand({ RegionName: region }))).RegionOptStatus] as const),
+    );
+    const disabled = statuses.filter(([, status]) => status !== 'ENABLED' && status !== 'ENABLED_BY_DEFAULT');
+    if (!disabled.length) return { ok: true, detail: statuses.map(([r]) => r).join(', ') };
     return {
       ok: false,
-      detail: `${unreserved} of ${total} unreserved; reserving ${reserving} would leave ${unreserved - reserving}, Lambda requires ${lambdaUnreservedMinimum}`,
-      fix: `request "Concurrent executions" (Service Quotas, AWS Lambda, L-B99A9384) of at least ${total - unreserved + needed} in ${config.homeRegion}, or lower serenya:concurrency.apiReserved`,
+      detail: disabled.map(([region, status]) => `${region} is ${status?.toLowerCase() ?? 'unknown'}`).join(', '),
+      fix: `enable the opt-in region(s) for the account, then wait until they show ENABLED: ${disabled.map(([r]) => `aws account enable-region --region-name ${r}`).join('; ')}`,
     };
   });
 
-  if (!config.managesApiGatewayAccount) {
-    await check(`API Gateway logging role in ${config.homeRegion}`, async () => {
-      const { cloudwatchRoleArn } = await clients.apigateway(config.homeRegion).send(new GetAccountCommand({}));
+  if (config.domain) {
+    const domain = config.domain;
+    let nameServers: string[] | undefined;
+    let apex: string | undefined;
+    await check('hosted zone', async () => {
+      const { HostedZone, DelegationSet } = await clients.route53().send(new GetHostedZoneCommand({ Id: domain.hostedZoneId }));
+      const name = dnsName(HostedZone?.Name ?? '');
+      const outside = [domain.zoneName, domain.globalName].filter((n) => n !== name && !n.endsWith(`.${name}`));
+      if (HostedZone?.Config?.PrivateZone) return { ok: false, detail: `${domain.hostedZoneId} is a private zone`, fix: 'set serenya:domain.hostedZoneId to the public hosted zone' };
+      if (outside.length) return { ok: false, detail: `${domain.hostedZoneId} serves ${name}, not ${outside.join(', ')}`, fix: 'set serenya:domain.hostedZoneId to the zone that serves both names' };
+      [apex, nameServers] = [name, (DelegationSet?.NameServers ?? []).map(dnsName).sort()];
+      return { ok: true, detail: `${domain.hostedZoneId} serves ${name}` };
+    }, 'create the public hosted zone, or set serenya:domain.hostedZoneId to its id (aws route53 list-hosted-zones-by-name)');
+
+    if (apex && nameServers) {
+      const [zone, servers] = [apex, nameServers];
+      const delegate = `at the registrar of ${zone} (or in its parent zone, for a subdomain), set its name servers to ${servers.join(', ')}`;
+      await check('domain delegation', async () => {
+        const delegated = await deps.dns.resolveNs(zone).then((ns) => ns.map(dnsName).sort(), (error: { code?: string }) => error.code ?? 'no answer');
+        if (typeof delegated === 'string') return { ok: false, detail: `${zone} does not resolve (${delegated}): ACM cannot validate`, fix: delegate };
+        if (delegated.join() === servers.join()) return { ok: true, detail: `${zone} → ${servers.join(', ')}` };
+        return { ok: false, detail: `${zone} is delegated to ${delegated.join(', ')}, not to the hosted zone's ${servers.join(', ')}: ACM cannot see its records`, fix: delegate };
+      });
+    }
+
+    await check('CAA', async () => {
+      const refusing: string[] = [];
+      const found: string[] = [];
+      for (const name of [domain.zoneName, domain.globalName]) {
+        const caa = await relevantCaa(deps.dns, name);
+        if (!caa) continue;
+        const issuers = caa.records.filter((r) => r.issue !== undefined).map((r) => dnsName(r.issue!.split(';')[0]!.trim()));
+        found.push(`${caa.at}: ${issuers.join(', ') || 'no issue property'}`);
+        if (issuers.length && !issuers.some((i) => amazonCaaIssuers.includes(i))) refusing.push(`${name} (CAA at ${caa.at} allows only ${issuers.join(', ') || 'no one'})`);
+      }
+      if (!refusing.length) return { ok: true, detail: found.length ? [...new Set(found)].join('; ') : 'no CAA records: any CA may issue' };
+      return { ok: false, detail: `ACM may not issue for ${refusing.join('; ')}`, fix: `add a CAA record allowing Amazon where the CAA records are, e.g. 0 issue "amazon.com" (one of ${amazonCaaIssuers.join(', ')})` };
+    });
+
+    if (!domain.ownsGlobalValidationRecord) {
+      await check(`ACM validation record of ${domain.globalName}`, async () => {
+        const record = await acmValidationRecord(clients.route53(), domain.hostedZoneId, domain.globalName);
+        return record
+          ? { ok: true, detail: `${record} (created by the stack that owns it)` }
+          : {
+              ok: false,
+              detail: `no ACM validation record under ${domain.globalName}: this stack's certificate would wait for validation until it times out`,
+              fix: 'deploy the stack of this account with serenya:domain.ownsGlobalValidationRecord: true first (prod-eu), or set it true here if no stack of this account owns it',
+            };
+      });
+    }
+  }
+
+  await check(`Lambda concurrency in ${config.homeRegion}`, async () => {
+    const lambda = clients.lambda(config.homeRegion);
+    const { AccountLimit } = await lambda.send(new GetAccountSettingsCommand({}));
+    const total = AccountLimit?.ConcurrentExecutions ?? 0;
+    const unreserved = AccountLimit?.UnreservedConcurrentExecutions ?? 0;
+    // On a re-deploy the stack's functions already hold their reservations: they are not taken twice.
+    const held = await Promise.all(
+      reservingFunctions(stack).map((FunctionName) =>
+        lambda.send(new GetFunctionConcurrencyCommand({ FunctionName })).then(
+          (r) => r.ReservedConcurrentExecutions ?? 0,
+          (error: { name?: string }) => (error.name === 'ResourceNotFoundException' ? 0 : Promise.reject(error)),
+        ),
+      ),
+    ).then((counts) => counts.reduce((a, b) => a + b, 0));
+    const reserving = (config.concurrency.apiReserved ?? 0) + config.concurrency.workerReserved;
+    const left = unreserved + held - reserving;
+    const reservations = `the stack reserves ${reserving}${held ? ` (holds ${held} already)` : ''}`;
+    if (left >= lambdaUnreservedMinimum) return { ok: true, detail: `${unreserved} of ${total} unreserved; ${reservations}` };
+    return {
+      ok: false,
+      detail: `${unreserved} of ${total} unreserved; ${reservations}, which would leave ${left}, Lambda requires ${lambdaUnreservedMinimum}`,
+      fix: `request "Concurrent executions" (Service Quotas, AWS Lambda, L-B99A9384) of at least ${total - left + lambdaUnreservedMinimum} in ${config.homeRegion}, or lower serenya:concurrency.apiReserved`,
+    };
+  });
+
+  await check(`API Gateway logging role in ${config.homeRegion}`, async () => {
+    const { cloudwatchRoleArn } = await clients.apigateway(config.homeRegion).send(new GetAccountCommand({}));
+    if (!config.managesApiGatewayAccount) {
       return cloudwatchRoleArn
         ? { ok: true, detail: cloudwatchRoleArn }
         : { ok: false, detail: 'not set: the stage’s access logs would be refused', fix: 'deploy the stack that manages it first, or set serenya:managesApiGatewayAccount: true in exactly one stack of this account and region' };
-    });
+    }
+    if (!cloudwatchRoleArn) return { ok: true, detail: 'not set: this stack sets it' };
+    // The stack's provider tags every resource with its stack: a role tagged otherwise is another stack's.
+    const roleName = cloudwatchRoleArn.split('/').pop()!;
+    const owner = await clients.iam().send(new ListRoleTagsCommand({ RoleName: roleName })).then(
+      ({ Tags }) => Tags?.find((t) => t.Key === 'stack')?.Value ?? 'untagged',
+      (error: { name?: string }) => (error.name === 'NoSuchEntity' ? 'deleted' : Promise.reject(error)),
+    );
+    if (owner === stack) return { ok: true, detail: `${cloudwatchRoleArn} (this stack's)` };
+    if (owner === 'deleted') return { ok: true, detail: `${cloudwatchRoleArn} no longer exists: this stack sets its own` };
+    return {
+      ok: false,
+      detail: `set to ${cloudwatchRoleArn} (${owner === 'untagged' ? 'not a Serenya stack’s role' : `stack ${owner}`}): this stack would take the setting over, and destroying either stack resets it for both`,
+      fix: 'set serenya:managesApiGatewayAccount: false in this stack: the stack that set the role manages it for the account and region',
+    };
+  });
+
+  if (profileGeography(config.bedrock.modelId)) {
+    const { modelId, inferenceRegions: declared } = config.bedrock;
+    await check('Bedrock inference profile', async () => {
+      const profile = await clients.bedrock(config.homeRegion).send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: modelId }));
+      const destinations = arnRegions((profile.models ?? []).map((m) => m.modelArn ?? '')).sort();
+      const outside = destinations.filter((r) => !config.allowedRegions.includes(r));
+      if (outside.length) {
+        return {
+          ok: false,
+          detail: `${modelId} routes to ${destinations.join(', ')}; ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} outside allowedRegions (${config.allowedRegions.join(', ')})`,
+          fix: 'have the compliance owner decide: add the region(s) to serenya:allowedRegions and bedrock.inferenceRegions if the zone may process there (docs/deploying.md), or choose a model whose profile stays in the zone',
+        };
+      }
+      if (destinations.join() !== [...declared].sort().join()) {
+        return {
+          ok: false,
+          detail: `${modelId} routes to ${destinations.join(', ')}; the stack declares ${[...declared].sort().join(', ')}`,
+          fix: `set serenya:bedrock.inferenceRegions to [${destinations.join(', ')}], so preflight checks Bedrock in every region the profile uses`,
+        };
+      }
+      return { ok: true, detail: `routes to ${destinations.join(', ')}` };
+    }, `check serenya:bedrock.modelId: Bedrock has no inference profile ${modelId} in ${config.homeRegion}`);
   }
 
   const modelId = baseModelId(config.bedrock.modelId);
@@ -178,28 +350,27 @@ export async function runPreflight(config: StackConfig, deps: PreflightDeps): Pr
     });
   }
 
+  /** A secret exists at its full ARN, and the stack grants the key it is encrypted with. */
+  const secretCheck = (name: string, arnSetting: string, keySetting: string, secretArn: string, grantedKey: string | undefined) =>
+    check(name, async () => {
+      const secret = await clients.secrets(secretArn.split(':')[3]!).send(new DescribeSecretCommand({ SecretId: secretArn }));
+      if (secret.ARN !== secretArn) return { ok: false, detail: `its full ARN is ${secret.ARN}`, fix: `set serenya:${arnSetting} to ${secret.ARN}` };
+      const customerKey = secret.KmsKeyId && !secret.KmsKeyId.includes('alias/aws/secretsmanager') ? secret.KmsKeyId : undefined;
+      if (customerKey && customerKey !== grantedKey) {
+        return { ok: false, detail: `encrypted with ${customerKey}, which the stack does not grant`, fix: `set serenya:${keySetting} to that key's ARN` };
+      }
+      return { ok: true, detail: `${secret.ARN}${customerKey ? `, key ${customerKey}` : ''}` };
+    }, `create the secret (aws secretsmanager create-secret --name ${secretArn.split(':secret:')[1]?.replace(/-[A-Za-z0-9]{6}$/, '')}) in the zone, then set its full ARN`);
+
   const play = config.subscriptions.googlePlay;
   if (play) {
-    const region = play.credentialsSecretArn.split(':')[3]!;
-    await check('Play Developer API secret', async () => {
-      const secret = await clients.secrets(region).send(new DescribeSecretCommand({ SecretId: play.credentialsSecretArn }));
-      if (secret.ARN !== play.credentialsSecretArn) return { ok: false, detail: `its full ARN is ${secret.ARN}`, fix: `set serenya:subscriptions.googlePlay.credentialsSecretArn to ${secret.ARN}` };
-      const customerKey = secret.KmsKeyId && !secret.KmsKeyId.includes('alias/aws/secretsmanager') ? secret.KmsKeyId : undefined;
-      if (customerKey && customerKey !== play.credentialsSecretKmsKeyArn) {
-        return { ok: false, detail: `encrypted with ${customerKey}, which the stack does not grant`, fix: `set serenya:subscriptions.googlePlay.credentialsSecretKmsKeyArn to that key's ARN` };
-      }
-      return { ok: true, detail: secret.ARN };
-    }, 'create the secret (aws secretsmanager create-secret --name serenya/google-play-api-key) in the zone, then set its full ARN');
+    const settings = 'subscriptions.googlePlay.credentialsSecret';
+    await secretCheck('Play Developer API secret', `${settings}Arn`, `${settings}KmsKeyArn`, play.credentialsSecretArn, play.credentialsSecretKmsKeyArn);
   }
-
-  const appleSecret = config.identity.appleSignInSecretArn;
-  if (appleSecret) {
-    await check('Sign in with Apple key secret', async () => {
-      const secret = await clients.secrets(appleSecret.split(':')[3]!).send(new DescribeSecretCommand({ SecretId: appleSecret }));
-      return secret.ARN === appleSecret
-        ? { ok: true, detail: secret.ARN }
-        : { ok: false, detail: `its full ARN is ${secret.ARN}`, fix: `set serenya:identity.appleSignInSecretArn to ${secret.ARN}` };
-    }, 'create the secret with {"teamId","keyId","privateKey"} of the app\'s Sign in with Apple key (aws secretsmanager create-secret --name serenya/sign-in-with-apple-key), then set its full ARN');
+  const { appleSignInSecretArn, appleSignInSecretKmsKeyArn } = config.identity;
+  if (appleSignInSecretArn) {
+    const settings = 'identity.appleSignInSecret';
+    await secretCheck('Sign in with Apple key secret', `${settings}Arn`, `${settings}KmsKeyArn`, appleSignInSecretArn, appleSignInSecretKmsKeyArn);
   }
 
   await check('Pulumi CLI', async () => {
@@ -218,4 +389,35 @@ export function compareVersions(a: string, b: string): number {
   const pb = b.split(/[.-]/).map((n) => Number.parseInt(n, 10) || 0);
   for (let i = 0; i < 3; i++) if ((pa[i] ?? 0) !== (pb[i] ?? 0)) return (pa[i] ?? 0) - (pb[i] ?? 0);
   return 0;
+}
+
+/**
+ * The CAA record set that governs issuance for `name` (RFC 8659): the name's own, else the closest
+ * ancestor's that has one; none at all lets any CA issue.
+ */
+async function relevantCaa(dns: PublicDns, name: string): Promise<{ at: string; records: CaaRecord[] } | undefined> {
+  for (let at = dnsName(name); at.includes('.'); at = at.slice(at.indexOf('.') + 1)) {
+    const records = await dns.resolveCaa(at).catch((error: unknown) => (noRecord(error) ? [] : Promise.reject(error)));
+    if (records.length) return { at, records };
+  }
+  return undefined;
+}
+
+/** ACM's DNS validation record of `name` in the hosted zone (`_<token>.<name>` CNAME to `….acm-validations.aws.`). */
+async function acmValidationRecord(route53: Route53Client, zoneId: string, name: string): Promise<string | undefined> {
+  const below = `.${dnsName(name)}`;
+  // Route 53 lists records in DNS order: the name's own subtree follows it.
+  for (let start: string | undefined = dnsName(name), type: RRType | undefined; start; ) {
+    const page: ListResourceRecordSetsCommandOutput = await route53.send(
+      new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, StartRecordName: start, StartRecordType: type }),
+    );
+    for (const set of page.ResourceRecordSets ?? []) {
+      const record = dnsName(set.Name ?? '');
+      if (record !== dnsName(name) && !record.endsWith(below)) return undefined;
+      const value = set.ResourceRecords?.[0]?.Value ?? '';
+      if (set.Type === 'CNAME' && record.startsWith('_') && dnsName(value).endsWith('.acm-validations.aws')) return record;
+    }
+    [start, type] = page.IsTruncated ? [page.NextRecordName, page.NextRecordType] : [undefined, undefined];
+  }
+  return undefined;
 }

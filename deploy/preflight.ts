@@ -4,14 +4,16 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stacks, type StackName } from '../policy/stack-snapshot';
 import { stackFileConfig } from '../policy/stack-yaml';
-import { awsClients, NoCredentialsError, plannedChecks, runPreflight, type CheckResult } from './preflight-checks';
+import { awsClients, NoCredentialsError, plannedChecks, publicDns, runPreflight, type CheckResult } from './preflight-checks';
 
 const usage = `npm run preflight -- <stack>
 
 Read-only checks, with credentials for the zone's account, of what \`pulumi up\` cannot create for
-itself: the hosted zone, Lambda's concurrency quota, Bedrock model access, data retention and
-invocation logging in every inference region, the Play secret, the Pulumi CLI. Prints a checklist
-with the fix for each failure; exits 1 on any failure, 2 when it could not run.
+itself: opt-in regions, the hosted zone, its delegation and CAA records, the shared certificate
+validation record, Lambda's concurrency quota, API Gateway's logging role, the inference profile's
+regions, Bedrock model access, data retention and invocation logging in every inference region, the
+Play and Apple secrets, the Pulumi CLI. Prints a checklist with the fix for each failure; exits 1 on
+any failure, 2 when it could not run. docs/deploying.md explains each check.
 
 Stacks: ${stacks.join(', ')}`;
 
@@ -45,7 +47,7 @@ async function main(args: string[]): Promise<number> {
     return 1;
   }
   try {
-    const results = await runPreflight(config, { clients: awsClients, ...pulumiVersions });
+    const results = await runPreflight(stack, config, { clients: awsClients, dns: publicDns, ...pulumiVersions });
     console.log(formatChecklist(stack, results));
     return results.every((r) => r.ok) ? 0 : 1;
   } catch (error) {
