@@ -1,8 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { StackConfig } from '../components/stack-config';
 import { zonePolicies } from './policies';
+import { stackFileConfig } from './stack-yaml';
 import { policyPackConfig, zoneRules } from './zone-rules';
 
 /**
@@ -14,4 +16,9 @@ export function writePolicyPackConfig(config: StackConfig, dir = mkdtempSync(joi
   const file = join(dir, `policy-config.${config.zone}.json`);
   writeFileSync(file, `${JSON.stringify(policyPackConfig(zoneRules(config), zonePolicies), null, 2)}\n`);
   return file;
+}
+
+// `tsx policy/pack-config.ts <stack>`: the file for a stack's filled-in `Pulumi.<stack>.yaml`, in the current folder.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  console.log(writePolicyPackConfig(stackFileConfig(process.argv[2] ?? 'dev'), process.cwd()));
 }
