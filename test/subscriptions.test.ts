@@ -169,7 +169,6 @@ describe('App Store Server Notifications v2', () => {
     const user = await t.onboard();
     const decoy = await appleLikeChain();
     // Apple sends leaf, intermediate and root; what counts is that a pinned root issued the intermediate.
-    expect((await webhook(appleNotification(user, { signer: { ...chain, x5c: [chain.x5c[0]!, chain.x5c[1]!] } }))).body.outcome).toBe('applied');
     expect((await webhook(appleNotification(user, { signer: { ...chain, x5c: [chain.x5c[0]!, chain.x5c[1]!, decoy.x5c[2]!] } }))).body.outcome).toBe('applied');
   });
 
@@ -252,6 +251,34 @@ describe('App Store Server Notifications v2', () => {
     });
     expect(res.status).toBe(400);
     expect(await profileItem(user)).toBe(state);
+  });
+});
+
+describe('the x5c chain’s length, as Apple’s SignedDataVerifier checks it', () => {
+  const signed = (x5c: string[]) => signAppleJws({ ...chain, x5c }, { signedDate: Date.now() });
+
+  it.each([
+    ['two certificates (leaf and intermediate)', () => [chain.x5c[0]!, chain.x5c[1]!]],
+    ['four certificates', () => [...chain.x5c, chain.x5c[2]!]],
+    ['one certificate', () => [chain.x5c[0]!]],
+  ])('refuses %s, as Apple’s verifier does (INVALID_CHAIN_LENGTH)', async (_, x5c) => {
+    expect(() => verifyAppleJws(signed(x5c()), [chain.root], { now: new Date() })).toThrow('x5c is not three certificates');
+  });
+
+  it('refuses a notification whose chain is leaf and intermediate alone: 401, and nothing changes', async () => {
+    const user = await t.onboard();
+    const state = await profileItem(user);
+    const res = await webhook(appleNotification(user, { signer: { ...chain, x5c: [chain.x5c[0]!, chain.x5c[1]!] } }));
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('WEBHOOK_UNVERIFIED');
+    expect(await profileItem(user)).toBe(state);
+    expect((await subscriptionOf(user)).body).toEqual({ type: 'free', status: 'active' });
+  });
+
+  it('neither parses nor trusts the third certificate, as Apple’s verifier does', () => {
+    expect(verifyAppleJws(signed([chain.x5c[0]!, chain.x5c[1]!, 'not a certificate']), [chain.root], { now: new Date() })).toMatchObject({
+      signedDate: expect.any(Number),
+    });
   });
 });
 

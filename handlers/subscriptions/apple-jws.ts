@@ -30,8 +30,9 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 
 /**
  * Verifies a JWS signed by the App Store as Apple's `SignedDataVerifier` does, on `node:crypto`:
- * ES256; the `x5c` leaf and intermediate, the intermediate issued by one of the pinned roots (the
- * chain's own third certificate, if any, is not trusted for anything); the leaf's key EC P-256;
+ * ES256; an `x5c` of exactly three certificates (leaf, intermediate, root); the leaf and
+ * the intermediate, the intermediate issued by one of the pinned roots (the chain's own third
+ * certificate is neither parsed nor trusted for anything, as in Apple's); the leaf's key EC P-256;
  * Apple's marker extensions on the leaf and the intermediate; the signature by the leaf's key.
  * Apple's verifier also asks OCSP whether the leaf was revoked; without that online check, the
  * chain must be valid now as well as at `signedDate`, and `signedDate` recent (`maxAgeMs`).
@@ -48,11 +49,13 @@ export function verifyAppleJws(
   const header = decodeSegment(headerSegment);
   if (header.alg !== 'ES256') fail('algorithm is not ES256');
   const x5c = header.x5c;
-  if (!Array.isArray(x5c) || x5c.length < 2 || x5c.length > 3 || !x5c.every((c) => typeof c === 'string')) fail('x5c is not a certificate chain');
+  if (!Array.isArray(x5c) || !x5c.every((c) => typeof c === 'string')) fail('x5c is not a certificate chain');
+  // Apple's verifier refuses any other length (INVALID_CHAIN_LENGTH): what it refuses, we refuse.
+  if ((x5c as string[]).length !== 3) fail('x5c is not three certificates');
 
   let chain: X509Certificate[] = [];
   try {
-    chain = (x5c as string[]).map((c) => new X509Certificate(Buffer.from(c, 'base64')));
+    chain = (x5c as string[]).slice(0, 2).map((c) => new X509Certificate(Buffer.from(c, 'base64')));
   } catch {
     fail('x5c holds a certificate that does not parse');
   }
