@@ -61,25 +61,33 @@ export function plannedChecks(config: StackConfig): string[] {
   const domain = config.domain;
   return [
     'AWS credentials for the zone’s account (sts:GetCallerIdentity)',
-    `every region the zone uses is enabled for the account${optIn.length ? ` (${optIn.join(', ')} are opt-in regions: enable them first)` : ''}`,
+    `every region the zone uses is enabled for the account${
+      optIn.length ? ` (${optIn.join(', ')} are opt-in regions: enable them first)` : ''
+    }`,
     ...(domain
       ? [
           `the hosted zone ${domain.hostedZoneId} exists, is public and serves ${domain.zoneName} and ${domain.globalName}`,
           'the domain is delegated to the hosted zone’s name servers (public DNS, as ACM resolves it)',
           `CAA records, if any, let Amazon issue for ${domain.zoneName} and ${domain.globalName}`,
-          ...(domain.ownsGlobalValidationRecord ? [] : [`ACM's validation record of ${domain.globalName} exists (its owning stack deployed first)`]),
+          ...(domain.ownsGlobalValidationRecord
+            ? []
+            : [`ACM's validation record of ${domain.globalName} exists (its owning stack deployed first)`]),
         ]
       : []),
     `Lambda's concurrency quota in ${config.homeRegion} leaves ${lambdaUnreservedMinimum} unreserved after the stack's reservations`,
     config.managesApiGatewayAccount
       ? `API Gateway's CloudWatch Logs role in ${config.homeRegion} is unset or this stack's (no other stack manages it)`
       : `API Gateway's CloudWatch Logs role is set in ${config.homeRegion} (another stack manages it)`,
-    ...(profileGeography(config.bedrock.modelId) ? [`the inference profile ${config.bedrock.modelId} routes only to ${regions}, inside allowedRegions`] : []),
+    ...(profileGeography(config.bedrock.modelId)
+      ? [`the inference profile ${config.bedrock.modelId} routes only to ${regions}, inside allowedRegions`]
+      : []),
     `Bedrock model access and the Marketplace agreement for ${config.bedrock.modelId} in ${regions}`,
     `Bedrock data retention is "none" in ${regions}`,
     `Bedrock model invocation logging is off in ${regions}`,
     ...(config.subscriptions.googlePlay ? ['the Play Developer API secret exists at its full ARN, with the key the stack grants'] : []),
-    ...(config.identity.appleSignInSecretArn ? ['the Sign in with Apple key secret exists at its full ARN, with the key the stack grants'] : []),
+    ...(config.identity.appleSignInSecretArn
+      ? ['the Sign in with Apple key secret exists at its full ARN, with the key the stack grants']
+      : []),
     'the Pulumi CLI is installed, no older than the Pulumi SDK this program uses',
   ];
 }
@@ -179,15 +187,16 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
 
   await check('regions enabled', async () => {
     const account = clients.account();
-    const statuses = await Promise.all(
-      zoneRegions(config).map(async (region) => [region, (await account.send(new GetRegionOptStatusCommand({ RegionName: region }))).RegionOptStatus] as const),
-    );
+    const status = async (region: string) => (await account.send(new GetRegionOptStatusCommand({ RegionName: region }))).RegionOptStatus;
+    const statuses = await Promise.all(zoneRegions(config).map(async (region) => [region, await status(region)] as const));
     const disabled = statuses.filter(([, status]) => status !== 'ENABLED' && status !== 'ENABLED_BY_DEFAULT');
     if (!disabled.length) return { ok: true, detail: statuses.map(([r]) => r).join(', ') };
     return {
       ok: false,
       detail: disabled.map(([region, status]) => `${region} is ${status?.toLowerCase() ?? 'unknown'}`).join(', '),
-      fix: `enable the opt-in region(s) for the account, then wait until they show ENABLED: ${disabled.map(([r]) => `aws account enable-region --region-name ${r}`).join('; ')}`,
+      fix: `enable the opt-in region(s) for the account, then wait until they show ENABLED: ${disabled
+        .map(([r]) => `aws account enable-region --region-name ${r}`)
+        .join('; ')}`,
     };
   });
 
@@ -207,12 +216,16 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
 
     if (apex && nameServers) {
       const [zone, servers] = [apex, nameServers];
-      const delegate = `at the registrar of ${zone} (or in its parent zone, for a subdomain), set its name servers to ${servers.join(', ')}`;
+      const fix = `at the registrar of ${zone} (or in its parent zone, for a subdomain), set its name servers to ${servers.join(', ')}`;
       await check('domain delegation', async () => {
-        const delegated = await deps.dns.resolveNs(zone).then((ns) => ns.map(dnsName).sort(), (error: { code?: string }) => error.code ?? 'no answer');
-        if (typeof delegated === 'string') return { ok: false, detail: `${zone} does not resolve (${delegated}): ACM cannot validate`, fix: delegate };
+        const delegated = await deps.dns.resolveNs(zone).then(
+          (ns) => ns.map(dnsName).sort(),
+          (error: { code?: string }) => error.code ?? 'no answer',
+        );
+        if (typeof delegated === 'string') return { ok: false, detail: `${zone} does not resolve (${delegated}): ACM cannot validate`, fix };
         if (delegated.join() === servers.join()) return { ok: true, detail: `${zone} → ${servers.join(', ')}` };
-        return { ok: false, detail: `${zone} is delegated to ${delegated.join(', ')}, not to the hosted zone's ${servers.join(', ')}: ACM cannot see its records`, fix: delegate };
+        const detail = `${zone} is delegated to ${delegated.join(', ')}, not to the hosted zone's ${servers.join(', ')}: ACM cannot see its records`;
+        return { ok: false, detail, fix };
       });
     }
 
@@ -222,12 +235,19 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
       for (const name of [domain.zoneName, domain.globalName]) {
         const caa = await relevantCaa(deps.dns, name);
         if (!caa) continue;
-        const issuers = caa.records.filter((r) => r.issue !== undefined).map((r) => dnsName(r.issue!.split(';')[0]!.trim()));
+        // An `issue` value is the CA's domain, optionally followed by `; parameters`.
+        const issuers = caa.records.flatMap((r) => (r.issue === undefined ? [] : [dnsName(r.issue.split(';')[0]!.trim())]));
         found.push(`${caa.at}: ${issuers.join(', ') || 'no issue property'}`);
-        if (issuers.length && !issuers.some((i) => amazonCaaIssuers.includes(i))) refusing.push(`${name} (CAA at ${caa.at} allows only ${issuers.join(', ') || 'no one'})`);
+        if (issuers.length && !issuers.some((i) => amazonCaaIssuers.includes(i))) {
+          refusing.push(`${name} (CAA at ${caa.at} allows only ${issuers.join(', ') || 'no one'})`);
+        }
       }
       if (!refusing.length) return { ok: true, detail: found.length ? [...new Set(found)].join('; ') : 'no CAA records: any CA may issue' };
-      return { ok: false, detail: `ACM may not issue for ${refusing.join('; ')}`, fix: `add a CAA record allowing Amazon where the CAA records are, e.g. 0 issue "amazon.com" (one of ${amazonCaaIssuers.join(', ')})` };
+      return {
+        ok: false,
+        detail: `ACM may not issue for ${refusing.join('; ')}`,
+        fix: `add a CAA record allowing Amazon where the CAA records are, e.g. 0 issue "amazon.com" (one of ${amazonCaaIssuers.join(', ')})`,
+      };
     });
 
     if (!domain.ownsGlobalValidationRecord) {
@@ -237,8 +257,10 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
           ? { ok: true, detail: `${record} (created by the stack that owns it)` }
           : {
               ok: false,
-              detail: `no ACM validation record under ${domain.globalName}: this stack's certificate would wait for validation until it times out`,
-              fix: 'deploy the stack of this account with serenya:domain.ownsGlobalValidationRecord: true first (prod-eu), or set it true here if no stack of this account owns it',
+              detail: `no ACM validation record under ${domain.globalName}: this stack's certificate would wait until it times out`,
+              fix:
+                'deploy the stack of this account with serenya:domain.ownsGlobalValidationRecord: true first (prod-eu), ' +
+                'or set it true here if no stack of this account owns it',
             };
       });
     }
@@ -285,9 +307,10 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
     );
     if (owner === stack) return { ok: true, detail: `${cloudwatchRoleArn} (this stack's)` };
     if (owner === 'deleted') return { ok: true, detail: `${cloudwatchRoleArn} no longer exists: this stack sets its own` };
+    const whose = owner === 'untagged' ? 'not a Serenya stack’s role' : `stack ${owner}`;
     return {
       ok: false,
-      detail: `set to ${cloudwatchRoleArn} (${owner === 'untagged' ? 'not a Serenya stack’s role' : `stack ${owner}`}): this stack would take the setting over, and destroying either stack resets it for both`,
+      detail: `set to ${cloudwatchRoleArn} (${whose}): this stack would take the setting over, and destroying either stack resets it for both`,
       fix: 'set serenya:managesApiGatewayAccount: false in this stack: the stack that set the role manages it for the account and region',
     };
   });
@@ -295,20 +318,25 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
   if (profileGeography(config.bedrock.modelId)) {
     const { modelId, inferenceRegions: declared } = config.bedrock;
     await check('Bedrock inference profile', async () => {
-      const profile = await clients.bedrock(config.homeRegion).send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: modelId }));
+      const bedrock = clients.bedrock(config.homeRegion);
+      const profile = await bedrock.send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: modelId }));
       const destinations = arnRegions((profile.models ?? []).map((m) => m.modelArn ?? '')).sort();
+      const routes = `${modelId} routes to ${destinations.join(', ')}`;
       const outside = destinations.filter((r) => !config.allowedRegions.includes(r));
       if (outside.length) {
         return {
           ok: false,
-          detail: `${modelId} routes to ${destinations.join(', ')}; ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} outside allowedRegions (${config.allowedRegions.join(', ')})`,
-          fix: 'have the compliance owner decide: add the region(s) to serenya:allowedRegions and bedrock.inferenceRegions if the zone may process there (docs/deploying.md), or choose a model whose profile stays in the zone',
+          detail: `${routes}; ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} outside allowedRegions (${config.allowedRegions.join(', ')})`,
+          fix:
+            'have the compliance owner decide: add the region(s) to serenya:allowedRegions and bedrock.inferenceRegions if the zone ' +
+            'may process there (docs/deploying.md), or choose a model whose profile stays in the zone',
         };
       }
-      if (destinations.join() !== [...declared].sort().join()) {
+      const stated = [...declared].sort();
+      if (destinations.join() !== stated.join()) {
         return {
           ok: false,
-          detail: `${modelId} routes to ${destinations.join(', ')}; the stack declares ${[...declared].sort().join(', ')}`,
+          detail: `${routes}; the stack declares ${stated.join(', ')}`,
           fix: `set serenya:bedrock.inferenceRegions to [${destinations.join(', ')}], so preflight checks Bedrock in every region the profile uses`,
         };
       }
@@ -351,26 +379,27 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
   }
 
   /** A secret exists at its full ARN, and the stack grants the key it is encrypted with. */
-  const secretCheck = (name: string, arnSetting: string, keySetting: string, secretArn: string, grantedKey: string | undefined) =>
-    check(name, async () => {
+  /** A secret exists at its full ARN (`settings`Arn), and the stack grants (`settings`KmsKeyArn) its key. */
+  const secretCheck = (name: string, settings: string, secretArn: string, grantedKey: string | undefined) => {
+    const secretName = secretArn.split(':secret:')[1]?.replace(/-[A-Za-z0-9]{6}$/, '');
+    return check(name, async () => {
       const secret = await clients.secrets(secretArn.split(':')[3]!).send(new DescribeSecretCommand({ SecretId: secretArn }));
-      if (secret.ARN !== secretArn) return { ok: false, detail: `its full ARN is ${secret.ARN}`, fix: `set serenya:${arnSetting} to ${secret.ARN}` };
+      if (secret.ARN !== secretArn) return { ok: false, detail: `its full ARN is ${secret.ARN}`, fix: `set serenya:${settings}Arn to ${secret.ARN}` };
       const customerKey = secret.KmsKeyId && !secret.KmsKeyId.includes('alias/aws/secretsmanager') ? secret.KmsKeyId : undefined;
       if (customerKey && customerKey !== grantedKey) {
-        return { ok: false, detail: `encrypted with ${customerKey}, which the stack does not grant`, fix: `set serenya:${keySetting} to that key's ARN` };
+        return { ok: false, detail: `encrypted with ${customerKey}, which the stack does not grant`, fix: `set serenya:${settings}KmsKeyArn to that key's ARN` };
       }
       return { ok: true, detail: `${secret.ARN}${customerKey ? `, key ${customerKey}` : ''}` };
-    }, `create the secret (aws secretsmanager create-secret --name ${secretArn.split(':secret:')[1]?.replace(/-[A-Za-z0-9]{6}$/, '')}) in the zone, then set its full ARN`);
+    }, `create the secret (aws secretsmanager create-secret --name ${secretName}) in the zone, then set its full ARN`);
+  };
 
   const play = config.subscriptions.googlePlay;
   if (play) {
-    const settings = 'subscriptions.googlePlay.credentialsSecret';
-    await secretCheck('Play Developer API secret', `${settings}Arn`, `${settings}KmsKeyArn`, play.credentialsSecretArn, play.credentialsSecretKmsKeyArn);
+    await secretCheck('Play Developer API secret', 'subscriptions.googlePlay.credentialsSecret', play.credentialsSecretArn, play.credentialsSecretKmsKeyArn);
   }
   const { appleSignInSecretArn, appleSignInSecretKmsKeyArn } = config.identity;
   if (appleSignInSecretArn) {
-    const settings = 'identity.appleSignInSecret';
-    await secretCheck('Sign in with Apple key secret', `${settings}Arn`, `${settings}KmsKeyArn`, appleSignInSecretArn, appleSignInSecretKmsKeyArn);
+    await secretCheck('Sign in with Apple key secret', 'identity.appleSignInSecret', appleSignInSecretArn, appleSignInSecretKmsKeyArn);
   }
 
   await check('Pulumi CLI', async () => {
@@ -415,7 +444,8 @@ async function acmValidationRecord(route53: Route53Client, zoneId: string, name:
       const record = dnsName(set.Name ?? '');
       if (record !== dnsName(name) && !record.endsWith(below)) return undefined;
       const value = set.ResourceRecords?.[0]?.Value ?? '';
-      if (set.Type === 'CNAME' && record.startsWith('_') && dnsName(value).endsWith('.acm-validations.aws')) return record;
+      const acm = set.Type === 'CNAME' && record.startsWith('_') && dnsName(value).endsWith('.acm-validations.aws');
+      if (acm) return record;
     }
     [start, type] = page.IsTruncated ? [page.NextRecordName, page.NextRecordType] : [undefined, undefined];
   }
