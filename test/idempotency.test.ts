@@ -155,7 +155,8 @@ describe('Idempotency-Key, as AWS runs it', () => {
     const form = new FormData();
     const fields = replay.body.upload.fields as Record<string, string>;
     for (const [name, value] of Object.entries(fields)) form.append(name, value);
-    form.append('file', new Blob(['Ferritin 12 ng/mL'], { type: 'text/plain' }), 'labs.txt');
+    // The POST takes exactly the declared length (1000 bytes).
+    form.append('file', new Blob(['Ferritin 12 ng/mL'.padEnd(1000)], { type: 'text/plain' }), 'labs.txt');
     expect((await fetch(replay.body.upload.url, { method: 'POST', body: form })).status).toBe(204);
     await t.uploads!.settled();
     const status = await t.request('GET', `/api/v1/process/status/${first.body.jobId}`, { token: user.accessToken });

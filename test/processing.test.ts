@@ -17,20 +17,37 @@ type User = Awaited<ReturnType<TestPlatform['onboard']>>;
 const startUpload = (user: User, contentType: string, contentLength: number, documentType?: string) =>
   t.request('POST', '/api/v1/process/upload', { token: user.accessToken, body: { contentType, contentLength, ...(documentType ? { documentType } : {}) } });
 
+type PresignedPost = { url: string; fields: Record<string, string> };
+
 /** Posts the file as the app does: multipart form data with the presigned fields, file last. */
-async function postFile(upload: { url: string; fields: Record<string, string> }, bytes: Uint8Array, contentType: string) {
+async function postForm(upload: PresignedPost, bytes: Uint8Array, contentType: string) {
   const form = new FormData();
   for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
   form.append('file', new Blob([bytes], { type: contentType }), 'my-lab-report-with-my-name.pdf');
-  const res = await fetch(upload.url, { method: 'POST', body: form });
+  return fetch(upload.url, { method: 'POST', body: form });
+}
+
+/** The same, which S3 must accept. */
+async function postFile(upload: PresignedPost, bytes: Uint8Array, contentType: string) {
+  const res = await postForm(upload, bytes, contentType);
   expect(res.status, await res.text()).toBeLessThan(300);
 }
 
 /** Upload → worker → done; returns the job id once the worker has finished with it. */
-async function processDocument(user: User, contentType: string, bytes: Uint8Array, declaredLength = bytes.length) {
-  const started = await startUpload(user, contentType, declaredLength);
+async function processDocument(user: User, contentType: string, bytes: Uint8Array) {
+  const started = await startUpload(user, contentType, bytes.length);
   expect(started.status).toBe(201);
   await postFile(started.body.upload, bytes, contentType);
+  await t.uploads!.settled();
+  return started.body.jobId as string;
+}
+
+/** The same with the input written directly, for bytes no presigned POST would take. */
+async function putDocument(user: User, contentType: string, bytes: Uint8Array) {
+  const started = await startUpload(user, contentType, 1000);
+  expect(started.status).toBe(201);
+  const Key = `jobs/${user.userId}/${started.body.jobId}/input`;
+  await t.clients.s3.send(new PutObjectCommand({ Bucket: t.config.tempBucket, Key, Body: bytes }));
   await t.uploads!.settled();
   return started.body.jobId as string;
 }
@@ -102,13 +119,13 @@ describe('a document travels upload → Bedrock → result → gone', () => {
     const res = await startUpload(user, 'application/pdf', 1000, 'lab_results');
     expect(res.status).toBe(201);
     const { upload, jobId } = res.body;
-    expect(upload).toMatchObject({ method: 'POST', maxBytes: 4_500_000 });
+    expect(upload).toMatchObject({ method: 'POST', maxBytes: 1000 });
     const policy = JSON.parse(Buffer.from(upload.fields.Policy, 'base64').toString());
     expect(policy.conditions).toEqual(
       expect.arrayContaining([
         { key: `jobs/${user.userId}/${jobId}/input` },
         { bucket: t.config.tempBucket },
-        ['content-length-range', 1, 4_500_000],
+        ['content-length-range', 1000, 1000],
         ['eq', '$Content-Type', 'application/pdf'],
       ]),
     );
@@ -134,7 +151,22 @@ describe('bad uploads get a clear answer and lose nothing', () => {
     expect((await t.rawItems()).some((i) => i.PK === `USER#${user.userId}` && String(i.SK).startsWith('JOB#'))).toBe(false);
   });
 
-  // s3rver does not enforce a POST policy (S3 does), so these prove the worker's own checks.
+  it.each([
+    ['larger', 1001],
+    ['smaller', 999],
+  ])('a file %s than declared is refused by S3 (the POST takes that length only); no job runs', async (_, size) => {
+    const user = await t.onboard();
+    const started = await startUpload(user, 'text/plain', 1000);
+    const res = await postForm(started.body.upload, Buffer.alloc(size, 'a'), 'text/plain');
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain(size > 1000 ? '<Code>EntityTooLarge</Code>' : '<Code>EntityTooSmall</Code>');
+    await t.uploads!.settled();
+    expect(await objectsOf(user.userId)).toEqual([]);
+    expect((await status(user, started.body.jobId)).body.status).toBe('awaiting_upload');
+  });
+
+  // S3 enforces the declared type as a label only: the bytes are the worker's to check. An input no
+  // presigned POST can deliver (empty, over the limit) is written directly, as a defence in depth.
   it.each([
     ['a PNG declared as a PDF', 'application/pdf', png],
     ['an empty file', 'text/plain', Buffer.alloc(0)],
@@ -143,7 +175,8 @@ describe('bad uploads get a clear answer and lose nothing', () => {
   ])('%s fails the job with INVALID_DOCUMENT, never reaches the model, and is deleted', async (_, contentType, bytes) => {
     const user = await t.onboard();
     const calls = t.standIn!.calls.length;
-    const jobId = await processDocument(user, contentType, bytes, Math.max(1, Math.min(bytes.length, 1000)));
+    const postable = bytes.length > 0 && bytes.length <= 4_500_000;
+    const jobId = await (postable ? processDocument : putDocument)(user, contentType, bytes);
     const s = await status(user, jobId);
     expect(s.body).toMatchObject({ status: 'failed', error: { code: 'INVALID_DOCUMENT', retryable: false } });
     expect(t.standIn!.calls.length).toBe(calls);

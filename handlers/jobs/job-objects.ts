@@ -12,15 +12,19 @@ export function createJobObjects(s3: () => Promise<S3Client>, bucket: string) {
   };
   return {
     /**
-     * A presigned POST for the job's input: S3 enforces the key, the declared type and the size
-     * range; the worker checks the bytes themselves. Loaded on the first upload, not at every cold start.
+     * A presigned POST for the job's input: S3 enforces the key, the declared type and the declared
+     * size, exactly (a range of one length); the worker checks the bytes themselves. Loaded on the
+     * first upload, not at every cold start.
      */
-    async presignInput(userId: string, jobId: string, upload: { contentType: string; maxBytes: number; expiresIn: number }) {
+    async presignInput(userId: string, jobId: string, upload: { contentType: string; contentLength: number; expiresIn: number }) {
       const [{ createPresignedPost }, client] = await Promise.all([import('@aws-sdk/s3-presigned-post'), s3()]);
       return createPresignedPost(client, {
         Bucket: bucket,
         Key: layout.input(userId, jobId),
-        Conditions: [['content-length-range', 1, upload.maxBytes], ['eq', '$Content-Type', upload.contentType]],
+        Conditions: [
+          ['content-length-range', upload.contentLength, upload.contentLength],
+          ['eq', '$Content-Type', upload.contentType],
+        ],
         Fields: { 'Content-Type': upload.contentType },
         Expires: upload.expiresIn,
       });

@@ -98,19 +98,23 @@ export function createJobService(deps: JobServiceDeps) {
     metrics.publishStoredMetrics();
   }
 
-  /** The size limit of a type we read, or 415. */
-  function uploadLimit(contentType: string): number {
+  /** A type we read (or 415), declared within its size limit (or 413). */
+  function checkUpload({ contentType, contentLength }: { contentType: string; contentLength: number }) {
     if (!isDocumentContentType(contentType)) {
       throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Upload one of ${documentContentTypes.join(', ')}`);
     }
-    return documentTypes[contentType].maxBytes;
+    const { maxBytes } = documentTypes[contentType];
+    if (contentLength > maxBytes) throw new ApiError(413, 'DOCUMENT_TOO_LARGE', `A ${contentType} file may be at most ${maxBytes} bytes`);
   }
 
-  async function presignUpload(userId: string, jobId: string, contentType: string, maxBytes: number) {
+  /** A presigned POST that takes the declared length exactly. */
+  async function presignUpload(userId: string, jobId: string, upload: { contentType: string; contentLength: number }) {
+    const { contentType, contentLength } = upload;
     const expiresIn = config.uploadWindowSeconds;
-    const { url, fields } = await objects.presignInput(userId, jobId, { contentType, maxBytes, expiresIn });
+    const { url, fields } = await objects.presignInput(userId, jobId, { contentType, contentLength, expiresIn });
     const expiresAt = new Date(clock.now().getTime() + expiresIn * 1000).toISOString();
-    return { method: 'POST' as const, url, fields, maxBytes, expiresAt };
+    // The POST takes the declared length and nothing else: that is the most it accepts.
+    return { method: 'POST' as const, url, fields, maxBytes: contentLength, expiresAt };
   }
 
   return {
@@ -120,18 +124,18 @@ export function createJobService(deps: JobServiceDeps) {
      */
     async startUpload(userId: string, profile: Record<string, unknown> | undefined, upload: { contentType: string; contentLength: number; documentType?: string }) {
       const { contentType, contentLength, documentType } = upload;
-      const maxBytes = uploadLimit(contentType);
-      if (contentLength > maxBytes) throw new ApiError(413, 'DOCUMENT_TOO_LARGE', `A ${contentType} file may be at most ${maxBytes} bytes`);
+      checkUpload(upload);
       const job = await start(userId, profile, 'document', { contentType, documentType });
-      return { jobId: job.jobId, upload: await presignUpload(userId, job.jobId, contentType, maxBytes) };
+      return { jobId: job.jobId, upload: await presignUpload(userId, job.jobId, { contentType, contentLength }) };
     },
 
     /**
-     * The same job's upload, presigned afresh: a replayed upload request answers this way, since
-     * presigned fields expire and carry the caller's session token (they are never kept).
+     * The same job's upload, presigned afresh: a replayed upload request (the first one's body,
+     * checked then) answers this way, since presigned fields expire and carry the caller's session
+     * token (they are never kept).
      */
-    async uploadAgain(userId: string, jobId: string, upload: { contentType: string }) {
-      return { jobId, upload: await presignUpload(userId, jobId, upload.contentType, uploadLimit(upload.contentType)) };
+    async uploadAgain(userId: string, jobId: string, upload: { contentType: string; contentLength: number }) {
+      return { jobId, upload: await presignUpload(userId, jobId, upload) };
     },
 
     /** A chat or report request becomes the job's input object, so every job takes the worker's path. */
