@@ -32,6 +32,7 @@ async function fakeDeps() {
     dynamo,
     s3: {} as Deps['s3'],
     model: {} as Deps['model'],
+    chatModel: {} as Deps['chatModel'],
     signer: keys.signer,
     emailMac: keys.emailMac,
     pii: createPiiCipher(async () => keys.dataKeyring, config.usersTable),

@@ -49,6 +49,10 @@ export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Log
       const [{ createBedrockClient }, { createBedrockModel }] = await Promise.all([import('./processing/bedrock-client'), import('./processing/bedrock-model')]);
       return createBedrockModel(createBedrockClient(config), config.modelId);
     },
+    chatModel: async () => {
+      const [{ createBedrockClient }, { createBedrockChatModel }] = await Promise.all([import('./processing/bedrock-client'), import('./processing/bedrock-chat-stream')]);
+      return createBedrockChatModel(createBedrockClient(config), config.modelId);
+    },
     s3: once(() => import('@aws-sdk/client-s3').then(({ S3Client }) => new S3Client({ region, maxAttempts: 3 }))),
     signer: createKmsSigner(kms, keys.signingKeyArn, keys.signingPublicJwk),
     emailMac: createKmsEmailMac(kms, keys.emailMacKeyArn),

@@ -8,6 +8,7 @@ import type { Clock } from './clock';
 import type { Signer } from './identity/signer';
 import type { AppleIdClient } from './identity/apple-id';
 import type { IdTokenVerifier } from './identity/id-tokens';
+import type { ChatModel } from './jobs/chat-stream';
 import type { Model } from './jobs/job';
 import type { PiiCipher } from './users/pii-cipher';
 import type { EmailMac } from './users/email-mac';
@@ -35,6 +36,8 @@ export interface Deps {
    * client. A failed load is tried again by the next upload.
    */
   model: () => Promise<Model>;
+  /** The model streamed chat answers run on, loaded by the first stream like `model`. */
+  chatModel: () => Promise<ChatModel>;
   signer: Signer;
   pii: PiiCipher;
   emailMac: EmailMac;

@@ -3,6 +3,7 @@ import { createAccessTokens } from './identity/access-tokens';
 import { createAppleTokens } from './identity/apple-tokens';
 import { createJobObjects } from './jobs/job-objects';
 import { createIdempotencyStore } from './idempotency/idempotency-store';
+import { createChatStreams } from './jobs/chat-stream';
 import { createJobService } from './jobs/job-service';
 import { createJobStore } from './jobs/job-store';
 import { createSessionStore } from './sessions/session-store';
@@ -14,6 +15,12 @@ import { createUserRepository } from './users/user-repository';
 export function createPlatform(deps: Deps) {
   const { config, clock, dynamo } = deps;
   const users = createUserRepository({ dynamo, table: config.usersTable, clock, pii: deps.pii, emailMac: deps.emailMac });
+  const jobs = createJobService({
+    ...deps,
+    store: createJobStore({ dynamo, config, clock }),
+    objects: createJobObjects(deps.s3, config.tempBucket),
+    planOf: users.subscriptionOf,
+  });
   return {
     ...deps,
     accessTokens: createAccessTokens(config, deps.signer, clock),
@@ -27,12 +34,8 @@ export function createPlatform(deps: Deps) {
     }),
     users,
     deletion: createAccountDeletion({ ...deps, users, tempBucket: config.tempBucket }),
-    jobs: createJobService({
-      ...deps,
-      store: createJobStore({ dynamo, config, clock }),
-      objects: createJobObjects(deps.s3, config.tempBucket),
-      planOf: users.subscriptionOf,
-    }),
+    jobs,
+    chatStreams: createChatStreams({ jobs, model: deps.chatModel, clock, logger: deps.logger }),
     subscriptionStore: createSubscriptionStore({ dynamo, table: config.usersTable, clock }),
     idempotency: createIdempotencyStore({ dynamo, table: config.usersTable, clock }),
     appleTokens: createAppleTokens({ ...deps, table: config.usersTable }),

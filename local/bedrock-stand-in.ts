@@ -1,5 +1,6 @@
 import { createServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { randomUUID } from 'node:crypto';
+import { streamAnswer, type StreamedAnswer } from './converse-stream';
 import { listenOnLoopback } from './listen';
 
 /** Fault switches, for tests and for trying the app's error paths offline. */
@@ -8,14 +9,20 @@ export interface StandInFaults {
   throttleRate?: number;
   /** Milliseconds to wait before answering. */
   delayMs?: number;
-  /** Answer with a tool input that does not match the tool's schema. */
+  /** Answer with a tool input that does not match the tool's schema; a stream, with a broken frame. */
   malformed?: boolean;
+  /** ConverseStream: milliseconds between two deltas. */
+  deltaDelayMs?: number;
+  /** ConverseStream: a throttlingException after this many deltas (a throttle mid-answer). */
+  throttleAfterDeltas?: number;
 }
 
 interface StandInCall {
   modelId: string;
   tool: string;
   body: string;
+  /** A ConverseStream call: how much of the answer went out before it ended. */
+  streamed?: StreamedAnswer;
 }
 
 const disclaimer = 'This is general information, not medical advice. Talk to your doctor about your results.';
@@ -101,7 +108,7 @@ export async function startBedrockStandIn(options: { port?: number; faults?: Sta
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
-    const route = /^\/model\/([^/]+)\/converse$/.exec(req.url ?? '');
+    const route = /^\/model\/([^/]+)\/converse(-stream)?$/.exec(req.url ?? '');
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), ...headers });
       res.end(JSON.stringify(payload));
@@ -114,12 +121,18 @@ export async function startBedrockStandIn(options: { port?: number; faults?: Sta
       return send(400, { message: 'Malformed JSON' }, { 'x-amzn-errortype': 'ValidationException' });
     }
     const tool: string = body.toolConfig?.toolChoice?.tool?.name ?? '';
-    calls.push({ modelId: decodeURIComponent(route[1]!), tool, body: raw });
+    const call: StandInCall = { modelId: decodeURIComponent(route[1]!), tool, body: raw };
+    calls.push(call);
     load.peak = Math.max(load.peak, ++load.inFlight);
     res.once('close', () => load.inFlight--);
     if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
     if (faults.throttleRate && Math.random() < faults.throttleRate) {
       return send(429, { message: 'Too many requests, please wait before trying again.' }, { 'x-amzn-errortype': 'ThrottlingException' });
+    }
+    if (route[2]) {
+      const { message } = answer('respond_to_user', body) as { message: string };
+      call.streamed = await streamAnswer(res, message, Math.ceil(raw.length / 4), faults);
+      return;
     }
     const input = faults.malformed ? { unexpected: 'shape' } : answer(tool, body);
     const outputTokens = Math.ceil(JSON.stringify(input).length / 4);
@@ -151,5 +164,7 @@ export function faultsFromEnv(env: NodeJS.ProcessEnv): StandInFaults {
     throttleRate: env.SERENYA_STANDIN_THROTTLE_RATE ? Number(env.SERENYA_STANDIN_THROTTLE_RATE) : undefined,
     delayMs: env.SERENYA_STANDIN_DELAY_MS ? Number(env.SERENYA_STANDIN_DELAY_MS) : undefined,
     malformed: env.SERENYA_STANDIN_MALFORMED === 'true',
+    deltaDelayMs: env.SERENYA_STANDIN_DELTA_DELAY_MS ? Number(env.SERENYA_STANDIN_DELTA_DELAY_MS) : undefined,
+    throttleAfterDeltas: env.SERENYA_STANDIN_THROTTLE_AFTER_DELTAS ? Number(env.SERENYA_STANDIN_THROTTLE_AFTER_DELTAS) : undefined,
   };
 }

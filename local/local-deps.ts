@@ -9,6 +9,7 @@ import { createAppleIdClient, type AppleSignInKey } from '../handlers/identity/a
 import { createIdTokenVerifier } from '../handlers/identity/id-tokens';
 import { createMetrics } from '../handlers/metrics';
 import { createBedrockClient } from '../handlers/processing/bedrock-client';
+import { createBedrockChatModel } from '../handlers/processing/bedrock-chat-stream';
 import { createBedrockModel } from '../handlers/processing/bedrock-model';
 import { createPiiCipher } from '../handlers/users/pii-cipher';
 import { X509Certificate } from 'node:crypto';
@@ -75,6 +76,7 @@ export function createLocalDeps(options: {
     dynamo: clients.dynamo,
     s3: async () => clients.s3,
     model: async () => createBedrockModel(bedrock, config.modelId),
+    chatModel: async () => createBedrockChatModel(bedrock, config.modelId),
     signer: keyServices.signer,
     emailMac: keyServices.emailMac,
     pii: createPiiCipher(async () => keyServices.dataKeyring, config.usersTable),

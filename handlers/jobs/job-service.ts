@@ -67,7 +67,12 @@ function checkInput(job: Job, input: Uint8Array | undefined): Uint8Array {
 export function createJobService(deps: JobServiceDeps) {
   const { config, clock, logger, metrics, store, objects } = deps;
 
-  async function start(userId: string, profile: Record<string, unknown> | undefined, type: JobType, input: { contentType: string; documentType?: string }): Promise<Job> {
+  async function start(
+    userId: string,
+    profile: Record<string, unknown> | undefined,
+    type: JobType,
+    input: { contentType: string; documentType?: string; streamed?: boolean },
+  ): Promise<Job> {
     const plan = deps.planOf(profile);
     if (!plan) throw accountGone();
     if (premiumOnly[type] && !isPremium(plan)) throw new ApiError(403, 'PREMIUM_REQUIRED', 'Doctor reports are a premium feature; upgrade to use them');
@@ -137,6 +142,19 @@ export function createJobService(deps: JobServiceDeps) {
     async uploadAgain(userId: string, jobId: string, upload: { contentType: string; contentLength: number }) {
       return { jobId, upload: await presignUpload(userId, jobId, upload) };
     },
+
+    /**
+     * A streamed chat answer's reservation: within the same plan, concurrency limit and daily cap
+     * as a chat job, counted in the same transaction, but with no job item and no input object.
+     * `release` frees its slot (the stream ended or its client went).
+     */
+    async reserveStream(userId: string, profile: Record<string, unknown> | undefined) {
+      const { jobId } = await start(userId, profile, 'chat', { contentType: 'application/json', streamed: true });
+      return { id: jobId, release: () => store.releaseSlot(userId, jobId) };
+    },
+
+    /** A model call's tokens and estimated cost, as metrics (a streamed answer records its own). */
+    recordUsage,
 
     /** A chat or report request becomes the job's input object, so every job takes the worker's path. */
     async submit(userId: string, profile: Record<string, unknown> | undefined, type: Exclude<JobType, 'document'>, request: unknown): Promise<Job> {

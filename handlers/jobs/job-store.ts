@@ -56,6 +56,8 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
   /** How long a job may hold its slot: the upload window, the worker's run, and a margin. */
   const slotSeconds = config.uploadWindowSeconds + config.workerTimeoutSeconds + MARGIN_SECONDS;
+  /** A streamed answer's slot: the streaming function runs at most as long as the worker. */
+  const streamSlotSeconds = config.workerTimeoutSeconds + MARGIN_SECONDS;
 
   async function release(userId: string, jobId: string) {
     const update = new UpdateCommand({
@@ -102,6 +104,11 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
       documentType?: string;
       /** The plan's daily cap on this kind of job: every job that reaches the model counts. */
       daily: { counter: DailyCounter; limit: number };
+      /**
+       * A streamed answer: the slot and the daily count only, no job item (nothing of it is stored);
+       * its slot expires after the streaming function's run, and `releaseSlot` frees it sooner.
+       */
+      streamed?: boolean;
     }): Promise<Job> {
       const { userId, jobId } = input;
       for (let attempt = 0; ; attempt++) {
@@ -134,13 +141,18 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
                 {
                   Put: {
                     TableName: table,
-                    Item: { ...activeKey(userId), slots: Object.fromEntries([...live, [jobId, seconds + slotSeconds]]), version: version + 1, ttl: seconds + 2 * 86400 },
+                    Item: {
+                      ...activeKey(userId),
+                      slots: Object.fromEntries([...live, [jobId, seconds + (input.streamed ? streamSlotSeconds : slotSeconds)]]),
+                      version: version + 1,
+                      ttl: seconds + 2 * 86400,
+                    },
                     // Optimistic: another request that changed the slots since our read wins, we retry.
                     ConditionExpression: 'attribute_not_exists(version) OR version = :version',
                     ExpressionAttributeValues: { ':version': version },
                   },
                 },
-                { Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
+                ...(input.streamed ? [] : [{ Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } }]),
                 {
                   Update: {
                     TableName: table,
@@ -159,7 +171,7 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
           return toJob(item);
         } catch (err) {
           if (!(err instanceof TransactionCanceledException)) throw err;
-          const reasons = cancellationReasons(['slots', 'job', 'daily', 'profile'], err);
+          const reasons = cancellationReasons(input.streamed ? ['slots', 'daily', 'profile'] : ['slots', 'job', 'daily', 'profile'], err);
           const { slots, daily, profile } = reasons;
           if (profile === 'ConditionalCheckFailed') throw new AccountClosedError('The account is gone or being deleted');
           if (daily === 'ConditionalCheckFailed') {
@@ -175,6 +187,9 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
         }
       }
     },
+
+    /** Frees a streamed answer's slot when the stream ends or its client goes. */
+    releaseSlot: release,
 
     async get(userId: string, jobId: string): Promise<Job | undefined> {
       const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: jobKey(userId, jobId), ConsistentRead: true }));

@@ -3,7 +3,7 @@ import { JobFailure, type Model } from '../jobs/job';
 import { converseRequest, parseConverseResponse } from './converse-request';
 
 /** Bedrock errors a later attempt can get past. */
-const transientModelErrors = new Set([
+export const transientModelErrors = new Set([
   'ThrottlingException',
   'ServiceUnavailableException',
   'ModelNotReadyException',

@@ -1,5 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { itemKeys } from '../../contract';
+import type { AppEnv } from '../app-env';
+import { ApiError } from '../errors';
 import { ChatInput } from '../jobs/job-schemas';
+import { idempotencyHeader } from '../middleware/idempotency';
 import type { Platform } from '../platform';
 import { createRouter } from '../router';
 import { Accepted, JobParams, jobReads, JobStatus, statusOf } from './job-schemas';
@@ -19,6 +25,42 @@ const Prompts = z
   .openapi('ChatPrompts');
 const ChatStatus = JobStatus.extend({ response: z.object({ message: z.string() }).optional() }).openapi('ChatStatus');
 
+/** The events of `POST /chat/stream`, each sent as `event: <name>` and `data: <JSON>` lines. */
+const StreamDelta = z.object({ text: z.string() }).openapi('ChatStreamDelta', { description: '`event: delta`: the next piece of the answer' });
+const StreamDone = z
+  .object({ usage: z.object({ inputTokens: z.number().int(), outputTokens: z.number().int() }), disclaimer: z.string() })
+  .openapi('ChatStreamDone', { description: '`event: done`: the answer is complete; the last event' });
+const StreamError = z
+  .object({
+    error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean(), requestId: z.string() }),
+  })
+  .openapi('ChatStreamError', {
+    description: '`event: error`: the answer stopped (MODEL_BUSY is retryable); the last event, in the error body of API.md',
+  });
+const StreamEvent = z
+  .union([
+    z.object({ event: z.literal('delta'), data: StreamDelta }),
+    z.object({ event: z.literal('done'), data: StreamDone }),
+    z.object({ event: z.literal('error'), data: StreamError }),
+  ])
+  .openapi('ChatStreamEvent', { description: 'One server-sent event: `event: <event>` then `data: <data as JSON>` and a blank line' });
+
+/** The caller's profile item (their plan) comes with the session check, as for a chat job. */
+const ownProfile = (_c: unknown, auth: { userId: string }) => [itemKeys.profile(auth.userId)];
+
+/** A stream cannot be replayed: a retry would be a second answer, so the header is refused, not ignored. */
+const noIdempotencyKey: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.header(idempotencyHeader) !== undefined) {
+    throw new ApiError(400, 'VALIDATION_ERROR', 'Idempotency-Key is not accepted here: a streamed answer cannot be replayed; send without it, or use /chat/messages');
+  }
+  await next();
+};
+
+const refusingIdempotencyKey = <R extends { middleware: MiddlewareHandler<AppEnv> }>(route: R) => ({
+  ...route,
+  middleware: [route.middleware, noIdempotencyKey],
+});
+
 const routes = {
   prompts: createRoute(secured({
     method: 'get',
@@ -35,6 +77,20 @@ const routes = {
     request: { body: jsonBody(ChatInput.openapi('ChatMessage')) },
     responses: { 202: jsonResponse('Accepted', Accepted), ...errorResponses(400, 401, 413, 415, 421, 429) },
   })),
+  stream: createRoute(refusingIdempotencyKey(securedReading({
+      method: 'post',
+      path: '/stream',
+      tags: ['Chat'],
+      summary: 'Ask a health question; the answer streams back as it is written (server-sent events), and is never stored',
+      description:
+        'Same body, plan, concurrency limit and daily cap as /chat/messages. Idempotency-Key is not accepted (400). ' +
+        'The answer comes as `delta` events, then one `done` event with the usage and a disclaimer, or one `error` event.',
+      request: { body: jsonBody(ChatInput.openapi('ChatMessage')) },
+      responses: {
+        200: { description: 'The answer as server-sent events', content: { 'text/event-stream': { schema: StreamEvent } } },
+        ...errorResponses(400, 401, 403, 409, 413, 415, 421, 429),
+      },
+    }, ownProfile))),
   status: createRoute(securedReading({
     method: 'get',
     path: '/status/{jobId}',
@@ -52,6 +108,21 @@ export function chatRoutes(p: Platform) {
     .openapi(routes.message, async (c) => {
       const job = await p.jobs.submit(c.get('auth').userId, c.get('prefetched')[0], 'chat', c.req.valid('json'));
       return c.json({ jobId: job.jobId }, 202);
+    })
+    .openapi(routes.stream, async (c) => {
+      const answer = await p.chatStreams.open(c.get('auth').userId, c.get('prefetched')[0], c.req.valid('json'));
+      const requestId = c.get('requestId');
+      return streamSSE(c, async (sse) => {
+        // The client going (the app closed, API Gateway's connection dropped) stops the model call.
+        const gone = new AbortController();
+        sse.onAbort(() => gone.abort());
+        c.req.raw.signal.addEventListener('abort', () => gone.abort(), { once: true });
+        for await (const { event, data } of answer(gone.signal)) {
+          const body = event === 'error' ? { error: { ...data, requestId } } : data;
+          await sse.writeSSE({ event, data: JSON.stringify(body) });
+          if (sse.aborted) gone.abort();
+        }
+      });
     })
     .openapi(routes.status, async (c) => {
       const job = p.jobs.own(c.get('prefetched')[0], 'chat');
