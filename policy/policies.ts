@@ -31,8 +31,8 @@ interface PolicyStatement {
 }
 const statements = (policy: unknown): PolicyStatement[] => {
   try {
-    const doc = (typeof policy === 'string' ? JSON.parse(policy) : policy) as { Statement?: PolicyStatement | PolicyStatement[] } | undefined;
-    return asArray(doc?.Statement);
+    type Document = { Statement?: PolicyStatement | PolicyStatement[] } | undefined;
+    return asArray((typeof policy === 'string' ? (JSON.parse(policy) as Document) : (policy as Document))?.Statement);
   } catch {
     return [];
   }
@@ -49,7 +49,11 @@ function waitsFor(resource: PolicyResource): Set<PolicyResource> {
 }
 
 /** The configurations of one type that apply to a bucket: by dependency when the engine gives one, else by name. */
-function bucketConfigs<T extends pulumi.Resource>(resources: PolicyResource[], bucket: PolicyResource, type: ResourceClass<T>): ResolvedResource<T>[] {
+function bucketConfigs<T extends pulumi.Resource>(
+  resources: PolicyResource[],
+  bucket: PolicyResource,
+  type: ResourceClass<T>,
+): ResolvedResource<T>[] {
   const name = bucket.asType(aws.s3.Bucket)?.bucket;
   return resources.flatMap((r) => {
     const config = r.asType(type);
@@ -107,7 +111,10 @@ export const kmsEncryptionAtRest: StackValidationPolicy = {
   validateStack: ({ resources }, report) => {
     for (const bucket of buckets(resources)) {
       const kms = bucketConfigs(resources, bucket, aws.s3.BucketServerSideEncryptionConfiguration).some((c) =>
-        asArray(c.rules).some((rule) => rule.applyServerSideEncryptionByDefault?.sseAlgorithm === 'aws:kms' && rule.applyServerSideEncryptionByDefault.kmsMasterKeyId),
+        asArray(c.rules).some((rule) => {
+          const byDefault = rule.applyServerSideEncryptionByDefault;
+          return byDefault?.sseAlgorithm === 'aws:kms' && byDefault.kmsMasterKeyId;
+        }),
       );
       if (!kms) report(`Bucket ${bucket.name} has no SSE-KMS default encryption; add a BucketServerSideEncryptionConfiguration with sseAlgorithm "aws:kms" and the zone's data key.`, bucket.urn);
     }
@@ -153,9 +160,10 @@ export const tempBucketExpiry: StackValidationPolicy = {
   description: 'Buckets that hold PHI in transit expire their objects within a day.',
   enforcementLevel: 'mandatory',
   validateStack: ({ resources }, report) => {
-    for (const bucket of buckets(resources).filter((b) => b.asType(aws.s3.Bucket)?.tags?.['data-classification'] === 'phi-transient')) {
+    const holdsPhi = (b: PolicyResource) => b.asType(aws.s3.Bucket)?.tags?.['data-classification'] === 'phi-transient';
+    for (const bucket of buckets(resources).filter(holdsPhi)) {
       const expires = bucketConfigs(resources, bucket, aws.s3.BucketLifecycleConfiguration).some((l) =>
-        asArray(l.rules).some((rule) => rule.status === 'Enabled' && rule.expiration?.days !== undefined && rule.expiration.days <= 1),
+        asArray(l.rules).some((rule) => rule.status === 'Enabled' && (rule.expiration?.days ?? Infinity) <= 1),
       );
       if (!expires) report(`Bucket ${bucket.name} holds PHI but keeps objects longer than a day; add a lifecycle rule expiring them after 1 day.`, bucket.urn);
     }
@@ -186,7 +194,8 @@ export const pitrInProduction: ResourceValidationPolicy = {
 
 const bedrockRules = readsRules('zone', 'allowedRegions');
 /** A grant's Bedrock resources, judged against the zone. */
-const bedrockGrants = (policy: unknown, args: Parameters<typeof bedrockRules.of>[0] & { name: string }, report: (message: string) => void) => {
+type GrantArgs = Parameters<typeof bedrockRules.of>[0] & { name: string };
+const bedrockGrants = (policy: unknown, args: GrantArgs, report: (message: string) => void) => {
   const { zone, allowedRegions } = bedrockRules.of(args);
   for (const st of statements(policy)) {
     if (!asArray(st.Action).some((a) => a.startsWith('bedrock:'))) continue;
@@ -216,23 +225,27 @@ export const awsCreationOrder: StackValidationPolicy = {
   configSchema: orderRules.configSchema,
   validateStack: (args, report) => {
     const { managesApiGatewayAccount } = orderRules.of(args);
-    const order = <T extends pulumi.Resource>(r: PolicyResource, type: ResourceClass<T>, why: string, match: (d: PolicyResource) => boolean = () => true) => {
-      if (![...waitsFor(r)].some((d) => d.isType(type) && match(d))) report(`${r.type} ${r.name} is not ordered after its ${type.name}: ${why}`, r.urn);
+    type Match = (d: PolicyResource) => boolean;
+    const order = <T extends pulumi.Resource>(r: PolicyResource, type: ResourceClass<T>, why: string, match: Match = () => true) => {
+      if ([...waitsFor(r)].some((d) => d.isType(type) && match(d))) return;
+      report(`${r.type} ${r.name} is not ordered after its ${type.name}: ${why}`, r.urn);
     };
     for (const r of args.resources) {
       if (r.asType(aws.apigateway.Stage)?.accessLogSettings && managesApiGatewayAccount) {
         order(r, aws.apigateway.Account, 'a stage with access logs is refused until the account’s CloudWatch Logs role is set.');
       }
       if (r.isType(aws.s3.BucketNotification)) {
-        order(r, aws.lambda.Permission, 'S3 refuses a Lambda notification it may not invoke yet.', (d) => d.asType(aws.lambda.Permission)?.principal === 's3.amazonaws.com');
+        const forS3 = (d: PolicyResource) => d.asType(aws.lambda.Permission)?.principal === 's3.amazonaws.com';
+        order(r, aws.lambda.Permission, 'S3 refuses a Lambda notification it may not invoke yet.', forS3);
       }
       for (const replica of asArray(r.asType(aws.dynamodb.Table)?.replicas)) {
-        const inRegion = (d: PolicyResource) => d.provider?.props.region === replica.regionName || d.props.region === replica.regionName;
+        const inRegion = (d: PolicyResource) => (d.props.region ?? d.provider?.props.region) === replica.regionName;
         order(r, aws.kms.ReplicaKey, `the ${replica.regionName} replica is encrypted with that region’s replica key, which must exist first.`, inRegion);
       }
       if (r.isType(aws.lambda.Alias)) order(r, aws.lambda.Function, 'an alias points at a published version of its function.');
       if (r.isType(aws.lambda.EventSourceMapping)) {
-        const readsStreams = (d: PolicyResource) => statements(d.asType(aws.iam.RolePolicy)?.policy).some((st) => asArray(st.Action).includes('dynamodb:GetRecords'));
+        const readsStreams = (d: PolicyResource) =>
+          statements(d.asType(aws.iam.RolePolicy)?.policy).some((st) => asArray(st.Action).includes('dynamodb:GetRecords'));
         order(r, aws.iam.RolePolicy, 'Lambda checks at creation that the function’s role may read the stream.', readsStreams);
       }
       if (r.isType(aws.acm.CertificateValidation)) order(r, aws.route53.Record, 'ACM validates through the DNS records, which must exist first.');

@@ -34,7 +34,12 @@ export function engineResources(snapshot: StackSnapshot): EngineResource[] {
       name: r.name,
       inputs: r.inputs,
       outputs: r.state,
-      provider: provider && { urn: urn(provider.type, provider.name), type: provider.type, name: provider.name, props: provider.inputs },
+      provider: provider && {
+        urn: urn(provider.type, provider.name),
+        type: provider.type,
+        name: provider.name,
+        props: provider.inputs,
+      },
       dependencies: r.dependencies.flatMap((d) => (byName.has(d) ? [urn(byName.get(d)!.type, d)] : [])),
     };
   });
@@ -53,12 +58,21 @@ const notApplicable = (reason?: string): never => {
  * `policyPackConfig(rules)`. Fast, for tests that judge many variants of a stack; that Pulumi's own
  * runner loads and serves the same pack is proven over gRPC (`test/policy-pack-runner.test.ts`).
  */
-export async function runPolicies(snapshot: StackSnapshot, rules: ZoneRules = zoneRules(snapshot.config)): Promise<{ name: string; violations: Violation[] }[]> {
+export async function runPolicies(
+  snapshot: StackSnapshot,
+  rules: ZoneRules = zoneRules(snapshot.config),
+): Promise<{ name: string; violations: Violation[] }[]> {
   const config = policyPackConfig(rules, zonePolicies);
   const resources = engineResources(snapshot);
   const stackTags = new Map<string, string>();
   const customTimeouts = { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 };
-  const opts: PolicyResource['opts'] = { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts };
+  const opts: PolicyResource['opts'] = {
+    protect: false,
+    ignoreChanges: [],
+    aliases: [],
+    additionalSecretOutputs: [],
+    customTimeouts,
+  };
   const asStack: PolicyResource[] = resources.map((r) => ({
     type: r.type,
     name: r.name,

@@ -8,7 +8,10 @@ import type { StackConfig } from '../components/stack-config';
  * never from a stack file: it runs where no checkout is, and judges a stack whose other values it
  * need not know.
  */
-export type ZoneRules = Pick<StackConfig, 'zone' | 'allowedRegions' | 'replicaRegions' | 'production' | 'managesApiGatewayAccount'>;
+export type ZoneRules = Pick<
+  StackConfig,
+  'zone' | 'allowedRegions' | 'replicaRegions' | 'production' | 'managesApiGatewayAccount'
+>;
 export type Rule = keyof ZoneRules;
 
 type PolicyConfigJSONSchema = PolicyConfigSchema['properties'][string];
@@ -26,7 +29,8 @@ const ruleSchemas: Record<Rule, PolicyConfigJSONSchema> = {
 
 /** The rules a policy reads: its configuration schema (all required) and their typed reader. */
 export function readsRules<K extends Rule>(...rules: K[]) {
-  const configSchema: PolicyConfigSchema = { properties: Object.fromEntries(rules.map((r) => [r, ruleSchemas[r]])), required: rules };
+  const properties = Object.fromEntries(rules.map((r) => [r, ruleSchemas[r]]));
+  const configSchema: PolicyConfigSchema = { properties, required: rules };
   return { configSchema, of: (args: { getConfig<T extends object>(): T }) => args.getConfig<Pick<ZoneRules, K>>() };
 }
 
@@ -43,10 +47,10 @@ export const zoneRules = (config: StackConfig): ZoneRules => ({
  * The pack's configuration for a zone, as a `--policy-pack-config` file holds it: each policy
  * that reads rules gets the ones its schema names.
  */
-export function policyPackConfig(rules: ZoneRules, policies: { name: string; configSchema?: PolicyConfigSchema }[]): Record<string, Partial<ZoneRules>> {
-  return Object.fromEntries(
-    policies
-      .filter((p) => p.configSchema)
-      .map((p) => [p.name, Object.fromEntries(Object.keys(p.configSchema!.properties).map((k) => [k, rules[k as Rule]]))]),
-  );
+export function policyPackConfig(
+  rules: ZoneRules,
+  policies: { name: string; configSchema?: PolicyConfigSchema }[],
+): Record<string, Partial<ZoneRules>> {
+  const pick = (schema: PolicyConfigSchema) => Object.fromEntries(Object.keys(schema.properties).map((k) => [k, rules[k as Rule]]));
+  return Object.fromEntries(policies.flatMap((p) => (p.configSchema ? [[p.name, pick(p.configSchema)]] : [])));
 }

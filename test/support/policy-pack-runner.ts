@@ -14,8 +14,10 @@ const sdk = createRequire(createRequire(import.meta.url).resolve('@pulumi/pulumi
 const grpc = sdk('@grpc/grpc-js') as typeof Grpc;
 const { AnalyzerClient } = sdk('./proto/analyzer_grpc_pb') as typeof AnalyzerGrpc;
 const proto = sdk('./proto/analyzer_pb') as typeof Analyzer;
-const { Struct } = sdk('google-protobuf/google/protobuf/struct_pb') as typeof import('google-protobuf/google/protobuf/struct_pb');
-const { Empty } = sdk('google-protobuf/google/protobuf/empty_pb') as typeof import('google-protobuf/google/protobuf/empty_pb');
+type StructPb = typeof import('google-protobuf/google/protobuf/struct_pb');
+type EmptyPb = typeof import('google-protobuf/google/protobuf/empty_pb');
+const { Struct } = sdk('google-protobuf/google/protobuf/struct_pb') as StructPb;
+const { Empty } = sdk('google-protobuf/google/protobuf/empty_pb') as EmptyPb;
 
 const levels = ['advisory', 'mandatory', 'disabled', 'remediate'] as const;
 export type EnforcementLevel = (typeof levels)[number];
@@ -52,7 +54,8 @@ export interface StackContext {
  * `PULUMI_CONFIG`; the pack prints its gRPC port; the host's proxy then forwards `ConfigureStack`.
  */
 export async function startPolicyPack(dir: string, stack: StackContext) {
-  const project = parse(readFileSync(join(dir, 'PulumiPolicy.yaml'), 'utf8')) as { runtime: string | { name: string; options?: Record<string, unknown> } };
+  type Project = { runtime: string | { name: string; options?: Record<string, unknown> } };
+  const project = parse(readFileSync(join(dir, 'PulumiPolicy.yaml'), 'utf8')) as Project;
   const options = typeof project.runtime === 'string' ? {} : (project.runtime.options ?? {});
   const runPolicyPack = createRequire(join(dir, 'package.json')).resolve('@pulumi/pulumi/cmd/run-policy-pack');
   const nodeargs = typeof options.nodeargs === 'string' ? options.nodeargs.split(/\s+/).filter(Boolean) : [];
@@ -68,7 +71,8 @@ export async function startPolicyPack(dir: string, stack: StackContext) {
   };
   // Nothing listens there: the pack never calls the engine back (a call would fail the test).
   const engineAddress = '127.0.0.1:1';
-  const child = spawn(process.execPath, [runPolicyPack, ...nodeargs, engineAddress, dir], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [runPolicyPack, ...nodeargs, engineAddress, dir];
+  const child = spawn(process.execPath, args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stderr.on('data', (d) => (output += d));
   const port = await new Promise<number>((resolve, reject) => {
@@ -84,7 +88,9 @@ export async function startPolicyPack(dir: string, stack: StackContext) {
   const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   type Unary = (req: unknown, done: (e: Grpc.ServiceError | null, res: unknown) => void) => void;
   const call = <Res>(method: keyof AnalyzerGrpc.IAnalyzerClient, req: unknown) =>
-    new Promise<Res>((resolve, reject) => (client[method] as Unary).call(client, req, (e, res) => (e ? reject(e) : resolve(res as Res))));
+    new Promise<Res>((resolve, reject) =>
+      (client[method] as Unary).call(client, req, (e, res) => (e ? reject(e) : resolve(res as Res))),
+    );
 
   const configureStack = new proto.AnalyzerStackConfigureRequest()
     .setStack(stack.stack)
@@ -100,7 +106,12 @@ export async function startPolicyPack(dir: string, stack: StackContext) {
     p && new proto.AnalyzerProviderResource().setUrn(p.urn).setType(p.type).setName(p.name).setProperties(struct(p.props));
   // A diagnostic from `Analyze` names no URN: the engine knows which resource it asked about.
   const diagnostics = (res: Analyzer.AnalyzeResponse, urn = ''): Diagnostic[] =>
-    res.getDiagnosticsList().map((d) => ({ policy: d.getPolicyname(), message: d.getMessage(), urn: d.getUrn() || urn, level: levels[d.getEnforcementlevel()]! }));
+    res.getDiagnosticsList().map((d) => ({
+      policy: d.getPolicyname(),
+      message: d.getMessage(),
+      urn: d.getUrn() || urn,
+      level: levels[d.getEnforcementlevel()]!,
+    }));
 
   return {
     async info() {
@@ -133,14 +144,16 @@ export async function startPolicyPack(dir: string, stack: StackContext) {
       const request = new proto.ConfigureAnalyzerRequest();
       for (const policy of policies) {
         const given = file[policy.name];
-        const level = typeof given === 'string' ? given : ((given?.enforcementLevel as EnforcementLevel | undefined) ?? policy.enforcementLevel);
-        const defaults = Object.entries(policy.configSchema?.properties ?? {}).flatMap(([k, s]) => ('default' in s ? [[k, s.default]] : []));
+        const level = typeof given === 'string' ? given : ((given?.enforcementLevel as EnforcementLevel) ?? policy.enforcementLevel);
+        const schema = Object.entries(policy.configSchema?.properties ?? {});
+        const defaults = schema.flatMap(([k, s]) => ('default' in s ? [[k, s.default]] : []));
         const { enforcementLevel: _, ...props } = typeof given === 'object' ? given : {};
         const properties = { ...Object.fromEntries(defaults), ...props };
         for (const required of policy.configSchema?.required ?? []) {
           if (!(required in properties)) problems.push(`${policy.name}: ${required} is required`);
         }
-        request.getPolicyconfigMap().set(policy.name, new proto.PolicyConfig().setEnforcementlevel(levels.indexOf(level)).setProperties(struct(properties)));
+        const config = new proto.PolicyConfig().setEnforcementlevel(levels.indexOf(level)).setProperties(struct(properties));
+        request.getPolicyconfigMap().set(policy.name, config);
       }
       if (problems.length) throw new Error(`validating policy config: ${problems.sort().join('; ')}`);
       await call('configure', request);
