@@ -53,7 +53,7 @@ Serenya platform (zone "${config.zone}", offline) — everything on 127.0.0.1, n
 Try:
   curl -s ${platform.url}/health
 
-Walk-throughs (onboard, profile, refresh, sign out; upload a lab report): README "Try it offline". Ctrl-C stops everything.
+The offline tour (sign in, upload, chat, premium, deletion, audit trail): docs/offline-tour.md. Ctrl-C stops everything.
 `);
 
   let stopping = false;
