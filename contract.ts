@@ -140,6 +140,8 @@ export const envVars = {
   audience: 'TOKEN_AUDIENCE',
   homeApi: 'HOME_API',
   zoneDirectory: 'ZONE_DIRECTORY',
+  /** The residencies this zone onboards (`residencyGroups`), comma-separated. */
+  residencies: 'ZONE_RESIDENCIES',
   googleClientIds: 'GOOGLE_CLIENT_IDS',
   appleClientIds: 'APPLE_CLIENT_IDS',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
@@ -229,3 +231,28 @@ export const platformMetrics = {
 /** Data-residency zones. A zone is a legal boundary, not a region: it may span several. */
 export const zones = ['dev', 'eu', 'us'] as const;
 export type Zone = (typeof zones)[number];
+
+/**
+ * The residency groups a zone may serve by name, spelled once. A zone's residencies are ISO 3166-1
+ * alpha-2 codes, these groups' names, or `otherResidencies`.
+ */
+export const residencyGroups = {
+  /** The EU's 27 member states and the EEA's other three (Iceland, Liechtenstein, Norway). */
+  EEA: [
+    'AT', 'BE', 'BG', 'HR', 'CY', 'CZ', 'DK', 'EE', 'FI', 'FR', 'DE', 'GR', 'HU', 'IE', 'IT',
+    'LV', 'LT', 'LU', 'MT', 'NL', 'PL', 'PT', 'RO', 'SK', 'SI', 'ES', 'SE', 'IS', 'LI', 'NO',
+  ],
+} as const satisfies Record<string, readonly string[]>;
+
+/** Every residency no other zone serves: the dev zone's, and the one zone that takes the rest of the world. */
+export const otherResidencies = '*';
+
+/** A zone's residencies as written in its stack file and its environment: a country, a group, or `*`. */
+export const residencyPattern = new RegExp(`^([A-Z]{2}|${Object.keys(residencyGroups).join('|')}|\\${otherResidencies})$`);
+
+/**
+ * Where a zone takes store notifications (App Store Server Notifications, Play's Pub/Sub pushes),
+ * under its own name: each zone's push subscription pushes here, and a zone hands an App Store
+ * notification on to its owner here.
+ */
+export const storeNotificationPath = '/api/v1/subscriptions/webhook';

@@ -54,7 +54,7 @@ export async function measureOfflineLoad(options: { seconds?: number; connection
     const identityProvider = createLocalIdentityProvider(loadOrCreateLocalKeys(`${root}/.local`).identityProviderKeyPem, localClientIds);
     const idToken = await identityProvider.mint('google', { sub: `load-${Date.now()}`, email: 'load@example.com', name: 'Load Test' });
     const onboarded = await post('/api/v1/auth/oauth-onboarding', {
-      provider: 'google', idToken, consents: { privacy_policy: consent, terms_of_service: consent, medical_disclaimer: consent },
+      provider: 'google', residency: 'IE', idToken, consents: { privacy_policy: consent, terms_of_service: consent, medical_disclaimer: consent },
       device: { platform: 'ios', deviceId: 'load', appVersion: '1.0.0' },
     });
     const token = onboarded.tokens.accessToken as string;

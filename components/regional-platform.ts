@@ -172,6 +172,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
           audience: 'serenya-mobile',
           homeApi: api.url,
           zoneDirectory: JSON.stringify(config.zoneDirectory),
+          residencies: config.residencies.join(','),
           googleClientIds: config.identity.googleClientIds.join(','),
           appleClientIds: config.identity.appleClientIds.join(','),
           appleSignInSecretArn: config.identity.appleSignInSecretArn,

@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
-import { zones } from '../contract';
+import { residencyPattern, storeNotificationPath, zones } from '../contract';
 import { profileGeography } from './bedrock-arns';
 import { releaseStrategies } from './releases';
 
@@ -17,6 +17,7 @@ const accountValue = <T extends z.ZodString>(schema: T, what: string) =>
     .refine((v) => !v.includes('123456789012') && !/EXAMPLE/.test(v), `${what}: this is a documentation placeholder, not your account's value`)
     .pipe(schema);
 const positive = z.number().int().positive();
+const residency = z.string().regex(residencyPattern, 'a country code (IE), a residency group (EEA) or * (every residency no other zone names)');
 /** A Google OAuth client id as Google Cloud Console issues it: `<project number>-<id>.apps.googleusercontent.com`. */
 const googleClientId = accountValue(
   z.string().regex(/^\d+-[a-z0-9]+\.apps\.googleusercontent\.com$/, 'a Google OAuth client id (<project number>-<id>.apps.googleusercontent.com, Google Cloud Console → Credentials); sign-in refuses tokens for any other audience'),
@@ -91,7 +92,16 @@ export const stackConfigSchema = z
       /** The customer managed KMS key the Apple secret is encrypted with. @default the AWS managed key aws/secretsmanager */
       appleSignInSecretKmsKeyArn: secretKeyArn.optional(),
     }),
-    zoneDirectory: z.record(z.string(), z.strictObject({ issuer: z.url(), homeApi: z.url() })).default({}),
+    /**
+     * The residencies this zone onboards: ISO 3166-1 alpha-2 codes, groups of the contract's
+     * `residencyGroups` (EEA), or `*` for every residency no other zone names. A user's zone is the
+     * one they declare residency in at onboarding; geo-DNS only picks the first API they reach.
+     */
+    residencies: z.array(residency).min(1),
+    /** The other zones: their issuer, API and residencies, as their own stack files declare them. */
+    zoneDirectory: z
+      .partialRecord(z.enum(zones), z.strictObject({ issuer: z.url(), homeApi: z.url(), residencies: z.array(residency).min(1) }))
+      .default({}),
     alarmEmail: z.email(),
     logRetentionDays: z.number().refine((d) => logRetentionDays.includes(d), `one of ${logRetentionDays.join(', ')}`),
     pointInTimeRecovery: z.boolean(),
@@ -174,6 +184,11 @@ export const stackConfigSchema = z
       if (!c.domain) problem('domain', 'a production stack needs its domain');
     }
     if (c.geoDns && !c.domain) problem('geoDns', 'geo-DNS records need serenya:domain');
+    // Play publishes to one topic; each zone's own push subscription pushes to its own name.
+    const ownWebhook = c.domain && `https://${c.domain.zoneName}${storeNotificationPath}`;
+    if (ownWebhook && c.subscriptions.googlePlay && c.subscriptions.googlePlay.pushAudience !== ownWebhook) {
+      problem('subscriptions', `googlePlay.pushAudience must be this zone's own webhook, ${ownWebhook}: every zone has its own push subscription`);
+    }
     const secretRegion = c.subscriptions.googlePlay?.credentialsSecretArn.split(':')[3];
     if (secretRegion && !allowed.has(secretRegion)) problem('subscriptions', `the Play credentials secret is in ${secretRegion}, outside this zone's allowedRegions (${list})`);
     const appleSecretRegion = c.identity.appleSignInSecretArn?.split(':')[3];

@@ -16,6 +16,7 @@ import { healthRoutes } from './routes/health';
 import { processRoutes } from './routes/process';
 import { profileRoutes } from './routes/profile';
 import { subscriptionRoutes } from './routes/subscriptions';
+import { zoneRoutes } from './routes/zones';
 
 /** Every route of API.md but health and the token keys. */
 const API_BASE = '/api/v1';
@@ -55,6 +56,7 @@ export function createApp(deps: Deps, p: Platform = createPlatform(deps)) {
   api.route('/process', processRoutes(p));
   api.route('/chat', chatRoutes(p));
   api.route('/subscriptions', subscriptionRoutes(p));
+  api.route('/zones', zoneRoutes(p));
   app.route('/', api);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envVars, zones, type EnvVar, type PublicJwk } from '../contract';
+import { envVars, residencyPattern, zones, type EnvVar, type PublicJwk } from '../contract';
 
 /** What the app needs to know about its zone; the same in Lambda, offline and in tests. */
 export interface AppConfig {
@@ -14,8 +14,16 @@ export interface AppConfig {
   audience: string;
   /** The API base URL the app pins after onboarding. */
   homeApi: string;
-  /** The other zones, so a token of theirs is answered 421 with their `homeApi`. */
-  zoneDirectory: Record<string, { issuer: string; homeApi: string }>;
+  /**
+   * The residencies this zone onboards (countries, groups of `residencyGroups`, `*` for every one no
+   * other zone serves): a user's zone is the one they declared residency in.
+   */
+  residencies: string[];
+  /**
+   * The other zones, by zone: a token of theirs is answered 421 with their `homeApi`, a resident of
+   * theirs is sent there at onboarding, and their store notifications are handed on to them.
+   */
+  zoneDirectory: Record<string, ZoneEntry>;
   googleClientIds: string[];
   appleClientIds: string[];
   accessTokenTtlSeconds: number;
@@ -45,6 +53,14 @@ export interface AppConfig {
   appleIdApiUrl: string;
   /** Google Play RTDN: this package and the push subscription's identity. Absent: Google notifications cannot verify. */
   googlePlay?: { packageName: string; pushAudience: string; pushServiceAccount: string; developerApiUrl: string };
+}
+
+/** Another zone, as this one knows it. */
+export interface ZoneEntry {
+  issuer: string;
+  homeApi: string;
+  /** @default [] (no one is sent there at onboarding) */
+  residencies: string[];
 }
 
 /** KMS keys, only needed where the app runs against AWS. */
@@ -94,10 +110,21 @@ const jsonVariable = <T extends z.ZodType>(example: string, schema: T) =>
     })
     .pipe(schema);
 
+const residency = z.string().regex(residencyPattern, 'a country code (IE), a residency group (EEA) or * (every other residency)');
+
 const zoneDirectory = z
   .string()
   .default('{}')
-  .pipe(jsonVariable('{"<zone>": {"issuer": "...", "homeApi": "..."}}', z.record(z.string(), z.strictObject({ issuer: httpsOrLoopbackUrl, homeApi: httpsOrLoopbackUrl }))));
+  .pipe(
+    jsonVariable(
+      '{"<zone>": {"issuer": "...", "homeApi": "...", "residencies": ["EEA"]}}',
+      z.partialRecord(
+        z.enum(zones),
+        z.strictObject({ issuer: httpsOrLoopbackUrl, homeApi: httpsOrLoopbackUrl, residencies: z.array(residency).default([]) }),
+      ),
+    ),
+  )
+  .transform((directory) => directory as Record<string, ZoneEntry>);
 
 const appEnv = z.object({
   [envVars.zone]: z.enum(zones),
@@ -110,6 +137,7 @@ const appEnv = z.object({
   [envVars.audience]: z.string().min(1),
   [envVars.homeApi]: httpsOrLoopbackUrl,
   [envVars.zoneDirectory]: zoneDirectory,
+  [envVars.residencies]: csv.pipe(z.array(residency).min(1, 'at least one residency (* for everyone)')),
   [envVars.googleClientIds]: csv,
   [envVars.appleClientIds]: csv,
   [envVars.modelId]: modelId,
@@ -185,6 +213,7 @@ function toAppConfig(e: z.output<typeof appEnv>): AppConfig {
     issuer: e[envVars.issuer],
     audience: e[envVars.audience],
     homeApi: e[envVars.homeApi],
+    residencies: e[envVars.residencies],
     zoneDirectory: e[envVars.zoneDirectory],
     googleClientIds: e[envVars.googleClientIds],
     appleClientIds: e[envVars.appleClientIds],
@@ -220,6 +249,7 @@ function toAppConfig(e: z.output<typeof appEnv>): AppConfig {
   if (Object.values(config.zoneDirectory).some((z) => z.issuer === config.issuer)) {
     problems.push(`${envVars.zoneDirectory} must not list this zone's own issuer`);
   }
+  if (Object.hasOwn(config.zoneDirectory, config.zone)) problems.push(`${envVars.zoneDirectory} must not list this zone (${config.zone})`);
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

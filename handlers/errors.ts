@@ -30,7 +30,7 @@ export const errorCodes = {
   422: ['IDEMPOTENCY_KEY_REUSED'],
   429: ['QUOTA_EXCEEDED'],
   500: ['INTERNAL'],
-  503: ['IDENTITY_PROVIDER_UNAVAILABLE', 'STORE_UNAVAILABLE'],
+  503: ['IDENTITY_PROVIDER_UNAVAILABLE', 'STORE_UNAVAILABLE', 'ZONE_UNAVAILABLE'],
 } as const;
 
 export type ErrorCode = (typeof errorCodes)[keyof typeof errorCodes][number];

@@ -1,4 +1,4 @@
-import { envVars } from '../contract';
+import { envVars, otherResidencies } from '../contract';
 import { parseAppConfig, type AppConfig } from '../handlers/config';
 
 /** The client ids the local identity provider mints for, and the offline zone trusts. */
@@ -31,6 +31,8 @@ export function offlineConfig(options: {
     [envVars.issuer]: options.apiUrl,
     [envVars.audience]: 'serenya-mobile',
     [envVars.homeApi]: options.apiUrl,
+    // The dev zone onboards everyone.
+    [envVars.residencies]: otherResidencies,
     [envVars.googleClientIds]: localClientIds.google,
     [envVars.appleClientIds]: localClientIds.apple,
     // The Bedrock stand-in answers for any model id; this is the one the EU zones use.

@@ -41,7 +41,7 @@ const pending = async () => (await t.rawItems()).filter((i) => i.entity === 'app
 async function onboardWithApple(who = t.identity()) {
   const idToken = await t.identityProvider.mint('apple', who);
   const authorizationCode = await t.identityProvider.mintAppleAuthorizationCode(who.sub);
-  const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', idToken, authorizationCode, consents, device } });
+  const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', residency: 'IE', idToken, authorizationCode, consents, device } });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return { who, accessToken: res.body.tokens.accessToken as string, userId: res.body.user.id as string };
 }
@@ -84,7 +84,7 @@ describe('Sign in with Apple tokens', () => {
     const [kept] = live(who.sub);
     const idToken = await t.identityProvider.mint('apple', who);
     const authorizationCode = await t.identityProvider.mintAppleAuthorizationCode(who.sub);
-    const again = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', idToken, authorizationCode, consents, device } });
+    const again = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', residency: 'IE', idToken, authorizationCode, consents, device } });
     expect(again.status).toBe(409);
     await expect.poll(() => live(who.sub), { timeout: 20_000, interval: 100 }).toEqual([kept]);
   });
@@ -93,7 +93,7 @@ describe('Sign in with Apple tokens', () => {
     const [a, b] = [t.identity(), t.identity()];
     const foreignCode = await t.identityProvider.mintAppleAuthorizationCode(b.sub);
     const onboarding = await t.request('POST', '/api/v1/auth/oauth-onboarding', {
-      body: { provider: 'apple', idToken: await t.identityProvider.mint('apple', a), authorizationCode: foreignCode, consents, device },
+      body: { provider: 'apple', residency: 'IE', idToken: await t.identityProvider.mint('apple', a), authorizationCode: foreignCode, consents, device },
     });
     expect(onboarding.status, JSON.stringify(onboarding.body)).toBe(401);
     expect(onboarding.body.error.code).toBe('INVALID_AUTHORIZATION_CODE');
@@ -114,11 +114,11 @@ describe('Sign in with Apple tokens', () => {
   it('refuses a code Apple does not accept, and a code with a Google sign-in', async () => {
     const who = t.identity();
     const idToken = await t.identityProvider.mint('apple', who);
-    const bad = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', idToken, authorizationCode: 'not-a-code-apple-issued', consents, device } });
+    const bad = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', residency: 'IE', idToken, authorizationCode: 'not-a-code-apple-issued', consents, device } });
     expect(bad.status).toBe(401);
     expect(bad.body.error.code).toBe('INVALID_AUTHORIZATION_CODE');
     const google = await t.request('POST', '/api/v1/auth/oauth-onboarding', {
-      body: { provider: 'google', idToken: await t.identityProvider.mint('google', who), authorizationCode: 'x'.repeat(20), consents, device },
+      body: { provider: 'google', residency: 'IE', idToken: await t.identityProvider.mint('google', who), authorizationCode: 'x'.repeat(20), consents, device },
     });
     expect(google.status).toBe(400);
     // Nothing was created by either.
@@ -180,7 +180,7 @@ describe('Sign in with Apple tokens', () => {
 
   it('a code is optional: onboarding without one works as before, and deletion revokes nothing', async () => {
     const who = t.identity();
-    const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', idToken: await t.identityProvider.mint('apple', who), consents, device } });
+    const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', residency: 'IE', idToken: await t.identityProvider.mint('apple', who), consents, device } });
     expect(res.status).toBe(201);
     const revokedBefore = t.appleId!.revoked.length;
     await t.request('DELETE', '/api/v1/user/profile', { token: res.body.tokens.accessToken });

@@ -80,6 +80,7 @@ describe('the audit trail does not wait on Apple', () => {
     const onboarding = await t.request('POST', '/api/v1/auth/oauth-onboarding', {
       body: {
         provider: 'apple',
+        residency: 'IE',
         idToken: await t.identityProvider.mint('apple', who),
         authorizationCode: await t.identityProvider.mintAppleAuthorizationCode(who.sub),
         consents,

@@ -13,6 +13,7 @@ beforeAll(async () => {
 
 const onboardingBody = (idToken: string, overrides: Record<string, unknown> = {}) => ({
   provider: 'google',
+  residency: 'IE',
   idToken,
   consents,
   device,

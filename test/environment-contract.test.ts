@@ -26,6 +26,7 @@ const everything: FunctionEnvironment<string> = {
   audience: deployed.audience!,
   homeApi: deployed.homeApi!,
   zoneDirectory: '{}',
+  residencies: deployed.residencies!,
   googleClientIds: deployed.googleClientIds!,
   appleClientIds: '',
   logLevel: 'INFO',

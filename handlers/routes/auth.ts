@@ -5,10 +5,12 @@ import { InvalidAuthorizationCodeError } from '../identity/apple-id';
 import { ForeignAuthorizationCodeError } from '../identity/apple-tokens';
 import { IdProviderUnavailableError, InvalidIdTokenError, type ExternalIdentity, type Provider as ProviderName } from '../identity/id-tokens';
 import type { Platform } from '../platform';
+import { createStoreAccountToken } from '../subscriptions/store-account-token';
 import { AccountClosedError } from '../users/live-profile';
 import { createRouter } from '../router';
 import { InvalidRefreshTokenError, RefreshTokenReusedError, SessionExpiredError } from '../sessions/session-store';
 import { UserExistsError } from '../users/user-repository';
+import { zoneOfResidency } from '../zones/residency';
 import { Device, errorResponses, jsonBody, jsonResponse, Profile, Provider, Tokens, secured, publicRoute } from './schemas';
 
 const IdToken = z.string().min(20).max(8192).openapi({ description: 'The ID token from Google or Apple sign-in' });
@@ -22,9 +24,19 @@ const AuthorizationCode = z.string().min(10).max(2048).optional().openapi({
     "Sign in with Apple only: the authorizationCode Apple returned with the ID token (the same Apple account's, else 401 INVALID_AUTHORIZATION_CODE). The server exchanges it for a refresh token, kept sealed, so deleting the account revokes the user's Apple tokens as App Review requires.",
 });
 
+const Residency = z
+  .string()
+  .regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code in capitals, such as IE')
+  .openapi({
+    description:
+      "The user's country of residence (ISO 3166-1 alpha-2), chosen by the user and proposed from the device's region. It decides the user's zone for good: a zone that does not serve it answers 421 WRONG_ZONE with the homeApi of the one that does (GET /api/v1/zones lists them).",
+    example: 'IE',
+  });
+
 const OnboardingRequest = z
   .strictObject({
     provider: Provider,
+    residency: Residency,
     idToken: IdToken,
     authorizationCode: AuthorizationCode,
     consents: z.strictObject({ privacy_policy: Consent, terms_of_service: Consent, medical_disclaimer: Consent }),
@@ -44,7 +56,7 @@ const routes = {
     tags: ['Auth'],
     summary: 'Create an account from a Google or Apple ID token',
     request: { body: jsonBody(OnboardingRequest) },
-    responses: { 201: jsonResponse('Account created and signed in', Session), ...errorResponses(400, 401, 409, 413, 415, 503) },
+    responses: { 201: jsonResponse('Account created and signed in', Session), ...errorResponses(400, 401, 409, 413, 415, 421, 503) },
   })),
   signin: createRoute(publicRoute({
     method: 'post',
@@ -117,11 +129,19 @@ export function authRoutes(p: Platform) {
   return router
     .openapi(routes.onboarding, async (c) => {
       const body = c.req.valid('json');
+      // Before anything is verified, redeemed or written: a resident of another zone is sent there.
+      const home = zoneOfResidency(p.config, body.residency);
+      if (home?.zone !== p.config.zone) {
+        throw new ApiError(421, 'WRONG_ZONE', home ? 'This residency is served by another zone; onboard at homeApi' : 'No zone serves this residency yet', {
+          extra: home ? { homeApi: home.homeApi } : {},
+        });
+      }
       const identity = await verifyIdToken(body.provider, body.idToken);
       const apple = await appleRefreshToken(body, identity, c.var.log);
       try {
         const { profile, session } = await p.users.register({
           identity,
+          storeAccountToken: createStoreAccountToken(p.config.zone),
           appleRefreshToken: apple,
           consents: body.consents,
           device: body.device,

@@ -14,7 +14,7 @@ export const ErrorBody = z
       retryable: z.boolean(),
       requestId: z.string(),
     }),
-    homeApi: z.string().url().optional().openapi({ description: 'Only with 421 WRONG_ZONE: the API that holds this account' }),
+    homeApi: z.string().url().optional().openapi({ description: 'Only with 421 WRONG_ZONE: the API of the zone that holds this account or serves this residency' }),
   })
   .openapi('Error');
 
@@ -72,7 +72,7 @@ export function errorResponses(...statuses: number[]) {
     422: 'IDEMPOTENCY_KEY_REUSED: the Idempotency-Key was used for another request',
     413: 'Body larger than 256 KiB',
     415: 'Body is not application/json',
-    421: 'The token belongs to another zone; use homeApi',
+    421: 'WRONG_ZONE: the account (its token) or the residency belongs to another zone; use homeApi',
     429: 'Quota or rate exceeded; see Retry-After',
     503: 'A dependency is unavailable; retry',
   };

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { itemKeys } from '../../contract';
+import { itemKeys, storeNotificationPath } from '../../contract';
 import { accountGone, ApiError } from '../errors';
 import type { Platform } from '../platform';
 import { createRouter } from '../router';
@@ -7,7 +7,9 @@ import { UntrustedSignatureError } from '../subscriptions/apple-jws';
 import { readAppStoreNotification } from '../subscriptions/app-store-notifications';
 import { PurchaseNotFoundError } from '../subscriptions/play-developer-client';
 import { readPlayNotification } from '../subscriptions/play-notifications';
+import { zoneOfStoreAccountToken } from '../subscriptions/store-account-token';
 import { MalformedNotificationError, type SubscriptionEvent } from '../subscriptions/subscription-event';
+import { createZoneForwarder, forwardedFromHeader, ZoneUnavailableError } from '../subscriptions/zone-forwarding';
 import { errorResponses, jsonBody, jsonResponse, publicRoute, securedReading } from './schemas';
 
 const SubscriptionView = z
@@ -27,7 +29,16 @@ const PubSubEnvelope = z.object({
   subscription: z.string().max(500).optional(),
 });
 const Webhook = z.union([AppStoreEnvelope, PubSubEnvelope]).openapi('StoreNotification');
-const WebhookAnswer = z.object({ outcome: z.enum(['applied', 'recorded', 'duplicate', 'stale', 'unknown_user', 'other_purchase', 'unknown_purchase']) }).openapi('StoreNotificationOutcome');
+const Outcome = z.enum(['applied', 'recorded', 'duplicate', 'stale', 'unknown_user', 'other_purchase', 'unknown_purchase', 'not_this_zone']);
+const WebhookAnswer = z
+  .object({
+    outcome: Outcome.openapi({
+      description:
+        "What the owner zone did. An App Store notification for another zone's account is handed to that zone and answered with its outcome; a Play push for another zone's account is not_this_zone (that zone's own push subscription delivers it there)",
+    }),
+  })
+  .openapi('StoreNotificationOutcome');
+
 
 const routes = {
   get: createRoute(securedReading({
@@ -45,7 +56,7 @@ const routes = {
     request: { body: jsonBody(Webhook) },
     responses: {
       200: jsonResponse('Verified; applied, or a duplicate or older notification that changes nothing', WebhookAnswer),
-      ...errorResponses(400, 401, 413, 415, 503),
+      ...errorResponses(400, 401, 413, 415, 421, 503),
     },
   })),
 };
@@ -54,6 +65,7 @@ const unverified = () => new ApiError(401, 'WEBHOOK_UNVERIFIED', 'The notificati
 
 export function subscriptionRoutes(p: Platform) {
   const router = createRouter();
+  const forward = createZoneForwarder({ zone: p.config.zone, directory: p.config.zoneDirectory, webhookPath: storeNotificationPath });
 
   async function read(body: z.infer<typeof Webhook>, authorization: string | undefined): Promise<SubscriptionEvent> {
     const { appStore, googlePlay } = p.config;
@@ -80,9 +92,10 @@ export function subscriptionRoutes(p: Platform) {
       return c.json(subscription, 200);
     })
     .openapi(routes.webhook, async (c) => {
+      const body = c.req.valid('json');
       let event: SubscriptionEvent;
       try {
-        event = await read(c.req.valid('json'), c.req.header('authorization'));
+        event = await read(body, c.req.header('authorization'));
       } catch (err) {
         if (err instanceof UntrustedSignatureError) {
           c.var.log().warn('store notification refused', { reason: err.message });
@@ -98,7 +111,32 @@ export function subscriptionRoutes(p: Platform) {
         }
         throw err;
       }
-      const outcome = await p.subscriptionStore.apply(event);
+      // The token's zone tag names the owner: only the owner applies it (`store-account-token.ts`).
+      const owner = zoneOfStoreAccountToken(event.accountToken);
+      if (owner && owner !== p.config.zone) {
+        // Play delivers every push to every zone's own subscription: the owner has its copy.
+        if (!('signedPayload' in body)) {
+          c.var.log().info('store notification', { provider: event.provider, owner, outcome: 'not_this_zone' });
+          return c.json({ outcome: 'not_this_zone' as const }, 200);
+        }
+        // The App Store has one URL: hand it on, once, and say yes only when the owner has it.
+        if (c.req.header(forwardedFromHeader) !== undefined) {
+          throw new ApiError(421, 'WRONG_ZONE', 'This notification was handed on to a zone that does not own its account; it is not handed on twice');
+        }
+        let answer: unknown;
+        try {
+          answer = await forward(owner, body.signedPayload);
+        } catch (err) {
+          if (!(err instanceof ZoneUnavailableError)) throw err;
+          c.var.log().warn('store notification not handed on', { provider: event.provider, owner, reason: err.message });
+          throw new ApiError(503, 'ZONE_UNAVAILABLE', "The zone that owns this notification's account did not take it; retry later", { retryable: true });
+        }
+        const handed = WebhookAnswer.safeParse(answer);
+        if (!handed.success) throw new ApiError(503, 'ZONE_UNAVAILABLE', "The owner zone's answer was not understood; retry later", { retryable: true });
+        c.var.log().info('store notification', { provider: event.provider, owner, outcome: handed.data.outcome, handedOn: true });
+        return c.json({ outcome: handed.data.outcome }, 200);
+      }
+      const outcome = owner ? await p.subscriptionStore.apply(event) : 'unknown_user';
       c.var.log().info('store notification', {
         provider: event.provider,
         kind: event.kind,

@@ -196,14 +196,18 @@ export function createUserRepository(deps: {
       consents: Record<string, Consent>;
       device: Device;
       session: (userId: string) => Promise<NewSession>;
+      /**
+       * The token the stores' purchases name this account by: random, not the user id, and carrying
+       * this zone's tag (`store-account-token.ts`) so a store notification finds its zone.
+       */
+      storeAccountToken: string;
       /** Sign in with Apple's refresh token, kept sealed so the account's deletion can revoke it. */
       appleRefreshToken?: string;
     }): Promise<{ profile: Profile; session: NewSession }> {
       const { identity } = input;
       const userId = randomUUID();
       const external = await externalKey(emailMac, identity.provider, identity.subject);
-      // Random, not the user id: a purchase names an account only through this token.
-      const storeAccountToken = randomUUID();
+      const { storeAccountToken } = input;
       const now = clock.now().toISOString();
       const fields: PersonalFields = {
         email: identity.email,

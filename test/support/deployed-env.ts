@@ -11,6 +11,7 @@ export const deployedAppEnv = {
   [envVars.issuer]: 'https://api.eu.serenya.health',
   [envVars.audience]: 'serenya-mobile',
   [envVars.homeApi]: 'https://api.eu.serenya.health',
+  [envVars.residencies]: 'EEA',
   [envVars.googleClientIds]: 'client.apps.googleusercontent.com',
   [envVars.modelId]: 'eu.anthropic.claude-haiku-4-5-20251001-v1:0',
   [envVars.usdPerMillionInputTokens]: '1',

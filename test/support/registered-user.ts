@@ -1,4 +1,5 @@
 import type { Platform } from '../../handlers/platform';
+import { createStoreAccountToken } from '../../handlers/subscriptions/store-account-token';
 
 const consent = { version: '1', accepted: true as const };
 
@@ -12,6 +13,7 @@ export async function registerUser(p: Platform, who: { subject: string; email: s
     consents: { privacy_policy: consent, terms_of_service: consent, medical_disclaimer: consent },
     device: { platform: 'ios', deviceId: 'bench', appVersion: '1.0.0' },
     session: (userId) => p.sessions.open(userId, 'signin'),
+    storeAccountToken: createStoreAccountToken(p.config.zone),
   });
   return { profile, session, token: await p.accessTokens.issue({ userId: profile.id, sessionId: session.sessionId }) };
 }

@@ -125,7 +125,7 @@ export async function createTestPlatform(
 
   async function onboard(who: LocalIdentity = identity(), provider: 'google' | 'apple' = 'google') {
     const idToken = await identityProvider.mint(provider, who);
-    const res = await request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider, idToken, consents, device } });
+    const res = await request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider, residency: 'IE', idToken, consents, device } });
     if (res.status !== 201) throw new Error(`onboarding failed: ${res.status} ${JSON.stringify(res.body)}`);
     return {
       who,
