@@ -5,6 +5,7 @@ import { classificationTag } from '../components/tags';
 import { runPolicies } from './policy-run';
 import { residencyDiagram, zoneRegions, zonesOverview } from './residency-diagram';
 import { snapshotStack, stacks, type ResourceRecord, type StackName, type StackSnapshot } from './stack-snapshot';
+import { storeNotificationRows } from './store-notifications';
 
 interface ReportRow {
   type: string;
@@ -112,7 +113,8 @@ export async function complianceReport(stack: StackName) {
   const rows = reportRows(snapshot);
   const c = snapshot.config;
   const bedrock = bedrockProcessing(snapshot);
-  const json = { stack, zone: c.zone, homeRegion: c.homeRegion, replicaRegions: c.replicaRegions, allowedRegions: c.allowedRegions, modelId: c.bedrock.modelId, bedrock, policies, resources: rows };
+  const storeNotifications = storeNotificationRows(c);
+  const json = { stack, zone: c.zone, homeRegion: c.homeRegion, replicaRegions: c.replicaRegions, allowedRegions: c.allowedRegions, modelId: c.bedrock.modelId, bedrock, storeNotifications, policies, resources: rows };
   const regionsUsed = [...new Set(rows.map((r) => r.region))].sort();
   const md = [
     `# Compliance report: stack \`${stack}\` (zone \`${c.zone}\`)`,
@@ -144,6 +146,14 @@ export async function complianceReport(stack: StackName) {
     '| region | invocation logging (full prompts and answers) | data retention |',
     '|---|---|---|',
     ...bedrock.map((b) => `| ${b.region} | ${b.invocationLogging} | ${b.dataRetention} |`),
+    '',
+    '## Where store notifications are received and processed',
+    '',
+    'A user belongs to the zone of the residency they declared at onboarding; their purchases name them by a store account token that carries that zone, and only that zone applies a notification for them (docs/architecture.md, Zones).',
+    '',
+    '| | |',
+    '|---|---|',
+    ...storeNotifications.map((n) => `| ${n.topic} | ${n.where} |`),
     '',
     '## Policy results',
     '',
