@@ -13,7 +13,7 @@ const handlers = join(root, 'handlers');
 const layers: Array<{ name: string; modules: string[] }> = [
   { name: 'contract', modules: ['../contract'] },
   { name: 'ground', modules: ['clock', 'conditions', 'config', 'errors', 'logger', 'metrics', 'once'] },
-  { name: 'concepts', modules: ['audit/', 'identity/', 'idempotency/', 'jobs/', 'processing/', 'sessions/', 'subscriptions/', 'users/'] },
+  { name: 'concepts', modules: ['audit/', 'identity/', 'idempotency/', 'jobs/', 'processing/', 'sessions/', 'subscriptions/', 'users/', 'zones/'] },
   { name: 'services', modules: ['deps', 'platform'] },
   { name: 'web', modules: ['app-env', 'router', 'middleware/', 'routes/'] },
   { name: 'edge', modules: ['app', 'dispatch', 'runtime', 'aws-deps', 'lambda'] },
