@@ -110,7 +110,7 @@ const jsonVariable = <T extends z.ZodType>(example: string, schema: T) =>
     })
     .pipe(schema);
 
-const residency = z.string().regex(residencyPattern, 'a country code (IE), a residency group (EEA) or * (every other residency)');
+const residency = z.string().regex(residencyPattern, 'a country code (IE), a residency group (EEA) or * (every residency no other zone names)');
 
 const zoneDirectory = z
   .string()
@@ -137,7 +137,10 @@ const appEnv = z.object({
   [envVars.audience]: z.string().min(1),
   [envVars.homeApi]: httpsOrLoopbackUrl,
   [envVars.zoneDirectory]: zoneDirectory,
-  [envVars.residencies]: csv.pipe(z.array(residency).min(1, 'at least one residency (* for everyone)')),
+  [envVars.residencies]: z
+    .string()
+    .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))
+    .pipe(z.array(residency).min(1, 'at least one residency (* for everyone)')),
   [envVars.googleClientIds]: csv,
   [envVars.appleClientIds]: csv,
   [envVars.modelId]: modelId,

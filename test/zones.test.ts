@@ -2,12 +2,15 @@ import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envVars, otherResidencies, residencyGroups, storeNotificationPath } from '../contract';
 import type { App } from '../handlers/app';
+import { parseAppConfig } from '../handlers/config';
+import { deployedAppEnv } from './support/deployed-env';
 import { createStoreAccountToken, zoneOfStoreAccountToken } from '../handlers/subscriptions/store-account-token';
 import { appleLikeChain, appStoreNotification } from '../local/app-store-chain';
 import { countriesOf } from '../handlers/zones/residency';
 import { localStores } from '../local/offline-config';
 import { startPlayDeveloperStandIn, type PlayDeveloperStandIn } from '../local/play-developer-stand-in';
-import { stackYamlConfig } from '../policy/stack-yaml';
+import { withDeployValues } from '../policy/stack-snapshot';
+import { stackFileConfig, stackYamlConfig } from '../policy/stack-yaml';
 import { consents, createTestPlatform, device, type TestPlatform } from './support/test-platform';
 
 /**
@@ -139,6 +142,18 @@ describe('a user’s zone is their declared residency', () => {
     const res = await eu.request('POST', '/api/v1/auth/oauth-onboarding', { body: await onboardingBody(eu, residency) });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_ERROR');
+  });
+});
+
+describe('a zone’s residencies in its environment', () => {
+  it('are required, in the contract’s words, and the zone directory names other zones only', () => {
+    const { [envVars.residencies]: _, ...without } = deployedAppEnv;
+    expect(() => parseAppConfig(without)).toThrow(`${envVars.residencies} is missing`);
+    expect(() => parseAppConfig({ ...deployedAppEnv, [envVars.residencies]: 'EEA,Europe' })).toThrow(envVars.residencies);
+    const us = { issuer: 'https://api.us.serenya.health', homeApi: 'https://api.us.serenya.health', residencies: ['US', '*'] };
+    expect(parseAppConfig({ ...deployedAppEnv, [envVars.zoneDirectory]: JSON.stringify({ us }) }).zoneDirectory.us).toEqual(us);
+    expect(() => parseAppConfig({ ...deployedAppEnv, [envVars.zoneDirectory]: JSON.stringify({ eu: us }) })).toThrow('must not list this zone (eu)');
+    expect(() => parseAppConfig({ ...deployedAppEnv, [envVars.zoneDirectory]: JSON.stringify({ mars: us }) })).toThrow(envVars.zoneDirectory);
   });
 });
 
@@ -306,6 +321,22 @@ describe('the production stack files', () => {
     const named = Object.values(stacks).flatMap((stack) => [...countriesOf(config(stack).residencies)]);
     expect(new Set(named).size).toBe(named.length);
     expect(Object.values(stacks).filter((stack) => config(stack).residencies.includes(otherResidencies))).toEqual(['prod-us']);
+  });
+
+  const withSetting = (stack: string, key: string, change: (value: any) => unknown) => () =>
+    stackFileConfig(stack, (c) => {
+      const filled = withDeployValues(stack, c);
+      return { ...filled, [`serenya:${key}`]: JSON.stringify(change(JSON.parse(filled[`serenya:${key}`]!))) };
+    });
+
+  it('are refused at preview with the global name as a push audience, or without the residencies a zone serves', () => {
+    expect(withSetting('prod-eu', 'subscriptions', (s) => s)).not.toThrow();
+    expect(withSetting('prod-eu', 'subscriptions', (s) => ({ ...s, googlePlay: { ...s.googlePlay, pushAudience: `https://api.serenya.health${storeNotificationPath}` } }))).toThrow(
+      "googlePlay.pushAudience must be this zone's own webhook",
+    );
+    expect(withSetting('prod-us', 'residencies', () => [])).toThrow('serenya:residencies');
+    expect(withSetting('prod-us', 'residencies', () => ['Europe'])).toThrow('a residency group (EEA)');
+    expect(withSetting('prod-us', 'zoneDirectory', (d) => ({ ...d, eu: { ...d.eu, residencies: undefined } }))).toThrow('serenya:zoneDirectory.eu.residencies');
   });
 
   it('give each zone its own Play push subscription, pushing to its own name', () => {
