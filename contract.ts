@@ -34,6 +34,7 @@ export const uuidPattern = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 
 const userPrefix = 'USER#';
 const userPartition = (userId: string) => `${userPrefix}${userId}`;
+const purchasePrefix = 'PURCHASE#';
 
 /**
  * The users table's item keys, spelled once: the stores build them, the stream handler reads them
@@ -53,6 +54,10 @@ export const itemKeys = {
   dailyJobs: (userId: string, day: string) => ({ PK: userPartition(userId), SK: `QUOTA#${day}` }),
   idempotency: (userId: string, key: string) => ({ PK: userPartition(userId), SK: `IDEMPOTENCY#${key}` }),
   storeNotification: (userId: string, provider: string, notificationId: string) => ({ PK: userPartition(userId), SK: `NOTIFICATION#${provider}#${notificationId}` }),
+  /** One store purchase of the user, by a SHA-256 of its original transaction id or purchase token. */
+  purchase: (userId: string, referenceHash: string) => ({ PK: userPartition(userId), SK: `${purchasePrefix}${referenceHash}` }),
+  /** The sort key prefix of the user's purchases: one query reads them all. */
+  purchasePrefix,
   /**
    * An account deletion not yet finished: written with the deletion fence, removed last. The
    * sweeper finds every one in this one partition (deletions are rare) and finishes it.

@@ -2,6 +2,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { itemKeys } from '../contract';
 import { appleRootCaG3 } from '../handlers/subscriptions/apple-root-ca-g3';
 import { verifyAppleJws } from '../handlers/subscriptions/apple-jws';
 import { readAppStoreNotification } from '../handlers/subscriptions/app-store-notifications';
@@ -69,9 +70,13 @@ describe('App Store Server Notifications v2', () => {
     expect((await subscriptionOf(user)).body).toMatchObject({ type: 'premium', status: 'active', provider: 'apple', expiresAt: expect.any(String) });
     const after = await t.request('POST', '/api/v1/process/doctor-report', { token: user.accessToken, body: { healthData: { labResults: [], vitals: [] } } });
     expect(after.status).toBe(202);
-    const stored = (await t.rawItems()).find((i) => i.PK === `USER#${user.userId}` && i.SK === 'PROFILE')!;
-    expect(JSON.stringify(stored)).not.toContain(`original-${accountTokenOf(user)}`);
-    expect((stored.current_subscription as Record<string, string>).purchase_reference_hash).toBe(createHash('sha256').update(`original-${accountTokenOf(user)}`).digest('hex'));
+    // The purchase is kept by a hash of its original transaction id, never the id itself.
+    const items = await t.rawItems();
+    expect(JSON.stringify(items)).not.toContain(`original-${accountTokenOf(user)}`);
+    const reference = createHash('sha256').update(`original-${accountTokenOf(user)}`).digest('hex');
+    const purchase = itemKeys.purchase(user.userId, reference);
+    const stored = items.find((i) => i.PK === purchase.PK && i.SK === purchase.SK);
+    expect(stored).toMatchObject({ status: 'active', provider: 'apple' });
   });
 
   it('a renewal moves the expiry on', async () => {
@@ -120,18 +125,14 @@ describe('App Store Server Notifications v2', () => {
     expect(await profileItem(user)).toBe(state);
   });
 
-  it('a refund of another purchase that names the user changes nothing; a new purchase of theirs does', async () => {
-    const victim = await t.onboard();
-    await webhook(appleNotification(victim, { signedDate: Date.now() - 60_000 }));
-    const state = await profileItem(victim);
-    const refund = await webhook(appleNotification(victim, { type: 'REFUND', originalTransactionId: 'someone-elses-purchase' }));
-    expect(refund.body).toEqual({ outcome: 'other_purchase' });
-    expect(await profileItem(victim)).toBe(state);
-    expect((await subscriptionOf(victim)).body.status).toBe('active');
-    // A purchase that makes them premium replaces the subscription, and its own refund then ends it.
-    await webhook(appleNotification(victim, { originalTransactionId: 'second-purchase', signedDate: Date.now() - 1000 }));
-    expect((await webhook(appleNotification(victim, { type: 'REFUND', originalTransactionId: 'second-purchase' }))).body).toEqual({ outcome: 'applied' });
-    expect((await subscriptionOf(victim)).body.status).toBe('expired');
+  it('a refund of another purchase naming the user ends that purchase alone (see purchases.test.ts)', async () => {
+    const user = await t.onboard();
+    await webhook(appleNotification(user, { signedDate: Date.now() - 60_000 }));
+    const refund = appleNotification(user, { type: 'REFUND', originalTransactionId: 'someone-elses-purchase' });
+    expect((await webhook(refund)).body).toEqual({ outcome: 'applied' });
+    expect((await subscriptionOf(user)).body.status).toBe('active');
+    expect((await webhook(appleNotification(user, { type: 'REFUND' }))).body).toEqual({ outcome: 'applied' });
+    expect((await subscriptionOf(user)).body.status).toBe('expired');
   });
 
   it('names users by a random store account token, never their id, and forgets it with the account', async () => {
@@ -255,14 +256,15 @@ describe('App Store Server Notifications v2', () => {
 });
 
 describe('the x5c chain’s length, as Apple’s SignedDataVerifier checks it', () => {
-  const signed = (x5c: string[]) => signAppleJws({ ...chain, x5c }, { signedDate: Date.now() });
+  const verified = (x5c: string[]) =>
+    verifyAppleJws(signAppleJws({ ...chain, x5c }, { signedDate: Date.now() }), [chain.root], { now: new Date() });
 
   it.each([
     ['two certificates (leaf and intermediate)', () => [chain.x5c[0]!, chain.x5c[1]!]],
     ['four certificates', () => [...chain.x5c, chain.x5c[2]!]],
     ['one certificate', () => [chain.x5c[0]!]],
   ])('refuses %s, as Apple’s verifier does (INVALID_CHAIN_LENGTH)', async (_, x5c) => {
-    expect(() => verifyAppleJws(signed(x5c()), [chain.root], { now: new Date() })).toThrow('x5c is not three certificates');
+    expect(() => verified(x5c())).toThrow('x5c is not three certificates');
   });
 
   it('refuses a notification whose chain is leaf and intermediate alone: 401, and nothing changes', async () => {
@@ -276,9 +278,8 @@ describe('the x5c chain’s length, as Apple’s SignedDataVerifier checks it', 
   });
 
   it('neither parses nor trusts the third certificate, as Apple’s verifier does', () => {
-    expect(verifyAppleJws(signed([chain.x5c[0]!, chain.x5c[1]!, 'not a certificate']), [chain.root], { now: new Date() })).toMatchObject({
-      signedDate: expect.any(Number),
-    });
+    const [leaf, intermediate] = chain.x5c as [string, string];
+    expect(verified([leaf, intermediate, 'not a certificate'])).toMatchObject({ signedDate: expect.any(Number) });
   });
 });
 

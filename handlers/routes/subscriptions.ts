@@ -29,7 +29,7 @@ const PubSubEnvelope = z.object({
   subscription: z.string().max(500).optional(),
 });
 const Webhook = z.union([AppStoreEnvelope, PubSubEnvelope]).openapi('StoreNotification');
-const Outcome = z.enum(['applied', 'recorded', 'duplicate', 'stale', 'unknown_user', 'other_purchase', 'unknown_purchase', 'not_this_zone']);
+const Outcome = z.enum(['applied', 'recorded', 'duplicate', 'stale', 'unknown_user', 'unknown_purchase', 'not_this_zone']);
 const WebhookAnswer = z
   .object({
     outcome: Outcome.openapi({

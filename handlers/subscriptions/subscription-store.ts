@@ -1,22 +1,28 @@
 import { createHash } from 'node:crypto';
-import { GetCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import type { Clock } from '../clock';
 import { itemKeys } from '../../contract';
 import { cancellationReasons } from '../conditions';
+import { ContentionError } from '../errors';
 import { liveProfileCheck } from '../users/live-profile';
+import { planOf, type PurchaseState } from './purchase-plan';
 import type { SubscriptionEvent } from './subscription-event';
 
-export type ApplyOutcome = 'applied' | 'recorded' | 'duplicate' | 'stale' | 'unknown_user' | 'other_purchase';
+export type ApplyOutcome = 'applied' | 'recorded' | 'duplicate' | 'stale' | 'unknown_user';
 
 const NOTIFICATION_TTL_SECONDS = 90 * 24 * 3600;
+const ATTEMPTS = 5;
 
 /**
- * Applies verified store notifications to the subscription embedded in the user item, exactly
- * once (a marker item per notification id), in the store's own order (a notification older than
- * the state it would replace only leaves its marker), and bound to the purchase: only the purchase
- * the user's subscription came from can end or downgrade it (a refund of some other purchase that
- * names this user changes nothing); a purchase that makes the user premium replaces it.
+ * Applies verified store notifications exactly once (a marker item per notification id), per
+ * purchase: each purchase naming the user (by its store account token) keeps its own state in its
+ * own item (`itemKeys.purchase`), in the store's own order for that purchase (a notification older
+ * than the purchase's state only leaves its marker). One purchase's refund or expiry ends that
+ * purchase alone; the user's plan is derived from all of them (`purchase-plan.ts`) and kept on the
+ * user item as `current_subscription`, written in the same transaction as the purchase, so reading
+ * it stays one round trip. The summary's `revision` makes that derivation safe when notifications
+ * of several purchases race: a write whose reading of the purchases is out of date is retried.
  */
 export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; table: string; clock: Clock }) {
   const { dynamo, table, clock } = deps;
@@ -24,8 +30,57 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
 
   async function userOf(accountToken: string | undefined): Promise<string | undefined> {
     if (!accountToken) return undefined;
-    const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: itemKeys.storeAccount(accountToken), ConsistentRead: true }));
+    const key = itemKeys.storeAccount(accountToken);
+    const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
     return Item?.user_id as string | undefined;
+  }
+
+  /**
+   * The plan's revision, then every purchase, in this order: a revision still current when the
+   * write commits means no purchase changed since it was read.
+   */
+  async function purchasesOf(userId: string) {
+    const profile = new GetCommand({
+      TableName: table,
+      Key: itemKeys.profile(userId),
+      ProjectionExpression: 'PK, current_subscription, deleting_at',
+      ConsistentRead: true,
+    });
+    const { Item } = await dynamo.send(profile);
+    if (!Item || Item.deleting_at) return undefined;
+    const revision = (Item.current_subscription as { revision?: number } | undefined)?.revision;
+    const purchases: Array<PurchaseState & { SK: string }> = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await dynamo.send(
+        new QueryCommand({
+          TableName: table,
+          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :purchase)',
+          ExpressionAttributeValues: { ':pk': itemKeys.userPartition(userId), ':purchase': itemKeys.purchasePrefix },
+          ProjectionExpression: 'SK, provider, #status, expires_at, event_time',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      purchases.push(...((page.Items ?? []) as Array<PurchaseState & { SK: string }>));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return { revision, purchases };
+  }
+
+  /** Writes the marker alone (while the account lives): `outcome`, or a duplicate, or the user is gone. */
+  async function markerOnly(putMarker: object, userId: string, outcome: ApplyOutcome): Promise<ApplyOutcome> {
+    try {
+      await dynamo.send(new TransactWriteCommand({ TransactItems: [putMarker, liveProfileCheck(table, userId)] }));
+      return outcome;
+    } catch (err) {
+      if (!(err instanceof TransactionCanceledException)) throw err;
+      const reasons = cancellationReasons(['marker', 'profile'], err);
+      if (reasons.marker === 'ConditionalCheckFailed') return 'duplicate';
+      if (reasons.profile === 'ConditionalCheckFailed') return 'unknown_user';
+      throw err;
+    }
   }
 
   return {
@@ -42,60 +97,64 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
         received_at: now.toISOString(),
         ttl: Math.floor(now.getTime() / 1000) + NOTIFICATION_TTL_SECONDS,
       };
-      const putMarker = { Put: { TableName: table, Item: marker, ConditionExpression: 'attribute_not_exists(PK)' } };
       // No marker and no change for an account being deleted (`live-profile.ts`): it would outlive the deletion.
-      const liveProfile = liveProfileCheck(table, userId).ConditionCheck.ConditionExpression;
-      const newer = '(attribute_not_exists(current_subscription.event_time) OR current_subscription.event_time < :time)';
-      // Ending or downgrading needs the purchase the subscription came from.
-      const samePurchase = '(attribute_not_exists(current_subscription.purchase_reference_hash) OR current_subscription.purchase_reference_hash = :purchase)';
-      const upgrades = event.state?.status === 'active';
-      const change = event.state
-        ? {
+      const putMarker = { Put: { TableName: table, Item: marker, ConditionExpression: 'attribute_not_exists(PK)' } };
+      if (!event.state) return markerOnly(putMarker, userId, 'recorded');
+
+      const key = itemKeys.purchase(userId, purchaseHash(event.state.purchaseReference));
+      const updatedAt = now.toISOString();
+      const purchase: PurchaseState = {
+        provider: event.provider,
+        status: event.state.status,
+        event_time: event.eventTime,
+        ...(event.state.expiresAt ? { expires_at: event.state.expiresAt } : {}),
+      };
+      for (let attempt = 1; ; attempt++) {
+        const read = await purchasesOf(userId);
+        if (!read) return 'unknown_user';
+        const current = read.purchases.find((p) => p.SK === key.SK);
+        // The store's order, per purchase: an older notification of this purchase changes nothing.
+        if (current && current.event_time >= event.eventTime) return markerOnly(putMarker, userId, 'stale');
+        const plan = planOf([...read.purchases.filter((p) => p !== current), purchase])!;
+        const revised =
+          read.revision === undefined
+            ? 'attribute_not_exists(current_subscription.revision)'
+            : 'current_subscription.revision = :revision';
+        const live = liveProfileCheck(table, userId).ConditionCheck.ConditionExpression;
+        const writes = [
+          putMarker,
+          { Put: { TableName: table, Item: { ...key, entity: 'purchase', ...purchase, updated_at: updatedAt } } },
+          {
             Update: {
               TableName: table,
               Key: itemKeys.profile(userId),
-              ConditionExpression: `${liveProfile} AND ${newer}${upgrades ? '' : ` AND ${samePurchase}`}`,
-              UpdateExpression: 'SET current_subscription = :subscription',
+              ConditionExpression: `${live} AND ${revised}`,
+              UpdateExpression: 'SET current_subscription = :plan',
               ExpressionAttributeValues: {
-                ':time': event.eventTime,
-                ...(upgrades ? {} : { ':purchase': purchaseHash(event.state.purchaseReference) }),
-                ':subscription': {
-                  type: event.state.type,
-                  status: event.state.status,
-                  provider: event.provider,
-                  purchase_reference_hash: purchaseHash(event.state.purchaseReference),
-                  event_time: event.eventTime,
-                  updated_at: now.toISOString(),
-                  ...(event.state.expiresAt ? { expires_at: event.state.expiresAt } : {}),
-                },
+                ':plan': { ...plan, revision: (read.revision ?? 0) + 1, updated_at: updatedAt },
+                ...(read.revision === undefined ? {} : { ':revision': read.revision }),
               },
             },
-          }
-        : liveProfileCheck(table, userId);
-      try {
-        await dynamo.send(new TransactWriteCommand({ TransactItems: [putMarker, change] }));
-        return event.state ? 'applied' : 'recorded';
-      } catch (err) {
-        if (!(err instanceof TransactionCanceledException)) throw err;
-        const reasons = cancellationReasons(['marker', 'change'], err);
-        if (reasons.marker === 'ConditionalCheckFailed') return 'duplicate';
-        if (reasons.change !== 'ConditionalCheckFailed') throw err;
-        const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: itemKeys.profile(userId), ProjectionExpression: 'PK, current_subscription, deleting_at', ConsistentRead: true }));
-        if (!Item || Item.deleting_at) return 'unknown_user';
-        const current = Item.current_subscription as { event_time?: number } | undefined;
-        // Refused: keep the marker so a replay is a duplicate, change nothing — while the account
-        // lives, so no marker outlives its deletion.
-        const kept = await dynamo.send(new TransactWriteCommand({ TransactItems: [putMarker, liveProfileCheck(table, userId)] })).then(
-          () => true,
-          (e: unknown) => {
-            if (!(e instanceof TransactionCanceledException)) throw e;
-            return cancellationReasons(['marker', 'profile'], e).profile === undefined;
           },
-        );
-        if (!kept) return 'unknown_user';
-        return current?.event_time !== undefined && current.event_time >= event.eventTime ? 'stale' : 'other_purchase';
+        ];
+        try {
+          await dynamo.send(new TransactWriteCommand({ TransactItems: writes }));
+          return 'applied';
+        } catch (err) {
+          if (!(err instanceof TransactionCanceledException)) throw err;
+          const reasons = cancellationReasons(['marker', 'purchase', 'profile'], err);
+          if (reasons.marker === 'ConditionalCheckFailed') return 'duplicate';
+          const raced = Object.values(reasons).every(
+            (r) => !r || r === 'ConditionalCheckFailed' || r === 'TransactionConflict',
+          );
+          if (!raced) throw err;
+          // Another notification of this user's purchases (or the deletion fence) came first: read again.
+          if (attempt >= ATTEMPTS) {
+            throw new ContentionError('The purchases of this account kept changing while a notification was applied');
+          }
+          await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * attempt));
+        }
       }
     },
   };
 }
-
