@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { createRoute, z } from '@hono/zod-openapi';
 import { itemKeys, storeNotificationPath } from '../../contract';
 import { accountGone, ApiError } from '../errors';
@@ -85,6 +86,35 @@ export function subscriptionRoutes(p: Platform) {
     }
   }
 
+  /** A notification of another zone's account: its owner's outcome, or an error that makes the store retry. */
+  async function leaveToOwner(
+    owner: string,
+    body: z.infer<typeof Webhook>,
+    handedOn: boolean,
+    log: () => Logger,
+  ): Promise<z.infer<typeof Outcome>> {
+    // Play delivers every push to every zone's own subscription: the owner has its copy.
+    if (!('signedPayload' in body)) return 'not_this_zone';
+    // The App Store has one URL: hand it on, once, and say yes only when the owner has it.
+    if (handedOn) {
+      const message = 'This notification was handed on to a zone that does not own its account';
+      throw new ApiError(421, 'WRONG_ZONE', `${message}; it is not handed on twice`);
+    }
+    const unavailable = (why: string) =>
+      new ApiError(503, 'ZONE_UNAVAILABLE', `${why}; retry later`, { retryable: true });
+    let answer: unknown;
+    try {
+      answer = await forward(owner, body.signedPayload);
+    } catch (err) {
+      if (!(err instanceof ZoneUnavailableError)) throw err;
+      log().warn('store notification not handed on', { owner, reason: err.message });
+      throw unavailable("The zone that owns this notification's account did not take it");
+    }
+    const handed = WebhookAnswer.safeParse(answer);
+    if (!handed.success) throw unavailable("The owner zone's answer was not understood");
+    return handed.data.outcome;
+  }
+
   return router
     .openapi(routes.get, async (c) => {
       const subscription = p.users.subscriptionOf(c.get('prefetched')[0]);
@@ -114,27 +144,9 @@ export function subscriptionRoutes(p: Platform) {
       // The token's zone tag names the owner: only the owner applies it (`store-account-token.ts`).
       const owner = zoneOfStoreAccountToken(event.accountToken);
       if (owner && owner !== p.config.zone) {
-        // Play delivers every push to every zone's own subscription: the owner has its copy.
-        if (!('signedPayload' in body)) {
-          c.var.log().info('store notification', { provider: event.provider, owner, outcome: 'not_this_zone' });
-          return c.json({ outcome: 'not_this_zone' as const }, 200);
-        }
-        // The App Store has one URL: hand it on, once, and say yes only when the owner has it.
-        if (c.req.header(forwardedFromHeader) !== undefined) {
-          throw new ApiError(421, 'WRONG_ZONE', 'This notification was handed on to a zone that does not own its account; it is not handed on twice');
-        }
-        let answer: unknown;
-        try {
-          answer = await forward(owner, body.signedPayload);
-        } catch (err) {
-          if (!(err instanceof ZoneUnavailableError)) throw err;
-          c.var.log().warn('store notification not handed on', { provider: event.provider, owner, reason: err.message });
-          throw new ApiError(503, 'ZONE_UNAVAILABLE', "The zone that owns this notification's account did not take it; retry later", { retryable: true });
-        }
-        const handed = WebhookAnswer.safeParse(answer);
-        if (!handed.success) throw new ApiError(503, 'ZONE_UNAVAILABLE', "The owner zone's answer was not understood; retry later", { retryable: true });
-        c.var.log().info('store notification', { provider: event.provider, owner, outcome: handed.data.outcome, handedOn: true });
-        return c.json({ outcome: handed.data.outcome }, 200);
+        const outcome = await leaveToOwner(owner, body, c.req.header(forwardedFromHeader) !== undefined, c.var.log);
+        c.var.log().info('store notification', { provider: event.provider, owner, outcome });
+        return c.json({ outcome }, 200);
       }
       const outcome = owner ? await p.subscriptionStore.apply(event) : 'unknown_user';
       c.var.log().info('store notification', {
