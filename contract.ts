@@ -253,7 +253,9 @@ export const residencyGroups = {
 export const otherResidencies = '*';
 
 /** A zone's residencies as written in its stack file and its environment: a country, a group, or `*`. */
-export const residencyPattern = new RegExp(`^([A-Z]{2}|${Object.keys(residencyGroups).join('|')}|\\${otherResidencies})$`);
+export const residencyPattern = new RegExp(
+  `^([A-Z]{2}|${Object.keys(residencyGroups).join('|')}|\\${otherResidencies})$`,
+);
 
 /**
  * Where a zone takes store notifications (App Store Server Notifications, Play's Pub/Sub pushes),

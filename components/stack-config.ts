@@ -17,7 +17,9 @@ const accountValue = <T extends z.ZodString>(schema: T, what: string) =>
     .refine((v) => !v.includes('123456789012') && !/EXAMPLE/.test(v), `${what}: this is a documentation placeholder, not your account's value`)
     .pipe(schema);
 const positive = z.number().int().positive();
-const residency = z.string().regex(residencyPattern, 'a country code (IE), a residency group (EEA) or * (every residency no other zone names)');
+const residency = z
+  .string()
+  .regex(residencyPattern, 'a country code (IE), a residency group (EEA) or * (every residency no other zone names)');
 /** A Google OAuth client id as Google Cloud Console issues it: `<project number>-<id>.apps.googleusercontent.com`. */
 const googleClientId = accountValue(
   z.string().regex(/^\d+-[a-z0-9]+\.apps\.googleusercontent\.com$/, 'a Google OAuth client id (<project number>-<id>.apps.googleusercontent.com, Google Cloud Console → Credentials); sign-in refuses tokens for any other audience'),
@@ -100,7 +102,10 @@ export const stackConfigSchema = z
     residencies: z.array(residency).min(1),
     /** The other zones: their issuer, API and residencies, as their own stack files declare them. */
     zoneDirectory: z
-      .partialRecord(z.enum(zones), z.strictObject({ issuer: z.url(), homeApi: z.url(), residencies: z.array(residency).min(1) }))
+      .partialRecord(
+        z.enum(zones),
+        z.strictObject({ issuer: z.url(), homeApi: z.url(), residencies: z.array(residency).min(1) }),
+      )
       .default({}),
     alarmEmail: z.email(),
     logRetentionDays: z.number().refine((d) => logRetentionDays.includes(d), `one of ${logRetentionDays.join(', ')}`),
@@ -187,7 +192,8 @@ export const stackConfigSchema = z
     // Play publishes to one topic; each zone's own push subscription pushes to its own name.
     const ownWebhook = c.domain && `https://${c.domain.zoneName}${storeNotificationPath}`;
     if (ownWebhook && c.subscriptions.googlePlay && c.subscriptions.googlePlay.pushAudience !== ownWebhook) {
-      problem('subscriptions', `googlePlay.pushAudience must be this zone's own webhook, ${ownWebhook}: every zone has its own push subscription`);
+      const why = 'every zone has its own push subscription';
+      problem('subscriptions', `googlePlay.pushAudience must be this zone's own webhook, ${ownWebhook}: ${why}`);
     }
     const secretRegion = c.subscriptions.googlePlay?.credentialsSecretArn.split(':')[3];
     if (secretRegion && !allowed.has(secretRegion)) problem('subscriptions', `the Play credentials secret is in ${secretRegion}, outside this zone's allowedRegions (${list})`);

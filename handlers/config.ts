@@ -120,7 +120,11 @@ const zoneDirectory = z
       '{"<zone>": {"issuer": "...", "homeApi": "...", "residencies": ["EEA"]}}',
       z.partialRecord(
         z.enum(zones),
-        z.strictObject({ issuer: httpsOrLoopbackUrl, homeApi: httpsOrLoopbackUrl, residencies: z.array(residency).default([]) }),
+        z.strictObject({
+          issuer: httpsOrLoopbackUrl,
+          homeApi: httpsOrLoopbackUrl,
+          residencies: z.array(residency).default([]),
+        }),
       ),
     ),
   )
@@ -252,7 +256,9 @@ function toAppConfig(e: z.output<typeof appEnv>): AppConfig {
   if (Object.values(config.zoneDirectory).some((z) => z.issuer === config.issuer)) {
     problems.push(`${envVars.zoneDirectory} must not list this zone's own issuer`);
   }
-  if (Object.hasOwn(config.zoneDirectory, config.zone)) problems.push(`${envVars.zoneDirectory} must not list this zone (${config.zone})`);
+  if (Object.hasOwn(config.zoneDirectory, config.zone)) {
+    problems.push(`${envVars.zoneDirectory} must not list this zone (${config.zone})`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

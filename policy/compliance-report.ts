@@ -149,7 +149,9 @@ export async function complianceReport(stack: StackName) {
     '',
     '## Where store notifications are received and processed',
     '',
-    'A user belongs to the zone of the residency they declared at onboarding; their purchases name them by a store account token that carries that zone, and only that zone applies a notification for them (docs/architecture.md, Zones).',
+    'A user belongs to the zone of the residency they declared at onboarding; their purchases name them by a store ' +
+      'account token that carries that zone, and only that zone applies a notification for them ' +
+      '(docs/architecture.md, Zones).',
     '',
     '| | |',
     '|---|---|',

@@ -29,7 +29,9 @@ const Residency = z
   .regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 country code in capitals, such as IE')
   .openapi({
     description:
-      "The user's country of residence (ISO 3166-1 alpha-2), chosen by the user and proposed from the device's region. It decides the user's zone for good: a zone that does not serve it answers 421 WRONG_ZONE with the homeApi of the one that does (GET /api/v1/zones lists them).",
+      "The user's country of residence (ISO 3166-1 alpha-2), chosen by the user and proposed from the device's " +
+      "region. It decides the user's zone for good: a zone that does not serve it answers 421 WRONG_ZONE with the " +
+      'homeApi of the one that does (GET /api/v1/zones lists them).',
     example: 'IE',
   });
 
@@ -56,7 +58,10 @@ const routes = {
     tags: ['Auth'],
     summary: 'Create an account from a Google or Apple ID token',
     request: { body: jsonBody(OnboardingRequest) },
-    responses: { 201: jsonResponse('Account created and signed in', Session), ...errorResponses(400, 401, 409, 413, 415, 421, 503) },
+    responses: {
+      201: jsonResponse('Account created and signed in', Session),
+      ...errorResponses(400, 401, 409, 413, 415, 421, 503),
+    },
   })),
   signin: createRoute(publicRoute({
     method: 'post',
@@ -132,9 +137,8 @@ export function authRoutes(p: Platform) {
       // Before anything is verified, redeemed or written: a resident of another zone is sent there.
       const home = zoneOfResidency(p.config, body.residency);
       if (home?.zone !== p.config.zone) {
-        throw new ApiError(421, 'WRONG_ZONE', home ? 'This residency is served by another zone; onboard at homeApi' : 'No zone serves this residency yet', {
-          extra: home ? { homeApi: home.homeApi } : {},
-        });
+        const message = home ? 'This residency is served by another zone; onboard at homeApi' : 'No zone serves it yet';
+        throw new ApiError(421, 'WRONG_ZONE', message, { extra: home ? { homeApi: home.homeApi } : {} });
       }
       const identity = await verifyIdToken(body.provider, body.idToken);
       const apple = await appleRefreshToken(body, identity, c.var.log);

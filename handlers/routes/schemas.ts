@@ -14,7 +14,9 @@ export const ErrorBody = z
       retryable: z.boolean(),
       requestId: z.string(),
     }),
-    homeApi: z.string().url().optional().openapi({ description: 'Only with 421 WRONG_ZONE: the API of the zone that holds this account or serves this residency' }),
+    homeApi: z.string().url().optional().openapi({
+      description: 'Only with 421 WRONG_ZONE: the API of the zone that holds this account or serves this residency',
+    }),
   })
   .openapi('Error');
 

@@ -30,12 +30,16 @@ const PubSubEnvelope = z.object({
   subscription: z.string().max(500).optional(),
 });
 const Webhook = z.union([AppStoreEnvelope, PubSubEnvelope]).openapi('StoreNotification');
-const Outcome = z.enum(['applied', 'recorded', 'duplicate', 'stale', 'unknown_user', 'unknown_purchase', 'not_this_zone']);
+const Outcome = z.enum([
+  'applied', 'recorded', 'duplicate', 'stale', 'unknown_user', 'unknown_purchase', 'not_this_zone',
+]);
 const WebhookAnswer = z
   .object({
     outcome: Outcome.openapi({
       description:
-        "What the owner zone did. An App Store notification for another zone's account is handed to that zone and answered with its outcome; a Play push for another zone's account is not_this_zone (that zone's own push subscription delivers it there)",
+        "What the owner zone did. An App Store notification for another zone's account is handed to that zone and " +
+        "answered with its outcome; a Play push for another zone's account is not_this_zone (that zone's own push " +
+        'subscription delivers it there)',
     }),
   })
   .openapi('StoreNotificationOutcome');
@@ -66,7 +70,8 @@ const unverified = () => new ApiError(401, 'WEBHOOK_UNVERIFIED', 'The notificati
 
 export function subscriptionRoutes(p: Platform) {
   const router = createRouter();
-  const forward = createZoneForwarder({ zone: p.config.zone, directory: p.config.zoneDirectory, webhookPath: storeNotificationPath });
+  const { zone, zoneDirectory: directory } = p.config;
+  const forward = createZoneForwarder({ zone, directory, webhookPath: storeNotificationPath });
 
   async function read(body: z.infer<typeof Webhook>, authorization: string | undefined): Promise<SubscriptionEvent> {
     const { appStore, googlePlay } = p.config;
