@@ -108,6 +108,20 @@ export const auditBucketLayout = {
   eventsPrefix: 'observability/',
 } as const;
 
+/**
+ * The encryption context of personal data sealed with the Encryption SDK (`handlers/users/pii-cipher.ts`).
+ * KMS sees it on Decrypt, so key policies and roles can open one kind of message and not another:
+ * the stream function opens only the Apple refresh token.
+ */
+export const piiEncryptionContext = {
+  table: 'serenya:table',
+  partition: 'serenya:key',
+  /** One attribute sealed alone (the Apple refresh token). */
+  attribute: 'serenya:attribute',
+  /** A profile's fields sealed together, by format version. */
+  format: 'serenya:format',
+} as const;
+
 /** An RS256 public key as served by `/.well-known/jwks.json` and handed to the runtime as `TOKEN_JWKS`. */
 export interface PublicJwk {
   kty: 'RSA';

@@ -24,6 +24,11 @@ export interface ApiArgs {
   burstLimit: number;
   /** Requests per 5 minutes one IP may send before WAF blocks it. */
   wafRequestsPer5MinPerIp: number;
+  /**
+   * Requests per 5 minutes one bearer token (the `authorization` header) may send before WAF blocks
+   * it: the per-client limit, since the stage's throttle is shared by every client. @default 600
+   */
+  wafRequestsPer5MinPerToken?: number;
   /** Retention of the access logs. @default 30 */
   logRetentionDays?: number;
   /** Custom domains with a regional ACM certificate validated by DNS. @default none: the execute-api URL */
@@ -63,6 +68,8 @@ const accessLogFormat = JSON.stringify({
 export class Api extends pulumi.ComponentResource {
   public readonly restApi: aws.apigateway.RestApi;
   public readonly webAcl: aws.wafv2.WebAcl;
+  /** WAF's request log (`aws-waf-logs-…`), the `authorization` header redacted. */
+  public readonly wafLogs: aws.cloudwatch.LogGroup;
   public readonly accessLogs: aws.cloudwatch.LogGroup;
   /** The base URL the app uses: the zone's domain, or the execute-api URL without one. */
   public readonly url: pulumi.Output<string>;
@@ -81,6 +88,7 @@ export class Api extends pulumi.ComponentResource {
     this.args = args;
     this.restApi = this.createRestApi();
     this.webAcl = this.createWebAcl();
+    this.wafLogs = this.createWafLogging();
     this.accessLogs = this.createAccessLogs();
     if (args.managesAccountSettings ?? true) this.accountSettings = this.createAccountLoggingRole();
     if (args.domain) this.createDomains(args.domain);
@@ -137,11 +145,48 @@ export class Api extends pulumi.ComponentResource {
             statement: { rateBasedStatement: { limit: this.args.wafRequestsPer5MinPerIp, aggregateKeyType: 'IP' } },
             visibilityConfig: visibility('rate-per-ip'),
           },
+          // One client, wherever it connects from. Requests without the header are not counted here
+          // (WAF skips a request missing a custom key); the per-IP rule still counts them.
+          {
+            name: 'rate-per-token',
+            priority: 4,
+            action: { block: {} },
+            statement: {
+              rateBasedStatement: {
+                limit: this.args.wafRequestsPer5MinPerToken ?? 600,
+                aggregateKeyType: 'CUSTOM_KEYS',
+                customKeys: [{ header: { name: 'authorization', textTransformations: [{ priority: 0, type: 'NONE' }] } }],
+              },
+            },
+            visibilityConfig: visibility('rate-per-token'),
+          },
         ],
         visibilityConfig: visibility(`${this.name}-waf`),
         tags: classified('none'),
       }, { parent: this }),
     );
+  }
+
+  /**
+   * WAF's log of every request it evaluated, in the zone: which rule matched, the client's address
+   * and headers, with the bearer token redacted. The group's name must start with `aws-waf-logs-`.
+   */
+  private createWafLogging() {
+    const logs = new aws.cloudwatch.LogGroup(
+      `${this.name}-waf-logs`,
+      { namePrefix: 'aws-waf-logs-serenya-', retentionInDays: this.args.logRetentionDays ?? 30, tags: classified('pii') },
+      { parent: this },
+    );
+    new aws.wafv2.WebAclLoggingConfiguration(
+      `${this.name}-waf-logging`,
+      {
+        resourceArn: this.webAcl.arn,
+        logDestinationConfigs: [logs.arn],
+        redactedFields: [{ singleHeader: { name: 'authorization' } }],
+      },
+      { parent: this },
+    );
+    return logs;
   }
 
   private createAccessLogs() {
@@ -157,7 +202,13 @@ export class Api extends pulumi.ComponentResource {
     // role scoped to this stack's log group would silently drop the other stacks' access logs.
     const { role, policy } = serviceRole(
       `${this.name}-apigw-logs`,
-      { service: 'apigateway.amazonaws.com', description: 'API Gateway writes access logs of every stage in this account and region', managedPolicyArn: apiGatewayLogsPolicyArn },
+      {
+        service: 'apigateway.amazonaws.com',
+        description: 'API Gateway writes access logs of every stage in this account and region',
+        managedPolicyArn: apiGatewayLogsPolicyArn,
+        // The APIs of this region (API Gateway's ARNs name no account; aws:SourceAccount pins it).
+        sourceArn: `arn:aws:apigateway:${this.args.region}::/*`,
+      },
       this,
     );
     return new aws.apigateway.Account(`${this.name}-account`, { cloudwatchRoleArn: role.arn }, { parent: this, dependsOn: [policy] });

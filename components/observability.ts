@@ -4,6 +4,33 @@ import { platformMetrics } from '../contract';
 import { functionSizes } from './platform-functions';
 import { classified } from './tags';
 
+/**
+ * A release rolls back on an error *rate*, judged only on enough traffic: a count would stop a busy
+ * zone's release for noise and never stop a quiet zone's broken one.
+ */
+export const rollbackAlarmRule = { minimumSample: 20, errorRate: 0.05, periodSeconds: 300 } as const;
+
+/** Metric math: `errors / total` over the period, 0 while `total` is under the minimum sample. */
+function errorRateQueries(namespace: string, metrics: { errors: string; total: string }, dimensions: Record<string, pulumi.Input<string>>) {
+  const metric = (id: string, metricName: string) => ({
+    id,
+    returnData: false,
+    metric: { namespace, metricName, dimensions, stat: 'Sum', period: rollbackAlarmRule.periodSeconds },
+  });
+  return {
+    metricQueries: [
+      metric('errors', metrics.errors),
+      metric('total', metrics.total),
+      {
+        id: 'rate',
+        label: `${metrics.errors} / ${metrics.total}`,
+        returnData: true,
+        expression: `IF(FILL(total, 0) >= ${rollbackAlarmRule.minimumSample}, FILL(errors, 0) / total, 0)`,
+      },
+    ],
+  };
+}
+
 export interface ObservabilityArgs {
   /** The zone, in dashboard and alarm names. */
   zone: string;
@@ -76,17 +103,19 @@ export class Observability extends pulumi.ComponentResource {
 
   private createAlarms(name: string, args: ObservabilityArgs) {
     const fiveMinutes = { period: 300, evaluationPeriods: 1 };
+    const { minimumSample, errorRate } = rollbackAlarmRule;
+    const percent = `${errorRate * 100}%`;
     for (const [fn, functionName] of Object.entries(args.functionNames)) {
       this.rollbackAlarm(`${name}-${fn}-errors`, this.criticalTopic, {
-        alarmDescription: `${fn} function: more than 10 errors in 5 minutes`,
-        namespace: 'AWS/Lambda', metricName: 'Errors', dimensions: { FunctionName: functionName },
-        statistic: 'Sum', threshold: 10, comparisonOperator: 'GreaterThanThreshold', ...fiveMinutes,
+        alarmDescription: `${fn} function: more than ${percent} of at least ${minimumSample} invocations failed in 5 minutes`,
+        ...errorRateQueries('AWS/Lambda', { errors: 'Errors', total: 'Invocations' }, { FunctionName: functionName }),
+        threshold: errorRate, comparisonOperator: 'GreaterThanThreshold', evaluationPeriods: 1,
       });
     }
     this.rollbackAlarm(`${name}-api-5xx`, this.criticalTopic, {
-      alarmDescription: 'API Gateway: more than 10 5xx answers in 5 minutes',
-      namespace: 'AWS/ApiGateway', metricName: '5XXError', dimensions: { ApiName: args.restApiName, Stage: args.stageName },
-      statistic: 'Sum', threshold: 10, comparisonOperator: 'GreaterThanThreshold', ...fiveMinutes,
+      alarmDescription: `API Gateway: more than ${percent} of at least ${minimumSample} requests answered 5xx in 5 minutes`,
+      ...errorRateQueries('AWS/ApiGateway', { errors: '5XXError', total: 'Count' }, { ApiName: args.restApiName, Stage: args.stageName }),
+      threshold: errorRate, comparisonOperator: 'GreaterThanThreshold', evaluationPeriods: 1,
     });
     for (const kind of ['Read', 'Write']) {
       this.alarm(`${name}-table-${kind.toLowerCase()}-throttles`, this.criticalTopic, {
@@ -96,6 +125,7 @@ export class Observability extends pulumi.ComponentResource {
       });
     }
     this.createAuditStreamAlarms(name, args);
+    this.createDeletionAlarms(name);
     this.alarm(`${name}-worker-near-timeout`, this.warningTopic, {
       alarmDescription: 'Worker: slowest run above 80% of its timeout',
       namespace: 'AWS/Lambda', metricName: 'Duration', dimensions: { FunctionName: args.functionNames.worker },
@@ -133,6 +163,24 @@ export class Observability extends pulumi.ComponentResource {
       namespace: platformMetrics.namespace, metricName: platformMetrics.appleRevocationOldestAge, dimensions: { service: 'serenya' },
       statistic: 'Maximum', threshold: 3600, comparisonOperator: 'GreaterThanThreshold', period: 3600, evaluationPeriods: 1,
       treatMissingData: args.appleSignIn ? 'breaching' : 'notBreaching',
+    });
+  }
+
+  /**
+   * Account deletions the sweep cannot finish (docs/runbooks.md). The sweep reports on every run, 0
+   * when nothing waits: silence means the schedule stopped, and counts as breaching.
+   */
+  private createDeletionAlarms(name: string) {
+    this.alarm(`${name}-deletions-pending`, this.criticalTopic, {
+      alarmDescription: 'Account deletion: one unfinished for more than 6 hours, or the sweep silent for an hour (docs/runbooks.md)',
+      namespace: platformMetrics.namespace, metricName: platformMetrics.pendingDeletionAge, dimensions: { service: 'serenya' },
+      statistic: 'Maximum', threshold: 6 * 3600, comparisonOperator: 'GreaterThanThreshold', period: 3600, evaluationPeriods: 1,
+      treatMissingData: 'breaching',
+    });
+    this.alarm(`${name}-deletion-failures`, this.warningTopic, {
+      alarmDescription: 'Account deletion: the sweep failed to finish a deletion in two 15-minute windows running (docs/runbooks.md)',
+      namespace: platformMetrics.namespace, metricName: platformMetrics.deletionFailures, dimensions: { service: 'serenya' },
+      statistic: 'Sum', threshold: 0, comparisonOperator: 'GreaterThanThreshold', period: 900, evaluationPeriods: 2,
     });
   }
 

@@ -39,6 +39,12 @@ export interface PlatformFunctionsArgs {
 /** The alias every trigger invokes. */
 export const liveAlias = 'live';
 
+/**
+ * How often the sweeps run. Each run reports, so the deletion and revocation alarms (hourly periods,
+ * silence breaching) hear from it many times an hour.
+ */
+export const sweepInterval = 'rate(5 minutes)';
+
 /** Memory and timeout of each function; the worker waits on Bedrock. */
 export const functionSizes: Record<FunctionName, { memorySize: number; timeout: number }> = {
   api: { memorySize: 1024, timeout: 29 },
@@ -61,6 +67,8 @@ export class PlatformFunctions extends pulumi.ComponentResource {
   public readonly aliases: Record<FunctionName, aws.lambda.Alias>;
   public readonly logGroups: Record<FunctionName, aws.cloudwatch.LogGroup>;
   public readonly streamFailures: aws.sqs.Queue;
+  /** The EventBridge rule that runs the scheduled sweeps (unfinished deletions, Apple token revocations). */
+  public readonly sweepSchedule: aws.cloudwatch.EventRule;
 
   constructor(name: string, args: PlatformFunctionsArgs, opts?: pulumi.ComponentResourceOptions) {
     super('serenya:compute:PlatformFunctions', name, {}, opts);
@@ -71,6 +79,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
     this.functions = this.createFunctions(name, args, code, policies);
     this.aliases = this.createAliases(name, args);
     this.createStreamSubscription(name, args);
+    this.sweepSchedule = this.createSweepSchedule(name);
     this.registerOutputs({
       apiFunctionName: this.functions.api.name,
       workerFunctionName: this.functions.worker.name,
@@ -190,6 +199,37 @@ export class PlatformFunctions extends pulumi.ComponentResource {
       );
     }
     return aliases;
+  }
+
+  /**
+   * EventBridge's Scheduled Event to the API function's `live` alias, every `sweepInterval`: the
+   * runtime's `schedule` handler (`handlers/dispatch.ts`) finishes unfinished account deletions and
+   * retries pending Apple token revocations, and reports both (alarmed on in `observability.ts`).
+   * The API function's role already holds everything both sweeps touch.
+   */
+  private createSweepSchedule(name: string) {
+    const rule = new aws.cloudwatch.EventRule(
+      `${name}-sweeps`,
+      { description: 'Serenya: finish unfinished account deletions, retry Apple token revocations', scheduleExpression: sweepInterval, tags: classified('none') },
+      { parent: this },
+    );
+    const permission = new aws.lambda.Permission(
+      `${name}-sweeps-invoke-api`,
+      {
+        action: 'lambda:InvokeFunction',
+        function: this.functions.api.name,
+        qualifier: this.aliases.api.name,
+        principal: 'events.amazonaws.com',
+        sourceArn: rule.arn,
+      },
+      { parent: this },
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-sweeps-target`,
+      { rule: rule.name, arn: this.aliases.api.arn, retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 } },
+      { parent: this, dependsOn: [permission] },
+    );
+    return rule;
   }
 
   private createStreamSubscription(name: string, args: PlatformFunctionsArgs) {

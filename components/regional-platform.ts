@@ -1,13 +1,13 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { functionEnvironment, publicJwkOf, type FunctionEnvironment } from '../contract';
+import { functionEnvironment, piiEncryptionContext, publicJwkOf, type FunctionEnvironment } from '../contract';
 import { Api, type ApiArgs } from './api';
 import { AuditBucket, type AuditBucketArgs } from './audit-bucket';
 import { bedrockArns, profileGeography } from './bedrock-arns';
 import { FunctionRoles } from './function-roles';
 import { GeoDns } from './geo-dns';
 import type { Statement } from './iam-statement';
-import { Keys } from './keys';
+import { deployRoleName, Keys } from './keys';
 import { Observability } from './observability';
 import { functionSizes, PlatformFunctions, type PlatformFunctionsArgs } from './platform-functions';
 import { Releases } from './releases';
@@ -32,6 +32,9 @@ function storeEnvironment({ subscriptions: { appStore, googlePlay } }: StackConf
     }),
   };
 }
+
+/** The encryption context of a sealed Apple refresh token: the one personal datum the stream function opens. */
+const appleTokenContext = { [piiEncryptionContext.attribute]: 'apple_refresh_token' };
 
 /** Stops a preview on the problems `RegionalPlatform.deployProblems` found, naming each. */
 export function assertDeployable(problems: string[]) {
@@ -107,6 +110,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
     const inHome = { parent: this, providers: { aws: home } };
 
     const roles = new FunctionRoles(`${name}-roles`, {}, inHome).roles;
+    const account = aws.getCallerIdentityOutput({}, { parent: this, provider: home }).accountId;
     const keys = new Keys(
       `${name}-keys`,
       {
@@ -114,7 +118,12 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         region: config.homeRegion,
         replicaRegions: config.replicaRegions,
         replicaProviders: replicas,
-        dataKeyUsers: [roles.api.arn, roles.worker.arn, roles.stream.arn],
+        // The API seals and opens personal data; the stream opens only the Apple refresh token it revokes;
+        // the worker opens none (it uses the key only through S3 and DynamoDB, by its own policy).
+        dataKeyUsers: [roles.api.arn],
+        dataKeyOpeners: [{ role: roles.stream.arn, encryptionContext: appleTokenContext }],
+        administrators: config.keyAdministrators ?? [pulumi.interpolate`arn:aws:iam::${account}:role/${deployRoleName(stack)}`],
+        allowedRegions: config.allowedRegions,
         signers: [roles.api.arn],
         macUsers: [roles.api.arn],
       },
@@ -134,7 +143,12 @@ export class RegionalPlatform extends pulumi.ComponentResource {
     );
     const users = usersTable.table;
     const temp = new TempBucket(`${prefix}-temp`, { kmsKeyArn: keys.dataKey.arn, forceDestroy: !config.production, transform: args.transform?.tempBucket }, inHome);
-    const auditBucket = new AuditBucket(`${prefix}-audit`, { kmsKeyArn: keys.dataKey.arn, transform: args.transform?.auditBucket }, inHome);
+    const auditBucket = new AuditBucket(
+      `${prefix}-audit`,
+      // A dev stack's trail can be emptied (governance mode) so the stack can be destroyed; production's cannot.
+      { kmsKeyArn: keys.dataKey.arn, retentionMode: config.production ? 'COMPLIANCE' : 'GOVERNANCE', transform: args.transform?.auditBucket },
+      inHome,
+    );
     const audit = auditBucket.bucket;
     const api = new Api(
       `${name}-api`,
@@ -192,9 +206,10 @@ export class RegionalPlatform extends pulumi.ComponentResource {
         table: users,
         grants: {
           api: [usersTable.grantItems(), ...temp.grantJobObjects(), keys.grantDataKey(), keys.grantSign(), keys.grantMac(), ...this.playKeyGrants(config), ...this.appleKeyGrants(config)],
-          worker: [usersTable.grantJobUpdates(), ...temp.grantJobObjects(), keys.grantDataKey(), { Sid: 'InZoneModel', Effect: 'Allow', Action: ['bedrock:InvokeModel'], Resource: modelArns }],
+          worker: [usersTable.grantJobUpdates(), ...temp.grantJobObjects(), keys.grantDataKeyThroughServices(config.homeRegion), { Sid: 'InZoneModel', Effect: 'Allow', Action: ['bedrock:InvokeModel'], Resource: modelArns }],
           stream: [
-            ...usersTable.grantStreamRead(), auditBucket.grantWriteEvents(), keys.grantDataKey(), ...this.appleKeyGrants(config),
+            ...usersTable.grantStreamRead(), auditBucket.grantWriteEvents(), keys.grantDataKeyThroughServices(config.homeRegion),
+            keys.grantOpen('OpenAppleRefreshTokens', appleTokenContext), ...this.appleKeyGrants(config),
             usersTable.grantAppleRevocations(),
           ],
         },
@@ -248,6 +263,7 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       `${name}-releases`,
       {
         zone: config.zone,
+        region: config.homeRegion,
         functions: functions.nodes,
         strategy: config.release.strategy,
         rollbackAlarmNames: observability.rollbackAlarms.map((a) => a.name),

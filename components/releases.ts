@@ -29,6 +29,8 @@ export interface ReleaseTarget {
 export interface ReleasesArgs {
   /** The zone, in names. */
   zone: string;
+  /** The home region, where CodeDeploy runs the releases. */
+  region: string;
   /** The functions and their `live` aliases. */
   functions: Record<FunctionName, { function: aws.lambda.Function; alias: aws.lambda.Alias }>;
   /** How traffic moves to a new version. @default CodeDeployDefault.LambdaCanary10Percent5Minutes */
@@ -53,8 +55,8 @@ export class Releases extends pulumi.ComponentResource {
 
   constructor(name: string, args: ReleasesArgs, opts?: pulumi.ComponentResourceOptions) {
     super('serenya:compute:Releases', name, {}, opts);
-    const role = this.createServiceRole(name);
     this.application = new aws.codedeploy.Application(`${name}-app`, { computePlatform: 'Lambda', tags: classified('none') }, { parent: this });
+    const role = this.createServiceRole(name, args);
     this.deploymentGroups = Object.fromEntries(functionNames.map((fn) => [fn, this.createDeploymentGroup(name, fn, args, role)])) as Record<FunctionName, aws.codedeploy.DeploymentGroup>;
     this.targets = pulumi.all(
       functionNames.map((fn) =>
@@ -66,10 +68,17 @@ export class Releases extends pulumi.ComponentResource {
     this.registerOutputs({ applicationName: this.application.name, targets: this.targets });
   }
 
-  private createServiceRole(name: string) {
+  private createServiceRole(name: string, args: ReleasesArgs) {
+    const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
     return serviceRole(
       `${name}-codedeploy`,
-      { service: 'codedeploy.amazonaws.com', description: 'CodeDeploy shifts the functions’ live aliases', managedPolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda' },
+      {
+        service: 'codedeploy.amazonaws.com',
+        description: 'CodeDeploy shifts the functions’ live aliases',
+        managedPolicyArn: 'arn:aws:iam::aws:policy/service-role/AWSCodeDeployRoleForLambda',
+        // Only this application's deployment groups.
+        sourceArn: pulumi.interpolate`arn:aws:codedeploy:${args.region}:${account}:deploymentgroup:${this.application.name}/*`,
+      },
       this,
     );
   }

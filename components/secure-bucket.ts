@@ -10,6 +10,8 @@ export interface SecureBucketArgs {
   classification: DataClassification;
   /** Let `pulumi destroy` delete a bucket that still holds objects; never in production. @default false */
   forceDestroy?: boolean;
+  /** Object Lock, which S3 enables only when it creates the bucket (and which needs versioning). @default false */
+  objectLock?: boolean;
   /** Changes to the bucket this component makes. @default none */
   transform?: { bucket?: Transform<aws.s3.BucketArgs> };
 }
@@ -17,7 +19,8 @@ export interface SecureBucketArgs {
 /**
  * The baseline every Serenya bucket shares, so no bucket can miss it: SSE-KMS with a bucket
  * key, all public access blocked, objects owned by the bucket owner, a policy that refuses
- * anything but TLS. The temp and audit buckets add their lifecycle on top.
+ * anything but TLS and any write encrypted otherwise than with the zone's key. The temp and
+ * audit buckets add their lifecycle on top.
  */
 export class SecureBucket extends pulumi.ComponentResource {
   public readonly bucket: aws.s3.Bucket;
@@ -26,13 +29,18 @@ export class SecureBucket extends pulumi.ComponentResource {
     super('serenya:storage:SecureBucket', name, {}, opts);
     this.bucket = this.createBucket(name, args);
     const guards = [this.createEncryption(name, args), this.createPublicAccessBlock(name), this.createOwnershipControls(name)];
-    this.createTlsOnlyPolicy(name, guards);
+    this.createTlsOnlyPolicy(name, args, guards);
     this.registerOutputs({ bucketName: this.bucket.bucket, bucketArn: this.bucket.arn });
   }
 
   private createBucket(name: string, args: SecureBucketArgs) {
     return new aws.s3.Bucket(
-      ...transformed(args.transform?.bucket, name, { bucketPrefix: `${name}-`, forceDestroy: args.forceDestroy ?? false, tags: classified(args.classification) }, { parent: this }),
+      ...transformed(args.transform?.bucket, name, {
+        bucketPrefix: `${name}-`,
+        forceDestroy: args.forceDestroy ?? false,
+        ...(args.objectLock && { objectLockEnabled: true }),
+        tags: classified(args.classification),
+      }, { parent: this }),
     );
   }
 
@@ -63,7 +71,11 @@ export class SecureBucket extends pulumi.ComponentResource {
     );
   }
 
-  private createTlsOnlyPolicy(name: string, dependsOn: pulumi.Resource[]) {
+  private createTlsOnlyPolicy(name: string, args: SecureBucketArgs, dependsOn: pulumi.Resource[]) {
+    const objects = pulumi.interpolate`${this.bucket.arn}/*`;
+    // A write that names no encryption gets the default, the zone's key; one that names any other
+    // (SSE-S3, DSSE, another key, or aws:kms with no key id, which S3 reads as aws/s3) is refused.
+    const denyWrites = (Sid: string, Condition: object) => ({ Sid, Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: objects, Condition });
     return new aws.s3.BucketPolicy(
       `${name}-tls-only`,
       {
@@ -87,6 +99,11 @@ export class SecureBucket extends pulumi.ComponentResource {
               Resource: [this.bucket.arn, pulumi.interpolate`${this.bucket.arn}/*`],
               Condition: { NumericLessThan: { 's3:TlsVersion': '1.2' } },
             },
+            denyWrites('DenyOtherEncryption', { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } }),
+            denyWrites('DenyOtherKeys', { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': args.kmsKeyArn } }),
+            denyWrites('DenyKmsWithoutTheZoneKey', {
+              Null: { 's3:x-amz-server-side-encryption': 'false', 's3:x-amz-server-side-encryption-aws-kms-key-id': 'true' },
+            }),
           ],
         }),
       },

@@ -125,7 +125,13 @@ export const stackConfigSchema = z
       /** The worker's ceiling: model calls in flight at once across the zone (a cost guard, with the quotas). */
       workerReserved: positive,
     }),
-    throttling: z.strictObject({ rateLimit: positive, burstLimit: positive, wafRequestsPer5MinPerIp: z.number().int().min(100) }),
+    throttling: z.strictObject({
+      rateLimit: positive,
+      burstLimit: positive,
+      wafRequestsPer5MinPerIp: z.number().int().min(100),
+      /** WAF's per-client limit, keyed by the bearer token; the stage's throttle is shared by every client. */
+      wafRequestsPer5MinPerToken: z.number().int().min(100).default(600),
+    }),
     llmCostAlarmUsdPerHour: z.number().positive(),
     /** How a new version reaches users: CodeDeploy shifts each function's `live` alias, rolling back on alarm. */
     release: z.strictObject({ strategy: z.enum(releaseStrategies) }),
@@ -134,6 +140,12 @@ export const stackConfigSchema = z
      * per account and region manages it; the others find it set (preflight checks it).
      */
     managesApiGatewayAccount: z.boolean(),
+    /**
+     * IAM roles that administer the zone's KMS keys (key policy, rotation, deletion, replication into
+     * allowedRegions). The role that runs `pulumi up` must be one: KMS refuses a key policy that would
+     * lock its caller out. @default the stack's CI deploy role, arn:aws:iam::<account>:role/serenya-ci-<stack>
+     */
+    keyAdministrators: z.array(z.string().regex(/^arn:aws:iam::\d{12}:role\/.+$/, 'an IAM role ARN (arn:aws:iam::<account>:role/<name>)')).min(1).optional(),
     /** The stores whose notifications this zone accepts; each absent store's webhooks answer 401. */
     subscriptions: z
       .strictObject({

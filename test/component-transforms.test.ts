@@ -22,15 +22,15 @@ describe('component transforms', () => {
             args.rules = rules.map((rule) => (rule.name === 'rate-per-ip' ? { ...rule, statement: { rateBasedStatement: { limit: 250, aggregateKeyType: 'IP' } } } : rule));
           },
         },
-        auditBucket: { bucket: { objectLockEnabled: true } },
+        auditBucket: { bucket: { objectLockEnabled: false } },
       },
     });
     const acl = (s: typeof plain) => s.resources.find((r) => r.type === 'aws:wafv2/webAcl:WebAcl')!.inputs.rules as Array<Record<string, any>>;
     expect(acl(changed).find((r) => r.name === 'rate-per-ip')!.statement.rateBasedStatement.limit).toBe(250);
     expect(acl(changed).map((r) => r.name)).toEqual(acl(plain).map((r) => r.name));
     const bucket = (s: typeof plain, name: string) => s.resources.find((r) => r.type === 'aws:s3/bucket:Bucket' && r.name.includes(name))!.inputs;
-    expect(bucket(changed, 'audit').objectLockEnabled).toBe(true);
-    expect(bucket(plain, 'audit').objectLockEnabled).toBeUndefined();
+    expect(bucket(changed, 'audit').objectLockEnabled).toBe(false);
+    expect(bucket(plain, 'audit').objectLockEnabled).toBe(true);
     expect(bucket(changed, 'temp')).toEqual(bucket(plain, 'temp'));
     expect(changed.resources.map((r) => `${r.type}::${r.name}`)).toEqual(plain.resources.map((r) => `${r.type}::${r.name}`));
   });

@@ -140,7 +140,8 @@ describe.each(stacks)('stack %s', (stack) => {
 
   it('sets retention on every log group', () => {
     const groups = ofType(s, 'aws:cloudwatch/logGroup:LogGroup');
-    expect(groups.length).toBe(4);
+    // One per function, the stage's access logs and WAF's log.
+    expect(groups.length).toBe(ofType(s, 'aws:lambda/function:Function').length + 2);
     for (const g of groups) expect(g.inputs.retentionInDays).toBe(s.config.logRetentionDays);
   });
 
@@ -149,7 +150,7 @@ describe.each(stacks)('stack %s', (stack) => {
     const [stage] = ofType(s, 'aws:apigateway/stage:Stage');
     const [acl] = ofType(s, 'aws:wafv2/webAcl:WebAcl');
     expect(association!.inputs).toEqual({ resourceArn: stage!.state.arn, webAclArn: acl!.state.arn });
-    expect(acl!.inputs.rules.map((r: any) => r.name)).toEqual(['AWSManagedRulesCommonRuleSet', 'AWSManagedRulesKnownBadInputsRuleSet', 'rate-per-ip']);
+    expect(acl!.inputs.rules.map((r: any) => r.name)).toEqual(['AWSManagedRulesCommonRuleSet', 'AWSManagedRulesKnownBadInputsRuleSet', 'rate-per-ip', 'rate-per-token']);
     expect(stage!.inputs.accessLogSettings.format).not.toMatch(/body|\$context\.path|sourceIp/i);
     const [settings] = ofType(s, 'aws:apigateway/methodSettings:MethodSettings');
     expect(settings!.inputs.settings).toMatchObject({ dataTraceEnabled: false, loggingLevel: 'OFF', throttlingRateLimit: s.config.throttling.rateLimit });
@@ -194,6 +195,65 @@ describe.each(stacks)('stack %s', (stack) => {
     expect(overdue).toMatchObject({ namespace: 'Serenya', statistic: 'Maximum', threshold: 3600 });
     // Where the zone keeps Apple tokens, a sweep that stops reporting alarms too.
     expect(overdue?.treatMissingData).toBe(s.config.identity.appleSignInSecretArn ? 'breaching' : 'notBreaching');
+  });
+
+  it('limits each client by its bearer token as well as each IP, and logs WAF’s decisions in the zone without the token', () => {
+    const [acl] = ofType(s, 'aws:wafv2/webAcl:WebAcl');
+    const rule = (name: string) => acl!.inputs.rules.find((r: any) => r.name === name);
+    expect(rule('rate-per-ip').statement.rateBasedStatement).toMatchObject({ aggregateKeyType: 'IP', limit: s.config.throttling.wafRequestsPer5MinPerIp });
+    expect(rule('rate-per-token')).toMatchObject({ action: { block: {} } });
+    expect(rule('rate-per-token').statement.rateBasedStatement).toMatchObject({
+      aggregateKeyType: 'CUSTOM_KEYS',
+      limit: s.config.throttling.wafRequestsPer5MinPerToken,
+      customKeys: [{ header: { name: 'authorization' } }],
+    });
+    const [logging] = ofType(s, 'aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration');
+    expect(logging!.inputs.resourceArn).toBe(acl!.state.arn);
+    expect(logging!.inputs.redactedFields).toEqual([{ singleHeader: { name: 'authorization' } }]);
+    const group = ofType(s, 'aws:cloudwatch/logGroup:LogGroup').find((g) => logging!.inputs.logDestinationConfigs.includes(g.state.arn));
+    // WAF delivers only to a log group whose name starts so; it holds addresses, so it is kept like other PII logs.
+    expect(group!.inputs.namePrefix).toMatch(/^aws-waf-logs-/);
+    expect(group!.inputs.retentionInDays).toBe(s.config.logRetentionDays);
+    expect(s.config.allowedRegions).toContain(group!.region);
+  });
+
+  it('trusts each service role only for this account’s own resources (no confused deputy)', () => {
+    const serviceRoles = ofType(s, 'aws:iam/role:Role').map((r) => ({ name: r.name, trust: json(r.inputs.assumeRolePolicy).Statement }))
+      .filter((r) => r.trust.some((st: any) => st.Principal.Service !== 'lambda.amazonaws.com'));
+    expect(serviceRoles.map((r) => r.trust[0].Principal.Service).sort()).toEqual(
+      [...(s.config.managesApiGatewayAccount ? ['apigateway.amazonaws.com'] : []), 'codedeploy.amazonaws.com'].sort(),
+    );
+    for (const { name, trust } of serviceRoles) {
+      for (const st of trust) {
+        expect(st.Condition?.StringEquals?.['aws:SourceAccount'], name).toBe(mockAccount);
+        expect(st.Condition?.ArnLike?.['aws:SourceArn'], name).toMatch(new RegExp(`^arn:aws:(codedeploy|apigateway):${s.config.homeRegion}:(${mockAccount})?:`));
+      }
+    }
+  });
+
+  it('keeps every audit event undeletable for seven years: Object Lock, compliance mode in production', () => {
+    const audit = buckets(s).find((b) => b.inputs.tags['data-classification'] === 'audit')!;
+    expect(audit.inputs.objectLockEnabled).toBe(true);
+    const [lock] = configuring(s, audit, 'aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration');
+    expect(lock!.inputs.rule.defaultRetention).toEqual({ mode: s.config.production ? 'COMPLIANCE' : 'GOVERNANCE', days: 2557 });
+    const [versioning] = configuring(s, audit, 'aws:s3/bucketVersioning:BucketVersioning');
+    expect(versioning!.inputs.versioningConfiguration.status).toBe('Enabled');
+  });
+
+  it('runs the sweeps on EventBridge’s schedule through the API function’s live alias, and alarms when deletions stay unfinished', () => {
+    const [rule] = ofType(s, 'aws:cloudwatch/eventRule:EventRule');
+    expect(rule!.inputs.scheduleExpression).toMatch(/^rate\(\d+ minutes?\)$/);
+    const [target] = ofType(s, 'aws:cloudwatch/eventTarget:EventTarget');
+    expect(target!.inputs).toMatchObject({ rule: rule!.state.name, arn: expect.stringMatching(new RegExp(`:function:serenya-${stack}-api:live$`)) });
+    const permission = ofType(s, 'aws:lambda/permission:Permission').find((p) => p.inputs.principal === 'events.amazonaws.com');
+    expect(permission!.inputs).toMatchObject({ sourceArn: rule!.state.arn, qualifier: 'live', function: `serenya-${stack}-api` });
+    const alarms = ofType(s, 'aws:cloudwatch/metricAlarm:MetricAlarm');
+    const alarmOn = (metricName: string) => alarms.find((a) => a.inputs.metricName === metricName)?.inputs;
+    // The sweep reports on every run (0 when nothing waits): silence means the schedule stopped.
+    expect(alarmOn('PendingDeletionAgeSeconds')).toMatchObject({
+      namespace: 'Serenya', dimensions: { service: 'serenya' }, statistic: 'Maximum', threshold: 6 * 3600, treatMissingData: 'breaching',
+    });
+    expect(alarmOn('DeletionFailures')).toMatchObject({ namespace: 'Serenya', dimensions: { service: 'serenya' }, statistic: 'Sum', threshold: 0 });
   });
 
   it('answers reviewers with the zone, its regions and its keys', () => {
@@ -250,9 +310,13 @@ describe('the data keys of a global table', () => {
     for (const replica of replicas) {
       // DynamoDB in the home region creates the replica and its grant on the replica key.
       for (const action of ['kms:CreateGrant', 'kms:DescribeKey', 'kms:GenerateDataKey', 'kms:Decrypt']) {
-        expect(await decide(replica, action, via('dynamodb', homeRegion)), `${action} on ${replica.region}`).toBe('Allowed');
-        expect(await decide(primary, action, via('dynamodb', replica.region!)), `${action} on the primary from ${replica.region}`).toBe('Allowed');
+        // KMS marks the grant DynamoDB creates for the table it encrypts.
+        const grant: Record<string, string> = action === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true' } : {};
+        expect(await decide(replica, action, { ...via('dynamodb', homeRegion), ...grant }), `${action} on ${replica.region}`).toBe('Allowed');
+        expect(await decide(primary, action, { ...via('dynamodb', replica.region!), ...grant }), `${action} on the primary from ${replica.region}`).toBe('Allowed');
       }
+      // A grant for anything but an AWS service's resource is not DynamoDB's.
+      expect(await decide(replica, 'kms:CreateGrant', via('dynamodb', homeRegion))).toBe('ImplicitlyDenied');
     }
     // Still bounded: S3 only in the key's region, never another account, never directly.
     expect(await decide(primary, 'kms:Decrypt', via('s3', homeRegion))).toBe('Allowed');

@@ -1,4 +1,4 @@
-import { itemKeys } from '../../contract';
+import { itemKeys, piiEncryptionContext as ctx } from '../../contract';
 import type { KeyringNode, NodeMaterialsManager } from '@aws-crypto/client-node';
 import { once } from '../once';
 
@@ -37,14 +37,14 @@ export function createPiiCipher(materials: () => Promise<KeyringNode | NodeMater
     return { encrypt, decrypt, suiteId: AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY, materials: await materials() };
   });
   const contextOf = (userId: string, attribute: PiiAttribute) => ({
-    'serenya:table': table,
-    'serenya:key': itemKeys.userPartition(userId),
-    'serenya:attribute': attribute,
+    [ctx.table]: table,
+    [ctx.partition]: itemKeys.userPartition(userId),
+    [ctx.attribute]: attribute,
   });
   const recordContextOf = (userId: string) => ({
-    'serenya:table': table,
-    'serenya:key': itemKeys.userPartition(userId),
-    'serenya:format': profileRecordFormat,
+    [ctx.table]: table,
+    [ctx.partition]: itemKeys.userPartition(userId),
+    [ctx.format]: profileRecordFormat,
   });
   async function sealWith(context: Record<string, string>, plaintext: string) {
     const { encrypt, suiteId, materials } = await sdk();

@@ -1,7 +1,10 @@
 import * as pulumi from '@pulumi/pulumi';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { piiEncryptionContext } from '../../contract';
 import { functionNames, type FunctionName } from '../../components/function-roles';
+import { deployRoleName } from '../../components/keys';
+import { profileRecordFormat } from '../../handlers/users/pii-cipher';
 import { mockAccount, snapshotStack, stacks, type StackSnapshot } from '../../policy/stack-snapshot';
 import { recordedAwsCalls, type AwsCall } from '../support/aws-calls';
 
@@ -116,8 +119,12 @@ function requestsFor(zone: Zone, call: AwsCall): Request[] {
       if (call.action === 's3:GetObject') requests.push({ ...base, action: 'kms:Decrypt', resource: zone.keys.data.arn, resourcePolicy: zone.keys.data.policy, context: viaService('s3') });
       return requests;
     }
-    case 'key':
-      return [{ ...base, action: call.action, resource: zone.keys[r.key].arn, resourcePolicy: zone.keys[r.key].policy, context: { 'kms:CallerAccount': mockAccount } }];
+    case 'key': {
+      // The Encryption SDK hands KMS the message's encryption context; conditions on it are evaluated.
+      const context = Object.fromEntries(Object.entries(r.context ?? {}).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
+      const key = zone.keys[r.key];
+      return [{ ...base, action: call.action, resource: key.arn, resourcePolicy: key.policy, context: { 'kms:CallerAccount': mockAccount, ...context } }];
+    }
     case 'model': {
       // The runtime invokes the zone's configured model (the tests' is the dev zone's). A geographic
       // profile is invoked in the home region and runs the model in any one of its regions.
@@ -190,7 +197,10 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
     const denied: string[] = [];
     for (const { key, service, region } of uses) {
       for (const action of creation) {
-        const outcome = await simulate({ ...admin, action, resource: key.arn, resourcePolicy: key.policy, context: { 'kms:ViaService': `${service}.${region}.amazonaws.com`, 'kms:CallerAccount': mockAccount } });
+        // A service's grant is for the resource it encrypts: KMS sets kms:GrantIsForAWSResource on its CreateGrant.
+        const grant: Record<string, string> = action === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true' } : {};
+        const context = { 'kms:ViaService': `${service}.${region}.amazonaws.com`, 'kms:CallerAccount': mockAccount, ...grant };
+        const outcome = await simulate({ ...admin, action, resource: key.arn, resourcePolicy: key.policy, context });
         if (outcome !== 'Allowed') denied.push(`${action} via ${service} on ${key.arn}: ${outcome}`);
       }
     }
@@ -198,6 +208,81 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
     // Bounded: outside those services, the account's principals cannot use the data key directly.
     const direct = await simulate({ ...admin, action: 'kms:Decrypt', resource: zone().keys.data.arn, resourcePolicy: zone().keys.data.policy, context: { 'kms:CallerAccount': mockAccount } });
     expect(direct).toBe('ImplicitlyDenied');
+  });
+
+  it('lets only the named administrators administer the keys, and the deploying role stays one of them', async () => {
+    const everything = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+    const administrator = zone().snapshot.config.keyAdministrators?.[0] ?? `arn:aws:iam::${mockAccount}:role/${deployRoleName(stack)}`;
+    const other = `arn:aws:iam::${mockAccount}:role/account-admin`;
+    const keys = [...Object.values(zone().keys), ...zone().replicaKeys];
+    const outcomes = async (principal: string, action: string, context: Record<string, string> = {}) =>
+      Promise.all(keys.map((k) => simulate({ principal, identityPolicy: everything, action, resource: k.arn, resourcePolicy: k.policy, context })));
+    // The next `pulumi up` updates every key policy with the deploying role.
+    for (const action of ['kms:PutKeyPolicy', 'kms:GetKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:TagResource']) {
+      expect(await outcomes(administrator, action), `${action} by the administrator`).toEqual(keys.map(() => 'Allowed'));
+    }
+    // An account principal with every IAM permission still cannot rewrite a key policy or grant a key to itself.
+    for (const action of ['kms:PutKeyPolicy', 'kms:CreateGrant', 'kms:ScheduleKeyDeletion', 'kms:ReplicateKey']) {
+      expect(await outcomes(other, action), `${action} by another principal`).toEqual(keys.map(() => 'ImplicitlyDenied'));
+    }
+    // Nor the administrator a grant that is not an AWS service's for the resource it encrypts.
+    expect(await outcomes(administrator, 'kms:CreateGrant')).toEqual(keys.map(() => 'ImplicitlyDenied'));
+  });
+
+  it('replicates the data key only into the zone’s regions', async () => {
+    const administrator = zone().snapshot.config.keyAdministrators?.[0] ?? `arn:aws:iam::${mockAccount}:role/${deployRoleName(stack)}`;
+    const everything = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
+    const { data } = zone().keys;
+    const replicate = (action: string, region: string) =>
+      simulate({ principal: administrator, identityPolicy: everything, action, resource: data.arn, resourcePolicy: data.policy, context: { 'kms:ReplicaRegion': region } });
+    const outside = zone().snapshot.config.allowedRegions.some((r) => r.startsWith('eu-')) ? 'us-east-1' : 'eu-west-1';
+    for (const action of ['kms:ReplicateKey', 'kms:UpdatePrimaryRegion']) {
+      for (const region of zone().snapshot.config.allowedRegions) expect(await replicate(action, region), `${action} ${region}`).toBe('Allowed');
+      expect(await replicate(action, outside), `${action} ${outside}`).toBe('ImplicitlyDenied');
+    }
+  });
+
+  it('lets the worker open no personal data and the stream function only the Apple refresh token', async () => {
+    const { data } = zone().keys;
+    const open = (fn: FunctionName, context: Record<string, string>) =>
+      simulate({
+        principal: zone().roleArn[fn],
+        identityPolicy: zone().identityPolicy[fn],
+        action: 'kms:Decrypt',
+        resource: data.arn,
+        resourcePolicy: data.policy,
+        context: { 'kms:CallerAccount': mockAccount, ...Object.fromEntries(Object.entries(context).map(([k, v]) => [`kms:EncryptionContext:${k}`, v])) },
+      });
+    const profile = { [piiEncryptionContext.format]: profileRecordFormat };
+    const email = { [piiEncryptionContext.attribute]: 'email' };
+    const appleToken = { [piiEncryptionContext.attribute]: 'apple_refresh_token' };
+    expect(await open('api', profile)).toBe('Allowed');
+    for (const context of [profile, email, appleToken, {}]) expect(await open('worker', context), JSON.stringify(context)).toBe('ImplicitlyDenied');
+    for (const context of [profile, email, {}]) expect(await open('stream', context), JSON.stringify(context)).toBe('ImplicitlyDenied');
+    expect(await open('stream', appleToken)).toBe('Allowed');
+  });
+
+  it('refuses a write to either bucket encrypted otherwise than with the zone key; one that names none gets the zone key', async () => {
+    const zoneKey = zone().keys.data.arn;
+    const write = (fn: FunctionName, bucket: 'temp' | 'audit', key: string, context: Record<string, string>) =>
+      simulate({
+        principal: zone().roleArn[fn],
+        identityPolicy: zone().identityPolicy[fn],
+        action: 's3:PutObject',
+        resource: `${zone().buckets[bucket].arn}/${key}`,
+        resourcePolicy: zone().buckets[bucket].policy,
+        context,
+      });
+    const sse = 's3:x-amz-server-side-encryption';
+    const keyId = 's3:x-amz-server-side-encryption-aws-kms-key-id';
+    for (const [fn, bucket, key] of [['worker', 'temp', 'jobs/u/j/result.json'], ['stream', 'audit', 'observability/e.json']] as const) {
+      // The runtime names no encryption: the bucket's default, the zone key.
+      expect(await write(fn, bucket, key, {}), `${bucket}: default`).toBe('Allowed');
+      expect(await write(fn, bucket, key, { [sse]: 'aws:kms', [keyId]: zoneKey }), `${bucket}: the zone key`).toBe('Allowed');
+      expect(await write(fn, bucket, key, { [sse]: 'AES256' }), `${bucket}: SSE-S3`).toBe('ExplicitlyDenied');
+      expect(await write(fn, bucket, key, { [sse]: 'aws:kms' }), `${bucket}: aws/s3`).toBe('ExplicitlyDenied');
+      expect(await write(fn, bucket, key, { [sse]: 'aws:kms', [keyId]: `arn:aws:kms:us-east-1:${mockAccount}:key/other` }), `${bucket}: another key`).toBe('ExplicitlyDenied');
+    }
   });
 
   it('grants nothing no recorded call needs, or says why', () => {

@@ -18,7 +18,7 @@ export interface AwsCall {
   resource:
     | { kind: 'table'; index?: string }
     | { kind: 'bucket'; bucket: 'temp' | 'audit'; key?: string; prefix?: string }
-    | { kind: 'key'; key: 'data' | 'signing' | 'mac' }
+    | { kind: 'key'; key: 'data' | 'signing' | 'mac'; context?: Record<string, string> }
     | { kind: 'model'; modelId: string }
     | { kind: 'secret' }
     | { kind: 'appleSecret' };
@@ -137,6 +137,8 @@ function mapCommand(command: string, input: Input, bucketOf: (name: string) => '
     case 'ConverseCommand':
     case 'InvokeModelCommand':
       return [['bedrock:InvokeModel', { kind: 'model', modelId: input.modelId }]];
+    case 'ConverseStreamCommand':
+      return [['bedrock:InvokeModelWithResponseStream', { kind: 'model', modelId: input.modelId }]];
     case 'GetSecretValueCommand':
       return [['secretsmanager:GetSecretValue', { kind: 'secret' }]];
     default:

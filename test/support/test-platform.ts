@@ -2,11 +2,12 @@ import { randomUUID, type X509Certificate } from 'node:crypto';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
-import { envVars } from '../../contract';
+import { envVars, piiEncryptionContext } from '../../contract';
 import type { Clock } from '../../handlers/clock';
 import type { Deps } from '../../handlers/deps';
 import { createLogger } from '../../handlers/logger';
 import { createRuntime } from '../../handlers/runtime';
+import { profileRecordFormat } from '../../handlers/users/pii-cipher';
 import { startAppleIdStandIn } from '../../local/apple-id-stand-in';
 import { startBedrockStandIn } from '../../local/bedrock-stand-in';
 import type { LocalIdentity } from '../../local/identity-provider';
@@ -160,11 +161,14 @@ function recordCallsOf(deps: Deps, clients: Parameters<typeof recordAwsCalls>[0]
     sign: (message) => (record('kms:Sign', { kind: 'key', key: 'signing' }), signer.sign(message)),
   };
   deps.emailMac = { mac: (email) => (record('kms:GenerateMac', { kind: 'key', key: 'mac' }), emailMac.mac(email)) };
+  // With the part of the encryption context that says what a message holds (KMS conditions read it).
+  const sealed = (attribute: string) => ({ kind: 'key' as const, key: 'data' as const, context: { [piiEncryptionContext.attribute]: attribute } });
+  const profileRecord = { kind: 'key' as const, key: 'data' as const, context: { [piiEncryptionContext.format]: profileRecordFormat } };
   deps.pii = {
-    seal: (...args) => (record('kms:GenerateDataKey', { kind: 'key', key: 'data' }), pii.seal(...args)),
-    open: (...args) => (record('kms:Decrypt', { kind: 'key', key: 'data' }), pii.open(...args)),
-    sealRecord: (...args) => (record('kms:GenerateDataKey', { kind: 'key', key: 'data' }), pii.sealRecord(...args)),
-    openRecord: (...args) => (record('kms:Decrypt', { kind: 'key', key: 'data' }), pii.openRecord(...args)),
+    seal: (...args) => (record('kms:GenerateDataKey', sealed(args[1])), pii.seal(...args)),
+    open: (...args) => (record('kms:Decrypt', sealed(args[1])), pii.open(...args)),
+    sealRecord: (...args) => (record('kms:GenerateDataKey', profileRecord), pii.sealRecord(...args)),
+    openRecord: (...args) => (record('kms:Decrypt', profileRecord), pii.openRecord(...args)),
   };
 }
 
