@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { itemKeys } from '../contract';
 import { planOf, type PurchaseState } from '../handlers/subscriptions/purchase-plan';
@@ -140,6 +141,42 @@ describe('a subscription per purchase: the plan is premium while any purchase is
     expect(JSON.stringify(all)).not.toContain(references[0]);
     await t.request('DELETE', '/api/v1/user/profile', { token: user.accessToken });
     expect((await t.rawItems()).some((i) => i.PK === partition)).toBe(false);
+  });
+
+  it('carries over a subscription stored before purchases had items, as that purchase', async () => {
+    const user = await t.onboard();
+    const start = Date.now();
+    const old = purchaseId('old');
+    // The summary as it was written before: the one purchase's state, bound by its hash.
+    await t.deps.dynamo.send(
+      new UpdateCommand({
+        TableName: t.config.usersTable,
+        Key: itemKeys.profile(user.userId),
+        UpdateExpression: 'SET current_subscription = :s',
+        ExpressionAttributeValues: {
+          ':s': {
+            type: 'premium',
+            status: 'active',
+            provider: 'apple',
+            purchase_reference_hash: hash(old),
+            event_time: start - 3 * minute,
+            updated_at: iso(start - 3 * minute),
+            expires_at: iso(start + 20 * day),
+          },
+        },
+      }),
+    );
+    const other = purchaseId('other');
+    await apple(user, other, { signedDate: start - 2 * minute, expires: start + 10 * day });
+    expect((await apple(user, other, { type: 'REFUND', signedDate: start - minute })).body).toEqual(applied);
+    expect(await subscriptionOf(user)).toEqual(activeUntil(start + 20 * day));
+    const carried = (await t.rawItems()).find((i) => i.SK === itemKeys.purchase(user.userId, hash(old)).SK);
+    expect(carried).toMatchObject({ PK: itemKeys.userPartition(user.userId), status: 'active', provider: 'apple' });
+    // Its own order still holds, and its own refund ends it.
+    const late = await apple(user, old, { type: 'REFUND', signedDate: start - 4 * minute });
+    expect(late.body).toEqual({ outcome: 'stale' });
+    expect((await apple(user, old, { type: 'REFUND' })).body).toEqual(applied);
+    expect(await subscriptionOf(user)).toMatchObject({ type: 'premium', status: 'expired' });
   });
 
   it("racing notifications of several purchases leave the plan all the purchases' states make", async () => {

@@ -12,6 +12,12 @@ import type { SubscriptionEvent } from './subscription-event';
 export type ApplyOutcome = 'applied' | 'recorded' | 'duplicate' | 'stale' | 'unknown_user';
 
 const NOTIFICATION_TTL_SECONDS = 90 * 24 * 3600;
+
+/** What `current_subscription` held before purchases had items: the one purchase it came from. */
+interface LegacySummary {
+  revision?: number;
+  purchase_reference_hash?: string;
+}
 const ATTEMPTS = 5;
 
 /**
@@ -48,7 +54,8 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
     });
     const { Item } = await dynamo.send(profile);
     if (!Item || Item.deleting_at) return undefined;
-    const revision = (Item.current_subscription as { revision?: number } | undefined)?.revision;
+    const summary = Item.current_subscription as (Partial<PurchaseState> & LegacySummary) | undefined;
+    const revision = summary?.revision;
     const purchases: Array<PurchaseState & { SK: string }> = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
@@ -66,7 +73,13 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
       purchases.push(...((page.Items ?? []) as Array<PurchaseState & { SK: string }>));
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
-    return { revision, purchases };
+    // Written before purchases had items, the summary was one purchase's state: carried over as its item.
+    const legacyHash = revision === undefined ? summary?.purchase_reference_hash : undefined;
+    const legacySK = legacyHash && itemKeys.purchase(userId, legacyHash).SK;
+    if (!legacySK || purchases.some((p) => p.SK === legacySK)) return { revision, purchases };
+    const { provider, status, expires_at, event_time } = summary as PurchaseState;
+    const legacy = { SK: legacySK, provider, status, event_time, ...(expires_at ? { expires_at } : {}) };
+    return { revision, purchases: [...purchases, legacy], legacy };
   }
 
   /** Writes the marker alone (while the account lives): `outcome`, or a duplicate, or the user is gone. */
@@ -103,6 +116,7 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
 
       const key = itemKeys.purchase(userId, purchaseHash(event.state.purchaseReference));
       const updatedAt = now.toISOString();
+      const bookkeeping = { entity: 'purchase', updated_at: updatedAt };
       const purchase: PurchaseState = {
         provider: event.provider,
         status: event.state.status,
@@ -121,9 +135,11 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
             ? 'attribute_not_exists(current_subscription.revision)'
             : 'current_subscription.revision = :revision';
         const live = liveProfileCheck(table, userId).ConditionCheck.ConditionExpression;
+        // The purchase an old summary held is written as its item, unless this notification writes it.
+        const carried = read.legacy?.SK === key.SK ? undefined : read.legacy;
         const writes = [
           putMarker,
-          { Put: { TableName: table, Item: { ...key, entity: 'purchase', ...purchase, updated_at: updatedAt } } },
+          { Put: { TableName: table, Item: { ...key, ...purchase, ...bookkeeping } } },
           {
             Update: {
               TableName: table,
@@ -136,13 +152,14 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
               },
             },
           },
+          ...(carried ? [{ Put: { TableName: table, Item: { PK: key.PK, ...carried, ...bookkeeping } } }] : []),
         ];
         try {
           await dynamo.send(new TransactWriteCommand({ TransactItems: writes }));
           return 'applied';
         } catch (err) {
           if (!(err instanceof TransactionCanceledException)) throw err;
-          const reasons = cancellationReasons(['marker', 'purchase', 'profile'], err);
+          const reasons = cancellationReasons(['marker', 'purchase', 'profile', 'carried'], err);
           if (reasons.marker === 'ConditionalCheckFailed') return 'duplicate';
           const raced = Object.values(reasons).every(
             (r) => !r || r === 'ConditionalCheckFailed' || r === 'TransactionConflict',
