@@ -277,3 +277,6 @@ export const residencyPattern = new RegExp(
  * notification on to its owner here.
  */
 export const storeNotificationPath = '/api/v1/subscriptions/webhook';
+
+/** The route answered by the chat function through API Gateway's streaming integration (server-sent events). */
+export const chatStreamPath = '/api/v1/chat/stream';

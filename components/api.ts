@@ -44,6 +44,20 @@ export interface ApiArgs {
 }
 
 const stageName = 'live';
+
+/** A path answered by a streaming function: API Gateway streams its response as the function writes it. */
+export interface StreamedRoute {
+  /** The full path, e.g. `/api/v1/chat/stream`; every method on it goes to `handler`. */
+  path: string;
+  /** The streaming function's `live` alias (its handler wrapped by `awslambda.streamifyResponse`). */
+  handler: aws.lambda.Alias;
+  /** How long a response may stream; up to 900 (15 minutes) with `responseTransferMode: STREAM`. */
+  timeoutSeconds: number;
+}
+
+/** API Gateway's URI for Lambda's `InvokeWithResponseStream` of a function or alias. */
+export const responseStreamingUri = (region: string, functionArn: pulumi.Input<string>) =>
+  pulumi.interpolate`arn:aws:apigateway:${region}:lambda:path/2021-11-15/functions/${functionArn}/response-streaming-invocations`;
 export const apiGatewayLogsPolicyArn = 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs';
 
 /** What API Gateway writes per request: ids, codes, sizes and latencies — never a body, a path or an address. */
@@ -285,17 +299,31 @@ export class Api extends pulumi.ComponentResource {
     });
   }
 
-  /** Routes every request to `handler` and publishes the stage behind WAF and the domains. */
-  connect(handler: aws.lambda.Alias) {
-    const proxy = new aws.apigateway.Resource(
-      `${this.name}-proxy`,
-      { restApi: this.restApi.id, parentId: this.restApi.rootResourceId, pathPart: '{proxy+}' },
-      { parent: this },
-    );
-    const routes = [
+  /**
+   * Routes every request to `handler`, and `streamed.path` to the streaming function through a
+   * streaming integration, and publishes the stage behind WAF and the domains. The streamed path's
+   * parent resources answer through `handler` too (each with its own `{proxy+}`), so no request
+   * depends on how API Gateway falls back from a more specific resource to the root's proxy.
+   */
+  connect(handler: aws.lambda.Alias, streamed?: StreamedRoute) {
+    const resource = (key: string, parentId: pulumi.Input<string>, pathPart: string) =>
+      new aws.apigateway.Resource(`${this.name}-${key}`, { restApi: this.restApi.id, parentId, pathPart }, { parent: this });
+    const targets: Array<{ key: string; resourceId: pulumi.Input<string>; streaming?: StreamedRoute }> = [
       { key: 'root', resourceId: this.restApi.rootResourceId },
-      { key: 'proxy', resourceId: proxy.id },
-    ].map(({ key, resourceId }) => {
+      { key: 'proxy', resourceId: resource('proxy', this.restApi.rootResourceId, '{proxy+}').id },
+    ];
+    if (streamed) {
+      const segments = streamed.path.split('/').filter(Boolean);
+      let parentId: pulumi.Input<string> = this.restApi.rootResourceId;
+      segments.forEach((segment, i) => {
+        const key = `path-${segments.slice(0, i + 1).join('-')}`;
+        const { id } = resource(key, parentId, segment);
+        if (i === segments.length - 1) targets.push({ key: 'streamed', resourceId: id, streaming: streamed });
+        else targets.push({ key, resourceId: id }, { key: `${key}-proxy`, resourceId: resource(`${key}-proxy`, id, '{proxy+}').id });
+        parentId = id;
+      });
+    }
+    const routes = targets.map(({ key, resourceId, streaming }) => {
       // Authentication happens in the app: one verifier, the same offline and in AWS.
       const method = new aws.apigateway.Method(
         `${this.name}-${key}-any`,
@@ -310,7 +338,13 @@ export class Api extends pulumi.ComponentResource {
           httpMethod: method.httpMethod,
           type: 'AWS_PROXY',
           integrationHttpMethod: 'POST',
-          uri: handler.invokeArn,
+          ...(streaming
+            ? {
+                uri: responseStreamingUri(this.args.region, streaming.handler.arn),
+                responseTransferMode: 'STREAM',
+                timeoutMilliseconds: streaming.timeoutSeconds * 1000,
+              }
+            : { uri: handler.invokeArn }),
         },
         { parent: this },
       );
@@ -327,6 +361,20 @@ export class Api extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    if (streamed) {
+      // InvokeWithResponseStream is authorized as lambda:InvokeFunction; only the streamed path may.
+      new aws.lambda.Permission(
+        `${this.name}-invokes-streamed`,
+        {
+          action: 'lambda:InvokeFunction',
+          function: streamed.handler.functionName,
+          qualifier: streamed.handler.name,
+          principal: 'apigateway.amazonaws.com',
+          sourceArn: pulumi.interpolate`${this.restApi.executionArn}/*/*${streamed.path}`,
+        },
+        { parent: this },
+      );
+    }
     const deployment = new aws.apigateway.Deployment(
       `${this.name}-deployment`,
       {

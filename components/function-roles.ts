@@ -3,8 +3,9 @@ import * as pulumi from '@pulumi/pulumi';
 import { assumableBy } from './service-role';
 import { classified } from './tags';
 
-export type FunctionName = 'api' | 'worker' | 'stream';
-export const functionNames: FunctionName[] = ['api', 'worker', 'stream'];
+/** `chat` serves streamed chat answers (Lambda response streaming); `stream` reads the table's stream. */
+export type FunctionName = 'api' | 'worker' | 'stream' | 'chat';
+export const functionNames: FunctionName[] = ['api', 'worker', 'stream', 'chat'];
 
 /**
  * One execution role per function, created before the keys so the key policies can name them;

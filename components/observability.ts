@@ -39,7 +39,7 @@ export interface ObservabilityArgs {
   alarmEmail: string;
   /** KMS key that encrypts the alarm topics. */
   kmsKeyArn: pulumi.Input<string>;
-  functionNames: { api: pulumi.Input<string>; worker: pulumi.Input<string>; stream: pulumi.Input<string> };
+  functionNames: { api: pulumi.Input<string>; worker: pulumi.Input<string>; stream: pulumi.Input<string>; chat: pulumi.Input<string> };
   /** The queue the audit stream's event source mapping sends the records it gives up on to. */
   streamFailureQueueName: pulumi.Input<string>;
   /**

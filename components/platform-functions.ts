@@ -9,7 +9,7 @@ import { bundleLambda } from './lambda-bundle';
 import { classified } from './tags';
 
 export interface PlatformFunctionsArgs {
-  /** Function and log-group names are `<namePrefix>-<api|worker|stream>`. */
+  /** Function and log-group names are `<namePrefix>-<api|worker|stream|chat>`. */
   namePrefix: string;
   /** The execution roles, from `FunctionRoles`. */
   roles: Record<FunctionName, aws.iam.Role>;
@@ -45,18 +45,28 @@ export const liveAlias = 'live';
  */
 export const sweepInterval = 'rate(5 minutes)';
 
-/** Memory and timeout of each function; the worker waits on Bedrock. */
+/** Memory and timeout of each function; the worker and chat wait on Bedrock (a stream's slot lasts the worker's timeout). */
 export const functionSizes: Record<FunctionName, { memorySize: number; timeout: number }> = {
   api: { memorySize: 1024, timeout: 29 },
   worker: { memorySize: 2048, timeout: 180 },
   stream: { memorySize: 512, timeout: 60 },
+  chat: { memorySize: 1024, timeout: 180 },
+};
+
+/** Each function's export of the bundle: `chat` streams its answers (Lambda response streaming). */
+export const functionHandlers: Record<FunctionName, string> = {
+  api: 'index.handler',
+  worker: 'index.handler',
+  stream: 'index.handler',
+  chat: 'index.streamHandler',
 };
 
 
 /**
- * The three functions of a zone, all running the one bundle of `handlers/lambda.ts`: `api`
- * (behind API Gateway, through its `live` alias), `worker` (S3 uploads) and `stream` (the users
- * table's stream → audit bucket). Each has its own role with exact actions on exact ARNs, a log
+ * The four functions of a zone, all running the one bundle of `handlers/lambda.ts`: `api`
+ * (behind API Gateway, through its `live` alias), `worker` (S3 uploads), `stream` (the users
+ * table's stream → audit bucket) and `chat` (streamed chat answers, behind API Gateway's streaming
+ * integration). Each has its own role with exact actions on exact ARNs, a log
  * group with retention, and no X-Ray tracing: tracing the SDK clients would put the X-Ray SDK in every
  * cold start, and with one AWS round trip per route the request log line (route, status,
  * duration) and the counted AWS calls per route already say where a request's time goes.
@@ -84,18 +94,19 @@ export class PlatformFunctions extends pulumi.ComponentResource {
       apiFunctionName: this.functions.api.name,
       workerFunctionName: this.functions.worker.name,
       streamFunctionName: this.functions.stream.name,
+      chatFunctionName: this.functions.chat.name,
     });
   }
 
   /** Each function with its `live` alias: what releases move and triggers invoke. */
   get nodes(): Record<FunctionName, { function: aws.lambda.Function; alias: aws.lambda.Alias }> {
     const node = (fn: FunctionName) => ({ function: this.functions[fn], alias: this.aliases[fn] });
-    return { api: node('api'), worker: node('worker'), stream: node('stream') };
+    return { api: node('api'), worker: node('worker'), stream: node('stream'), chat: node('chat') };
   }
 
   /** Each function's name, for alarms and dashboards. */
   get names(): Record<FunctionName, pulumi.Output<string>> {
-    return { api: this.functions.api.name, worker: this.functions.worker.name, stream: this.functions.stream.name };
+    return { api: this.functions.api.name, worker: this.functions.worker.name, stream: this.functions.stream.name, chat: this.functions.chat.name };
   }
 
   private buildBundle() {
@@ -112,7 +123,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
         { name: `/aws/lambda/${args.namePrefix}-${fn}`, retentionInDays: args.logRetentionDays ?? 30, tags: classified('none') },
         { parent: this },
       );
-    return { api: each('api'), worker: each('worker'), stream: each('stream') };
+    return { api: each('api'), worker: each('worker'), stream: each('stream'), chat: each('chat') };
   }
 
   private createStreamFailureQueue(name: string) {
@@ -143,7 +154,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
         { role: args.roles[fn].id, policy: pulumi.jsonStringify({ Version: '2012-10-17', Statement: this.statements(fn, args) }) },
         { parent: this },
       );
-    return { api: each('api'), worker: each('worker'), stream: each('stream') };
+    return { api: each('api'), worker: each('worker'), stream: each('stream'), chat: each('chat') };
   }
 
   private createFunctions(
@@ -160,13 +171,13 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           role: args.roles[fn].arn,
           runtime: 'nodejs24.x',
           architectures: ['arm64'],
-          handler: 'index.handler',
+          handler: functionHandlers[fn],
           code,
           ...functionSizes[fn],
           environment: { variables: args.environment },
           tracingConfig: { mode: 'PassThrough' },
           loggingConfig: { logFormat: 'JSON', logGroup: this.logGroups[fn].name },
-          tags: classified(fn === 'stream' ? 'audit' : fn === 'worker' ? 'phi-transient' : 'pii'),
+          tags: classified(fn === 'stream' ? 'audit' : fn === 'worker' || fn === 'chat' ? 'phi-transient' : 'pii'),
           ...extra,
         }, { parent: this, dependsOn: [this.logGroups[fn], policies[fn]] }),
       );
@@ -175,6 +186,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
       api: each('api', { publish: true, reservedConcurrentExecutions: args.apiReservedConcurrency }),
       worker: each('worker', { publish: true, reservedConcurrentExecutions: args.workerReservedConcurrency }),
       stream: each('stream', { publish: true }),
+      chat: each('chat', { publish: true }),
     };
   }
 
@@ -190,7 +202,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
         { name: liveAlias, functionName: this.functions[fn].name, functionVersion: this.functions[fn].version },
         { parent: this, ignoreChanges: ['functionVersion', 'routingConfig'] },
       );
-    const aliases = { api: alias('api'), worker: alias('worker'), stream: alias('stream') };
+    const aliases = { api: alias('api'), worker: alias('worker'), stream: alias('stream'), chat: alias('chat') };
     if (args.apiProvisionedConcurrency) {
       new aws.lambda.ProvisionedConcurrencyConfig(
         `${name}-api-warm`,

@@ -1,6 +1,6 @@
 import * as aws from '@pulumi/aws';
 import * as pulumi from '@pulumi/pulumi';
-import { functionEnvironment, piiEncryptionContext, publicJwkOf, type FunctionEnvironment } from '../contract';
+import { chatStreamPath, functionEnvironment, piiEncryptionContext, publicJwkOf, type FunctionEnvironment } from '../contract';
 import { Api, type ApiArgs } from './api';
 import { AuditBucket, type AuditBucketArgs } from './audit-bucket';
 import { bedrockArns, profileGeography } from './bedrock-arns';
@@ -212,6 +212,11 @@ export class RegionalPlatform extends pulumi.ComponentResource {
             keys.grantOpen('OpenAppleRefreshTokens', appleTokenContext), ...this.appleKeyGrants(config),
             usersTable.grantAppleRevocations(),
           ],
+          // Streamed answers: the session and plan read, the slot reserved and freed; the model, streaming.
+          chat: [
+            usersTable.grantStreamReservations(),
+            { Sid: 'InZoneModelStream', Effect: 'Allow', Action: ['bedrock:InvokeModelWithResponseStream'], Resource: modelArns },
+          ],
         },
         logRetentionDays: config.logRetentionDays,
         apiReservedConcurrency: config.concurrency.apiReserved,
@@ -222,7 +227,11 @@ export class RegionalPlatform extends pulumi.ComponentResource {
       },
       inHome,
     );
-    const stage = api.connect(functions.nodes.api.alias);
+    const stage = api.connect(functions.nodes.api.alias, {
+      path: chatStreamPath,
+      handler: functions.nodes.chat.alias,
+      timeoutSeconds: functionSizes.chat.timeout,
+    });
     temp.notifyOnUpload(functions.nodes.worker.alias);
     if (config.domain && api.domainNames.zone && api.domainNames.global) {
       new GeoDns(

@@ -43,6 +43,19 @@ export class UsersTable extends pulumi.ComponentResource {
     };
   }
 
+  /**
+   * The chat function's streamed answers: the session and profile read with the token check, and a
+   * stream's slot and daily count reserved in one transaction and freed after (no job item, no query).
+   */
+  grantStreamReservations(): Statement {
+    return {
+      Sid: 'StreamReservations',
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      Resource: this.table.arn,
+    };
+  }
+
   /** Reading and moving job items: the worker's claim and finish. */
   grantJobUpdates(): Statement {
     return { Sid: 'Jobs', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: this.table.arn };

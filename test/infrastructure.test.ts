@@ -125,9 +125,11 @@ describe.each(stacks)('stack %s', (stack) => {
 
   it('runs the one bundle on Node 24, arm64, traced, with names and ARNs (never secrets) in the environment', () => {
     const functions = ofType(s, 'aws:lambda/function:Function');
-    expect(functions.map((f) => f.inputs.name).sort()).toEqual([`serenya-${stack}-api`, `serenya-${stack}-stream`, `serenya-${stack}-worker`]);
+    expect(functions.map((f) => f.inputs.name).sort()).toEqual([`serenya-${stack}-api`, `serenya-${stack}-chat`, `serenya-${stack}-stream`, `serenya-${stack}-worker`]);
     for (const fn of functions) {
-      expect(fn.inputs).toMatchObject({ runtime: 'nodejs24.x', architectures: ['arm64'], handler: 'index.handler', tracingConfig: { mode: 'PassThrough' } });
+      // The chat function runs the bundle's streaming export (Lambda response streaming).
+      const handler = fn.inputs.name.endsWith('-chat') ? 'index.streamHandler' : 'index.handler';
+      expect(fn.inputs).toMatchObject({ runtime: 'nodejs24.x', architectures: ['arm64'], handler, tracingConfig: { mode: 'PassThrough' } });
       const env = fn.inputs.environment.variables as Record<string, string>;
       expect(env.SERENYA_ZONE).toBe(s.config.zone);
       for (const [name, value] of Object.entries(env)) {

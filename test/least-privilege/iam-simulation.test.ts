@@ -26,6 +26,8 @@ const grantedWithoutACall: Record<string, string> = {
   'worker logs:PutLogEvents': 'Lambda writes the function’s own logs with its role',
   'stream logs:CreateLogStream': 'Lambda writes the function’s own logs with its role',
   'stream logs:PutLogEvents': 'Lambda writes the function’s own logs with its role',
+  'chat logs:CreateLogStream': 'Lambda writes the function’s own logs with its role',
+  'chat logs:PutLogEvents': 'Lambda writes the function’s own logs with its role',
   'api s3:ListBucket': 'S3 answers a GetObject of a missing key with 404, not 403, only to a caller that may list',
   'worker s3:ListBucket': 'S3 answers a GetObject of a missing key with 404, not 403, only to a caller that may list',
   'stream dynamodb:DescribeStream': 'Lambda’s event source mapping reads the stream with the function’s role',
@@ -158,7 +160,7 @@ beforeAll(async () => {
 describe('the recording', () => {
   it('holds the calls of the platform tests (run the whole suite: npm test)', () => {
     const actions = new Set(calls.map((c) => `${c.fn} ${c.action}`));
-    for (const expected of ['api dynamodb:PutItem', 'api dynamodb:Query', 'api kms:Sign', 'api s3:DeleteObject', 'worker bedrock:InvokeModel', 'worker s3:PutObject', 'stream s3:PutObject']) {
+    for (const expected of ['api dynamodb:PutItem', 'api dynamodb:Query', 'api kms:Sign', 'api s3:DeleteObject', 'worker bedrock:InvokeModel', 'worker s3:PutObject', 'stream s3:PutObject', 'chat bedrock:InvokeModelWithResponseStream', 'chat dynamodb:UpdateItem']) {
       expect(actions, 'no recording of the platform tests: run `npm test`, which runs them first').toContain(expected);
     }
   });
