@@ -45,12 +45,15 @@ let servers: { eu: ZoneServer; us: ZoneServer };
 let eu: TestPlatform;
 let us: TestPlatform;
 
-const zoneEnv = (zone: 'eu' | 'us', own: ZoneServer, residencies: string[], other: 'eu' | 'us', theirs: ZoneServer, theirResidencies: string[]) => ({
+type Side = { zone: 'eu' | 'us'; server: ZoneServer; residencies: string[] };
+const zoneEnv = ({ zone, server: own, residencies }: Side, other: Side) => ({
   [envVars.zone]: zone,
   [envVars.issuer]: own.url,
   [envVars.homeApi]: own.url,
   [envVars.residencies]: residencies.join(','),
-  [envVars.zoneDirectory]: JSON.stringify({ [other]: { issuer: theirs.url, homeApi: theirs.url, residencies: theirResidencies } }),
+  [envVars.zoneDirectory]: JSON.stringify({
+    [other.zone]: { issuer: other.server.url, homeApi: other.server.url, residencies: other.residencies },
+  }),
   // Each zone's own push subscription on the one topic: its own audience.
   [envVars.playPushAudience]: `${own.url}${storeNotificationPath}`,
 });
@@ -60,8 +63,10 @@ beforeAll(async () => {
   play = await startPlayDeveloperStandIn();
   servers = { eu: await zoneServer(), us: await zoneServer() };
   const common = { appStoreRoots: [chain.root], playDeveloperApiUrl: play.url };
-  eu = await createTestPlatform({ ...common, env: zoneEnv('eu', servers.eu, ['EEA'], 'us', servers.us, ['US', '*']) });
-  us = await createTestPlatform({ ...common, env: zoneEnv('us', servers.us, ['US', '*'], 'eu', servers.eu, ['EEA']) });
+  const euSide: Side = { zone: 'eu', server: servers.eu, residencies: ['EEA'] };
+  const usSide: Side = { zone: 'us', server: servers.us, residencies: ['US', '*'] };
+  eu = await createTestPlatform({ ...common, env: zoneEnv(euSide, usSide) });
+  us = await createTestPlatform({ ...common, env: zoneEnv(usSide, euSide) });
   servers.eu.serve(eu.app);
   servers.us.serve(us.app);
 });
@@ -79,15 +84,21 @@ const onboardingBody = async (t: TestPlatform, residency: unknown) => ({
 async function onboard(t: TestPlatform, residency: string) {
   const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: await onboardingBody(t, residency) });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return { userId: res.body.user.id as string, accessToken: res.body.tokens.accessToken as string, token: res.body.user.storeAccountToken as string };
+  const { user, tokens } = res.body;
+  const token = user.storeAccountToken as string;
+  return { userId: user.id as string, accessToken: tokens.accessToken as string, token };
 }
 type User = Awaited<ReturnType<typeof onboard>>;
 
 /** The same token with another zone's tag: what a tampering app could set as the purchase's account token. */
 const retagged = (token: string, tag: number) => `${token.slice(0, 19)}${(0x80 | tag).toString(16)}${token.slice(21)}`;
 
-const notificationItems = async (t: TestPlatform) => (await t.rawItems()).filter((i) => String(i.SK).startsWith('NOTIFICATION#'));
-const subscriptionOf = async (t: TestPlatform, user: User) => (await t.request('GET', '/api/v1/subscriptions', { token: user.accessToken })).body;
+const notificationItems = async (t: TestPlatform) =>
+  (await t.rawItems()).filter((i) => String(i.SK).startsWith('NOTIFICATION#'));
+const subscriptionOf = async (t: TestPlatform, user: User) =>
+  (await t.request('GET', '/api/v1/subscriptions', { token: user.accessToken })).body;
+const onboarding = async (t: TestPlatform, residency: unknown) =>
+  t.request('POST', '/api/v1/auth/oauth-onboarding', { body: await onboardingBody(t, residency) });
 
 describe('a user’s zone is their declared residency', () => {
   it('GET /api/v1/zones lists every zone, the residencies it serves and its homeApi', async () => {
@@ -100,13 +111,19 @@ describe('a user’s zone is their declared residency', () => {
         { zone: 'us', homeApi: servers.us.url, countries: ['US'], everyOtherCountry: true },
       ],
     });
-    expect((await us.request('GET', '/api/v1/zones')).body.zones.map((z: { zone: string }) => z.zone)).toEqual(['us', 'eu']);
+    const fromUs = (await us.request('GET', '/api/v1/zones')).body.zones;
+    expect(fromUs.map((z: { zone: string }) => z.zone)).toEqual(['us', 'eu']);
   });
 
   it('dev serves everyone', async () => {
     const dev = await createTestPlatform();
-    expect((await dev.request('GET', '/api/v1/zones')).body.zones[0]).toEqual({ zone: 'dev', homeApi: dev.config.homeApi, countries: [], everyOtherCountry: true });
-    for (const residency of ['US', 'IE', 'JP']) expect((await dev.request('POST', '/api/v1/auth/oauth-onboarding', { body: await onboardingBody(dev, residency) })).status).toBe(201);
+    expect((await dev.request('GET', '/api/v1/zones')).body.zones[0]).toEqual({
+      zone: 'dev',
+      homeApi: dev.config.homeApi,
+      countries: [],
+      everyOtherCountry: true,
+    });
+    for (const residency of ['US', 'IE', 'JP']) expect((await onboarding(dev, residency)).status).toBe(201);
   });
 
   it.each([
@@ -114,12 +131,12 @@ describe('a user’s zone is their declared residency', () => {
     ['a resident of a country no zone names, in the EU zone', () => eu, 'JP', () => servers.us.url],
     ['an EU resident in the US zone (a VPN, a public resolver, roaming)', () => us, 'DE', () => servers.eu.url],
     ['an EEA resident outside the EU in the US zone', () => us, 'NO', () => servers.eu.url],
-  ])('%s is answered 421 WRONG_ZONE with the serving zone’s homeApi, before anything is written', async (_, zone, residency, homeApi) => {
-    const t = zone();
+  ])('%s is answered 421 WRONG_ZONE with the serving zone’s homeApi, writing nothing', async (_, at, where, api) => {
+    const t = at();
     const before = JSON.stringify(await t.rawItems());
-    const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: await onboardingBody(t, residency) });
+    const res = await onboarding(t, where);
     expect(res.status).toBe(421);
-    expect(res.body).toMatchObject({ error: { code: 'WRONG_ZONE', retryable: false }, homeApi: homeApi() });
+    expect(res.body).toMatchObject({ error: { code: 'WRONG_ZONE', retryable: false }, homeApi: api() });
     expect(JSON.stringify(await t.rawItems())).toBe(before);
   });
 
@@ -139,7 +156,7 @@ describe('a user’s zone is their declared residency', () => {
     ['in lower case', 'ie'],
     ['not a country code', 'Ireland'],
   ])('a residency %s is a 400', async (_, residency) => {
-    const res = await eu.request('POST', '/api/v1/auth/oauth-onboarding', { body: await onboardingBody(eu, residency) });
+    const res = await onboarding(eu, residency);
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_ERROR');
   });
@@ -149,11 +166,13 @@ describe('a zone’s residencies in its environment', () => {
   it('are required, in the contract’s words, and the zone directory names other zones only', () => {
     const { [envVars.residencies]: _, ...without } = deployedAppEnv;
     expect(() => parseAppConfig(without)).toThrow(`${envVars.residencies} is missing`);
-    expect(() => parseAppConfig({ ...deployedAppEnv, [envVars.residencies]: 'EEA,Europe' })).toThrow(envVars.residencies);
-    const us = { issuer: 'https://api.us.serenya.health', homeApi: 'https://api.us.serenya.health', residencies: ['US', '*'] };
-    expect(parseAppConfig({ ...deployedAppEnv, [envVars.zoneDirectory]: JSON.stringify({ us }) }).zoneDirectory.us).toEqual(us);
-    expect(() => parseAppConfig({ ...deployedAppEnv, [envVars.zoneDirectory]: JSON.stringify({ eu: us }) })).toThrow('must not list this zone (eu)');
-    expect(() => parseAppConfig({ ...deployedAppEnv, [envVars.zoneDirectory]: JSON.stringify({ mars: us }) })).toThrow(envVars.zoneDirectory);
+    const withEnv = (change: Record<string, string>) => () => parseAppConfig({ ...deployedAppEnv, ...change });
+    expect(withEnv({ [envVars.residencies]: 'EEA,Europe' })).toThrow(envVars.residencies);
+    const api = 'https://api.us.serenya.health';
+    const us = { issuer: api, homeApi: api, residencies: ['US', '*'] };
+    expect(withEnv({ [envVars.zoneDirectory]: JSON.stringify({ us }) })().zoneDirectory.us).toEqual(us);
+    expect(withEnv({ [envVars.zoneDirectory]: JSON.stringify({ eu: us }) })).toThrow('must not list this zone (eu)');
+    expect(withEnv({ [envVars.zoneDirectory]: JSON.stringify({ mars: us }) })).toThrow(envVars.zoneDirectory);
   });
 });
 
@@ -171,16 +190,18 @@ describe('store account tokens carry their zone', () => {
 });
 
 describe('App Store notifications reach the owner zone through the one URL', () => {
-  const notify = (user: User | string, options: { uuid?: string; type?: string; signedDate?: number } = {}) =>
-    appStoreNotification(chain, { accountToken: typeof user === 'string' ? user : user.token, bundleId: localStores.bundleId, environment: 'Sandbox', ...options });
-  const deliver = (t: TestPlatform, body: unknown, headers: Record<string, string> = {}) => t.request('POST', storeNotificationPath, { body, headers });
+  const app = { bundleId: localStores.bundleId, environment: 'Sandbox' };
+  const notify = (user: User | string, signer = chain) =>
+    appStoreNotification(signer, { accountToken: typeof user === 'string' ? user : user.token, ...app });
+  const deliver = (t: TestPlatform, body: unknown, headers: Record<string, string> = {}) =>
+    t.request('POST', storeNotificationPath, { body, headers });
 
   it.each([
     ['an EU user’s, delivered to the US zone', () => [eu, us] as const, 'IE'],
     ['a US user’s, delivered to the EU zone', () => [us, eu] as const, 'US'],
-  ])('%s first, is handed on and applied once, by the owner only', async (_, zonesOf, residency) => {
+  ])('%s first, is handed on and applied once, by the owner only', async (_, zonesOf, country) => {
     const [owner, other] = zonesOf();
-    const user = await onboard(owner, residency);
+    const user = await onboard(owner, country);
     const notification = notify(user);
     const otherItems = JSON.stringify(await other.rawItems());
 
@@ -242,7 +263,7 @@ describe('App Store notifications reach the owner zone through the one URL', () 
   it('a forgery is refused by the zone that received it, and handed on to no one', async () => {
     const user = await onboard(eu, 'IE');
     const before = servers.eu.requests();
-    const res = await deliver(us, appStoreNotification(await appleLikeChain(), { accountToken: user.token, bundleId: localStores.bundleId, environment: 'Sandbox' }));
+    const res = await deliver(us, notify(user, await appleLikeChain()));
     expect(res.status).toBe(401);
     expect(servers.eu.requests()).toBe(before);
   });
@@ -257,22 +278,30 @@ describe('Google Play pushes: every zone’s subscription gets each one, the own
       lineItems: [{ productId: 'premium_monthly', expiryTime: new Date(Date.now() + 30 * day).toISOString() }],
       externalAccountIdentifiers: { obfuscatedExternalAccountId: accountToken },
     });
-    const data = { version: '1.0', packageName: localStores.packageName, eventTimeMillis: String(Date.now()), subscriptionNotification: { version: '1.0', notificationType: 4, purchaseToken, subscriptionId: 'premium_monthly' } };
+    const data = {
+      version: '1.0',
+      packageName: localStores.packageName,
+      eventTimeMillis: String(Date.now()),
+      subscriptionNotification: { notificationType: 4, purchaseToken, subscriptionId: 'premium_monthly' },
+    };
     return { message: { data: Buffer.from(JSON.stringify(data)).toString('base64'), messageId: crypto.randomUUID() } };
   };
   /** Pushed by zone `t`'s own subscription: its token's audience is that zone's own webhook. */
+  const pushedBy = async (subscriber: TestPlatform, t: TestPlatform = subscriber) => ({
+    authorization: `Bearer ${await t.identityProvider.mintPushToken({
+      audience: subscriber.config.googlePlay!.pushAudience,
+      email: localStores.pushServiceAccount,
+    })}`,
+  });
   const deliver = async (t: TestPlatform, body: unknown) =>
-    t.request('POST', storeNotificationPath, {
-      body,
-      headers: { authorization: `Bearer ${await t.identityProvider.mintPushToken({ audience: t.config.googlePlay!.pushAudience, email: localStores.pushServiceAccount })}` },
-    });
+    t.request('POST', storeNotificationPath, { body, headers: await pushedBy(t) });
 
   it.each([
     ['an EU user’s', () => [eu, us] as const, 'IE'],
     ['a US user’s', () => [us, eu] as const, 'US'],
-  ])('%s push reaches the other zone first: not_this_zone there, applied once by the owner', async (_, zonesOf, residency) => {
-    const [owner, other] = zonesOf();
-    const user = await onboard(owner, residency);
+  ])('%s push reaches the other zone first: not_this_zone there, applied once by its owner', async (_, of, country) => {
+    const [owner, other] = of();
+    const user = await onboard(owner, country);
     const message = push(user.token);
     const otherItems = JSON.stringify(await other.rawItems());
     expect((await deliver(other, message)).body).toEqual({ outcome: 'not_this_zone' });
@@ -288,7 +317,7 @@ describe('Google Play pushes: every zone’s subscription gets each one, the own
     const user = await onboard(eu, 'IE');
     const res = await eu.request('POST', storeNotificationPath, {
       body: push(user.token),
-      headers: { authorization: `Bearer ${await eu.identityProvider.mintPushToken({ audience: us.config.googlePlay!.pushAudience, email: localStores.pushServiceAccount })}` },
+      headers: await pushedBy(us, eu),
     });
     expect(res.status).toBe(401);
   });
@@ -307,12 +336,18 @@ describe('Google Play pushes: every zone’s subscription gets each one, the own
 describe('the production stack files', () => {
   const stacks = { eu: 'prod-eu', us: 'prod-us' } as const;
   const config = (stack: string) =>
-    Object.fromEntries(Object.entries(stackYamlConfig(stack)).map(([key, value]) => [key.replace(/^serenya:/, ''), value.startsWith('[') || value.startsWith('{') ? JSON.parse(value) : value]));
+    Object.fromEntries(
+      Object.entries(stackYamlConfig(stack)).map(([key, value]) => [
+        key.replace(/^serenya:/, ''),
+        value.startsWith('[') || value.startsWith('{') ? JSON.parse(value) : value,
+      ]),
+    );
 
   it('list each other zone with the residencies that zone declares for itself', () => {
     for (const [zone, stack] of Object.entries(stacks)) {
       for (const [other, otherStack] of Object.entries(stacks).filter(([z]) => z !== zone)) {
-        expect(config(stack).zoneDirectory[other].residencies, `${stack} on ${other}`).toEqual(config(otherStack).residencies);
+        const listed = config(stack).zoneDirectory[other].residencies;
+        expect(listed, `${stack} on ${other}`).toEqual(config(otherStack).residencies);
       }
     }
   });
@@ -320,7 +355,8 @@ describe('the production stack files', () => {
   it('give every residency to one zone: no country twice, one zone takes the rest', () => {
     const named = Object.values(stacks).flatMap((stack) => [...countriesOf(config(stack).residencies)]);
     expect(new Set(named).size).toBe(named.length);
-    expect(Object.values(stacks).filter((stack) => config(stack).residencies.includes(otherResidencies))).toEqual(['prod-us']);
+    const takingTheRest = Object.values(stacks).filter((stack) => config(stack).residencies.includes(otherResidencies));
+    expect(takingTheRest).toEqual(['prod-us']);
   });
 
   const withSetting = (stack: string, key: string, change: (value: any) => unknown) => () =>
@@ -331,12 +367,19 @@ describe('the production stack files', () => {
 
   it('are refused at preview with the global name as a push audience, or without the residencies a zone serves', () => {
     expect(withSetting('prod-eu', 'subscriptions', (s) => s)).not.toThrow();
-    expect(withSetting('prod-eu', 'subscriptions', (s) => ({ ...s, googlePlay: { ...s.googlePlay, pushAudience: `https://api.serenya.health${storeNotificationPath}` } }))).toThrow(
-      "googlePlay.pushAudience must be this zone's own webhook",
-    );
+    const globalName = `https://api.serenya.health${storeNotificationPath}`;
+    const pushingToGlobalName = withSetting('prod-eu', 'subscriptions', (s) => ({
+      ...s,
+      googlePlay: { ...s.googlePlay, pushAudience: globalName },
+    }));
+    expect(pushingToGlobalName).toThrow("googlePlay.pushAudience must be this zone's own webhook");
     expect(withSetting('prod-us', 'residencies', () => [])).toThrow('serenya:residencies');
     expect(withSetting('prod-us', 'residencies', () => ['Europe'])).toThrow('a residency group (EEA)');
-    expect(withSetting('prod-us', 'zoneDirectory', (d) => ({ ...d, eu: { ...d.eu, residencies: undefined } }))).toThrow('serenya:zoneDirectory.eu.residencies');
+    const withoutResidencies = withSetting('prod-us', 'zoneDirectory', (d) => ({
+      ...d,
+      eu: { ...d.eu, residencies: undefined },
+    }));
+    expect(withoutResidencies).toThrow('serenya:zoneDirectory.eu.residencies');
   });
 
   it('give each zone its own Play push subscription, pushing to its own name', () => {
