@@ -16,6 +16,7 @@ import { createLocalDeps, localCredentials } from './local-deps';
 import { offlineConfig } from './offline-config';
 import { startS3Local } from './s3-local';
 import { startPlayDeveloperStandIn } from './play-developer-stand-in';
+import { startScheduledSweeps } from './scheduled-sweeps';
 import { startStreamPoller } from './stream-poller';
 import { forwardUploads } from './upload-events';
 import { ensureUsersTable } from './users-table';
@@ -82,6 +83,13 @@ export async function startPlatform(options: PlatformOptions) {
       onError: (err) => logger.warn('stream poll failed', { errorName: (err as Error).name }),
     });
     stops.push(poller.stop);
+
+    const sweeps = startScheduledSweeps({
+      region: config.region,
+      handler: runtime.scheduled,
+      onError: (err) => logger.error('scheduled sweeps failed', { errorName: (err as Error).name }),
+    });
+    stops.push(sweeps.stop);
 
     forwardUploads(s3, {
       bucket: config.tempBucket,
