@@ -1,6 +1,7 @@
 import { createServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { randomUUID } from 'node:crypto';
 import { streamAnswer, type StreamedAnswer } from './converse-stream';
+import { validateConverseRequest } from './converse-limits';
 import { listenOnLoopback } from './listen';
 
 /** Fault switches, for tests and for trying the app's error paths offline. */
@@ -120,6 +121,9 @@ export async function startBedrockStandIn(options: { port?: number; faults?: Sta
     } catch {
       return send(400, { message: 'Malformed JSON' }, { 'x-amzn-errortype': 'ValidationException' });
     }
+    // What Bedrock refuses is refused here, before it counts as a model call.
+    const invalid = validateConverseRequest(body);
+    if (invalid) return send(400, { message: invalid }, { 'x-amzn-errortype': 'ValidationException' });
     const tool: string = body.toolConfig?.toolChoice?.tool?.name ?? '';
     const call: StandInCall = { modelId: decodeURIComponent(route[1]!), tool, body: raw };
     calls.push(call);
