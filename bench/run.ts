@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { startDynamoDbLocal } from '../local/dynamodb-local';
 import { measureAwsCalls } from './aws-calls';
 import { measureBundle } from './bundle-size';
+import { measureChatStream } from './chat-stream';
 import { measureColdStarts } from './cold-start';
 import { measureDynamoCeiling, measureOfflineLoad } from './offline-load';
 import { measureWarmHandlers } from './warm-handler';
@@ -142,6 +143,13 @@ async function main() {
       });
     }
 
+    console.error('bench: a chat answer, streamed and polled…');
+    const chat = await measureChatStream();
+    rows.push(
+      { part: '7 chat', measure: `streamed (${chat.deltas} deltas, ${chat.deltaDelayMs} ms apart): first delta`, value: ms(chat.firstDeltaMs), baseline: `polled, complete answer: ${ms(chat.polledCompleteMs)}`, budget: '≤ 0.25 × polled', pass: chat.firstDeltaMs <= 0.25 * chat.polledCompleteMs },
+      { part: '7 chat', measure: 'streamed: last delta (done event)', value: ms(chat.lastDeltaMs), baseline: `polled: submit, ${chat.polls} polls ${chat.pollIntervalMs / 1000} s apart, read`, budget: '≤ polled', pass: chat.lastDeltaMs <= chat.polledCompleteMs },
+    );
+
     console.error('bench: worker on a 4.5 MB PDF…');
     const worker = await measureWorker(dynamodb);
     rows.push(
@@ -168,7 +176,7 @@ async function main() {
     console.log(table);
     writeFileSync(
       here('./results.json'),
-      `${JSON.stringify({ machine, date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), rows, raw: { serenya, express, hello, cold, warm, load, ceiling, worker, calls } }, null, 2)}\n`,
+      `${JSON.stringify({ machine, date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), rows, raw: { serenya, express, hello, cold, warm, load, ceiling, worker, calls, chat } }, null, 2)}\n`,
     );
     writeTableInto(performancePage, table);
     console.error(`bench: done in ${Math.round((Date.now() - started) / 1000)} s; bench/results.json and docs/performance.md written.`);

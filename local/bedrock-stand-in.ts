@@ -1,6 +1,6 @@
 import { createServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { randomUUID } from 'node:crypto';
-import { streamAnswer, type StreamedAnswer } from './converse-stream';
+import { deltasOf, streamAnswer, type StreamedAnswer } from './converse-stream';
 import { validateConverseRequest } from './converse-limits';
 import { listenOnLoopback } from './listen';
 
@@ -12,7 +12,7 @@ export interface StandInFaults {
   delayMs?: number;
   /** Answer with a tool input that does not match the tool's schema; a stream, with a broken frame. */
   malformed?: boolean;
-  /** ConverseStream: milliseconds between two deltas. */
+  /** Milliseconds per piece of the answer: between a stream's deltas, and all of them before a Converse answer. */
   deltaDelayMs?: number;
   /** ConverseStream: a throttlingException after this many deltas (a throttle mid-answer). */
   throttleAfterDeltas?: number;
@@ -139,6 +139,11 @@ export async function startBedrockStandIn(options: { port?: number; faults?: Sta
       return;
     }
     const input = faults.malformed ? { unexpected: 'shape' } : answer(tool, body);
+    // A model takes as long to write an answer whether it streams it or not (the bench compares both).
+    if (faults.deltaDelayMs) {
+      const text = typeof (input as { message?: unknown }).message === 'string' ? (input as { message: string }).message : JSON.stringify(input);
+      await new Promise((r) => setTimeout(r, deltasOf(text).length * faults.deltaDelayMs!));
+    }
     const outputTokens = Math.ceil(JSON.stringify(input).length / 4);
     const inputTokens = Math.ceil(raw.length / 4);
     send(200, {
