@@ -57,7 +57,7 @@ export interface KeysArgs {
 /** Who administers a key and, for the multi-Region data key, where it may be replicated and who opens what. */
 interface KeyAdministration {
   administrators: pulumi.Input<string>[];
-  /** Regions `ReplicateKey` and `UpdatePrimaryRegion` may name; absent for single-Region keys. */
+  /** Regions `ReplicateKey` (`kms:ReplicaRegion`) and `UpdatePrimaryRegion` (`kms:PrimaryRegion`) may name; absent for single-Region keys. */
   replicaRegions?: string[];
   openers?: KeysArgs['dataKeyOpeners'];
 }
@@ -164,9 +164,16 @@ export class Keys extends pulumi.ComponentResource {
               Sid: 'AdministratorsReplicateOnlyIntoTheZone',
               Effect: 'Allow',
               Principal: { AWS: admin.administrators },
-              Action: ['kms:ReplicateKey', 'kms:UpdatePrimaryRegion'],
+              Action: ['kms:ReplicateKey'],
               Resource: '*',
               Condition: { StringEquals: { 'kms:ReplicaRegion': admin.replicaRegions } },
+            }, {
+              Sid: 'AdministratorsMoveThePrimaryOnlyWithinTheZone',
+              Effect: 'Allow',
+              Principal: { AWS: admin.administrators },
+              Action: ['kms:UpdatePrimaryRegion'],
+              Resource: '*',
+              Condition: { StringEquals: { 'kms:PrimaryRegion': admin.replicaRegions } },
             }]
           : []),
         // DynamoDB and S3 create grants with the caller's permission when a table or object uses the key.

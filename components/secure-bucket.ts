@@ -99,8 +99,15 @@ export class SecureBucket extends pulumi.ComponentResource {
               Resource: [this.bucket.arn, pulumi.interpolate`${this.bucket.arn}/*`],
               Condition: { NumericLessThan: { 's3:TlsVersion': '1.2' } },
             },
-            denyWrites('DenyOtherEncryption', { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption': 'aws:kms' } }),
-            denyWrites('DenyOtherKeys', { StringNotEqualsIfExists: { 's3:x-amz-server-side-encryption-aws-kms-key-id': args.kmsKeyArn } }),
+            // A negated operator (…IfExists too) is true for a missing header: each deny needs the header present.
+            denyWrites('DenyOtherEncryption', {
+              StringNotEquals: { 's3:x-amz-server-side-encryption': 'aws:kms' },
+              Null: { 's3:x-amz-server-side-encryption': 'false' },
+            }),
+            denyWrites('DenyOtherKeys', {
+              StringNotEquals: { 's3:x-amz-server-side-encryption-aws-kms-key-id': args.kmsKeyArn },
+              Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
+            }),
             denyWrites('DenyKmsWithoutTheZoneKey', {
               Null: { 's3:x-amz-server-side-encryption': 'false', 's3:x-amz-server-side-encryption-aws-kms-key-id': 'true' },
             }),

@@ -91,7 +91,34 @@ interface Request {
   context?: Record<string, string>;
 }
 
+type PolicyDocument = { Statement: Array<{ Effect: string; Condition?: Record<string, Record<string, unknown>> }> };
+const encryptionContextKey = /^kms:EncryptionContext:/i;
+
+/**
+ * The simulator ignores `kms:EncryptionContext:<key>` (the variable part of a KMS condition key may
+ * hold colons, `serenya:attribute`), so a statement conditioned on it never matches there. Evaluated
+ * here instead, with AWS's `StringEquals`: a statement whose context conditions the request meets
+ * keeps its other conditions; one that does not is dropped (only Allow statements use them).
+ */
+function withEncryptionContext(policy: unknown, context: Record<string, string> = {}): unknown {
+  if (!policy) return policy;
+  const doc = structuredClone(policy) as PolicyDocument;
+  doc.Statement = doc.Statement.flatMap((st) => {
+    const conditions = Object.entries(st.Condition ?? {}).flatMap(([op, keys]) => Object.keys(keys).filter((k) => encryptionContextKey.test(k)).map((k) => [op, k] as const));
+    if (!conditions.length) return [st];
+    if (st.Effect !== 'Allow' || conditions.some(([op]) => op !== 'StringEquals')) throw new Error('withEncryptionContext: only Allow … StringEquals');
+    const equals = st.Condition!.StringEquals!;
+    const met = conditions.every(([, k]) => [equals[k]].flat().includes(context[k]));
+    if (!met) return [];
+    for (const [, k] of conditions) delete equals[k];
+    if (!Object.keys(equals).length) delete st.Condition!.StringEquals;
+    return [st];
+  });
+  return doc;
+}
+
 async function simulate(r: Request) {
+  r = { ...r, identityPolicy: withEncryptionContext(r.identityPolicy, r.context), resourcePolicy: withEncryptionContext(r.resourcePolicy, r.context) };
   const simulation: Simulation = {
     request: { principal: r.principal, action: r.action, resource: { resource: r.resource, accountId: mockAccount }, contextVariables: { 'aws:SecureTransport': 'true', ...r.context } },
     identityPolicies: [{ name: 'identity', policy: r.identityPolicy }],
@@ -235,8 +262,10 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
     const administrator = zone().snapshot.config.keyAdministrators?.[0] ?? `arn:aws:iam::${mockAccount}:role/${deployRoleName(stack)}`;
     const everything = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
     const { data } = zone().keys;
+    // ReplicateKey names the new replica's region, UpdatePrimaryRegion the new primary's.
+    const regionKey: Record<string, string> = { 'kms:ReplicateKey': 'kms:ReplicaRegion', 'kms:UpdatePrimaryRegion': 'kms:PrimaryRegion' };
     const replicate = (action: string, region: string) =>
-      simulate({ principal: administrator, identityPolicy: everything, action, resource: data.arn, resourcePolicy: data.policy, context: { 'kms:ReplicaRegion': region } });
+      simulate({ principal: administrator, identityPolicy: everything, action, resource: data.arn, resourcePolicy: data.policy, context: { [regionKey[action]!]: region } });
     const outside = zone().snapshot.config.allowedRegions.some((r) => r.startsWith('eu-')) ? 'us-east-1' : 'eu-west-1';
     for (const action of ['kms:ReplicateKey', 'kms:UpdatePrimaryRegion']) {
       for (const region of zone().snapshot.config.allowedRegions) expect(await replicate(action, region), `${action} ${region}`).toBe('Allowed');
