@@ -38,7 +38,11 @@ describe('the dispatcher', () => {
 
   it('refuses S3 events while no worker is wired', async () => {
     const { s3: _, ...withoutWorker } = handlers();
-    await expect(createDispatcher(withoutWorker, logger)(s3Event, {} as never)).rejects.toBeInstanceOf(UnsupportedEventError);
+    // Captured: the refusal is logged, and a passing run prints nothing.
+    const logs = await captureOutput(() =>
+      expect(createDispatcher(withoutWorker, logger)(s3Event, {} as never)).rejects.toBeInstanceOf(UnsupportedEventError),
+    );
+    expect(logs).toContain('unsupported event');
   });
 
   it('logs an unknown event by its shape only and rejects it', async () => {
