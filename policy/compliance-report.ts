@@ -173,11 +173,20 @@ export async function complianceReport(stack: StackName) {
   return { json, md };
 }
 
+const usage = `Usage: npm run compliance [-- <stack> …]
+
+Writes compliance/<stack>.md and .json for each stack named (every stack when none is): a diagram of
+where the zone's data lives and flows, every resource with its region, data classification,
+encryption and retention, and every policy's result; then compliance/README.md, the zones side by
+side. Offline: the stacks run under Pulumi's mocks. Stacks: ${stacks.join(', ')}.`;
+
 async function main() {
-  const requested = process.argv.slice(2).filter((a) => a !== '--');
+  const args = process.argv.slice(2).filter((a) => a !== '--');
+  if (args.includes('--help') || args.includes('-h')) return void console.log(usage);
+  const requested = args;
   const unknown = requested.filter((s) => !(stacks as readonly string[]).includes(s));
   if (unknown.length) {
-    console.error(`Unknown stack ${unknown.join(', ')}; choose from ${stacks.join(', ')}.`);
+    console.error(`Unknown stack ${unknown.join(', ')}; choose from ${stacks.join(', ')} (--help for more).`);
     process.exit(2);
   }
   const dir = fileURLToPath(new URL('../compliance/', import.meta.url));
