@@ -47,7 +47,8 @@ export const sweepInterval = 'rate(5 minutes)';
 
 /** Memory and timeout of each function; the worker and chat wait on Bedrock (a stream's slot lasts the worker's timeout). */
 export const functionSizes: Record<FunctionName, { memorySize: number; timeout: number }> = {
-  api: { memorySize: 1024, timeout: 29 },
+  // Under API Gateway's 29 s integration timeout: the function ends before the caller gets a 504.
+  api: { memorySize: 1024, timeout: 28 },
   worker: { memorySize: 2048, timeout: 180 },
   stream: { memorySize: 512, timeout: 60 },
   chat: { memorySize: 1024, timeout: 180 },
