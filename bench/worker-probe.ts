@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
 import { createLogger } from '../handlers/logger';
 import { createPlatform } from '../handlers/platform';
 import { tempBucketLayout } from '../contract';
@@ -10,7 +12,8 @@ import { offlineConfig } from '../local/offline-config';
 
 /**
  * Runs in a process of its own so that its memory is the worker's alone: handles one upload
- * event and reports the duration and how far the peak RSS rose above the RSS before it.
+ * event and reports the duration and how far the peak RSS rose above the RSS before it; then the
+ * small documents, one event each, with memory samples along the way.
  */
 const env = process.env as Record<string, string>;
 const config = offlineConfig({ apiUrl: 'http://127.0.0.1:3000', usersTable: env.BENCH_TABLE, tempBucket: env.BENCH_BUCKET });
@@ -24,6 +27,21 @@ const worker = createUploadWorker(createPlatform(deps).jobs, deps.model, deps.lo
 const key = tempBucketLayout.input(env.BENCH_USER!, env.BENCH_JOB!);
 const event = { Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Post', awsRegion: config.region, s3: { bucket: { name: config.tempBucket }, object: { key, size: Number(env.BENCH_SIZE) } } }] };
 
+/**
+ * Memory after a full GC: what V8 holds (used, reserved, resident, the young generation's share),
+ * what buffers hold outside it, and the kernel's anonymous vs file-backed RSS.
+ */
+function memory(documents: number) {
+  globalThis.gc?.();
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+  const newSpace = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.physical_space_size ?? NaN;
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) * 1024;
+  const heapPhysical = v8.getHeapStatistics().total_physical_size;
+  const kernel = { rssAnon: kib('RssAnon'), rssFile: kib('RssFile') };
+  return { documents, rss, heapUsed, heapTotal, newSpace, heapPhysical, external, arrayBuffers, ...kernel };
+}
+
 globalThis.gc?.();
 const rssBefore = process.memoryUsage().rss;
 const t0 = performance.now();
@@ -33,20 +51,20 @@ const job = await createJobStore(deps).get(env.BENCH_USER!, env.BENCH_JOB!);
 // The peak of the one big document, before the leak check runs anything else.
 const peakRss = process.resourceUsage().maxRSS * 1024;
 
-// Then many small documents, one after another: RSS after the 20th and after the last, each after
-// a full GC, shows whether anything accumulates per job.
+// Then many small documents, one after another, memory sampled after a full GC at the counts asked
+// for: whether anything accumulates per job, and where RSS levels off.
 const leakJobs = (env.BENCH_LEAK_JOBS ?? '').split(',').filter(Boolean);
-const rssAfter: Record<number, number> = {};
-const heapAfter: Record<number, number> = {};
+const sampleAt = new Set((env.BENCH_SAMPLE_AT ?? '').split(',').filter(Boolean).map(Number));
+const samples = [];
+const t1 = performance.now();
 for (const [i, leakJob] of leakJobs.entries()) {
   const leakKey = tempBucketLayout.input(env.BENCH_USER!, leakJob);
   await worker({ Records: [{ ...event.Records[0]!, s3: { bucket: { name: config.tempBucket }, object: { key: leakKey, size: 1 } } }] } as never);
-  if (i + 1 === 20 || i + 1 === leakJobs.length) {
-    globalThis.gc?.();
-    rssAfter[i + 1] = process.memoryUsage().rss;
-    heapAfter[i + 1] = process.memoryUsage().heapUsed;
-  }
+  if (sampleAt.has(i + 1)) samples.push(memory(i + 1));
 }
-console.log(JSON.stringify({ durationMs, rssBefore, peakRss, status: job?.status, error: job?.error?.code, rssAfter, heapAfter }));
+const smallDocumentsMs = performance.now() - t1;
+const last = leakJobs.length ? await createJobStore(deps).get(env.BENCH_USER!, leakJobs.at(-1)!) : undefined;
+const big = { durationMs, rssBefore, peakRss, status: job?.status, error: job?.error?.code };
+console.log(JSON.stringify({ ...big, samples, smallDocumentsMs, lastStatus: last?.status }));
 // SDK clients keep sockets open; the measurement is done.
 process.exit(0);
