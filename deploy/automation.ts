@@ -37,13 +37,19 @@ export function automationStack(
   progress: (line: string) => void,
   select: () => Promise<PulumiStack> = () => LocalWorkspace.createOrSelectStack({ stackName: name, workDir: projectDir }),
 ): ZoneStack {
+  /** Counts the policy pack's findings and prints each: the table's count alone says nothing to fix. */
   const counter = () => {
     let violations = 0;
     const onEvent = (e: EngineEvent) => {
-      if (e.policyEvent) violations++;
+      const finding = e.policyEvent;
+      if (!finding) return;
+      violations++;
+      const resource = finding.resourceUrn ? ` on ${finding.resourceUrn.split('::').pop()}` : '';
+      progress(`${name}: policy ${finding.policyName} (${finding.enforcementLevel})${resource}: ${finding.message.trim()}`);
     };
     return { onEvent, violations: () => violations };
   };
+  const output = (line: string) => progress(line.trimEnd());
   /** The pack, given this zone's rules as its configuration (`policy/zone-rules.ts`). */
   const policyPacks = () => ({ policyPacks: [policyPack], policyPackConfigs: [writePolicyPackConfig(config)] });
   return {
@@ -52,12 +58,12 @@ export function automationStack(
     preflight: () => runPreflight(name, config, { ...preflight, clients: awsClients, dns: publicDns }),
     async preview() {
       const policy = counter();
-      const result = await (await select()).preview({ ...policyPacks(), onEvent: policy.onEvent });
+      const result = await (await select()).preview({ ...policyPacks(), onEvent: policy.onEvent, onOutput: output });
       return { changes: changed(result.changeSummary), policyViolations: policy.violations() };
     },
     async up() {
       const policy = counter();
-      const result = await (await select()).up({ ...policyPacks(), onEvent: policy.onEvent, onOutput: (line) => progress(line.trimEnd()) });
+      const result = await (await select()).up({ ...policyPacks(), onEvent: policy.onEvent, onOutput: output });
       const targets = (result.outputs.releases?.value ?? []) as ReleaseTarget[];
       const region = config.homeRegion;
       await release(targets, { lambda: new LambdaClient({ region }), codedeploy: new CodeDeployClient({ region }) }, { progress });

@@ -34,7 +34,8 @@ export async function release(
       }),
     );
     progress(`${target.functionName}: releasing version ${target.version} (was ${current}), deployment ${deploymentId}`);
-    for (const deadline = Date.now() + timeoutMs; ; ) {
+    const started = Date.now();
+    for (const deadline = started + timeoutMs; ; ) {
       const { deploymentInfo } = await clients.codedeploy.send(new GetDeploymentCommand({ deploymentId }));
       const status = deploymentInfo?.status;
       if (status === 'Succeeded') break;
@@ -43,6 +44,9 @@ export async function release(
         throw new Error(`release of ${target.functionName} ${status.toLowerCase()} and was rolled back to version ${current} (${why}); see deployment ${deploymentId}`);
       }
       if (Date.now() > deadline) throw new Error(`release of ${target.functionName} still ${status} after ${timeoutMs / 60_000} min; see deployment ${deploymentId}`);
+      // A heartbeat per poll: a canary waits minutes, and silence reads as a hang.
+      const minutes = Math.floor((Date.now() - started) / 60_000);
+      progress(`${target.functionName}: deployment ${deploymentId} ${status ?? 'pending'} (${minutes} min)`);
       await new Promise((r) => setTimeout(r, pollMs));
     }
     released++;

@@ -103,7 +103,10 @@ describe('the release after pulumi up', () => {
     lambda.on(GetAliasCommand).resolves({ FunctionVersion: '7' });
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-1' });
     codedeploy.on(GetDeploymentCommand).resolvesOnce({ deploymentInfo: { status: 'InProgress' } }).resolves({ deploymentInfo: { status: 'Succeeded' } });
-    expect(await release([target], clients(), { pollMs: 1 })).toBe(1);
+    const progress: string[] = [];
+    expect(await release([target], clients(), { pollMs: 1, progress: (l) => progress.push(l) })).toBe(1);
+    // While CodeDeploy shifts traffic, each poll says so.
+    expect(progress).toContain('serenya-prod-eu-api: deployment d-1 InProgress (0 min)');
     const input = codedeploy.commandCalls(CreateDeploymentCommand)[0]!.args[0].input;
     expect(input).toMatchObject({ applicationName: 'app', deploymentGroupName: 'serenya-prod-eu-api-live' });
     // The AppSpec exactly as CodeDeploy reads it: its version is the string "0.0", never the number 0.
@@ -167,6 +170,37 @@ describe('drift on the Automation API', () => {
   it('counts and names only what changed outside Pulumi, from a preview of the refresh', async () => {
     const result = await automationStack('dev', config, pulumiVersions, () => {}, async () => stack).drift();
     expect(result).toEqual({ changes: 2, policyViolations: 0, drifted: ['serenya-users-table', 'serenya-stream-failures'] });
+  });
+
+  it('prints each policy finding of a preview, not only their count', async () => {
+    const finding = {
+      sequence: 0,
+      timestamp: 0,
+      policyEvent: {
+        resourceUrn: urn('serenya-temp-bucket'),
+        message: 'bucket is in us-east-1, outside eu-west-1 ',
+        color: 'never',
+        policyName: 'region-allow-list',
+        policyPackName: 'serenya-zone',
+        policyPackVersion: '1.0.0',
+        policyPackVersionTag: '1.0.0',
+        enforcementLevel: 'mandatory',
+      },
+    } as EngineEvent;
+    const previewing = {
+      async preview(opts?: { onEvent?: (e: EngineEvent) => void; onOutput?: (line: string) => void }) {
+        opts?.onOutput?.('Previewing update (dev)\n');
+        opts?.onEvent?.(finding);
+        return { stdout: '', stderr: '', changeSummary: { create: 3 } };
+      },
+    } as unknown as PulumiStack;
+    const progress: string[] = [];
+    const result = await automationStack('dev', config, pulumiVersions, (l) => progress.push(l), async () => previewing).preview();
+    expect(result).toEqual({ changes: 3, policyViolations: 1 });
+    expect(progress).toEqual([
+      'Previewing update (dev)',
+      'dev: policy region-allow-list (mandatory) on serenya-temp-bucket: bucket is in us-east-1, outside eu-west-1',
+    ]);
   });
 
   it('exits 0 on a stack nothing changed since `up`', async () => {
