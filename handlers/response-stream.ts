@@ -13,7 +13,14 @@ export type ResponseStream = Writable & { setContentType(contentType: string): v
  */
 export interface LambdaStreamingRuntime {
   streamifyResponse<H>(handler: H): H;
-  HttpResponseStream: { from(stream: ResponseStream, prelude: { statusCode: number; headers: Record<string, string>; cookies?: string[] }): ResponseStream };
+  HttpResponseStream: { from(stream: ResponseStream, prelude: IntegrationPrelude): ResponseStream };
+}
+
+/** An HTTP integration response's first part: its status, headers and cookies. */
+export interface IntegrationPrelude {
+  statusCode: number;
+  headers: Record<string, string>;
+  cookies?: string[];
 }
 
 /** Headers of the connection, not of the answer: API Gateway frames the stream itself. */
@@ -22,14 +29,21 @@ const hopByHop = new Set(['connection', 'transfer-encoding', 'keep-alive', 'cont
 /** An API Gateway REST (v1) proxy event as the Request the app takes, aborted when `signal` is. */
 export function requestOf(event: APIGatewayProxyEvent, signal: AbortSignal): Request {
   const headers = new Headers();
-  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) for (const v of values ?? []) headers.append(name, v);
-  for (const [name, value] of Object.entries(event.headers ?? {})) if (value !== undefined && !headers.has(name)) headers.set(name, value);
+  for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
+    for (const v of values ?? []) headers.append(name, v);
+  }
+  for (const [name, value] of Object.entries(event.headers ?? {})) {
+    if (value !== undefined && !headers.has(name)) headers.set(name, value);
+  }
   const query = new URLSearchParams();
-  for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) for (const v of values ?? []) query.append(name, v);
+  for (const [name, values] of Object.entries(event.multiValueQueryStringParameters ?? {})) {
+    for (const v of values ?? []) query.append(name, v);
+  }
   const search = query.size ? `?${query}` : '';
   const url = `https://${headers.get('host') ?? 'localhost'}${event.path}${search}`;
   const method = event.httpMethod.toUpperCase();
-  const body = event.body == null || method === 'GET' || method === 'HEAD' ? undefined : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+  const hasBody = event.body != null && method !== 'GET' && method !== 'HEAD';
+  const body = hasBody ? Buffer.from(event.body!, event.isBase64Encoded ? 'base64' : 'utf8') : undefined;
   return new Request(url, { method, headers, body, signal });
 }
 
@@ -43,7 +57,8 @@ export function requestOf(event: APIGatewayProxyEvent, signal: AbortSignal): Req
 export function createStreamingHandler(
   app: { fetch(request: Request, env?: unknown): Response | Promise<Response> },
   logger: Logger,
-  runtime: LambdaStreamingRuntime | undefined = (globalThis as { awslambda?: LambdaStreamingRuntime }).awslambda,
+  runtime: LambdaStreamingRuntime | undefined = (globalThis as unknown as { awslambda?: LambdaStreamingRuntime })
+    .awslambda,
 ) {
   async function handler(event: APIGatewayProxyEvent, responseStream: ResponseStream, context: Context): Promise<void> {
     if (context?.awsRequestId) logger.addContext(context);
@@ -54,14 +69,16 @@ export function createStreamingHandler(
     };
     responseStream.once('close', onGone);
     responseStream.once('error', onGone);
-    const response = await app.fetch(requestOf(event, gone.signal), { event, requestContext: event.requestContext, context });
+    const env = { event, requestContext: event.requestContext, context };
+    const response = await app.fetch(requestOf(event, gone.signal), env);
     const headers: Record<string, string> = {};
     const cookies: string[] = [];
     response.headers.forEach((value, name) => {
       if (name === 'set-cookie') cookies.push(value);
       else if (!hopByHop.has(name)) headers[name] = value;
     });
-    const out = runtime!.HttpResponseStream.from(responseStream, { statusCode: response.status, headers, ...(cookies.length && { cookies }) });
+    const prelude: IntegrationPrelude = { statusCode: response.status, headers, ...(cookies.length && { cookies }) };
+    const out = runtime!.HttpResponseStream.from(responseStream, prelude);
     const reader = response.body?.getReader();
     try {
       // The prelude goes out with the first write, so every answer writes at least once.
@@ -80,9 +97,12 @@ export function createStreamingHandler(
       out.end();
     }
   }
-  if (!runtime) {
+  // Other code may make an `awslambda` object too (the SDK's invoke store does): Lambda's has streamifyResponse.
+  if (typeof runtime?.streamifyResponse !== 'function') {
     return async () => {
-      throw new Error('The streaming entry runs only in Lambda (awslambda.streamifyResponse); offline, npm start serves the route');
+      throw new Error(
+        'The streaming entry runs only in Lambda (awslambda.streamifyResponse); offline, npm start serves the route',
+      );
     };
   }
   return runtime.streamifyResponse(handler);

@@ -52,19 +52,26 @@ export function deltasOf(answer: string): string[] {
  * contentBlockStop, messageStop, metadata (usage) — or an exception frame in the middle. Stops
  * generating when the caller closes the stream (no tokens after the caller went).
  */
-export async function streamAnswer(res: Http2ServerResponse, answer: string, inputTokens: number, faults: StreamFaults): Promise<StreamedAnswer> {
+export async function streamAnswer(
+  res: Http2ServerResponse,
+  answer: string,
+  inputTokens: number,
+  faults: StreamFaults,
+): Promise<StreamedAnswer> {
   const deltas = deltasOf(answer);
   const result: StreamedAnswer = { deltas: deltas.length, sent: 0, cancelled: false, outputTokens: 0 };
   let closed = false;
   res.once('close', () => (closed = true));
-  const write = (bytes: Uint8Array) => new Promise<void>((resolve) => (res.write(bytes) ? resolve() : res.once('drain', resolve)));
+  const write = (bytes: Uint8Array) =>
+    new Promise<void>((resolve) => (res.write(bytes) ? resolve() : res.once('drain', resolve)));
   res.writeHead(200, { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': randomUUID() });
   await write(frame('event', 'messageStart', { role: 'assistant', p: 'ab' }));
   for (const [i, piece] of deltas.entries()) {
     if (faults.deltaDelayMs) await new Promise((r) => setTimeout(r, faults.deltaDelayMs));
     if (closed) return { ...result, cancelled: true };
     if (faults.throttleAfterDeltas !== undefined && i >= faults.throttleAfterDeltas) {
-      await write(frame('exception', 'throttlingException', { message: 'Too many tokens, please wait before trying again.' }));
+      const message = 'Too many tokens, please wait before trying again.';
+      await write(frame('exception', 'throttlingException', { message }));
       res.end();
       return result;
     }

@@ -16,7 +16,7 @@ const layers: Array<{ name: string; modules: string[] }> = [
   { name: 'concepts', modules: ['audit/', 'identity/', 'idempotency/', 'jobs/', 'processing/', 'sessions/', 'subscriptions/', 'users/', 'zones/'] },
   { name: 'services', modules: ['deps', 'platform'] },
   { name: 'web', modules: ['app-env', 'router', 'middleware/', 'routes/'] },
-  { name: 'edge', modules: ['app', 'dispatch', 'runtime', 'aws-deps', 'lambda'] },
+  { name: 'edge', modules: ['app', 'dispatch', 'runtime', 'aws-deps', 'lambda', 'response-stream'] },
 ];
 
 function layerOf(module: string): number {

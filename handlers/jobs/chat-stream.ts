@@ -18,7 +18,8 @@ export type ChatPiece = { type: 'delta'; text: string } | { type: 'usage'; usage
 export type ChatModel = (request: z.infer<typeof ChatInput>, signal: AbortSignal) => AsyncIterable<ChatPiece>;
 
 /** Sent with every complete streamed answer: fixed words, not the model's. */
-export const chatDisclaimer = 'This is general information, not medical advice. Talk to your doctor about your results.';
+export const chatDisclaimer =
+  'This is general information, not medical advice. Talk to your doctor about your results.';
 
 /** The events of a streamed answer, in order: deltas, then one `done` or one `error`. */
 export type ChatStreamEvent =
@@ -32,7 +33,12 @@ export type ChatStreamEvent =
  * or an input object; the slot is freed when the stream ends or the client goes. Ids, counts,
  * durations and codes are logged — never the message nor the answer.
  */
-export function createChatStreams(deps: { jobs: JobService; model: () => Promise<ChatModel>; clock: Clock; logger: Logger }) {
+export function createChatStreams(deps: {
+  jobs: JobService;
+  model: () => Promise<ChatModel>;
+  clock: Clock;
+  logger: Logger;
+}) {
   const { jobs, clock, logger } = deps;
   // Loaded by the first stream, and again after a load that failed: no API cold start loads it.
   const model = once(deps.model);
@@ -59,13 +65,18 @@ export function createChatStreams(deps: { jobs: JobService; model: () => Promise
             }
           }
           if (signal.aborted) outcome = 'client_gone';
-          else yield { event: 'done', data: { usage: { inputTokens: usage?.inputTokens ?? 0, outputTokens: usage?.outputTokens ?? 0 }, disclaimer: chatDisclaimer } };
+          else {
+            const tokens = { inputTokens: usage?.inputTokens ?? 0, outputTokens: usage?.outputTokens ?? 0 };
+            yield { event: 'done', data: { usage: tokens, disclaimer: chatDisclaimer } };
+          }
         } catch (err) {
           if (signal.aborted) outcome = 'client_gone';
           else {
-            const failure = err instanceof JobFailure ? err : new JobFailure('PROCESSING_FAILED', 'The answer failed; ask again', true);
+            const unknown = new JobFailure('PROCESSING_FAILED', 'The answer failed; ask again', true);
+            const failure = err instanceof JobFailure ? err : unknown;
             outcome = failure.code;
-            yield { event: 'error', data: { code: failure.code, message: failure.message, retryable: failure.retryable } };
+            const { code, message, retryable } = failure;
+            yield { event: 'error', data: { code, message, retryable } };
           }
         } finally {
           await reservation.release();

@@ -11,7 +11,8 @@ function asFailure(err: unknown): unknown {
     return new JobFailure('MODEL_BUSY', 'The model is busy; ask again in a minute', true);
   }
   if (name === 'ValidationException') {
-    return new JobFailure('INVALID_REQUEST', 'The model could not take this conversation; shorten it and ask again', false);
+    const message = 'The model could not take this conversation; shorten it and ask again';
+    return new JobFailure('INVALID_REQUEST', message, false);
   }
   return err;
 }
@@ -25,12 +26,16 @@ function asFailure(err: unknown): unknown {
 export function createBedrockChatModel(bedrock: BedrockRuntimeClient, modelId: string): ChatModel {
   return async function* (request, signal) {
     try {
-      const response = await bedrock.send(new ConverseStreamCommand(converseStreamRequest(request, modelId)), { abortSignal: signal });
+      const command = new ConverseStreamCommand(converseStreamRequest(request, modelId));
+      const response = await bedrock.send(command, { abortSignal: signal });
       for await (const event of response.stream ?? []) {
         const text = event.contentBlockDelta?.delta?.text;
         if (text) yield { type: 'delta', text };
         const usage = event.metadata?.usage;
-        if (usage) yield { type: 'usage', usage: { modelId, inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 } };
+        if (usage) {
+          const { inputTokens = 0, outputTokens = 0 } = usage;
+          yield { type: 'usage', usage: { modelId, inputTokens, outputTokens } };
+        }
       }
     } catch (err) {
       throw asFailure(err);

@@ -26,16 +26,22 @@ const Prompts = z
 const ChatStatus = JobStatus.extend({ response: z.object({ message: z.string() }).optional() }).openapi('ChatStatus');
 
 /** The events of `POST /chat/stream`, each sent as `event: <name>` and `data: <JSON>` lines. */
-const StreamDelta = z.object({ text: z.string() }).openapi('ChatStreamDelta', { description: '`event: delta`: the next piece of the answer' });
+const StreamDelta = z
+  .object({ text: z.string() })
+  .openapi('ChatStreamDelta', { description: '`event: delta`: the next piece of the answer' });
 const StreamDone = z
-  .object({ usage: z.object({ inputTokens: z.number().int(), outputTokens: z.number().int() }), disclaimer: z.string() })
+  .object({
+    usage: z.object({ inputTokens: z.number().int(), outputTokens: z.number().int() }),
+    disclaimer: z.string(),
+  })
   .openapi('ChatStreamDone', { description: '`event: done`: the answer is complete; the last event' });
 const StreamError = z
   .object({
     error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean(), requestId: z.string() }),
   })
   .openapi('ChatStreamError', {
-    description: '`event: error`: the answer stopped (MODEL_BUSY is retryable); the last event, in the error body of API.md',
+    description:
+      '`event: error`: the answer stopped (MODEL_BUSY is retryable); the last event, in the error body of API.md',
   });
 const StreamEvent = z
   .union([
@@ -43,7 +49,9 @@ const StreamEvent = z
     z.object({ event: z.literal('done'), data: StreamDone }),
     z.object({ event: z.literal('error'), data: StreamError }),
   ])
-  .openapi('ChatStreamEvent', { description: 'One server-sent event: `event: <event>` then `data: <data as JSON>` and a blank line' });
+  .openapi('ChatStreamEvent', {
+    description: 'One server-sent event: `event: <event>` then `data: <data as JSON>` and a blank line',
+  });
 
 /** The caller's profile item (their plan) comes with the session check, as for a chat job. */
 const ownProfile = (_c: unknown, auth: { userId: string }) => [itemKeys.profile(auth.userId)];
@@ -51,7 +59,9 @@ const ownProfile = (_c: unknown, auth: { userId: string }) => [itemKeys.profile(
 /** A stream cannot be replayed: a retry would be a second answer, so the header is refused, not ignored. */
 const noIdempotencyKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.req.header(idempotencyHeader) !== undefined) {
-    throw new ApiError(400, 'VALIDATION_ERROR', 'Idempotency-Key is not accepted here: a streamed answer cannot be replayed; send without it, or use /chat/messages');
+    const why =
+      'Idempotency-Key is not accepted here: a streamed answer cannot be replayed; send without it, or use /chat/messages';
+    throw new ApiError(400, 'VALIDATION_ERROR', why);
   }
   await next();
 };
@@ -81,13 +91,17 @@ const routes = {
       method: 'post',
       path: '/stream',
       tags: ['Chat'],
-      summary: 'Ask a health question; the answer streams back as it is written (server-sent events), and is never stored',
+      summary: 'Ask a health question; the answer streams back as it is written (server-sent events), never stored',
       description:
         'Same body, plan, concurrency limit and daily cap as /chat/messages. Idempotency-Key is not accepted (400). ' +
-        'The answer comes as `delta` events, then one `done` event with the usage and a disclaimer, or one `error` event.',
+        'The answer comes as `delta` events, then one `done` event with the usage and a disclaimer, or one `error` ' +
+        'event.',
       request: { body: jsonBody(ChatInput.openapi('ChatMessage')) },
       responses: {
-        200: { description: 'The answer as server-sent events', content: { 'text/event-stream': { schema: StreamEvent } } },
+        200: {
+          description: 'The answer as server-sent events',
+          content: { 'text/event-stream': { schema: StreamEvent } },
+        },
         ...errorResponses(400, 401, 403, 409, 413, 415, 421, 429),
       },
     }, ownProfile))),
