@@ -27,8 +27,14 @@ export function createRuntime(deps: Deps) {
   });
   // Loaded on the first upload, and again after a load that failed.
   const model = once<Model>(deps.model);
-  // The scheduled sweeps: unfinished account deletions, then pending Apple token revocations.
-  const schedule = async () => ({ deletions: await platform.deletion.sweep(), appleRevocations: await platform.appleTokens.sweep() });
+  // The scheduled sweeps, unfinished account deletions and pending Apple token revocations, each on
+  // its own: one that fails holds back neither the other nor its report; the run still fails after.
+  const schedule = async () => {
+    const [deletions, appleRevocations] = await Promise.allSettled([platform.deletion.sweep(), platform.appleTokens.sweep()]);
+    if (deletions.status === 'rejected') throw deletions.reason;
+    if (appleRevocations.status === 'rejected') throw appleRevocations.reason;
+    return { deletions: deletions.value, appleRevocations: appleRevocations.value };
+  };
   const dispatch = createDispatcher(
     { http: handle(app) as (event: unknown, context: Context) => Promise<unknown>, s3: createUploadWorker(platform.jobs, model, deps.logger), stream, schedule },
     deps.logger,

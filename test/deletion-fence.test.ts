@@ -1,6 +1,6 @@
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SubscriptionEvent } from '../handlers/subscriptions/subscription-event';
 import { createTestPlatform, device, type TestPlatform } from './support/test-platform';
 
@@ -121,6 +121,29 @@ describe('a deletion that fails after the fence', () => {
     const signin = await t.request('POST', '/api/v1/auth/oauth-signin', { body: { provider: 'google', idToken, device } });
     expect(signin.status).toBe(404);
     await expectErased(user);
+  });
+
+  it('is finished by onboarding the same provider account again, which then makes a new account', async () => {
+    const user = await userWithObjects();
+    await deleteWhileS3Fails(user);
+    const again = await t.onboard(user.who);
+    expect(again.userId).not.toBe(user.userId);
+    expect(await itemsOf(user.userId)).toEqual([]);
+    expect(await objectsOf(user.userId)).toEqual([]);
+  });
+
+  it('does not hold back the Apple sweep when the deletion sweep fails', async () => {
+    const deletion = t.runtime.platform.deletion;
+    const sweep = deletion.sweep;
+    const apple = vi.spyOn(t.runtime.platform.appleTokens, 'sweep');
+    deletion.sweep = () => Promise.reject(new Error('DynamoDB is unavailable'));
+    try {
+      await expect(scheduled()).rejects.toThrow('DynamoDB is unavailable');
+      expect(apple).toHaveBeenCalledTimes(1);
+    } finally {
+      deletion.sweep = sweep;
+      apple.mockRestore();
+    }
   });
 
   it('answers 204 and leaves no work behind when nothing fails', async () => {

@@ -142,14 +142,24 @@ export function authRoutes(p: Platform) {
       }
       const identity = await verifyIdToken(body.provider, body.idToken);
       const apple = await appleRefreshToken(body, identity, c.var.log);
-      try {
-        const { profile, session } = await p.users.register({
+      const register = () =>
+        p.users.register({
           identity,
           storeAccountToken: createStoreAccountToken(p.config.zone),
           appleRefreshToken: apple,
           consents: body.consents,
           device: body.device,
           session: (userId) => p.sessions.open(userId, 'onboarding'),
+        });
+      /** The provider account is taken; by an account whose deletion was cut short, it is freed first. */
+      const freedFromDeletion = async () => {
+        const existing = await p.users.findUserId(identity.provider, identity.subject);
+        return existing !== undefined && (await p.deletion.finishIfPending(existing));
+      };
+      try {
+        const { profile, session } = await register().catch(async (err) => {
+          if (err instanceof UserExistsError && (await freedFromDeletion())) return register();
+          throw err;
         });
         const tokens = await tokensFor(profile.id, session.sessionId, session.refreshToken);
         return c.json({ user: profile, tokens, ...zone }, 201);

@@ -37,6 +37,12 @@ export function createAccountDeletion(deps: {
 
   return {
     finish,
+    /** Finishes the account's deletion if one was cut short; true when there was one to finish. */
+    async finishIfPending(userId: string): Promise<boolean> {
+      if (!(await users.deletionPending(userId))) return false;
+      await finish(userId);
+      return true;
+    },
 
     /** `DELETE /user/profile`: fenced and durable first; 'pending' when a step failed and the sweep will finish it. */
     async request(userId: string): Promise<'deleted' | 'pending'> {

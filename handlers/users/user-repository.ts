@@ -368,6 +368,12 @@ export function createUserRepository(deps: {
       return due.sort((a, b) => a.beganAt.localeCompare(b.beganAt)).slice(0, limit);
     },
 
+    /** Whether the account's deletion has begun and is not finished (its work item still stands). */
+    async deletionPending(userId: string): Promise<boolean> {
+      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: itemKeys.pendingDeletion(userId), ConsistentRead: true }));
+      return Item !== undefined;
+    },
+
     /** The deletion's work item goes last, once everything of the user is gone. */
     async endDeletion(userId: string): Promise<void> {
       await dynamo.send(new DeleteCommand({ TableName: table, Key: itemKeys.pendingDeletion(userId) }));
