@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
 
-/** The one Lambda entry; the api, worker and stream functions all run this bundle. */
+/** The one Lambda bundle: api, worker and stream run its `handler`, chat its `streamHandler`. */
 export const lambdaEntry = fileURLToPath(new URL('../handlers/lambda.ts', import.meta.url));
 
 /**

@@ -1,7 +1,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, Context, DynamoDBStreamEvent, S3Event, ScheduledEvent } from 'aws-lambda';
 
-/** One bundle serves three functions; the event's shape says which part of it runs. */
+/**
+ * One bundle serves four functions; for the three on `index.handler` the event's shape says which part
+ * of it runs (the chat function's `index.streamHandler` takes only its streamed route, `response-stream.ts`).
+ */
 export type EventKind = 'http' | 's3' | 'dynamodb-stream' | 'schedule' | 'unknown';
 
 export function classifyEvent(event: unknown): EventKind {
