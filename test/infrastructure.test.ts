@@ -362,7 +362,7 @@ describe('configurations that would leave the zone are refused before any resour
 
 describe('network isolation', () => {
   // The functions need Google's and Apple's key sets and the Play Developer API, which a VPC without
-  // NAT cannot reach; a switch that deploys a broken network is worse than none (README).
+  // NAT cannot reach; a switch that deploys a broken network is worse than none (docs/decisions/0001).
   it('is not an option: a stack that asks for it is refused', async () => {
     const error = await snapshotStack('prod-eu', { code: stubCode, changeConfig: (c) => ({ ...c, 'serenya:networkIsolation': 'true' }) }).catch((e) => e);
     expect(error).toBeInstanceOf(StackConfigError);
