@@ -69,7 +69,8 @@ export class UsersTable extends pulumi.ComponentResource {
     return {
       Sid: 'AppleRevocations',
       Effect: 'Allow',
-      Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query'],
+      // Keep, retry and delete each; listing them all is the scheduled sweep's, on the API function.
+      Action: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
       Resource: this.table.arn,
       Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [itemKeys.appleRevocation('').PK] } },
     };

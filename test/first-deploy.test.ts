@@ -27,7 +27,7 @@ describe.each(stacks)('stack %s as AWS would take it', (stack) => {
 
   it('gives every function an environment its own configuration parser accepts, as Lambda runs it', () => {
     const functions = ofType(s, 'aws:lambda/function:Function');
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(4);
     for (const fn of functions) {
       // Lambda adds AWS_REGION itself; everything else comes from the stack.
       const env = { ...fn.inputs.environment.variables, [envVars.region]: fn.region };
