@@ -109,7 +109,7 @@ export const auditBucketLayout = {
 } as const;
 
 /**
- * The encryption context of personal data sealed with the Encryption SDK (`handlers/users/pii-cipher.ts`).
+ * The encryption context of personal data sealed with the Encryption SDK (`handlers/domain/users/pii-cipher.ts`).
  * KMS sees it on Decrypt, so key policies and roles can open one kind of message and not another:
  * the stream function opens only the Apple refresh token.
  */
@@ -213,7 +213,7 @@ type OptionalEnvVar = (typeof optionalEnvVars)[number];
 /**
  * What a stack must give each function: every variable the runtime needs, the optional ones when
  * their feature is on. The stack builds the environment through `functionEnvironment`, so a
- * variable left out or misspelled does not compile; the runtime's parser (`handlers/config.ts`)
+ * variable left out or misspelled does not compile; the runtime's parser (`handlers/core/config.ts`)
  * is typed against the same names and the tests hold its required set to this one.
  */
 export type FunctionEnvironment<V> = { [K in Exclude<EnvVar, OptionalEnvVar | (typeof lambdaEnvVars)[number]>]: V } & { [K in OptionalEnvVar]?: V };

@@ -1,5 +1,5 @@
 import * as pulumi from '@pulumi/pulumi';
-import { assertDeployable, RegionalPlatform } from './components/regional-platform';
+import { assertDeployable, Zone } from './components/zone';
 import { loadStackConfig } from './components/stack-config';
 
 /**
@@ -8,7 +8,7 @@ import { loadStackConfig } from './components/stack-config';
  * outside its allow-list, or a global model profile, is refused with the value to fix.
  */
 const config = loadStackConfig();
-const platform = new RegionalPlatform('serenya', { config, stack: pulumi.getStack() });
+const platform = new Zone('serenya', { config, stack: pulumi.getStack() });
 
 export const {
   zone,

@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
+/** The tests by kind, each kind a folder of `test/` and a project here. */
 export default defineConfig({
   test: {
     testTimeout: 30_000,
@@ -9,18 +10,26 @@ export default defineConfig({
     // Logs of passing tests are noise; a failing test still shows its own.
     silent: 'passed-only',
     projects: [
+      // Code on its own, or against a stand-in the test starts itself: no shared services.
+      { extends: true, test: { name: 'unit', include: ['test/unit/*.test.ts'], sequence: { groupOrder: 0 } } },
+      // The zone's stacks: Pulumi's mocks, its language host and policy runner, the policy pack.
+      {
+        extends: true,
+        test: { name: 'infrastructure', include: ['test/infrastructure/*.test.ts'], sequence: { groupOrder: 0 } },
+      },
       {
         extends: true,
         test: {
-          name: 'platform',
-          include: ['test/*.test.ts'],
+          // The runtime against the offline platform: the real app, Lambda's entry and npm start.
+          name: 'integration',
+          include: ['test/integration/*.test.ts'],
           // One DynamoDB Local and one s3rver for the whole run; each test file makes its own table and buckets.
           globalSetup: ['test/support/global-setup.ts'],
           sequence: { groupOrder: 0 },
         },
       },
       {
-        // Evaluates every AWS call the platform project recorded against the stacks' policies: it runs after it.
+        // Evaluates every AWS call the integration project recorded against the stacks' policies: it runs after it.
         extends: true,
         test: { name: 'least-privilege', include: ['test/least-privilege/*.test.ts'], sequence: { groupOrder: 1 } },
       },

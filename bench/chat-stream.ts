@@ -1,9 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../local/free-port';
-import { createLocalIdentityProvider } from '../local/identity-provider';
-import { loadOrCreateLocalKeys } from '../local/keys';
+import { createLocalIdentityProvider } from '../local/stand-ins/identity-provider';
+import { loadOrCreateLocalKeys } from '../local/local-keys';
 import { localClientIds } from '../local/offline-config';
-import { startPlatform } from '../local/platform';
+import { startOfflinePlatform } from '../local/offline-platform';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const consent = { version: '1.0', accepted: true };
@@ -22,7 +22,7 @@ export async function measureChatStream(options: { rounds?: number; deltaDelayMs
   const saved = { ...process.env };
   process.env.SERENYA_STANDIN_DELTA_DELAY_MS = String(deltaDelayMs);
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  const platform = await startPlatform({ port: await freePort(), keysDir: `${root}/.local`, logLevel: 'SILENT' }).catch((err) => {
+  const platform = await startOfflinePlatform({ port: await freePort(), keysDir: `${root}/.local`, logLevel: 'SILENT' }).catch((err) => {
     process.env = saved;
     throw err;
   });

@@ -5,16 +5,16 @@ import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { envVars } from '../contract';
-import { createAwsDeps } from '../handlers/aws-deps';
-import { parseLambdaConfig } from '../handlers/config';
-import { createLogger } from '../handlers/logger';
-import { createPlatform } from '../handlers/platform';
-import type { DynamoDbLocal } from '../local/dynamodb-local';
-import { ensureUsersTable } from '../local/users-table';
-import { startKmsStandIn } from '../test/support/kms-stand-in';
-import { deployedAppEnv, deployedKeyEnv, deployedSigningKey } from '../test/support/deployed-env';
-import { registerUser } from '../test/support/registered-user';
-import { restEvent } from '../test/support/rest-event';
+import { createAwsDeps } from '../handlers/edge/aws-deps';
+import { parseLambdaConfig } from '../handlers/core/config';
+import { createLogger } from '../handlers/core/logger';
+import { createServices } from '../handlers/services/services';
+import type { DynamoDbLocal } from '../local/stand-ins/dynamodb-local';
+import { ensureUsersTable } from '../local/create-users-table';
+import { startKmsStandIn } from '../local/stand-ins/kms-stand-in';
+import { deployedAppEnv, deployedKeyEnv, deployedSigningKey } from '../local/fixtures/deployed-env';
+import { registerUser } from '../local/fixtures/registered-user';
+import { restEvent } from '../local/fixtures/rest-event';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -64,7 +64,7 @@ export async function measureColdStarts(options: { dynamodb: DynamoDbLocal; bund
     Object.assign(process.env, env);
     const { app: config, keys } = parseLambdaConfig(env);
     await ensureUsersTable(new DynamoDBClient({ endpoint: options.dynamodb.endpoint, region: config.region }), config.usersTable);
-    const p = createPlatform(createAwsDeps(config, keys, createLogger(config.zone, 'SILENT')));
+    const p = createServices(createAwsDeps(config, keys, createLogger(config.zone, 'SILENT')));
     const { token } = await registerUser(p, { subject: `cold-${Date.now()}`, email: 'cold@example.com', name: 'Cold Start', givenName: 'Cold', familyName: 'Start' });
     const event = restEvent('/api/v1/user/profile', token);
     const runs = options.runs ?? 15;

@@ -4,11 +4,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import autocannon from 'autocannon';
 import { itemKeys } from '../contract';
-import type { DynamoDbLocal } from '../local/dynamodb-local';
-import { ensureUsersTable } from '../local/users-table';
+import type { DynamoDbLocal } from '../local/stand-ins/dynamodb-local';
+import { ensureUsersTable } from '../local/create-users-table';
 import { freePort } from '../local/free-port';
-import { createLocalIdentityProvider } from '../local/identity-provider';
-import { loadOrCreateLocalKeys } from '../local/keys';
+import { createLocalIdentityProvider } from '../local/stand-ins/identity-provider';
+import { loadOrCreateLocalKeys } from '../local/local-keys';
 import { localClientIds } from '../local/offline-config';
 
 const consent = { version: '1.0', accepted: true };
@@ -16,7 +16,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** `npm start` in a process of its own, so the load generator does not share its event loop. */
 async function startOfflinePlatform(port: number) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--port', String(port)], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/cli/start.ts', '--port', String(port)], {
     cwd: root,
     env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
     stdio: 'ignore',

@@ -2,21 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Context } from 'aws-lambda';
 import { itemKeys } from '../contract';
-import { systemClock } from '../handlers/clock';
-import type { Deps } from '../handlers/deps';
-import { createIdTokenVerifier } from '../handlers/identity/id-tokens';
-import { createRuntime } from '../handlers/runtime';
-import { createLogger } from '../handlers/logger';
-import { createMetrics } from '../handlers/metrics';
-import { createPlatform } from '../handlers/platform';
-import { createPiiCipher } from '../handlers/users/pii-cipher';
-import { createLocalKeyServices } from '../local/key-services';
-import { generateLocalKeys } from '../local/keys';
+import { systemClock } from '../handlers/core/clock';
+import type { Deps } from '../handlers/services/deps';
+import { createIdTokenVerifier } from '../handlers/domain/identity/id-tokens';
+import { createRuntime } from '../handlers/edge/runtime';
+import { createLogger } from '../handlers/core/logger';
+import { createMetrics } from '../handlers/core/metrics';
+import { createServices } from '../handlers/services/services';
+import { createPiiCipher } from '../handlers/domain/users/pii-cipher';
+import { createLocalKeyServices } from '../local/stand-ins/key-services';
+import { generateLocalKeys } from '../local/local-keys';
 import { offlineConfig } from '../local/offline-config';
 import { createExpressHandler } from './baselines/express-app';
 import { memoryDynamo } from './memory-dynamo';
-import { registerUser } from '../test/support/registered-user';
-import { restEvent } from '../test/support/rest-event';
+import { registerUser } from '../local/fixtures/registered-user';
+import { restEvent } from '../local/fixtures/rest-event';
 
 /** The same dependencies for both contenders: local keys, in-memory DynamoDB, no I/O. */
 async function fakeDeps() {
@@ -39,7 +39,7 @@ async function fakeDeps() {
     idTokens: createIdTokenVerifier({ google: config.googleClientIds, apple: config.appleClientIds }),
     subscriptions: { appStoreRoots: [] },
   };
-  const p = createPlatform(deps);
+  const p = createServices(deps);
   const { profile, token } = await registerUser(p, { subject: 'bench-user', email: 'bench@example.com', name: 'Bench User', givenName: 'Bench', familyName: 'User' });
   // Today's design, for the baseline: the same user written one sealed message per field.
   const legacy = await legacyUser(p, dynamo);
@@ -54,7 +54,7 @@ async function fakeDeps() {
 }
 
 /** A second user whose profile is stored as the first session stored it: a message per field. */
-async function legacyUser(p: ReturnType<typeof createPlatform>, dynamo: ReturnType<typeof memoryDynamo>) {
+async function legacyUser(p: ReturnType<typeof createServices>, dynamo: ReturnType<typeof memoryDynamo>) {
   const { profile, token } = await registerUser(p, { subject: 'bench-legacy', email: 'legacy@example.com', name: 'Legacy User', givenName: 'Legacy', familyName: 'User' });
   const profileKey = itemKeys.profile(profile.id);
   const key = `${profileKey.PK}|${profileKey.SK}`;

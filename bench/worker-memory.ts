@@ -5,17 +5,17 @@ import { promisify } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { systemClock } from '../handlers/clock';
-import { createJobStore } from '../handlers/jobs/job-store';
-import { createLogger } from '../handlers/logger';
-import { startBedrockStandIn } from '../local/bedrock-stand-in';
-import type { DynamoDbLocal } from '../local/dynamodb-local';
+import { systemClock } from '../handlers/core/clock';
+import { createJobStore } from '../handlers/domain/jobs/job-store';
+import { createLogger } from '../handlers/core/logger';
+import { startBedrockStandIn } from '../local/stand-ins/bedrock-stand-in';
+import type { DynamoDbLocal } from '../local/stand-ins/dynamodb-local';
 import { createLocalDeps } from '../local/local-deps';
-import { generateLocalKeys } from '../local/keys';
+import { generateLocalKeys } from '../local/local-keys';
 import { offlineConfig } from '../local/offline-config';
-import { startS3Local } from '../local/s3-local';
-import { ensureUsersTable } from '../local/users-table';
-import { pdf } from '../test/support/documents';
+import { startS3Local } from '../local/stand-ins/s3-local';
+import { ensureUsersTable } from '../local/create-users-table';
+import { pdf } from '../local/fixtures/documents';
 
 /** A lab report PDF just under Bedrock's 4.5 MB document limit: ten results in pages of notes. */
 function bigPdf(): Buffer {

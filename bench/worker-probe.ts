@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
-import { createLogger } from '../handlers/logger';
-import { createPlatform } from '../handlers/platform';
+import { createLogger } from '../handlers/core/logger';
+import { createServices } from '../handlers/services/services';
 import { tempBucketLayout } from '../contract';
-import { createJobStore } from '../handlers/jobs/job-store';
-import { createUploadWorker } from '../handlers/jobs/upload-worker';
-import { generateLocalKeys } from '../local/keys';
+import { createJobStore } from '../handlers/domain/jobs/job-store';
+import { createUploadWorker } from '../handlers/domain/jobs/upload-worker';
+import { generateLocalKeys } from '../local/local-keys';
 import { createLocalDeps } from '../local/local-deps';
 import { offlineConfig } from '../local/offline-config';
 
@@ -23,7 +23,7 @@ const { deps } = createLocalDeps({
   keys: generateLocalKeys(),
   logger: createLogger(config.zone, 'SILENT'),
 });
-const worker = createUploadWorker(createPlatform(deps).jobs, deps.model, deps.logger);
+const worker = createUploadWorker(createServices(deps).jobs, deps.model, deps.logger);
 const key = tempBucketLayout.input(env.BENCH_USER!, env.BENCH_JOB!);
 const event = { Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Post', awsRegion: config.region, s3: { bucket: { name: config.tempBucket }, object: { key, size: Number(env.BENCH_SIZE) } } }] };
 

@@ -285,7 +285,7 @@ export class Api extends pulumi.ComponentResource {
 
   /**
    * The hosted zone, read from Route 53 at preview: a zone id that does not exist, is private, or
-   * does not serve both names is a problem that stops the preview (`RegionalPlatform.deployChecks`)
+   * does not serve both names is a problem that stops the preview (`Zone.deployChecks`)
    * instead of failing certificate validation halfway through `pulumi up`.
    */
   private checkHostedZone(domain: ApiDomain) {

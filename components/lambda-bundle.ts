@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { build, type Metafile, type Plugin } from 'esbuild';
 
 /** The one Lambda bundle: api, worker and stream run its `handler`, chat its `streamHandler`. */
-export const lambdaEntry = fileURLToPath(new URL('../handlers/lambda.ts', import.meta.url));
+export const lambdaEntry = fileURLToPath(new URL('../handlers/edge/lambda.ts', import.meta.url));
 
 /**
  * zod re-exports its ~50 translated error locales as a namespace, which keeps them all in a

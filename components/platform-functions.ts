@@ -32,7 +32,7 @@ export interface PlatformFunctionsArgs {
   apiProvisionedConcurrency?: number;
   /** Changes to each function this component makes (called with each function's args). @default none */
   transform?: { function?: Transform<aws.lambda.FunctionArgs> };
-  /** The code; tests may pass their own. @default the esbuild bundle of `handlers/lambda.ts`, built by this program */
+  /** The code; tests may pass their own. @default the esbuild bundle of `handlers/edge/lambda.ts`, built by this program */
   code?: pulumi.Input<pulumi.asset.Archive>;
 }
 
@@ -64,7 +64,7 @@ export const functionHandlers: Record<FunctionName, string> = {
 
 
 /**
- * The four functions of a zone, all running the one bundle of `handlers/lambda.ts`: `api`
+ * The four functions of a zone, all running the one bundle of `handlers/edge/lambda.ts`: `api`
  * (behind API Gateway, through its `live` alias), `worker` (S3 uploads), `stream` (the users
  * table's stream → audit bucket) and `chat` (streamed chat answers, behind API Gateway's streaming
  * integration). Each has its own role with exact actions on exact ARNs, a log
@@ -168,7 +168,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
       new aws.lambda.Function(
         ...transformed(args.transform?.function, `${name}-${fn}`, {
           name: `${args.namePrefix}-${fn}`,
-          description: `Serenya ${fn} (handlers/lambda.ts)`,
+          description: `Serenya ${fn} (handlers/edge/lambda.ts)`,
           role: args.roles[fn].arn,
           runtime: 'nodejs24.x',
           architectures: ['arm64'],
@@ -216,7 +216,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
 
   /**
    * EventBridge's Scheduled Event to the API function's `live` alias, every `sweepInterval`: the
-   * runtime's `schedule` handler (`handlers/dispatch.ts`) finishes unfinished account deletions and
+   * runtime's `schedule` handler (`handlers/edge/dispatch.ts`) finishes unfinished account deletions and
    * retries pending Apple token revocations, and reports both (alarmed on in `observability.ts`).
    * The API function's role already holds everything both sweeps touch.
    */

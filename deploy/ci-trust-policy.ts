@@ -7,7 +7,7 @@ import { releaseTimeoutMs } from './release';
  * The IAM roles CI assumes through GitHub's OIDC provider: one per GitHub environment, so a job can
  * only get the role of the environment it runs in (`sub` = `repo:<owner>/<repo>:environment:<env>`),
  * and the environment's protection rules (reviewers, branch `main`) stand before every credential.
- * `.github/workflows/` and `test/workflows.test.ts` read the environment names and session lengths here.
+ * `.github/workflows/` and `test/unit/workflows.test.ts` read the environment names and session lengths here.
  */
 
 /** GitHub Actions' token issuer, which is also the prefix of its IAM condition keys. */

@@ -48,7 +48,7 @@ export const optInRegions = [
   'me-central-1', 'me-south-1', 'mx-central-1',
 ];
 
-/** The functions of a stack that reserve concurrency, as `RegionalPlatform` names them (`serenya-<stack>-<fn>`). */
+/** The functions of a stack that reserve concurrency, as `Zone` names them (`serenya-<stack>-<fn>`). */
 const reservingFunctions = (stack: string) => [`serenya-${stack}-api`, `serenya-${stack}-worker`];
 
 /** Every region the zone uses: home, replicas, and where its model runs. */

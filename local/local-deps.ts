@@ -2,23 +2,23 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { systemClock, type Clock } from '../handlers/clock';
-import type { AppConfig } from '../handlers/config';
-import type { Deps } from '../handlers/deps';
-import { createAppleIdClient, type AppleSignInKey } from '../handlers/identity/apple-id';
-import { createIdTokenVerifier } from '../handlers/identity/id-tokens';
-import { createMetrics } from '../handlers/metrics';
-import { createBedrockClient } from '../handlers/processing/bedrock-client';
-import { createBedrockChatModel } from '../handlers/processing/bedrock-chat-stream';
-import { createBedrockModel } from '../handlers/processing/bedrock-model';
-import { createPiiCipher } from '../handlers/users/pii-cipher';
+import { systemClock, type Clock } from '../handlers/core/clock';
+import type { AppConfig } from '../handlers/core/config';
+import type { Deps } from '../handlers/services/deps';
+import { createAppleIdClient, type AppleSignInKey } from '../handlers/domain/identity/apple-id';
+import { createIdTokenVerifier } from '../handlers/domain/identity/id-tokens';
+import { createMetrics } from '../handlers/core/metrics';
+import { createBedrockClient } from '../handlers/bedrock/bedrock-client';
+import { createBedrockChatModel } from '../handlers/bedrock/bedrock-chat-stream';
+import { createBedrockModel } from '../handlers/bedrock/bedrock-model';
+import { createPiiCipher } from '../handlers/domain/users/pii-cipher';
 import { X509Certificate } from 'node:crypto';
-import { appleRootCaG3 } from '../handlers/subscriptions/apple-root-ca-g3';
-import { createGooglePushVerifier } from '../handlers/subscriptions/google-push';
-import { createPlayDeveloperClient } from '../handlers/subscriptions/play-developer-client';
-import { createLocalIdentityProvider } from './identity-provider';
-import { createLocalKeyServices } from './key-services';
-import type { LocalKeys } from './keys';
+import { appleRootCaG3 } from '../handlers/domain/subscriptions/apple-root-ca-g3';
+import { createGooglePushVerifier } from '../handlers/domain/subscriptions/google-push';
+import { createPlayDeveloperClient } from '../handlers/domain/subscriptions/play-developer-client';
+import { createLocalIdentityProvider } from './stand-ins/identity-provider';
+import { createLocalKeyServices } from './stand-ins/key-services';
+import type { LocalKeys } from './local-keys';
 
 /** Credentials the stand-ins accept; they are not AWS credentials and reach nothing else. */
 export const localCredentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -47,7 +47,7 @@ export function createLocalClients(endpoints: LocalEndpoints, region: string) {
   };
 }
 
-/** The app's dependencies offline: same interfaces as `handlers/aws-deps.ts`, local endpoints and keys. */
+/** The app's dependencies offline: same interfaces as `handlers/edge/aws-deps.ts`, local endpoints and keys. */
 export function createLocalDeps(options: {
   config: AppConfig;
   endpoints: LocalEndpoints;

@@ -1,5 +1,5 @@
 import { envVars, otherResidencies } from '../contract';
-import { parseAppConfig, type AppConfig } from '../handlers/config';
+import { parseAppConfig, type AppConfig } from '../handlers/core/config';
 
 /** The client ids the local identity provider mints for, and the offline zone trusts. */
 export const localClientIds = { google: 'serenya-local.apps.googleusercontent.com', apple: 'health.serenya.local' };

@@ -13,8 +13,8 @@ export const policyPackDir = dirname(fileURLToPath(import.meta.url));
  */
 export async function buildPolicyPack(): Promise<void> {
   await build({
-    entryPoints: [join(policyPackDir, 'index.ts')],
-    outfile: join(policyPackDir, 'dist', 'index.cjs'),
+    entryPoints: [join(policyPackDir, 'pack.ts')],
+    outfile: join(policyPackDir, 'dist', 'pack.cjs'),
     bundle: true,
     platform: 'node',
     format: 'cjs',

@@ -56,7 +56,7 @@ const notApplicable = (reason?: string): never => {
  * Runs every zone policy over a snapshot in this process, as the pack's server would: resource
  * policies on each resource's inputs, stack policies on the outputs, each policy given its part of
  * `policyPackConfig(rules)`. Fast, for tests that judge many variants of a stack; that Pulumi's own
- * runner loads and serves the same pack is proven over gRPC (`test/policy-pack-runner.test.ts`).
+ * runner loads and serves the same pack is proven over gRPC (`test/infrastructure/policy-pack-runner.test.ts`).
  */
 export async function runPolicies(
   snapshot: StackSnapshot,

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
-import { assertDeployable, RegionalPlatform, type RegionalPlatformArgs } from '../components/regional-platform';
+import { assertDeployable, Zone, type ZoneArgs } from '../components/zone';
 import { loadStackConfig, type StackConfig } from '../components/stack-config';
 import { stackYamlConfig } from './stack-yaml';
 
@@ -173,7 +173,7 @@ export function mockCloud(
 
 /**
  * Runs the real program of a stack — its YAML configuration through `loadStackConfig`, then
- * `RegionalPlatform` — against Pulumi's mock monitor, and returns every resource it declared.
+ * `Zone` — against Pulumi's mock monitor, and returns every resource it declared.
  * `changeConfig` edits the YAML configuration first (to prove that bad configurations are refused).
  */
 export async function snapshotStack(
@@ -185,8 +185,8 @@ export async function snapshotStack(
     code?: pulumi.asset.Archive;
     /** Declares more resources beside the platform, as a careless change would. */
     extra?: () => void;
-    /** The stack's changes to single resources (`RegionalPlatformArgs.transform`). @default none */
-    transform?: RegionalPlatformArgs['transform'];
+    /** The stack's changes to single resources (`ZoneArgs.transform`). @default none */
+    transform?: ZoneArgs['transform'];
   } = {},
 ): Promise<StackSnapshot> {
   const yamlConfig = options.asShipped ? stackYamlConfig(stack) : withDeployValues(stack, stackYamlConfig(stack));
@@ -204,7 +204,7 @@ export async function snapshotStack(
   };
 
   const stackConfig = loadStackConfig();
-  const platform = new RegionalPlatform('serenya', { config: stackConfig, stack, code: options.code, transform: options.transform }, { transformations: [recordDependencies] });
+  const platform = new Zone('serenya', { config: stackConfig, stack, code: options.code, transform: options.transform }, { transformations: [recordDependencies] });
   options.extra?.();
   const outputs = (await new Promise((resolve) => pulumi.output(platform.outputs).apply(resolve))) as Record<string, unknown>;
   // As `pulumi preview` would (`index.ts`): a problem found against the account fails the run.

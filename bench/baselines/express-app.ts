@@ -1,8 +1,8 @@
 import express from 'express';
 import serverless from 'serverless-http';
-import type { Deps } from '../../handlers/deps';
-import { createJobStore } from '../../handlers/jobs/job-store';
-import { createPlatform } from '../../handlers/platform';
+import type { Deps } from '../../handlers/services/deps';
+import { createJobStore } from '../../handlers/domain/jobs/job-store';
+import { createServices } from '../../handlers/services/services';
 
 /**
  * The baseline a team would otherwise pick: Express behind serverless-http, serving the same
@@ -10,7 +10,7 @@ import { createPlatform } from '../../handlers/platform';
  * DynamoDB reads, PII decryption), so the difference is the framework and its adapter.
  */
 export function createExpressHandler(deps: Deps) {
-  const p = createPlatform(deps);
+  const p = createServices(deps);
   const jobs = createJobStore(deps);
   const app = express();
   const auth: express.RequestHandler = async (req, res, next) => {

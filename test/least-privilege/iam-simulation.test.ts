@@ -3,10 +3,10 @@ import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { piiEncryptionContext } from '../../contract';
 import { functionNames, type FunctionName } from '../../components/function-roles';
-import { deployRoleName } from '../../components/keys';
-import { profileRecordFormat } from '../../handlers/users/pii-cipher';
+import { deployRoleName } from '../../components/zone-keys';
+import { profileRecordFormat } from '../../handlers/domain/users/pii-cipher';
 import { mockAccount, snapshotStack, stacks, type StackSnapshot } from '../../policy/stack-snapshot';
-import { recordedAwsCalls, type AwsCall } from '../support/aws-calls';
+import { recordedAwsCalls, type AwsCall } from '../support/aws-call-log';
 
 /**
  * AWS's own evaluation, offline: every AWS call the runtime made while the platform tests ran
@@ -36,7 +36,7 @@ const grantedWithoutACall: Record<string, string> = {
   'stream dynamodb:ListStreams': 'Lambda’s event source mapping reads the stream with the function’s role',
   'stream sqs:SendMessage': 'Lambda sends a failed batch’s coordinates to the on-failure queue with the function’s role',
   'stream kms:Decrypt': 'Lambda decrypts the stream records of a table encrypted with the zone key',
-  'api secretsmanager:GetSecretValue': 'the Play Developer API key (test/google-service-account.test.ts runs it against its own Secrets Manager stand-in)',
+  'api secretsmanager:GetSecretValue': 'the Play Developer API key (test/unit/google-service-account.test.ts runs it against its own Secrets Manager stand-in)',
   'api kms:Decrypt#secret': 'the Play secret’s customer key, through Secrets Manager only',
 };
 
@@ -198,7 +198,7 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
 
   it('allows every AWS call the runtime made in the test suite, to the function that made it', async () => {
     const denied: string[] = [];
-    // The Play key (test/google-service-account.test.ts reads it through a client of its own) and the
+    // The Play key (test/unit/google-service-account.test.ts reads it through a client of its own) and the
     // Sign in with Apple key, which offline is handed to the client directly.
     const declared: AwsCall[] = [
       { fn: 'api', action: 'secretsmanager:GetSecretValue', resource: { kind: 'secret' } },

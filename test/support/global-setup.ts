@@ -1,7 +1,7 @@
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from '../../local/dynamodb-local';
-import { startS3Local } from '../../local/s3-local';
-import { resetAwsCallLog } from './aws-calls';
+import { startDynamoDbLocal } from '../../local/stand-ins/dynamodb-local';
+import { startS3Local } from '../../local/stand-ins/s3-local';
+import { resetAwsCallLog } from './aws-call-log';
 
 declare module 'vitest' {
   export interface ProvidedContext {

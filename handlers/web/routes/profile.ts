@@ -1,0 +1,61 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { itemKeys } from '../../../contract';
+import { accountGone } from '../../core/errors';
+import type { Services } from '../../services/services';
+import { createRouter } from '../router';
+import { Device, errorResponses, jsonBody, jsonResponse, Profile, secured, securedReading } from './schemas';
+
+const Name = z.string().trim().min(1).max(200);
+const ProfileUpdate = z
+  .strictObject({ name: Name.optional(), givenName: Name.optional(), familyName: Name.optional(), device: Device.optional() })
+  .openapi('ProfileUpdate');
+
+const path = '/profile';
+const routes = {
+  get: createRoute(securedReading({
+    method: 'get',
+    path,
+    tags: ['Profile'],
+    summary: 'The caller’s profile, decrypted',
+    responses: { 200: jsonResponse('The profile', Profile), ...errorResponses(401, 421) },
+  }, (_c, auth) => [itemKeys.profile(auth.userId)])),
+  put: createRoute(secured({
+    method: 'put',
+    path,
+    tags: ['Profile'],
+    summary: 'Change names or the device; the email comes from the identity provider',
+    request: { body: jsonBody(ProfileUpdate) },
+    responses: { 200: jsonResponse('The updated profile', Profile), ...errorResponses(400, 401, 409, 413, 415, 421) },
+  })),
+  delete: createRoute(secured({
+    method: 'delete',
+    path,
+    tags: ['Profile'],
+    summary: 'Delete the account, its sessions and every object of its jobs',
+    responses: {
+      204: { description: 'Deleted' },
+      202: { description: 'Closed: the account takes no more requests and its erasure finishes in the background' },
+      ...errorResponses(401, 421),
+    },
+  })),
+};
+
+export function profileRoutes(p: Services) {
+  const router = createRouter();
+  return router
+    .openapi(routes.get, async (c) => {
+      const profile = await p.users.profileOf(c.get('prefetched')[0]);
+      if (!profile) throw accountGone();
+      return c.json(profile, 200);
+    })
+    .openapi(routes.put, async (c) => {
+      const profile = await p.users.update(c.get('auth').userId, c.req.valid('json'));
+      if (!profile) throw accountGone();
+      return c.json(profile, 200);
+    })
+    .openapi(routes.delete, async (c) => {
+      // Fenced and durable first; a step that fails is finished by the sweep (`account-deletion.ts`).
+      const outcome = await p.deletion.request(c.get('auth').userId);
+      return c.body(null, outcome === 'deleted' ? 204 : 202);
+    });
+}

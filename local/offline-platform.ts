@@ -1,0 +1,114 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
+import { createRuntime } from '../handlers/edge/runtime';
+import { appleRootCaG3 } from '../handlers/domain/subscriptions/apple-root-ca-g3';
+import { createLogger } from '../handlers/core/logger';
+import { offlineFrontDoor } from './front-door';
+import { startAppleIdStandIn } from './stand-ins/apple-id-stand-in';
+import { faultsFromEnv, startBedrockStandIn } from './stand-ins/bedrock-stand-in';
+import { loadOrCreateLocalAppStore } from './stand-ins/app-store-chain';
+import { startDynamoDbLocal } from './stand-ins/dynamodb-local';
+import { loadOrCreateLocalKeys } from './local-keys';
+import { createLocalDeps, localCredentials } from './local-deps';
+import { offlineConfig } from './offline-config';
+import { startS3Local } from './stand-ins/s3-local';
+import { startPlayDeveloperStandIn } from './stand-ins/play-developer-stand-in';
+import { startScheduledSweeps } from './stand-ins/scheduled-sweeps';
+import { startStreamPoller } from './stand-ins/stream-poller';
+import { forwardUploads } from './stand-ins/upload-events';
+import { ensureUsersTable } from './create-users-table';
+
+export interface OfflinePlatformOptions {
+  port: number;
+  /** Keep DynamoDB and S3 data here across restarts; in memory when absent. */
+  dataDir?: string;
+  /** Where the local keys live (`.local/`). */
+  keysDir: string;
+  logLevel?: string;
+}
+
+/** The whole platform on 127.0.0.1, wired the way AWS wires it. Stop it with `stop()`. */
+export async function startOfflinePlatform(options: OfflinePlatformOptions) {
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    const keys = loadOrCreateLocalKeys(options.keysDir);
+    const apiUrl = `http://127.0.0.1:${options.port}`;
+    const playStandIn = await startPlayDeveloperStandIn();
+    stops.push(playStandIn.stop);
+    const appleIdStandIn = await startAppleIdStandIn({ identityProviderKeyPem: keys.identityProviderKeyPem });
+    stops.push(appleIdStandIn.stop);
+    const config = offlineConfig({ apiUrl, playDeveloperApiUrl: playStandIn.url });
+    const logger = createLogger(config.zone, options.logLevel);
+
+    const dataDir = (name: string) => {
+      if (!options.dataDir) return undefined;
+      const dir = join(options.dataDir, name);
+      mkdirSync(dir, { recursive: true });
+      return dir;
+    };
+    const dynamodb = await startDynamoDbLocal({ dataDir: dataDir('dynamodb') });
+    stops.push(dynamodb.stop);
+    const s3 = await startS3Local({ buckets: [config.tempBucket, config.auditBucket], dataDir: dataDir('s3') });
+    stops.push(s3.stop);
+    const bedrock = await startBedrockStandIn({ faults: faultsFromEnv(process.env) });
+    stops.push(bedrock.stop);
+
+    const appStore = await loadOrCreateLocalAppStore(options.keysDir);
+    const { deps, clients } = createLocalDeps({
+      config,
+      endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint },
+      keys,
+      logger,
+      // Apple's root, and the offline App Store's, so `npm run store-notification` verifies here.
+      appStoreRoots: [new X509Certificate(Buffer.from(appleRootCaG3, 'base64')), appStore.root],
+      appleId: { url: appleIdStandIn.url, key: appleIdStandIn.key },
+    });
+    await ensureUsersTable(clients.dynamoClient, config.usersTable);
+
+    // The same front door as Lambda's: uploads and stream batches go through its dispatcher.
+    const runtime = createRuntime(deps);
+    const streams = new DynamoDBStreamsClient({ endpoint: dynamodb.endpoint, region: config.region, credentials: localCredentials });
+    const poller = startStreamPoller({
+      dynamo: clients.dynamoClient,
+      streams,
+      table: config.usersTable,
+      region: config.region,
+      handler: runtime.streamBatches,
+      onError: (err) => logger.warn('stream poll failed', { errorName: (err as Error).name }),
+    });
+    stops.push(poller.stop);
+
+    const sweeps = startScheduledSweeps({
+      region: config.region,
+      handler: runtime.scheduled,
+      onError: (err) => logger.error('scheduled sweeps failed', { errorName: (err as Error).name }),
+    });
+    stops.push(sweeps.stop);
+
+    forwardUploads(s3, {
+      bucket: config.tempBucket,
+      region: config.region,
+      handler: runtime.uploads,
+      onError: (err) => logger.error('worker failed', { errorName: (err as Error).name }),
+    });
+
+    // The API as Lambda serves it, plus the offline-only API reference at /docs.
+    const site = offlineFrontDoor(runtime.app);
+    const server: ServerType = await new Promise((resolve, reject) => {
+      const s = serve({ fetch: site.fetch, hostname: '127.0.0.1', port: options.port }, () => resolve(s));
+      s.once('error', reject);
+    });
+    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    return { url: apiUrl, config, endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint, appleId: appleIdStandIn.url }, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

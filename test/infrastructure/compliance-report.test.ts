@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import * as pulumi from '@pulumi/pulumi';
+import { complianceIndex, complianceReport } from '../../policy/compliance-report';
+import { residencyDiagram } from '../../policy/residency-diagram';
+import { snapshotStack, stacks } from '../../policy/stack-snapshot';
+
+describe('the compliance report', () => {
+  it.each(stacks)('for %s is current: compliance/<stack>.md is what the program creates today', async (stack) => {
+    const { json, md } = await complianceReport(stack);
+    expect(json.policies.every((p) => p.violations.length === 0)).toBe(true);
+    expect(json.resources.every((r) => json.allowedRegions.includes(r.region))).toBe(true);
+    expect(json.resources.find((r) => r.type === 'aws:s3/bucket:Bucket' && r.classification === 'phi-transient')?.retention).toContain('jobs/ expires after 1 d');
+    // Regenerate with `npm run compliance` after changing the infrastructure.
+    expect(md).toBe(readFileSync(new URL(`../../compliance/${stack}.md`, import.meta.url), 'utf8'));
+  });
+
+  it('compliance/README.md is current, every zone side by side', async () => {
+    expect(await complianceIndex()).toBe(readFileSync(new URL('../../compliance/README.md', import.meta.url), 'utf8'));
+  });
+});
+
+describe('the residency diagram', () => {
+  it.each(stacks)('of %s shows every resource, and no region outside the zone', async (stack) => {
+    const snapshot = await snapshotStack(stack, { code: new pulumi.asset.AssetArchive({}) });
+    const diagram = residencyDiagram(snapshot, () => 'none');
+    for (const r of snapshot.resources.filter((x) => x.custom)) expect(diagram, `${r.type} ${r.name}`).toMatch(new RegExp(`(<br/>)${r.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} · `));
+    const boxes = [...diagram.matchAll(/subgraph region_[^[]*\["([a-z0-9-]+) — /g)].map((m) => m[1]!);
+    expect(boxes).toContain(snapshot.config.homeRegion);
+    for (const region of boxes) expect(snapshot.config.allowedRegions, region).toContain(region);
+    // The model's regions are boxes too: where documents are processed is part of residency.
+    for (const region of snapshot.config.bedrock.inferenceRegions) expect(boxes).toContain(region);
+  });
+
+  it('would place an injected resource in its own region, so a stray one shows', async () => {
+    const snapshot = await snapshotStack('prod-eu', { code: new pulumi.asset.AssetArchive({}) });
+    const stray = { ...snapshot.resources.find((r) => r.type === 'aws:s3/bucket:Bucket')!, name: 'stray-bucket', region: 'us-east-1' };
+    const diagram = residencyDiagram({ ...snapshot, resources: [...snapshot.resources, stray] }, () => 'none');
+    expect(diagram).toContain('subgraph region_us_east_1["us-east-1 — "]');
+  });
+});

@@ -1,0 +1,126 @@
+import * as aws from '@pulumi/aws';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { StackConfig } from '../../components/stack-config';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildPolicyPack, policyPackDir } from '../../policy/build';
+import { writePolicyPackConfig } from '../../policy/pack-config';
+import { engineResources } from '../../policy/policy-run';
+import { snapshotStack, stacks, withDeployValues, type StackName, type StackSnapshot } from '../../policy/stack-snapshot';
+import { stackFileConfig, stackYamlConfig } from '../../policy/stack-yaml';
+import { startPolicyPack } from '../support/policy-pack-runner';
+import { stubCode } from '../support/stack-queries';
+
+const policies = [
+  'region-allow-list',
+  'global-table-replicas-in-zone',
+  'kms-encryption-at-rest',
+  'tls-only-bucket-policy',
+  'block-public-access',
+  'temp-bucket-expiry',
+  'log-retention',
+  'pitr-in-production',
+  'bedrock-in-zone',
+  'aws-creation-order',
+  'no-public-lambda-url',
+];
+const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+
+/** The engine's view of a stack: its configuration as shipped, `SET-ME` values and all. */
+const stackContext = (stack: StackName) => ({ organization: 'serenya', project: 'serenya', stack, config: stackYamlConfig(stack), dryRun: true });
+
+// Every pack a test starts ends with it, also one still starting when the test failed.
+const running: ReturnType<typeof startPolicyPack>[] = [];
+const start = (stack: StackName) => {
+  const pack = startPolicyPack(policyPackDir, stackContext(stack));
+  running.push(pack);
+  return pack;
+};
+afterEach(async () => {
+  await Promise.all(running.splice(0).map(async (p) => (await p.catch(() => undefined))?.close()));
+});
+
+/** Every resource through `Analyze` as it registers, then the stack through `AnalyzeStack`, as a preview runs a pack. */
+async function judge(pack: Awaited<ReturnType<typeof start>>, snapshot: StackSnapshot) {
+  const resources = engineResources(snapshot);
+  const perResource = await Promise.all(resources.map((r) => pack.analyze(r)));
+  return [...perResource.flat(), ...(await pack.analyzeStack(resources))];
+}
+
+/** The zone's rules as the deploy command hands them to Pulumi, a `--policy-pack-config` file, read as the engine reads it. */
+const rulesOf = (config: StackConfig) => JSON.parse(readFileSync(writePolicyPackConfig(config, configDir), 'utf8'));
+const configDir = mkdtempSync(join(tmpdir(), 'serenya-policy-test-'));
+afterAll(() => rmSync(configDir, { recursive: true, force: true }));
+
+// What `npm test` and `npm run deploy` build first; built here too, so this file alone judges the current pack.
+beforeAll(() => buildPolicyPack());
+
+describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyzer protocol)", () => {
+  it('serves every policy, mandatory, at the version its package.json declares', async () => {
+    const info = await (await start('dev')).info();
+    expect(info.name).toBe('serenya-zone');
+    expect(info.version).toBe(manifest(policyPackDir).version);
+    expect(info.policies.map((p) => p.name)).toEqual(policies);
+    expect(info.policies.filter((p) => p.enforcementLevel !== 'mandatory')).toEqual([]);
+    expect(info.supportsConfig).toBe(true);
+  });
+
+  it("declares the Pulumi packages it loads at the project's versions (a published pack installs them)", () => {
+    const project = manifest(join(policyPackDir, '..')).dependencies;
+    const pack = manifest(policyPackDir).dependencies;
+    expect(Object.fromEntries(Object.keys(pack).map((name) => [name, project[name]]))).toEqual(pack);
+  });
+
+  it("is refused without the zone's rules, each missing one named as the engine names it", async () => {
+    const pack = await start('prod-eu');
+    await expect(pack.configure()).rejects.toThrow(
+      'region-allow-list: allowedRegions is required; region-allow-list: zone is required',
+    );
+    const schema = (await pack.info()).policies.find((p) => p.name === 'global-table-replicas-in-zone')!.configSchema;
+    expect(schema?.required).toEqual(['zone', 'allowedRegions', 'replicaRegions']);
+  });
+
+  it.each(stacks)('passes stack %s given its rules as --policy-pack-config, though its file still says SET-ME', async (stack) => {
+    const [pack, snapshot] = await Promise.all([start(stack), snapshotStack(stack, { code: stubCode })]);
+    await pack.configure(rulesOf(snapshot.config));
+    expect(await judge(pack, snapshot)).toEqual([]);
+  });
+
+  it('reports an injected violation, mandatory, on the resource that breaks the rule', async () => {
+    const [pack, snapshot] = await Promise.all([
+      start('prod-eu'),
+      snapshotStack('prod-eu', {
+        code: stubCode,
+        extra: () => {
+          const us = new aws.Provider('rogue-us-east-1', { region: 'us-east-1' });
+          new aws.s3.Bucket('rogue', {}, { provider: us });
+        },
+      }),
+    ]);
+    await pack.configure(rulesOf(snapshot.config));
+    const found = await judge(pack, snapshot);
+    const urn = (type: string, name: string) => `urn:pulumi:prod-eu::serenya::${type}::${name}`;
+    expect(found).toContainEqual({
+      policy: 'region-allow-list',
+      level: 'mandatory',
+      urn: urn('aws:s3/bucket:Bucket', 'rogue'),
+      message: expect.stringContaining("aws:s3/bucket:Bucket rogue is in us-east-1, outside zone eu's allowed regions"),
+    });
+    expect(found.filter((d) => d.urn === urn('aws:s3/bucket:Bucket', 'rogue')).map((d) => d.policy).sort()).toEqual([
+      'block-public-access',
+      'kms-encryption-at-rest',
+      'region-allow-list',
+      'tls-only-bucket-policy',
+    ]);
+    expect(found.filter((d) => d.urn === urn('pulumi:providers:aws', 'rogue-us-east-1')).map((d) => d.policy)).toEqual(['region-allow-list']);
+  });
+
+  it("judges by the rules it is configured with: another zone's rules refuse this zone's stack", async () => {
+    const [pack, eu] = await Promise.all([start('prod-eu'), snapshotStack('prod-eu', { code: stubCode })]);
+    const us = stackFileConfig('prod-us', (c) => withDeployValues('prod-us', c));
+    await pack.configure(rulesOf(us));
+    const found = await judge(pack, eu);
+    expect(new Set(found.map((d) => d.policy))).toEqual(new Set(['region-allow-list', 'global-table-replicas-in-zone', 'bedrock-in-zone']));
+  });
+});
