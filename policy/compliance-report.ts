@@ -133,7 +133,10 @@ export async function complianceReport(stack: StackName) {
     '',
     '## Where the data lives and flows',
     '',
-    'Every resource below, in its region, grouped by role and coloured by data classification (red `phi-transient`, amber `pii`, blue `audit`, grey `none`); solid arrows are data flows, dotted ones the key each store is encrypted with.',
+    'The zone at a glance: a box per region it creates resources in, a node per role coloured by data classification ' +
+      '(red `phi-transient`, amber `pii`, blue `audit`, grey `none`) naming what stores, processes or keys data and ' +
+      'counting the rest, and the model with every region its profile may run in. Solid arrows are data flows, dotted ' +
+      'ones the key each store is encrypted with. Every resource, with its region, is in [Resources](#resources) below.',
     '',
     '```mermaid',
     residencyDiagram(snapshot, (r) => classificationOf(r, snapshot.resources)),

@@ -25,7 +25,6 @@ const classDefs = [
 const classOf = (classification: string) => ({ 'phi-transient': 'phi', pii: 'pii', audit: 'audit' })[classification.split(' ')[0]!] ?? 'none';
 
 const id = (text: string) => text.replace(/[^A-Za-z0-9]/g, '_');
-const shortType = (type: string) => type.split(':').pop()!.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
 
 /** The regions that hold the zone's data or process it, for the compliance README. */
 export function zoneRegions(snapshot: StackSnapshot) {
@@ -37,25 +36,30 @@ export function zoneRegions(snapshot: StackSnapshot) {
   return { creates: [...new Set([...creates, ...replicas])].sort(), calls: arnRegions(modelArns).sort() };
 }
 
+/** The resources a reviewer looks for by name: where data is stored, processed or keyed. */
+const named = /^aws:(dynamodb\/table|s3\/bucket:Bucket|kms\/(key|replicaKey)|lambda\/function|sqs\/queue)/;
+const shortName = (r: ResourceRecord) => r.name.replace(/^serenya-/, '');
+
 /**
- * The zone as a reviewer first wants to see it (Mermaid, which code hosts render in Markdown): a
- * box per region it holds or processes data in — home, replicas, the inference profile's regions —
- * every resource of the snapshot listed in its region, grouped by role and data classification
- * (the colour), and how data flows: phone → API → users table and its replicas; upload → temp
- * bucket → worker → Bedrock; stream → audit bucket; the key each store is encrypted with.
+ * The zone at a glance (Mermaid, which code hosts render in Markdown): a box per region the zone
+ * creates resources in, with a node per role and data classification (the colour) naming what
+ * stores, processes or keys data and counting the rest; one node for the model, naming every
+ * region its inference profile may run in; and how data flows: phone → API → users table and its
+ * replicas; upload → temp bucket → worker → Bedrock; stream → audit bucket; the key of each store.
+ * Every resource, with its region, is in the report's table below the diagram.
  */
 export function residencyDiagram(snapshot: StackSnapshot, classificationOf: (r: ResourceRecord) => string): string {
   const { config } = snapshot;
   const cloud = snapshot.resources.filter((r) => r.custom);
   const { calls } = zoneRegions(snapshot);
-  const model = config.bedrock.modelId;
-  const regions = [...new Set([config.homeRegion, ...config.replicaRegions, ...calls, ...cloud.map((r) => r.region!).filter(Boolean)])];
+  const profile = config.bedrock.modelId;
+  const regions = [...new Set([config.homeRegion, ...config.replicaRegions, ...cloud.map((r) => r.region!).filter(Boolean)])];
   const label = (region: string) =>
-    [region === config.homeRegion && 'home', config.replicaRegions.includes(region) && 'users-table replica', calls.includes(region) && 'model inference'].filter(Boolean).join(', ');
+    [region === config.homeRegion && 'home', config.replicaRegions.includes(region) && 'users-table replica']
+      .filter(Boolean)
+      .join(', ');
 
   const lines = ['flowchart LR', '  phone(["Phone app (keeps the user’s records)"]):::outside'];
-  // One box per role and classification in each region, listing its resources: compact enough to
-  // read at a glance, and still every resource of the stack.
   const group = new Map<ResourceRecord, string>();
   for (const region of regions) {
     lines.push(`  subgraph ${id(`region ${region}`)}["${region} — ${label(region)}"]`);
@@ -66,29 +70,41 @@ export function residencyDiagram(snapshot: StackSnapshot, classificationOf: (r: 
       const members = here.filter((r) => roleOf(r.type) === role && classOf(classificationOf(r)) === cls);
       const nodeId = id(`${region} ${role} ${cls}`);
       members.forEach((r) => group.set(r, nodeId));
-      const list = members.map((r) => `${r.name} · ${shortType(r.type)}`).join('<br/>');
-      lines.push(`    ${nodeId}["<b>${role}</b> (${cls === 'phi' ? 'phi-transient' : cls})<br/>${list}"]:::${cls}`);
+      const names = members.filter((r) => named.test(r.type)).map(shortName);
+      const rest = members.length - names.length;
+      const list = [...names, ...(rest ? [`${names.length ? '+ ' : ''}${rest} resource${rest === 1 ? '' : 's'}`] : [])];
+      lines.push(`    ${nodeId}["<b>${role}</b> (${cls === 'phi' ? 'phi-transient' : cls})<br/>${list.join('<br/>')}"]:::${cls}`);
     }
-    if (config.replicaRegions.includes(region)) lines.push(`    ${id(`replica ${region}`)}[("users table replica<br/><small>every user, encrypted with this region's replica key</small>")]:::pii`);
-    if (calls.includes(region)) lines.push(`    ${id(`model ${region}`)}{{"Bedrock ${model}<br/><small>processes documents, stores nothing</small>"}}:::phi`);
+    if (config.replicaRegions.includes(region))
+      lines.push(`    ${id(`replica ${region}`)}[("users table replica<br/><small>every user, this region's replica key</small>")]:::pii`);
     lines.push('  end');
   }
+  const modelNode = 'model';
+  if (calls.length)
+    lines.push(
+      `  ${modelNode}{{"Bedrock ${profile}<br/><small>processes documents and chats, stores nothing</small><br/>in ${calls.join(', ')}"}}:::phi`,
+    );
 
-  const find = (type: string, match: (r: ResourceRecord) => boolean = () => true) => cloud.find((r) => r.type === type && match(r));
+  const find = (type: string, match: (r: ResourceRecord) => boolean = () => true) =>
+    cloud.find((r) => r.type === type && match(r));
   const ref = (r: ResourceRecord | undefined) => (r ? group.get(r) : undefined);
   const fn = (name: string) => ref(find('aws:lambda/function:Function', (r) => r.name.endsWith(`-${name}`)));
-  const bucket = (classification: string) => ref(find('aws:s3/bucket:Bucket', (r) => r.inputs.tags?.['data-classification'] === classification));
+  const bucket = (classification: string) =>
+    ref(find('aws:s3/bucket:Bucket', (r) => r.inputs.tags?.['data-classification'] === classification));
   const table = ref(find('aws:dynamodb/table:Table'));
   const api = ref(find('aws:apigateway/restApi:RestApi'));
   const dataKey = ref(find('aws:kms/key:Key', (r) => r.name.endsWith('-data')));
+  const model = calls.length ? modelNode : undefined;
   const flows: Array<[string | undefined, string, string | undefined, boolean?]> = [
     ['phone', 'HTTPS, bearer token', api],
     [api, 'every route', fn('api')],
+    [api, 'streamed chat', fn('chat')],
     [fn('api'), 'profiles, sessions, jobs', table],
-    ...config.replicaRegions.map((region) => [table, 'global-table replication', id(`replica ${region}`)] as [string | undefined, string, string]),
+    ...config.replicaRegions.map((region): [string | undefined, string, string] => [table, 'global-table replication', id(`replica ${region}`)]),
     ['phone', 'upload (presigned POST)', bucket('phi-transient')],
     [bucket('phi-transient'), 'ObjectCreated', fn('worker')],
-    ...calls.map((region) => [fn('worker'), 'Converse, in-zone profile', id(`model ${region}`)] as [string | undefined, string, string]),
+    [fn('worker'), 'Converse, in-zone profile', model],
+    [fn('chat'), 'ConverseStream, in-zone profile', model],
     [fn('worker'), 'result.json', bucket('phi-transient')],
     [table, 'stream', fn('stream')],
     [fn('stream'), 'audit events, no values', bucket('audit')],
@@ -97,12 +113,15 @@ export function residencyDiagram(snapshot: StackSnapshot, classificationOf: (r: 
     [dataKey, 'encrypts', bucket('audit'), true],
     ...cloud
       .filter((r) => r.type === 'aws:kms/replicaKey:ReplicaKey')
-      .map((r) => [ref(r), 'encrypts', id(`replica ${r.region}`), true] as [string | undefined, string, string, boolean]),
+      .map((r): [string | undefined, string, string, boolean] => [ref(r), 'encrypts', id(`replica ${r.region}`), true]),
   ];
   const drawn = new Set<string>();
   for (const [from, what, to, key] of flows) {
     const edge = `  ${from} ${key ? '-.->' : '-->'}|"${what}"| ${to}`;
-    if (from && to && from !== to && !drawn.has(edge)) (drawn.add(edge), lines.push(edge));
+    if (from && to && from !== to && !drawn.has(edge)) {
+      drawn.add(edge);
+      lines.push(edge);
+    }
   }
   lines.push(...classDefs.map((d) => `  ${d}`));
   return lines.join('\n');
