@@ -144,6 +144,24 @@ export function publicJwkOf(key: KeyObject | Uint8Array): PublicJwk {
   return { kty: 'RSA', n, e, kid, alg: 'RS256', use: 'sig' };
 }
 
+/**
+ * The per-user quotas of a zone, each with its default and its meaning, spelled once: the stack's
+ * `serenya:quotas` (a stack file names only what it changes) and the runtime's `QUOTAS` variable
+ * are both validated against these. Every job reaches the model, so every kind is bounded; doctor
+ * reports are premium-only, hence no free cap.
+ */
+export const quotaSettings = {
+  concurrentJobs: { default: 3, description: 'jobs a user may have in progress at once' },
+  dailyDocumentsFree: { default: 20, description: 'document jobs a day on the free plan' },
+  dailyDocumentsPremium: { default: 200, description: 'document jobs a day on the premium plan' },
+  dailyChatFree: { default: 50, description: 'chat messages a day on the free plan' },
+  dailyChatPremium: { default: 500, description: 'chat messages a day on the premium plan' },
+  dailyDoctorReportsPremium: { default: 20, description: 'doctor reports a day (premium only)' },
+} as const satisfies Record<string, { default: number; description: string }>;
+
+/** A zone's quotas, every one set (positive integers). */
+export type Quotas = Record<keyof typeof quotaSettings, number>;
+
 /** Environment variables of the platform functions, by their names; values are names and ARNs, never secrets. */
 export const envVars = {
   zone: 'SERENYA_ZONE',
@@ -167,12 +185,8 @@ export const envVars = {
   modelId: 'BEDROCK_MODEL_ID',
   usdPerMillionInputTokens: 'BEDROCK_USD_PER_MILLION_INPUT_TOKENS',
   usdPerMillionOutputTokens: 'BEDROCK_USD_PER_MILLION_OUTPUT_TOKENS',
-  concurrentJobs: 'QUOTA_CONCURRENT_JOBS',
-  dailyDocumentsFree: 'QUOTA_DAILY_DOCUMENTS_FREE',
-  dailyDocumentsPremium: 'QUOTA_DAILY_DOCUMENTS_PREMIUM',
-  dailyChatFree: 'QUOTA_DAILY_CHAT_FREE',
-  dailyChatPremium: 'QUOTA_DAILY_CHAT_PREMIUM',
-  dailyDoctorReportsPremium: 'QUOTA_DAILY_DOCTOR_REPORTS_PREMIUM',
+  /** The zone's per-user quotas (`quotaSettings`), as one JSON object. */
+  quotas: 'QUOTAS',
   workerTimeoutSeconds: 'WORKER_TIMEOUT_SECONDS',
   appleBundleId: 'APPLE_BUNDLE_ID',
   appleAppAppleId: 'APPLE_APP_APPLE_ID',

@@ -1,6 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
-import { residencyPattern, storeNotificationPath, zones } from '../contract';
+import { quotaSettings, residencyPattern, storeNotificationPath, zones, type Quotas } from '../contract';
 import { profileGeography } from './bedrock-arns';
 import { releaseStrategies } from './releases';
 
@@ -17,6 +17,13 @@ const accountValue = <T extends z.ZodString>(schema: T, what: string) =>
     .refine((v) => !v.includes('123456789012') && !/EXAMPLE/.test(v), `${what}: this is a documentation placeholder, not your account's value`)
     .pipe(schema);
 const positive = z.number().int().positive();
+/** The contract's quotas, each a positive integer with its default. */
+const quotas = z.strictObject(
+  Object.fromEntries(Object.entries(quotaSettings).map(([key, q]) => [key, positive.default(q.default)])) as Record<
+    keyof Quotas,
+    z.ZodDefault<typeof positive>
+  >,
+);
 const residency = z
   .string()
   .regex(residencyPattern, 'a country code (IE), a residency group (EEA) or * (every residency no other zone names)');
@@ -111,14 +118,8 @@ export const stackConfigSchema = z
     logRetentionDays: z.number().refine((d) => logRetentionDays.includes(d), `one of ${logRetentionDays.join(', ')}`),
     pointInTimeRecovery: z.boolean(),
     deletionProtection: z.boolean(),
-    quotas: z.strictObject({
-      concurrentJobs: positive,
-      dailyDocumentsFree: positive,
-      dailyDocumentsPremium: positive,
-      dailyChatFree: positive,
-      dailyChatPremium: positive,
-      dailyDoctorReportsPremium: positive,
-    }),
+    /** Per-user quotas; each defaults to the contract's `quotaSettings`, so a stack names only what it changes. */
+    quotas: quotas.prefault({}),
     concurrency: z.strictObject({
       apiReserved: positive.optional(),
       apiProvisioned: z.number().int().nonnegative().default(0),

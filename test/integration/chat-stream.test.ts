@@ -11,7 +11,7 @@ import { captureOutput, createTestRuntime, type TestRuntime } from '../support/t
  */
 let t: TestRuntime;
 beforeAll(async () => {
-  t = await createTestRuntime({ processing: true, env: { [envVars.concurrentJobs]: '2', [envVars.dailyChatFree]: '6' } });
+  t = await createTestRuntime({ processing: true, env: { [envVars.quotas]: JSON.stringify({ concurrentJobs: 2, dailyChatFree: 6 }) } });
 });
 afterAll(() => t.stop());
 beforeEach(() => t.standIn!.setFaults({}));

@@ -10,7 +10,7 @@ import { createTestRuntime, type TestRuntime, type TestResponse } from '../suppo
 let t: TestRuntime;
 beforeAll(async () => {
   // Room for every racing job, so each must win the slots' version rather than meet the quota.
-  t = await createTestRuntime({ env: { [envVars.concurrentJobs]: '50', [envVars.dailyChatFree]: '100' } });
+  t = await createTestRuntime({ env: { [envVars.quotas]: JSON.stringify({ concurrentJobs: 50, dailyChatFree: 100 }) } });
 });
 afterAll(() => t.stop());
 

@@ -13,7 +13,7 @@ import { createTestRuntime, type TestRuntime } from '../support/test-runtime';
  */
 let t: TestRuntime;
 beforeAll(async () => {
-  t = await createTestRuntime({ processing: true, env: { [envVars.dailyChatFree]: '4' } });
+  t = await createTestRuntime({ processing: true, env: { [envVars.quotas]: JSON.stringify({ dailyChatFree: 4 }) } });
 });
 afterAll(() => t.stop());
 

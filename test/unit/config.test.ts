@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { envVars } from '../../contract';
+import { envVars, quotaSettings } from '../../contract';
 import { ConfigError, parseAppConfig, parseLambdaConfig } from '../../handlers/core/config';
+import { configurationTable, configurationTableMarkers } from '../../handlers/core/config-reference';
 import { deployedAppEnv, deployedKeyEnv } from '../../local/fixtures/deployed-env';
 
 const valid = {
@@ -41,7 +43,8 @@ describe('configuration from the environment', () => {
     ['no sign-in provider at all', { [envVars.googleClientIds]: '' }],
     ['a region that is not one', { [envVars.region]: 'europe' }],
     ['a global inference profile', { [envVars.modelId]: 'global.anthropic.claude-haiku-4-5-20251001-v1:0' }],
-    ['a quota that is not a number', { [envVars.concurrentJobs]: 'three' }],
+    ['a quota that is not a number', { [envVars.quotas]: '{"concurrentJobs": "three"}' }],
+    ['a quota the contract does not know', { [envVars.quotas]: '{"dailyChatFre": 5}' }],
   ])('refuses %s', (_, change) => {
     expect(() => parseAppConfig({ ...valid, ...change })).toThrow(ConfigError);
   });
@@ -51,5 +54,26 @@ describe('configuration from the environment', () => {
     for (const name of [envVars.dataKeyArn, envVars.signingKeyArn, envVars.emailMacKeyArn]) expect(err.message).toContain(name);
     const ok = parseLambdaConfig({ ...valid, ...deployedKeyEnv, [envVars.emailMacKeyArn]: 'arn:aws:kms:eu-west-1:123456789012:alias/serenya-email-mac' });
     expect(ok.keys.dataKeyArn).toContain('mrk-1234');
+  });
+
+  it('reads the quotas as one value, each quota defaulting to the contract', () => {
+    const defaults = parseAppConfig(valid).quotas;
+    expect(defaults.concurrentJobs).toBe(quotaSettings.concurrentJobs.default);
+    expect(defaults.daily.chat).toEqual({ free: quotaSettings.dailyChatFree.default, premium: quotaSettings.dailyChatPremium.default });
+    const changed = parseAppConfig({ ...valid, [envVars.quotas]: JSON.stringify({ dailyChatFree: 7 }) }).quotas;
+    expect(changed.daily.chat).toEqual({ free: 7, premium: quotaSettings.dailyChatPremium.default });
+    expect(changed.daily.doctor_report.free).toBe(0);
+    const err = errorOf(() => parseAppConfig({ ...valid, [envVars.quotas]: '{"dailyChatFree": 0}' }));
+    expect(err.message).toContain(`${envVars.quotas}.dailyChatFree must be`);
+  });
+});
+
+describe('the configuration reference', () => {
+  it('is the one generated from the schemas (npm run docs:config writes it)', () => {
+    const page = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    const [open, close] = configurationTableMarkers;
+    const written = page.slice(page.indexOf(open) + open.length, page.indexOf(close)).trim();
+    expect(written, 'docs/configuration.md is stale: run npm run docs:config').toBe(configurationTable());
+    for (const name of Object.values(envVars)) expect(written).toContain(`\`${name}\``);
   });
 });
