@@ -4,12 +4,14 @@ import { parseArgs } from 'node:util';
 import { auditBucketLayout, tempBucketLayout } from '../../contract';
 import { checkJava } from '../stand-ins/dynamodb-local';
 import { startOfflinePlatform } from '../offline-platform';
+import { printReadableLogs } from '../readable-logs';
 
-const usage = `Usage: npm start [-- --port 3000] [--data-dir <dir>] [--fresh]
+const usage = `Usage: npm start [-- --port 3000] [--data-dir <dir>] [--fresh] [--json-logs]
 
   --port       where the API listens on 127.0.0.1 (default: $PORT or 3000)
   --data-dir   keep DynamoDB and S3 data in <dir> across restarts (default: in memory)
-  --fresh      wipe .local/ (local keys) and the data dir before starting`;
+  --fresh      wipe .local/ (local keys) and the data dir before starting
+  --json-logs  print the runtime's log lines as Lambda writes them (JSON), not as readable lines`;
 
 async function main() {
   const { values } = parseArgs({
@@ -17,10 +19,12 @@ async function main() {
       port: { type: 'string' },
       'data-dir': { type: 'string' },
       fresh: { type: 'boolean', default: false },
+      'json-logs': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) return void console.log(usage);
+  if (!values['json-logs']) printReadableLogs();
   const port = Number(values.port ?? process.env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a TCP port, not "${values.port}"`);
   const keysDir = resolve('.local');
