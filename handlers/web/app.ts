@@ -1,7 +1,8 @@
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { Deps } from '../services/deps';
-import { ApiError, ContentionError, errorResponse, fromHttpException, tryAgain } from '../core/errors';
+import { ApiError, errorResponse, fromHttpException } from './api-error';
+import { answerOf } from './error-answers';
 import { authenticate } from './middleware/authenticate';
 import { idempotency } from './middleware/idempotency';
 import { jsonCharset } from './middleware/json-charset';
@@ -83,7 +84,8 @@ export function createApp(deps: Deps, p: Services = createServices(deps)) {
   app.onError((err, c) => {
     if (err instanceof ApiError) return errorResponse(c, err);
     if (err instanceof HTTPException) return errorResponse(c, fromHttpException(err));
-    if (err instanceof ContentionError) return errorResponse(c, tryAgain());
+    const answer = answerOf(err, deps.config);
+    if (answer) return errorResponse(c, answer);
     // A real fault: log its class and our request id only (its message may quote input).
     c.var.log().error('unhandled error', { errorName: err.name });
     return errorResponse(c, new ApiError(500, 'INTERNAL', 'Something went wrong on our side; try again', { retryable: true }));

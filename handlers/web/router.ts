@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from './app-env';
-import { validationError } from '../core/errors';
+import { validationError } from './api-error';
 
 /** A route module's router: schema failures become the API's 400 body. */
 export function createRouter() {

@@ -5,6 +5,7 @@ import { uuidPattern } from '../../../contract';
 import type { AppConfig } from '../../core/config';
 import type { Clock } from '../../core/clock';
 import type { Signer } from './signer';
+import { DomainError } from '../../core/errors';
 
 export interface AccessTokenClaims {
   userId: string;
@@ -12,14 +13,14 @@ export interface AccessTokenClaims {
 }
 
 /** The token is not ours to judge: another zone issued it, and the app must go there. */
-export class WrongZoneError extends Error {
+export class WrongZoneError extends DomainError {
   override name = 'WrongZoneError';
   constructor(readonly homeApi: string) {
     super('This account lives in another zone');
   }
 }
 
-export class InvalidAccessTokenError extends Error {
+export class InvalidAccessTokenError extends DomainError {
   override name = 'InvalidAccessTokenError';
   constructor(readonly expired: boolean) {
     super(expired ? 'The access token has expired' : 'The access token is not valid');

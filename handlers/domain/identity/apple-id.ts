@@ -3,6 +3,7 @@ import { JwtVerifier } from 'aws-jwt-verify';
 import type { JwksCache } from 'aws-jwt-verify/jwk';
 import type { Clock } from '../../core/clock';
 import { identityProviders } from './id-tokens';
+import { DomainError } from '../../core/errors';
 
 /** The app's Sign in with Apple key, as kept in Secrets Manager (never in the environment). */
 export interface AppleSignInKey {
@@ -13,7 +14,7 @@ export interface AppleSignInKey {
 }
 
 /** Apple refused the authorization code: expired, used, or not for this app. */
-export class InvalidAuthorizationCodeError extends Error {
+export class InvalidAuthorizationCodeError extends DomainError {
   override name = 'InvalidAuthorizationCodeError';
 }
 

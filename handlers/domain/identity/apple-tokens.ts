@@ -15,9 +15,10 @@ import { unlessConditionFails } from '../../core/conditions';
 import type { PiiCipher } from '../users/pii-cipher';
 import { AppleRevocationError, type AppleIdClient } from './apple-id';
 import type { ExternalIdentity } from './id-tokens';
+import { DomainError } from '../../core/errors';
 
 /** The code is of another Apple account than the ID token's (or Apple's answer did not say whose). */
-export class ForeignAuthorizationCodeError extends Error {
+export class ForeignAuthorizationCodeError extends DomainError {
   override name = 'ForeignAuthorizationCodeError';
 }
 

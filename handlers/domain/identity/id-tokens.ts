@@ -1,6 +1,7 @@
 import { JwtVerifier } from 'aws-jwt-verify';
 import type { JwksCache } from 'aws-jwt-verify/jwk';
 import { FetchError, JwksNotAvailableInCacheError } from 'aws-jwt-verify/error';
+import { DomainError } from '../../core/errors';
 
 export const providers = ['google', 'apple'] as const;
 export type Provider = (typeof providers)[number];
@@ -22,10 +23,16 @@ export interface IdTokenVerifier {
   verify(provider: Provider, idToken: string): Promise<ExternalIdentity>;
 }
 
-export class InvalidIdTokenError extends Error {
+export class InvalidIdTokenError extends DomainError {
   override name = 'InvalidIdTokenError';
+  constructor(
+    readonly provider: Provider,
+    message: string,
+  ) {
+    super(message);
+  }
 }
-export class IdProviderUnavailableError extends Error {
+export class IdProviderUnavailableError extends DomainError {
   override name = 'IdProviderUnavailableError';
 }
 
@@ -53,7 +60,7 @@ export function createIdTokenVerifier(
   return {
     async verify(provider, idToken) {
       const verifier = verifiers[provider];
-      if (!verifier) throw new InvalidIdTokenError(`Sign-in with ${provider} is not enabled in this zone`);
+      if (!verifier) throw new InvalidIdTokenError(provider, `Sign-in with ${provider} is not enabled in this zone`);
       let claims: Record<string, unknown>;
       try {
         claims = await verifier.verify(idToken);
@@ -61,21 +68,21 @@ export function createIdTokenVerifier(
         if (err instanceof FetchError || err instanceof JwksNotAvailableInCacheError) {
           throw new IdProviderUnavailableError(`Could not fetch ${provider}'s signing keys`);
         }
-        throw new InvalidIdTokenError(`The ${provider} ID token did not verify`);
+        throw new InvalidIdTokenError(provider, `The ${provider} ID token did not verify`);
       }
       // With several audiences, the party the token was issued to must be one of ours (OpenID
       // Connect Core 3.1.3.7); and a token without an expiry is never accepted.
       const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
       if (audiences.length > 1 && !(typeof claims.azp === 'string' && clientIds[provider].includes(claims.azp))) {
-        throw new InvalidIdTokenError(`The ${provider} ID token was issued to another party`);
+        throw new InvalidIdTokenError(provider, `The ${provider} ID token was issued to another party`);
       }
-      if (typeof claims.exp !== 'number') throw new InvalidIdTokenError(`The ${provider} ID token has no expiry`);
+      if (typeof claims.exp !== 'number') throw new InvalidIdTokenError(provider, `The ${provider} ID token has no expiry`);
       const subject = str(claims.sub);
       const email = str(claims.email);
       // Apple sends email_verified as the string "true".
       const verified = claims.email_verified === true || claims.email_verified === 'true';
       if (!subject || !email || !verified) {
-        throw new InvalidIdTokenError(`The ${provider} ID token has no verified email`);
+        throw new InvalidIdTokenError(provider, `The ${provider} ID token has no verified email`);
       }
       const clientId = typeof claims.azp === 'string' ? claims.azp : String(audiences[0]);
       return {

@@ -4,13 +4,20 @@ import { randomUUID } from 'node:crypto';
 import { platformMetrics } from '../../../contract';
 import type { Clock } from '../../core/clock';
 import type { AppConfig } from '../../core/config';
-import { accountGone, ApiError, notFound } from '../../core/errors';
 import { AccountClosedError } from '../users/live-profile';
 import { documentContentTypes, documentTypes, isDocumentContentType, matchesDeclaredType } from './document-types';
 import { JobFailure, type Job, type JobType, type Model, type Usage } from './job';
+import {
+  DocumentTooLargeError,
+  JobFailedError,
+  JobNotFoundError,
+  PremiumRequiredError,
+  ResultNotReadyError,
+  UnsupportedDocumentTypeError,
+} from './job-errors';
 import type { JobObjects } from './job-objects';
 import { StoredResult } from './job-schemas';
-import { QuotaExceededError, type DailyCounter, type JobStore } from './job-store';
+import type { DailyCounter, JobStore } from './job-store';
 
 export interface JobServiceDeps {
   config: AppConfig;
@@ -32,15 +39,6 @@ const isPremium = (plan: { type: string; status: string }) => plan.type === 'pre
 
 /** Requests the server itself wrote (chat, report) are bounded by the API's body cap. */
 const MAX_REQUEST_BYTES = 256 * 1024;
-
-function quotaError(err: QuotaExceededError) {
-  return new ApiError(
-    429,
-    'QUOTA_EXCEEDED',
-    err.limit === 'concurrent' ? 'Too many jobs are in progress; wait for one to finish' : "Today's limit for this kind of request is reached; try again tomorrow",
-    { retryable: true, headers: { 'retry-after': String(err.retryAfterSeconds) } },
-  );
-}
 
 /** The input must be what was declared, and within its limit; an empty or disguised file fails the job. */
 function checkInput(job: Job, input: Uint8Array | undefined): Uint8Array {
@@ -74,21 +72,16 @@ export function createJobService(deps: JobServiceDeps) {
     input: { contentType: string; documentType?: string; streamed?: boolean },
   ): Promise<Job> {
     const plan = deps.planOf(profile);
-    if (!plan) throw accountGone();
-    if (premiumOnly[type] && !isPremium(plan)) throw new ApiError(403, 'PREMIUM_REQUIRED', 'Doctor reports are a premium feature; upgrade to use them');
-    try {
-      return await store.reserve({
-        userId,
-        jobId: randomUUID(),
-        type,
-        ...input,
-        daily: { counter: dailyCounters[type], limit: config.quotas.daily[type][isPremium(plan) ? 'premium' : 'free'] },
-      });
-    } catch (err) {
-      if (err instanceof QuotaExceededError) throw quotaError(err);
-      if (err instanceof AccountClosedError) throw accountGone();
-      throw err;
-    }
+    if (!plan) throw new AccountClosedError();
+    if (premiumOnly[type] && !isPremium(plan)) throw new PremiumRequiredError();
+    // Rejects with `QuotaExceededError` or `AccountClosedError`: each is its own answer.
+    return store.reserve({
+      userId,
+      jobId: randomUUID(),
+      type,
+      ...input,
+      daily: { counter: dailyCounters[type], limit: config.quotas.daily[type][isPremium(plan) ? 'premium' : 'free'] },
+    });
   }
 
   function recordUsage(type: JobType, usage: Usage) {
@@ -105,11 +98,9 @@ export function createJobService(deps: JobServiceDeps) {
 
   /** A type we read (or 415), declared within its size limit (or 413). */
   function checkUpload({ contentType, contentLength }: { contentType: string; contentLength: number }) {
-    if (!isDocumentContentType(contentType)) {
-      throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Upload one of ${documentContentTypes.join(', ')}`);
-    }
+    if (!isDocumentContentType(contentType)) throw new UnsupportedDocumentTypeError(documentContentTypes);
     const { maxBytes } = documentTypes[contentType];
-    if (contentLength > maxBytes) throw new ApiError(413, 'DOCUMENT_TOO_LARGE', `A ${contentType} file may be at most ${maxBytes} bytes`);
+    if (contentLength > maxBytes) throw new DocumentTooLargeError(contentType, maxBytes);
   }
 
   /** A presigned POST that takes the declared length exactly. */
@@ -175,16 +166,16 @@ export function createJobService(deps: JobServiceDeps) {
      */
     own(item: Record<string, unknown> | undefined, type?: JobType): Job {
       const job = store.fromItem(item);
-      if (!job || job.status === 'cleaned_up' || (type && job.type !== type)) throw notFound('The job');
+      if (!job || job.status === 'cleaned_up' || (type && job.type !== type)) throw new JobNotFoundError();
       return store.view(job);
     },
 
     /** A completed job's stored result, read with its schema; 409 while there is none. */
     async result(job: Job): Promise<StoredResult> {
-      if (job.status === 'failed') throw new ApiError(409, 'JOB_FAILED', 'The job failed and has no result; see its status for why', { retryable: false });
-      if (job.status !== 'completed') throw new ApiError(409, 'NOT_READY', 'The result is not ready yet; poll the status and try again', { retryable: true });
+      if (job.status === 'failed') throw new JobFailedError();
+      if (job.status !== 'completed') throw new ResultNotReadyError();
       const bytes = await objects.getResult(job.userId, job.jobId);
-      if (!bytes) throw notFound('The result');
+      if (!bytes) throw new JobNotFoundError('result');
       return StoredResult.parse(JSON.parse(Buffer.from(bytes).toString('utf8')));
     },
 
@@ -192,7 +183,7 @@ export function createJobService(deps: JobServiceDeps) {
     async cleanup(userId: string, jobId: string): Promise<void> {
       // Only the caller's own prefix is touched: another user's job id finds nothing here.
       await objects.remove(userId, jobId);
-      if (!(await store.remove(userId, jobId))) throw notFound('The job');
+      if (!(await store.remove(userId, jobId))) throw new JobNotFoundError();
     },
 
     /**

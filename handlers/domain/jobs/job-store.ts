@@ -5,14 +5,14 @@ import type { Clock } from '../../core/clock';
 import type { AppConfig } from '../../core/config';
 import { AccountClosedError, liveProfileCheck } from '../users/live-profile';
 import { cancellationReasons, unlessConditionFails } from '../../core/conditions';
-import { ContentionError } from '../../core/errors';
+import { ContentionError, DomainError } from '../../core/errors';
 import type { Job, JobError, JobStatus, JobType, Usage } from './job';
 
 /** What a daily counter counts, one counter per kind of model call. */
 export type DailyCounter = 'documents' | 'chat_messages' | 'doctor_reports';
 
 /** Over a quota; `retryAfterSeconds` says when a retry can succeed. */
-export class QuotaExceededError extends Error {
+export class QuotaExceededError extends DomainError {
   override name = 'QuotaExceededError';
   constructor(
     readonly limit: 'concurrent' | 'daily',

@@ -7,6 +7,7 @@ import { once } from '../../core/once';
 import type { EmailMac } from '../users/email-mac';
 import { AccountClosedError, liveProfileCheck } from '../users/live-profile';
 import { cancellationReasons, unlessConditionFails } from '../../core/conditions';
+import { DomainError } from '../../core/errors';
 
 export type SessionOrigin = 'onboarding' | 'signin';
 
@@ -16,15 +17,15 @@ export interface NewSession {
   item: Record<string, unknown>;
 }
 
-export class InvalidRefreshTokenError extends Error {
+export class InvalidRefreshTokenError extends DomainError {
   override name = 'InvalidRefreshTokenError';
 }
 /** The session reached its absolute lifetime: however often it was refreshed, the user signs in again. */
-export class SessionExpiredError extends Error {
+export class SessionExpiredError extends DomainError {
   override name = 'SessionExpiredError';
 }
 /** A spent refresh token came back: someone holds a copy, so the whole session is revoked. */
-export class RefreshTokenReusedError extends Error {
+export class RefreshTokenReusedError extends DomainError {
   override name = 'RefreshTokenReusedError';
 }
 

@@ -1,11 +1,12 @@
 import { verify, X509Certificate } from 'node:crypto';
 import { hasExtension } from './x509-extensions';
+import { DomainError } from '../../core/errors';
 
 /** Apple's marker extensions: the App Store receipt-signing leaf and the WWDR intermediate. */
 export const appleOids = { leaf: '1.2.840.113635.100.6.11.1', intermediate: '1.2.840.113635.100.6.2.1' };
 
 /** The JWS did not prove that Apple signed it. The reason is for logs; it never quotes the payload. */
-export class UntrustedSignatureError extends Error {
+export class UntrustedSignatureError extends DomainError {
   override name = 'UntrustedSignatureError';
 }
 

@@ -1,4 +1,5 @@
 import { uuidPattern } from '../../../contract';
+import { DomainError } from '../../core/errors';
 
 /** What a verified store notification means for one user, whichever store sent it. */
 export interface SubscriptionEvent {
@@ -25,7 +26,7 @@ export interface SubscriptionEvent {
 }
 
 /** A notification that verified but does not make sense: 400, and nothing changes. */
-export class MalformedNotificationError extends Error {
+export class MalformedNotificationError extends DomainError {
   override name = 'MalformedNotificationError';
 }
 

@@ -1,4 +1,5 @@
 import { itemKeys } from '../../../contract';
+import { DomainError } from '../../core/errors';
 
 /**
  * The deletion fence. `DELETE /user/profile` first marks the profile `deleting_at`; every write
@@ -6,7 +7,7 @@ import { itemKeys } from '../../../contract';
  * check in its own transaction, so nothing new appears between "delete the user's objects" and
  * "delete the user's items", whatever the interleaving.
  */
-export class AccountClosedError extends Error {
+export class AccountClosedError extends DomainError {
   override name = 'AccountClosedError';
 }
 

@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { cancellationReasons, unlessConditionFails } from '../../core/conditions';
-import { ContentionError } from '../../core/errors';
+import { ContentionError, DomainError } from '../../core/errors';
 import { itemKeys } from '../../../contract';
 import type { Clock } from '../../core/clock';
 import type { ExternalIdentity, Provider } from '../identity/id-tokens';
@@ -58,7 +58,7 @@ export interface ProfileChanges {
   device?: Device;
 }
 
-export class UserExistsError extends Error {
+export class UserExistsError extends DomainError {
   override name = 'UserExistsError';
 }
 

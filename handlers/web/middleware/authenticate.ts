@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
-import { ApiError } from '../../core/errors';
-import { InvalidAccessTokenError, WrongZoneError, type AccessTokenClaims, type AccessTokens } from '../../domain/identity/access-tokens';
+import { ApiError } from '../api-error';
+import type { AccessTokenClaims, AccessTokens } from '../../domain/identity/access-tokens';
 import type { SessionStore } from '../../domain/sessions/session-store';
 
 const bearer = /^Bearer ([A-Za-z0-9_.-]{1,8192})$/;
@@ -23,22 +23,8 @@ export const authenticate = (accessTokens: AccessTokens, sessions: SessionStore)
   return async (c, next) => {
     const match = bearer.exec(c.req.header('authorization') ?? '');
     if (!match) throw new ApiError(401, 'UNAUTHENTICATED', 'Send the access token as "Authorization: Bearer <accessToken>"');
-    let claims;
-    try {
-      claims = await accessTokens.verify(match[1]!);
-    } catch (err) {
-      if (err instanceof WrongZoneError) {
-        throw new ApiError(421, 'WRONG_ZONE', 'This account lives in another zone; send the request to homeApi', {
-          extra: { homeApi: err.homeApi },
-        });
-      }
-      if (err instanceof InvalidAccessTokenError) {
-        throw err.expired
-          ? new ApiError(401, 'TOKEN_EXPIRED', 'The access token has expired; get a new one from /api/v1/auth/refresh')
-          : new ApiError(401, 'INVALID_TOKEN', 'The access token is not valid; sign in again');
-      }
-      throw err;
-    }
+    // Rejects with `InvalidAccessTokenError` or `WrongZoneError`, each its own answer.
+    const claims = await accessTokens.verify(match[1]!);
     const { active, items } = await sessions.check(claims.userId, claims.sessionId, reads?.(c, claims));
     if (!active) throw new ApiError(401, 'SESSION_ENDED', 'This session has ended; sign in again');
     c.set('auth', claims);

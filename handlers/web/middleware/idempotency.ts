@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppEnv } from '../app-env';
-import { accountGone, ApiError } from '../../core/errors';
+import { ApiError } from '../api-error';
 import type { IdempotencyStore } from '../../domain/idempotency/idempotency-store';
-import { AccountClosedError } from '../../domain/users/live-profile';
 import type { EmailMac } from '../../domain/users/email-mac';
 
 export const idempotencyHeader = 'idempotency-key';
@@ -47,13 +46,7 @@ export function idempotency(store: IdempotencyStore, mac: EmailMac): MiddlewareH
     if (!IdempotencyKey.safeParse(key).success) throw new ApiError(400, 'VALIDATION_ERROR', 'Idempotency-Key must be a UUID; send a new one per logical request');
     const { userId } = c.get('auth');
     const digest = await mac.mac(`idempotency\n${requestDigest(c.req.method, c.req.path, await c.req.text())}`);
-    let claim;
-    try {
-      claim = await store.claim(userId, key, digest);
-    } catch (err) {
-      if (err instanceof AccountClosedError) throw accountGone();
-      throw err;
-    }
+    const claim = await store.claim(userId, key, digest);
     if (claim.kind === 'mismatch') throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for another request; use a new key per request');
     if (claim.kind === 'in_progress') throw new ApiError(409, 'REQUEST_IN_PROGRESS', 'The first request with this Idempotency-Key is still running; retry in a moment', { retryable: true });
     if (claim.kind === 'completed') {

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono';
-import { ApiError } from '../../core/errors';
+import { ApiError } from '../api-error';
 import type { AppEnv } from '../app-env';
 
 /** No API body nests deeper than this; the deepest schema (a chat context) needs a handful of levels. */

@@ -1,14 +1,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createRoute, z } from '@hono/zod-openapi';
-import { ApiError } from '../../core/errors';
+import { ApiError } from '../api-error';
 import { InvalidAuthorizationCodeError } from '../../domain/identity/apple-id';
 import { ForeignAuthorizationCodeError } from '../../domain/identity/apple-tokens';
-import { IdProviderUnavailableError, InvalidIdTokenError, type ExternalIdentity, type Provider as ProviderName } from '../../domain/identity/id-tokens';
+import { IdProviderUnavailableError, type ExternalIdentity, type Provider as ProviderName } from '../../domain/identity/id-tokens';
 import type { Services } from '../../services/services';
 import { createStoreAccountToken } from '../../domain/subscriptions/store-account-token';
 import { AccountClosedError } from '../../domain/users/live-profile';
 import { createRouter } from '../router';
-import { InvalidRefreshTokenError, RefreshTokenReusedError, SessionExpiredError } from '../../domain/sessions/session-store';
 import { UserExistsError } from '../../domain/users/user-repository';
 import { zoneOfResidency } from '../../domain/zones/residency';
 import { Device, errorResponses, jsonBody, jsonResponse, Profile, Provider, Tokens, secured, publicRoute } from './schemas';
@@ -95,19 +94,8 @@ export function authRoutes(p: Services) {
     tokenType: 'Bearer' as const,
     expiresIn: p.config.accessTokenTtlSeconds,
   });
-  const verifyIdToken = async (provider: ProviderName, idToken: string) => {
-    try {
-      return await p.idTokens.verify(provider, idToken);
-    } catch (err) {
-      if (err instanceof InvalidIdTokenError) {
-        throw new ApiError(401, 'INVALID_ID_TOKEN', `${err.message}; sign in with ${provider} again and send the new ID token`);
-      }
-      if (err instanceof IdProviderUnavailableError) {
-        throw new ApiError(503, 'IDENTITY_PROVIDER_UNAVAILABLE', `${err.message}; try again shortly`, { retryable: true });
-      }
-      throw err;
-    }
-  };
+  // Rejects with `InvalidIdTokenError` or `IdProviderUnavailableError`, each its own answer.
+  const verifyIdToken = (provider: ProviderName, idToken: string) => p.idTokens.verify(provider, idToken);
   const zone = { zone: p.config.zone, homeApi: p.config.homeApi };
   /** Apple's refresh token for the authorization code, when the app sent one with an Apple sign-in. */
   const appleRefreshToken = async (body: { provider: ProviderName; authorizationCode?: string }, identity: ExternalIdentity, log: () => Logger) => {
@@ -120,13 +108,8 @@ export function authRoutes(p: Services) {
     try {
       return await p.appleTokens.redeem(body.authorizationCode, identity);
     } catch (err) {
-      if (err instanceof InvalidAuthorizationCodeError) {
-        throw new ApiError(401, 'INVALID_AUTHORIZATION_CODE', 'Apple refused the authorization code; sign in with Apple again and send the new code');
-      }
-      if (err instanceof ForeignAuthorizationCodeError) {
-        throw new ApiError(401, 'INVALID_AUTHORIZATION_CODE', 'The authorization code is not of the Apple account of the ID token; send the code Apple returned with this ID token');
-      }
-      throw new ApiError(503, 'IDENTITY_PROVIDER_UNAVAILABLE', 'Apple could not be reached; try again shortly', { retryable: true });
+      if (err instanceof InvalidAuthorizationCodeError || err instanceof ForeignAuthorizationCodeError) throw err;
+      throw new IdProviderUnavailableError('Apple could not be reached');
     }
   };
 
@@ -164,11 +147,8 @@ export function authRoutes(p: Services) {
         const tokens = await tokensFor(profile.id, session.sessionId, session.refreshToken);
         return c.json({ user: profile, tokens, ...zone }, 201);
       } catch (err) {
-        if (err instanceof UserExistsError) {
-          // The code was redeemed for nothing: its grant is revoked, not left live at Apple.
-          if (apple) await p.appleTokens.discard(apple, identity.clientId);
-          throw new ApiError(409, 'USER_EXISTS', 'This account is already registered; sign in with /api/v1/auth/oauth-signin');
-        }
+        // The code was redeemed for nothing: its grant is revoked, not left live at Apple.
+        if (err instanceof UserExistsError && apple) await p.appleTokens.discard(apple, identity.clientId);
         throw err;
       }
     })
@@ -196,21 +176,9 @@ export function authRoutes(p: Services) {
       return c.json({ user: profile, tokens, ...zone }, 200);
     })
     .openapi(routes.refresh, async (c) => {
-      try {
-        const next = await p.sessions.rotate(c.req.valid('json').refreshToken);
-        return c.json({ tokens: await tokensFor(next.userId, next.sessionId, next.refreshToken) }, 200);
-      } catch (err) {
-        if (err instanceof RefreshTokenReusedError) {
-          throw new ApiError(401, 'TOKEN_REUSED', 'This refresh token was already used, so the session was ended; sign in again');
-        }
-        if (err instanceof SessionExpiredError) {
-          throw new ApiError(401, 'SESSION_EXPIRED', `Sessions last at most ${p.config.sessionLifetimeSeconds / 86400} days; sign in again`);
-        }
-        if (err instanceof InvalidRefreshTokenError) {
-          throw new ApiError(401, 'INVALID_REFRESH_TOKEN', 'The refresh token is not valid; sign in again');
-        }
-        throw err;
-      }
+      // Rejects with `RefreshTokenReusedError`, `SessionExpiredError` or `InvalidRefreshTokenError`.
+      const next = await p.sessions.rotate(c.req.valid('json').refreshToken);
+      return c.json({ tokens: await tokensFor(next.userId, next.sessionId, next.refreshToken) }, 200);
     })
     .openapi(routes.signout, async (c) => {
       const { userId, sessionId } = c.get('auth');

@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { itemKeys } from '../../../contract';
 import type { AppEnv } from '../app-env';
-import { ApiError } from '../../core/errors';
+import { ApiError } from '../api-error';
 import { ChatInput } from '../../domain/jobs/job-schemas';
 import { idempotencyHeader } from '../middleware/idempotency';
 import type { Services } from '../../services/services';

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { itemKeys } from '../../../contract';
-import { accountGone } from '../../core/errors';
+import { AccountClosedError } from '../../domain/users/live-profile';
 import type { Services } from '../../services/services';
 import { createRouter } from '../router';
 import { Device, errorResponses, jsonBody, jsonResponse, Profile, secured, securedReading } from './schemas';
@@ -45,12 +45,12 @@ export function profileRoutes(p: Services) {
   return router
     .openapi(routes.get, async (c) => {
       const profile = await p.users.profileOf(c.get('prefetched')[0]);
-      if (!profile) throw accountGone();
+      if (!profile) throw new AccountClosedError();
       return c.json(profile, 200);
     })
     .openapi(routes.put, async (c) => {
       const profile = await p.users.update(c.get('auth').userId, c.req.valid('json'));
-      if (!profile) throw accountGone();
+      if (!profile) throw new AccountClosedError();
       return c.json(profile, 200);
     })
     .openapi(routes.delete, async (c) => {

@@ -1,7 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createRoute, z } from '@hono/zod-openapi';
 import { itemKeys, storeNotificationPath } from '../../../contract';
-import { accountGone, ApiError } from '../../core/errors';
+import { ApiError } from '../api-error';
+import { AccountClosedError } from '../../domain/users/live-profile';
 import type { Services } from '../../services/services';
 import { createRouter } from '../router';
 import { UntrustedSignatureError } from '../../domain/subscriptions/apple-jws';
@@ -123,7 +124,7 @@ export function subscriptionRoutes(p: Services) {
   return router
     .openapi(routes.get, async (c) => {
       const subscription = p.users.subscriptionOf(c.get('prefetched')[0]);
-      if (!subscription) throw accountGone();
+      if (!subscription) throw new AccountClosedError();
       return c.json(subscription, 200);
     })
     .openapi(routes.webhook, async (c) => {
@@ -132,13 +133,7 @@ export function subscriptionRoutes(p: Services) {
       try {
         event = await read(body, c.req.header('authorization'));
       } catch (err) {
-        if (err instanceof UntrustedSignatureError) {
-          c.var.log().warn('store notification refused', { reason: err.message });
-          throw unverified();
-        }
-        if (err instanceof MalformedNotificationError) {
-          throw new ApiError(400, 'INVALID_NOTIFICATION', `The notification verified but cannot be used: ${err.message}`);
-        }
+        if (err instanceof UntrustedSignatureError) c.var.log().warn('store notification refused', { reason: err.message });
         // Verified, but for a purchase Play does not know: a 5xx would have Pub/Sub redeliver it for days.
         if (err instanceof PurchaseNotFoundError) {
           c.var.log().info('store notification', { provider: 'google', outcome: 'unknown_purchase' });
