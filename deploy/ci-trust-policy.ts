@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { functionNames } from '../components/function-roles';
-import { stacks, type StackName } from '../policy/stack-snapshot';
+import { stacks, type StackName } from '../policy/stack-yaml';
 import { releaseTimeoutMs } from './release';
 
 /**

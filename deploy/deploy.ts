@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
-import { stacks, type StackName } from '../policy/stack-snapshot';
-import { stackFileConfig } from '../policy/stack-yaml';
+import { parseArgs } from 'node:util';
+import { stackFileConfig, stacks, type StackName } from '../policy/stack-yaml';
 import { automationStack } from './automation';
 import { commands, orchestrate, summaryTable, type Command } from './orchestrate';
 import { pulumiVersions } from './preflight';
@@ -20,16 +20,24 @@ backend (PULUMI_BACKEND_URL), with AWS credentials for each zone's account.
 Exit codes: 0 done, 1 a stack failed (the table says where), 2 usage, 3 drift found.`;
 
 /** `--stack x` / `--all` / the command, or the reason they do not parse. */
-export function parseArgs(args: string[]): { command: Command; stacks: StackName[] } | { error: string } {
-  const rest = args.filter((a) => a !== '--');
-  const command = rest.find((a) => !a.startsWith('--') && (commands as readonly string[]).includes(a)) as Command | undefined;
-  if (!command) return { error: `name a command: ${commands.join(', ')}` };
-  const all = rest.includes('--all');
-  const i = rest.indexOf('--stack');
-  const one = i >= 0 ? rest[i + 1] : undefined;
-  if (all === (one !== undefined)) return { error: 'name one stack with --stack, or --all' };
+export function parseDeployArgs(args: string[]): { command: Command; stacks: StackName[] } | { error: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: args.filter((a) => a !== '--'),
+      options: { stack: { type: 'string' }, all: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    });
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+  const { values, positionals } = parsed;
+  const command = positionals.find((a) => (commands as readonly string[]).includes(a)) as Command | undefined;
+  if (!command || positionals.length !== 1) return { error: `name a command: ${commands.join(', ')}` };
+  if (values.all === (values.stack !== undefined)) return { error: 'name one stack with --stack, or --all' };
+  const one = values.stack;
   if (one && !(stacks as readonly string[]).includes(one)) return { error: `unknown stack ${one}; choose from ${stacks.join(', ')}` };
-  return { command, stacks: all ? [...stacks] : [one as StackName] };
+  return { command, stacks: values.all ? [...stacks] : [one as StackName] };
 }
 
 async function main(args: string[]): Promise<number> {
@@ -37,7 +45,7 @@ async function main(args: string[]): Promise<number> {
     console.log(usage);
     return 0;
   }
-  const parsed = parseArgs(args);
+  const parsed = parseDeployArgs(args);
   if ('error' in parsed) {
     console.error(`${parsed.error}\n\n${usage}`);
     return 2;

@@ -2,8 +2,7 @@ import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { stacks, type StackName } from '../policy/stack-snapshot';
-import { stackFileConfig } from '../policy/stack-yaml';
+import { stackFileConfig, stacks, type StackName } from '../policy/stack-yaml';
 import { awsClients, NoCredentialsError, plannedChecks, publicDns, runPreflight, type CheckResult } from './preflight-checks';
 
 const usage = `npm run preflight -- <stack>

@@ -4,7 +4,8 @@ import * as pulumi from '@pulumi/pulumi';
 import { classificationTag } from '../components/tags';
 import { runPolicies } from './policy-run';
 import { residencyDiagram, zoneRegions, zonesOverview } from './residency-diagram';
-import { snapshotStack, stacks, type ResourceRecord, type StackName, type StackSnapshot } from './stack-snapshot';
+import { snapshotStack, type ResourceRecord, type StackSnapshot } from './stack-snapshot';
+import { stacks, type StackName } from './stack-yaml';
 import { storeNotificationRows } from './store-notifications';
 
 interface ReportRow {

@@ -2,10 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import * as pulumi from '@pulumi/pulumi';
 import { assertDeployable, Zone, type ZoneArgs } from '../components/zone';
 import { loadStackConfig, type StackConfig } from '../components/stack-config';
-import { stackYamlConfig } from './stack-yaml';
+import { stackYamlConfig, type StackName } from './stack-yaml';
 
-export const stacks = ['dev', 'prod-eu', 'prod-us'] as const;
-export type StackName = (typeof stacks)[number];
 
 /** One resource the program declared, as a reviewer or a policy sees it. */
 export interface ResourceRecord {

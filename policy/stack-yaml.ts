@@ -5,6 +5,10 @@ import { parseStackConfig, type StackConfig } from '../components/stack-config';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
+/** The stacks this project deploys, one per data-residency zone, each a `Pulumi.<stack>.yaml`. */
+export const stacks = ['dev', 'prod-eu', 'prod-us'] as const;
+export type StackName = (typeof stacks)[number];
+
 /** The `config:` of `Pulumi.<stack>.yaml`, as Pulumi hands it to a program (objects as JSON). */
 export function stackYamlConfig(stack: string): Record<string, string> {
   const file = parse(readFileSync(`${root}/Pulumi.${stack}.yaml`, 'utf8')) as { config: Record<string, unknown> };

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chatStreamPath } from '../../contract';
-import { snapshotStack, stacks, type ResourceRecord, type StackSnapshot } from '../../policy/stack-snapshot';
+import { snapshotStack, type ResourceRecord, type StackSnapshot } from '../../policy/stack-snapshot';
+import { stacks } from '../../policy/stack-yaml';
 import { ofType, stubCode } from '../support/stack-queries';
 
 /**

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import * as pulumi from '@pulumi/pulumi';
 import { complianceIndex, complianceReport } from '../../policy/compliance-report';
 import { residencyDiagram } from '../../policy/residency-diagram';
-import { snapshotStack, stacks } from '../../policy/stack-snapshot';
+import { snapshotStack } from '../../policy/stack-snapshot';
+import { stacks } from '../../policy/stack-yaml';
 
 describe('the compliance report', () => {
   it.each(stacks)('for %s is current: compliance/<stack>.md is what the program creates today', async (stack) => {

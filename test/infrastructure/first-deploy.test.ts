@@ -3,7 +3,8 @@ import { envVars } from '../../contract';
 import { StackConfigError } from '../../components/stack-config';
 import { parseLambdaConfig } from '../../handlers/core/config';
 import { runPolicies } from '../../policy/policy-run';
-import { snapshotStack, stacks, type StackSnapshot } from '../../policy/stack-snapshot';
+import { snapshotStack, type StackSnapshot } from '../../policy/stack-snapshot';
+import { stacks } from '../../policy/stack-yaml';
 import { ofType, stubCode } from '../support/stack-queries';
 
 /**

@@ -7,8 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildPolicyPack, policyPackDir } from '../../policy/build';
 import { writePolicyPackConfig } from '../../policy/pack-config';
 import { engineResources } from '../../policy/policy-run';
-import { snapshotStack, stacks, withDeployValues, type StackName, type StackSnapshot } from '../../policy/stack-snapshot';
-import { stackFileConfig, stackYamlConfig } from '../../policy/stack-yaml';
+import { snapshotStack, withDeployValues, type StackSnapshot } from '../../policy/stack-snapshot';
+import { stackFileConfig, stackYamlConfig, stacks, type StackName } from '../../policy/stack-yaml';
 import { startPolicyPack } from '../support/policy-pack-runner';
 import { stubCode } from '../support/stack-queries';
 

@@ -1,7 +1,8 @@
 import * as aws from '@pulumi/aws';
 import { describe, expect, it } from 'vitest';
 import { runPolicies } from '../../policy/policy-run';
-import { snapshotStack, stacks } from '../../policy/stack-snapshot';
+import { snapshotStack } from '../../policy/stack-snapshot';
+import { stacks } from '../../policy/stack-yaml';
 import { zoneRules } from '../../policy/zone-rules';
 import { stubCode } from '../support/stack-queries';
 

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { functionNames } from '../../components/function-roles';
 import { rollbackAlarmRule } from '../../components/observability';
-import { snapshotStack, stacks, type StackSnapshot } from '../../policy/stack-snapshot';
+import { snapshotStack, type StackSnapshot } from '../../policy/stack-snapshot';
+import { stacks } from '../../policy/stack-yaml';
 import { ofType, stubCode } from '../support/stack-queries';
 
 /**

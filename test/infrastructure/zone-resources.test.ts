@@ -2,8 +2,8 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StackConfigError } from '../../components/stack-config';
-import { mockAccount, snapshotStack, stacks, type ResourceRecord, type StackSnapshot } from '../../policy/stack-snapshot';
-import { stackYamlConfig } from '../../policy/stack-yaml';
+import { mockAccount, snapshotStack, type ResourceRecord, type StackSnapshot } from '../../policy/stack-snapshot';
+import { stackYamlConfig, stacks } from '../../policy/stack-yaml';
 import { ofType, stubCode } from '../support/stack-queries';
 
 const one = (s: StackSnapshot, type: string, name: string) => {

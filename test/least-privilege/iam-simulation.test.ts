@@ -5,7 +5,8 @@ import { piiEncryptionContext } from '../../contract';
 import { functionNames, type FunctionName } from '../../components/function-roles';
 import { deployRoleName } from '../../components/zone-keys';
 import { profileRecordFormat } from '../../handlers/domain/users/pii-cipher';
-import { mockAccount, snapshotStack, stacks, type StackSnapshot } from '../../policy/stack-snapshot';
+import { mockAccount, snapshotStack, type StackSnapshot } from '../../policy/stack-snapshot';
+import { stacks } from '../../policy/stack-yaml';
 import { recordedAwsCalls, type AwsCall } from '../support/aws-call-log';
 
 /**

