@@ -8,20 +8,27 @@ import { transformed, type Transform } from './transform';
 import { bundleLambda } from './lambda-bundle';
 import { classified } from './tags';
 
+/** One function's environment and the grants its role holds. */
+export interface FunctionSpec {
+  /** The variables it reads, by name (`functionEnvironment` of `contract.ts`). */
+  environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** What its role may do besides writing its own logs (and, for `stream`, reporting failed batches). */
+  grants: pulumi.Input<Statement>[];
+}
+
 export interface PlatformFunctionsArgs {
   /** Function and log-group names are `<namePrefix>-<api|worker|stream|chat>`. */
   namePrefix: string;
   /** The execution roles, from `FunctionRoles`. */
   roles: Record<FunctionName, aws.iam.Role>;
-  /** Environment of every function (see `contract.ts`): names and ARNs, never secrets. */
-  environment: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * Each function's environment and grants, in one place: what it reads (see `contract.ts`; names
+   * and ARNs, never secrets) and what it may do besides writing its own logs (the statements the
+   * resources grant, `usersTable.grantItems()`, `tempBucket.grantJobObjects()`, …).
+   */
+  functions: Record<FunctionName, FunctionSpec>;
   /** The users table: its stream feeds the stream function. */
   table: aws.dynamodb.Table;
-  /**
-   * What each function may do besides writing its own logs: the statements the resources grant
-   * (`usersTable.grantItems()`, `tempBucket.grantJobObjects()`, …), so no list here knows every ARN.
-   */
-  grants: Record<FunctionName, pulumi.Input<Statement>[]>;
   /** CloudWatch Logs retention. @default 30 */
   logRetentionDays?: number;
   /** Reserved concurrency of the API function. @default unreserved */
@@ -32,7 +39,10 @@ export interface PlatformFunctionsArgs {
   apiProvisionedConcurrency?: number;
   /** Changes to each function this component makes (called with each function's args). @default none */
   transform?: { function?: Transform<aws.lambda.FunctionArgs> };
-  /** The code; tests may pass their own. @default the esbuild bundle of `handlers/edge/lambda.ts`, built by this program */
+  /**
+   * The code; tests may pass their own.
+   * @default the esbuild bundle of `handlers/edge/lambda.ts`, built by this program
+   */
   code?: pulumi.Input<pulumi.asset.Archive>;
 }
 
@@ -45,7 +55,10 @@ export const liveAlias = 'live';
  */
 export const sweepInterval = 'rate(5 minutes)';
 
-/** Memory and timeout of each function; the worker and chat wait on Bedrock (a stream's slot lasts the worker's timeout). */
+/**
+ * Memory and timeout of each function; the worker and chat wait on Bedrock (a stream's slot lasts
+ * the worker's timeout).
+ */
 export const functionSizes: Record<FunctionName, { memorySize: number; timeout: number }> = {
   // Under API Gateway's 29 s integration timeout: the function ends before the caller gets a 504.
   api: { memorySize: 1024, timeout: 28 },
@@ -107,7 +120,8 @@ export class PlatformFunctions extends pulumi.ComponentResource {
 
   /** Each function's name, for alarms and dashboards. */
   get names(): Record<FunctionName, pulumi.Output<string>> {
-    return { api: this.functions.api.name, worker: this.functions.worker.name, stream: this.functions.stream.name, chat: this.functions.chat.name };
+    const { api, worker, stream, chat } = this.functions;
+    return { api: api.name, worker: worker.name, stream: stream.name, chat: chat.name };
   }
 
   private buildBundle() {
@@ -121,7 +135,11 @@ export class PlatformFunctions extends pulumi.ComponentResource {
     const each = (fn: FunctionName) =>
       new aws.cloudwatch.LogGroup(
         `${name}-${fn}-logs`,
-        { name: `/aws/lambda/${args.namePrefix}-${fn}`, retentionInDays: args.logRetentionDays ?? 30, tags: classified('none') },
+        {
+          name: `/aws/lambda/${args.namePrefix}-${fn}`,
+          retentionInDays: args.logRetentionDays ?? 30,
+          tags: classified('none'),
+        },
         { parent: this },
       );
     return { api: each('api'), worker: each('worker'), stream: each('stream'), chat: each('chat') };
@@ -144,15 +162,23 @@ export class PlatformFunctions extends pulumi.ComponentResource {
       Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
       Resource: pulumi.interpolate`${this.logGroups[fn].arn}:*`,
     };
-    const failedBatches: Statement = { Sid: 'ReportFailedBatches', Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: this.streamFailures.arn };
-    return [logs, ...args.grants[fn], ...(fn === 'stream' ? [failedBatches] : [])];
+    const failedBatches: Statement = {
+      Sid: 'ReportFailedBatches',
+      Effect: 'Allow',
+      Action: ['sqs:SendMessage'],
+      Resource: this.streamFailures.arn,
+    };
+    return [logs, ...args.functions[fn].grants, ...(fn === 'stream' ? [failedBatches] : [])];
   }
 
   private createRolePolicies(name: string, args: PlatformFunctionsArgs) {
     const each = (fn: FunctionName) =>
       new aws.iam.RolePolicy(
         `${name}-${fn}-policy`,
-        { role: args.roles[fn].id, policy: pulumi.jsonStringify({ Version: '2012-10-17', Statement: this.statements(fn, args) }) },
+        {
+          role: args.roles[fn].id,
+          policy: pulumi.jsonStringify({ Version: '2012-10-17', Statement: this.statements(fn, args) }),
+        },
         { parent: this },
       );
     return { api: each('api'), worker: each('worker'), stream: each('stream'), chat: each('chat') };
@@ -175,7 +201,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
           handler: functionHandlers[fn],
           code,
           ...functionSizes[fn],
-          environment: { variables: args.environment },
+          environment: { variables: args.functions[fn].environment },
           tracingConfig: { mode: 'PassThrough' },
           loggingConfig: { logFormat: 'JSON', logGroup: this.logGroups[fn].name },
           tags: classified(fn === 'stream' ? 'audit' : fn === 'worker' || fn === 'chat' ? 'phi-transient' : 'pii'),
@@ -207,7 +233,11 @@ export class PlatformFunctions extends pulumi.ComponentResource {
     if (args.apiProvisionedConcurrency) {
       new aws.lambda.ProvisionedConcurrencyConfig(
         `${name}-api-warm`,
-        { functionName: this.functions.api.name, qualifier: aliases.api.name, provisionedConcurrentExecutions: args.apiProvisionedConcurrency },
+        {
+          functionName: this.functions.api.name,
+          qualifier: aliases.api.name,
+          provisionedConcurrentExecutions: args.apiProvisionedConcurrency,
+        },
         { parent: this },
       );
     }
@@ -223,7 +253,11 @@ export class PlatformFunctions extends pulumi.ComponentResource {
   private createSweepSchedule(name: string) {
     const rule = new aws.cloudwatch.EventRule(
       `${name}-sweeps`,
-      { description: 'Serenya: finish unfinished account deletions, retry Apple token revocations', scheduleExpression: sweepInterval, tags: classified('none') },
+      {
+        description: 'Serenya: finish unfinished account deletions, retry Apple token revocations',
+        scheduleExpression: sweepInterval,
+        tags: classified('none'),
+      },
       { parent: this },
     );
     const permission = new aws.lambda.Permission(
@@ -239,7 +273,11 @@ export class PlatformFunctions extends pulumi.ComponentResource {
     );
     new aws.cloudwatch.EventTarget(
       `${name}-sweeps-target`,
-      { rule: rule.name, arn: this.aliases.api.arn, retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 } },
+      {
+        rule: rule.name,
+        arn: this.aliases.api.arn,
+        retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
+      },
       { parent: this, dependsOn: [permission] },
     );
     return rule;

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { envVars, quotaSettings, residencyPattern, zones, type EnvVar, type PublicJwk, type Quotas } from '../../contract';
+import {
+  envVars,
+  quotaSettings,
+  residencyPattern,
+  zones,
+  type EnvVar,
+  type PublicJwk,
+  type Quotas,
+} from '../../contract';
 
 /*
  * The runtime's configuration, in one place: one zod schema per group of variables, keyed by the

@@ -6,6 +6,8 @@ const page = new URL('../../docs/configuration.md', import.meta.url);
 const text = readFileSync(page, 'utf8');
 const [open, close] = configurationTableMarkers;
 const [start, end] = [text.indexOf(open), text.indexOf(close)];
-if (start < 0 || end < start) throw new Error(`docs/configuration.md lost its table markers; put them back: ${open} … ${close}`);
+if (start < 0 || end < start) {
+  throw new Error(`docs/configuration.md lost its table markers; put them back: ${open} … ${close}`);
+}
 writeFileSync(page, `${text.slice(0, start + open.length)}\n\n${configurationTable()}\n\n${text.slice(end)}`);
 console.error('docs/configuration.md: the configuration table is written.');
