@@ -1,7 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { MiddlewareHandler } from 'hono';
 import type { AccessTokenClaims } from '../domain/identity/access-tokens';
-import type { Reads } from './middleware/authenticate';
+import type { Prefetched } from './middleware/authenticate';
 
 /** What middleware hands to routes through Hono's context. */
 export interface AppEnv {
@@ -11,12 +10,8 @@ export interface AppEnv {
     log: () => Logger;
     /** Set by `authenticate` on protected routes. */
     auth: AccessTokenClaims;
-    /** The session check, built once at the edge from the app's dependencies (`app.ts`); given reads, it fetches them too. */
-    authenticate: (reads?: Reads) => MiddlewareHandler<AppEnv>;
-    /** The items a read route declared, fetched with the session (`requireSessionReading`). */
-    prefetched: Array<Record<string, unknown> | undefined>;
-    /** Safe retries for the routes that create jobs, built once at the edge (`app.ts`). */
-    idempotency: MiddlewareHandler<AppEnv>;
+    /** The items a read route declared, by name, fetched with the session (`middleware/authenticate.ts`). */
+    prefetched: Prefetched;
     /**
      * What an idempotent route's answer is made from when it holds short-lived grants (a presigned
      * upload): the route sets it; the record keeps it instead of the answer, and a replay hands it

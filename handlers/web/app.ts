@@ -3,8 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Deps } from '../services/deps';
 import { ApiError, errorResponse, fromHttpException } from './api-error';
 import { answerOf } from './error-answers';
-import { authenticate } from './middleware/authenticate';
-import { idempotency } from './middleware/idempotency';
+import { createGuard } from './guard';
 import { jsonCharset } from './middleware/json-charset';
 import { jsonDepthLimit } from './middleware/json-depth';
 import { requestContext } from './middleware/request-context';
@@ -40,23 +39,17 @@ export function createApp(deps: Deps, p: Services = createServices(deps)) {
     }),
   );
   app.use(jsonDepthLimit());
-  // The session check every `secured()` route runs, built once from the app's dependencies.
-  const sessionCheck = authenticate(p.accessTokens, p.sessions);
-  const retries = idempotency(p.idempotency, deps.emailMac);
-  app.use(async (c, next) => {
-    c.set('authenticate', sessionCheck);
-    c.set('idempotency', retries);
-    await next();
-  });
+  // The protected routes' middleware, built once from the services it needs.
+  const guard = createGuard({ accessTokens: p.accessTokens, sessions: p.sessions, idempotency: p.idempotency, emailMac: deps.emailMac });
 
   // Health and the token keys at the root, as load balancers and JWT libraries look for them; the API under one base path.
   app.route('/', healthRoutes(p));
   const api = createRouter().basePath(API_BASE);
-  api.route('/auth', authRoutes(p));
-  api.route('/user', profileRoutes(p));
-  api.route('/process', processRoutes(p));
-  api.route('/chat', chatRoutes(p));
-  api.route('/subscriptions', subscriptionRoutes(p));
+  api.route('/auth', authRoutes(p, guard));
+  api.route('/user', profileRoutes(p, guard));
+  api.route('/process', processRoutes(p, guard));
+  api.route('/chat', chatRoutes(p, guard));
+  api.route('/subscriptions', subscriptionRoutes(p, guard));
   api.route('/zones', zoneRoutes(p));
   app.route('/', api);
 

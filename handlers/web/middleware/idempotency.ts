@@ -74,6 +74,3 @@ export function idempotency(store: IdempotencyStore, mac: EmailMac): MiddlewareH
     await store.complete(userId, key, attempt, first);
   };
 }
-
-/** The route-level middleware of the routes that honour `Idempotency-Key` (after the session check). */
-export const idempotent: MiddlewareHandler<AppEnv> = (c, next) => c.get('idempotency')(c, next);

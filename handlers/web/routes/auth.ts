@@ -10,7 +10,8 @@ import { AccountClosedError } from '../../domain/users/live-profile';
 import { createRouter } from '../router';
 import { UserExistsError } from '../../domain/users/user-repository';
 import { zoneOfResidency } from '../../domain/zones/residency';
-import { Device, errorResponses, jsonBody, jsonResponse, Profile, Provider, Tokens, secured, publicRoute } from './schemas';
+import { Device, errorResponses, jsonBody, jsonResponse, Profile, Provider, Tokens, publicRoute } from './schemas';
+import type { Guard } from '../guard';
 
 const IdToken = z.string().min(20).max(8192).openapi({ description: 'The ID token from Google or Apple sign-in' });
 const Consent = z.strictObject({
@@ -50,44 +51,48 @@ const Session = z
   .object({ user: Profile, tokens: Tokens, zone: z.string(), homeApi: z.string().url() })
   .openapi('Session');
 
-const routes = {
-  onboarding: createRoute(publicRoute({
-    method: 'post',
-    path: '/oauth-onboarding',
-    tags: ['Auth'],
-    summary: 'Create an account from a Google or Apple ID token',
-    request: { body: jsonBody(OnboardingRequest) },
-    responses: {
-      201: jsonResponse('Account created and signed in', Session),
-      ...errorResponses(400, 401, 409, 413, 415, 421, 503),
-    },
-  })),
-  signin: createRoute(publicRoute({
-    method: 'post',
-    path: '/oauth-signin',
-    tags: ['Auth'],
-    summary: 'Sign in to an existing account',
-    request: { body: jsonBody(SignInRequest) },
-    responses: { 200: jsonResponse('Signed in', Session), ...errorResponses(400, 401, 404, 413, 415, 503) },
-  })),
-  refresh: createRoute(publicRoute({
-    method: 'post',
-    path: '/refresh',
-    tags: ['Auth'],
-    summary: 'Trade a refresh token (good once) for new tokens',
-    request: { body: jsonBody(RefreshRequest) },
-    responses: { 200: jsonResponse('New tokens', z.object({ tokens: Tokens })), ...errorResponses(400, 401, 413, 415) },
-  })),
-  signout: createRoute(secured({
-    method: 'post',
-    path: '/signout',
-    tags: ['Auth'],
-    summary: "End this session; its tokens stop working",
-    responses: { 204: { description: 'Signed out' }, ...errorResponses(401, 421) },
-  })),
+const routesOf = (guard: Guard) => {
+  const { secured } = guard;
+  return {
+    onboarding: createRoute(publicRoute({
+      method: 'post',
+      path: '/oauth-onboarding',
+      tags: ['Auth'],
+      summary: 'Create an account from a Google or Apple ID token',
+      request: { body: jsonBody(OnboardingRequest) },
+      responses: {
+        201: jsonResponse('Account created and signed in', Session),
+        ...errorResponses(400, 401, 409, 413, 415, 421, 503),
+      },
+    })),
+    signin: createRoute(publicRoute({
+      method: 'post',
+      path: '/oauth-signin',
+      tags: ['Auth'],
+      summary: 'Sign in to an existing account',
+      request: { body: jsonBody(SignInRequest) },
+      responses: { 200: jsonResponse('Signed in', Session), ...errorResponses(400, 401, 404, 413, 415, 503) },
+    })),
+    refresh: createRoute(publicRoute({
+      method: 'post',
+      path: '/refresh',
+      tags: ['Auth'],
+      summary: 'Trade a refresh token (good once) for new tokens',
+      request: { body: jsonBody(RefreshRequest) },
+      responses: { 200: jsonResponse('New tokens', z.object({ tokens: Tokens })), ...errorResponses(400, 401, 413, 415) },
+    })),
+    signout: createRoute(secured({
+      method: 'post',
+      path: '/signout',
+      tags: ['Auth'],
+      summary: "End this session; its tokens stop working",
+      responses: { 204: { description: 'Signed out' }, ...errorResponses(401, 421) },
+    })),
+  };
 };
 
-export function authRoutes(p: Services) {
+export function authRoutes(p: Services, guard: Guard) {
+  const routes = routesOf(guard);
   const tokensFor = async (userId: string, sessionId: string, refreshToken: string) => ({
     accessToken: await p.accessTokens.issue({ userId, sessionId }),
     refreshToken,

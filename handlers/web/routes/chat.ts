@@ -5,11 +5,13 @@ import { itemKeys } from '../../../contract';
 import type { AppEnv } from '../app-env';
 import { ApiError } from '../api-error';
 import { ChatInput } from '../../domain/jobs/job-schemas';
+import type { Reads } from '../middleware/authenticate';
 import { idempotencyHeader } from '../middleware/idempotency';
 import type { Services } from '../../services/services';
 import { createRouter } from '../router';
 import { Accepted, JobParams, jobReads, JobStatus, statusOf } from './job-answers';
-import { errorResponses, jsonBody, jsonResponse, secured, securedIdempotent, securedReading } from './schemas';
+import { errorResponses, jsonBody, jsonResponse } from './schemas';
+import type { Guard } from '../guard';
 
 /** Conversation starters, by category; fixed text, the same for everyone. */
 export const chatPrompts = [
@@ -54,7 +56,7 @@ const StreamEvent = z
   });
 
 /** The caller's profile item (their plan) comes with the session check, as for a chat job. */
-const ownProfile = (_c: unknown, auth: { userId: string }) => [itemKeys.profile(auth.userId)];
+const ownProfile: Reads = (_c, auth) => ({ profile: itemKeys.profile(auth.userId) });
 
 /** A stream cannot be replayed: a retry would be a second answer, so the header is refused, not ignored. */
 const noIdempotencyKey: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -71,60 +73,64 @@ const refusingIdempotencyKey = <R extends { middleware: MiddlewareHandler<AppEnv
   middleware: [route.middleware, noIdempotencyKey],
 });
 
-const routes = {
-  prompts: createRoute(secured({
-    method: 'get',
-    path: '/prompts',
-    summary: 'Suggested questions to start a conversation',
-    tags: ['Chat'],
-    responses: { 200: jsonResponse('Suggested questions', Prompts), ...errorResponses(401, 421) },
-  })),
-  message: createRoute(securedIdempotent({
-    method: 'post',
-    path: '/messages',
-    tags: ['Chat'],
-    summary: 'Ask a health question; follow the job with /chat/status',
-    request: { body: jsonBody(ChatInput.openapi('ChatMessage')) },
-    responses: { 202: jsonResponse('Accepted', Accepted), ...errorResponses(400, 401, 413, 415, 421, 429) },
-  })),
-  stream: createRoute(refusingIdempotencyKey(securedReading({
-      method: 'post',
-      path: '/stream',
+const routesOf = (guard: Guard) => {
+  const { secured, securedReading, securedIdempotent } = guard;
+  return {
+    prompts: createRoute(secured({
+      method: 'get',
+      path: '/prompts',
+      summary: 'Suggested questions to start a conversation',
       tags: ['Chat'],
-      summary: 'Ask a health question; the answer streams back as it is written (server-sent events), never stored',
-      description:
-        'Same body, plan, concurrency limit and daily cap as /chat/messages. Idempotency-Key is not accepted (400). ' +
-        'The answer comes as `delta` events, then one `done` event with the usage and a disclaimer, or one `error` ' +
-        'event.',
+      responses: { 200: jsonResponse('Suggested questions', Prompts), ...errorResponses(401, 421) },
+    })),
+    message: createRoute(securedIdempotent({
+      method: 'post',
+      path: '/messages',
+      tags: ['Chat'],
+      summary: 'Ask a health question; follow the job with /chat/status',
       request: { body: jsonBody(ChatInput.openapi('ChatMessage')) },
-      responses: {
-        200: {
-          description: 'The answer as server-sent events',
-          content: { 'text/event-stream': { schema: StreamEvent } },
+      responses: { 202: jsonResponse('Accepted', Accepted), ...errorResponses(400, 401, 413, 415, 421, 429) },
+    })),
+    stream: createRoute(refusingIdempotencyKey(securedReading({
+        method: 'post',
+        path: '/stream',
+        tags: ['Chat'],
+        summary: 'Ask a health question; the answer streams back as it is written (server-sent events), never stored',
+        description:
+          'Same body, plan, concurrency limit and daily cap as /chat/messages. Idempotency-Key is not accepted (400). ' +
+          'The answer comes as `delta` events, then one `done` event with the usage and a disclaimer, or one `error` ' +
+          'event.',
+        request: { body: jsonBody(ChatInput.openapi('ChatMessage')) },
+        responses: {
+          200: {
+            description: 'The answer as server-sent events',
+            content: { 'text/event-stream': { schema: StreamEvent } },
+          },
+          ...errorResponses(400, 401, 403, 409, 413, 415, 421, 429),
         },
-        ...errorResponses(400, 401, 403, 409, 413, 415, 421, 429),
-      },
-    }, ownProfile))),
-  status: createRoute(securedReading({
-    method: 'get',
-    path: '/status/{jobId}',
-    summary: "A chat message's job: its status, and the answer once completed",
-    tags: ['Chat'],
-    request: { params: JobParams },
-    responses: { 200: jsonResponse('Status, with the answer once completed', ChatStatus), ...errorResponses(400, 401, 404, 421) },
-  }, jobReads)),
+      }, ownProfile))),
+    status: createRoute(securedReading({
+      method: 'get',
+      path: '/status/{jobId}',
+      summary: "A chat message's job: its status, and the answer once completed",
+      tags: ['Chat'],
+      request: { params: JobParams },
+      responses: { 200: jsonResponse('Status, with the answer once completed', ChatStatus), ...errorResponses(400, 401, 404, 421) },
+    }, jobReads)),
+  };
 };
 
-export function chatRoutes(p: Services) {
+export function chatRoutes(p: Services, guard: Guard) {
+  const routes = routesOf(guard);
   const router = createRouter();
   return router
     .openapi(routes.prompts, (c) => c.json({ prompts: chatPrompts.map((prompt) => ({ ...prompt })) }, 200))
     .openapi(routes.message, async (c) => {
-      const job = await p.jobs.submit(c.get('auth').userId, c.get('prefetched')[0], 'chat', c.req.valid('json'));
+      const job = await p.jobs.submit(c.get('auth').userId, c.get('prefetched').profile, 'chat', c.req.valid('json'));
       return c.json({ jobId: job.jobId }, 202);
     })
     .openapi(routes.stream, async (c) => {
-      const answer = await p.chatStreams.open(c.get('auth').userId, c.get('prefetched')[0], c.req.valid('json'));
+      const answer = await p.chatStreams.open(c.get('auth').userId, c.get('prefetched').profile, c.req.valid('json'));
       const requestId = c.get('requestId');
       return streamSSE(c, async (sse) => {
         // The client going (the app closed, API Gateway's connection dropped) stops the model call.
@@ -139,7 +145,7 @@ export function chatRoutes(p: Services) {
       });
     })
     .openapi(routes.status, async (c) => {
-      const job = p.jobs.own(c.get('prefetched')[0], 'chat');
+      const job = p.jobs.own(c.get('prefetched').job, 'chat');
       const status = statusOf(job);
       if (job.status !== 'completed') return c.json(status, 200);
       const stored = await p.jobs.result(job);

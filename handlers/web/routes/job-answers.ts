@@ -24,7 +24,7 @@ export const Accepted = z.object({ jobId: z.uuid() }).openapi('JobAccepted');
 /** The job item of the path's job id, read with the session; a malformed id reads nothing (the route answers 400). */
 export const jobReads: Reads = (c, auth) => {
   const jobId = c.req.param('jobId') ?? '';
-  return JobParams.safeParse({ jobId }).success ? [itemKeys.job(auth.userId, jobId)] : [];
+  return JobParams.safeParse({ jobId }).success ? { job: itemKeys.job(auth.userId, jobId) } : {};
 };
 
 /** A job as its status route answers it. */

@@ -4,7 +4,8 @@ import { DoctorReportInput, DocumentResult, DoctorReportResult, UsageSchema } fr
 import type { Services } from '../../services/services';
 import { createRouter } from '../router';
 import { Accepted, JobParams, jobReads, JobStatus, statusOf } from './job-answers';
-import { errorResponses, jsonBody, jsonResponse, secured, securedIdempotent, securedReading } from './schemas';
+import { errorResponses, jsonBody, jsonResponse } from './schemas';
+import type { Guard } from '../guard';
 
 const UploadRequest = z
   .strictObject({
@@ -32,42 +33,48 @@ const ResultResponse = z
   .object({ jobId: z.uuid(), type: z.string(), result: z.union([DocumentResult, DoctorReportResult]), usage: UsageSchema })
   .openapi('JobResult');
 
-const jobRoute = <M extends 'get' | 'delete'>(method: M, path: string, summary: string, ok: Parameters<typeof createRoute>[0]['responses']) =>
-  createRoute(
+type Responses = Parameters<typeof createRoute>[0]['responses'];
+const jobRouteOf = ({ secured, securedReading }: Guard) =>
+  <M extends 'get' | 'delete'>(method: M, path: string, summary: string, ok: Responses) => createRoute(
     method === 'get'
       ? securedReading({ method, path, tags: ['Processing'], summary, request: { params: JobParams }, responses: ok }, jobReads)
       : secured({ method, path, tags: ['Processing'], summary, request: { params: JobParams }, responses: ok }),
   );
 
-const routes = {
-  upload: createRoute(securedIdempotent({
-    method: 'post',
-    path: '/upload',
-    tags: ['Processing'],
-    summary: 'Start a document job and get a presigned S3 POST for the file',
-    request: { body: jsonBody(UploadRequest) },
-    responses: { 201: jsonResponse('Job created; POST the file to upload.url with upload.fields', UploadResponse), ...errorResponses(400, 401, 413, 415, 421, 429) },
-  })),
-  status: jobRoute('get', '/status/{jobId}', "A job's status", { 200: jsonResponse('Status', JobStatus), ...errorResponses(400, 401, 404, 421) }),
-  result: jobRoute('get', '/result/{jobId}', "A completed job's result", {
-    200: jsonResponse('Result', ResultResponse),
-    ...errorResponses(400, 401, 404, 409, 421),
-  }),
-  cleanup: jobRoute('delete', '/cleanup/{jobId}', "Delete a job's objects and its record", {
-    204: { description: 'Gone (also when already cleaned up)' },
-    ...errorResponses(400, 401, 404, 421),
-  }),
-  doctorReport: createRoute(securedIdempotent({
-    method: 'post',
-    path: '/doctor-report',
-    tags: ['Processing'],
-    summary: 'Premium: a report on the health history the app keeps',
-    request: { body: jsonBody(DoctorReportInput.openapi('DoctorReportRequest')) },
-    responses: { 202: jsonResponse('Accepted; follow the job with status and result', Accepted), ...errorResponses(400, 401, 403, 413, 415, 421, 429) },
-  })),
+const routesOf = (guard: Guard) => {
+  const { securedIdempotent } = guard;
+  const jobRoute = jobRouteOf(guard);
+  return {
+    upload: createRoute(securedIdempotent({
+      method: 'post',
+      path: '/upload',
+      tags: ['Processing'],
+      summary: 'Start a document job and get a presigned S3 POST for the file',
+      request: { body: jsonBody(UploadRequest) },
+      responses: { 201: jsonResponse('Job created; POST the file to upload.url with upload.fields', UploadResponse), ...errorResponses(400, 401, 413, 415, 421, 429) },
+    })),
+    status: jobRoute('get', '/status/{jobId}', "A job's status", { 200: jsonResponse('Status', JobStatus), ...errorResponses(400, 401, 404, 421) }),
+    result: jobRoute('get', '/result/{jobId}', "A completed job's result", {
+      200: jsonResponse('Result', ResultResponse),
+      ...errorResponses(400, 401, 404, 409, 421),
+    }),
+    cleanup: jobRoute('delete', '/cleanup/{jobId}', "Delete a job's objects and its record", {
+      204: { description: 'Gone (also when already cleaned up)' },
+      ...errorResponses(400, 401, 404, 421),
+    }),
+    doctorReport: createRoute(securedIdempotent({
+      method: 'post',
+      path: '/doctor-report',
+      tags: ['Processing'],
+      summary: 'Premium: a report on the health history the app keeps',
+      request: { body: jsonBody(DoctorReportInput.openapi('DoctorReportRequest')) },
+      responses: { 202: jsonResponse('Accepted; follow the job with status and result', Accepted), ...errorResponses(400, 401, 403, 413, 415, 421, 429) },
+    })),
+  };
 };
 
-export function processRoutes(p: Services) {
+export function processRoutes(p: Services, guard: Guard) {
+  const routes = routesOf(guard);
   const router = createRouter();
   return router
     .openapi(routes.upload, async (c) => {
@@ -76,13 +83,13 @@ export function processRoutes(p: Services) {
       const first = c.get('idempotentAnswer');
       const answer = first
         ? await p.jobs.uploadAgain(userId, first.jobId, c.req.valid('json'))
-        : await p.jobs.startUpload(userId, c.get('prefetched')[0], c.req.valid('json'));
+        : await p.jobs.startUpload(userId, c.get('prefetched').profile, c.req.valid('json'));
       c.set('idempotentAnswer', { jobId: answer.jobId });
       return c.json(answer, 201);
     })
-    .openapi(routes.status, async (c) => c.json(statusOf(p.jobs.own(c.get('prefetched')[0])), 200))
+    .openapi(routes.status, async (c) => c.json(statusOf(p.jobs.own(c.get('prefetched').job)), 200))
     .openapi(routes.result, async (c) => {
-      const job = p.jobs.own(c.get('prefetched')[0]);
+      const job = p.jobs.own(c.get('prefetched').job);
       const { type, result, usage } = await p.jobs.result(job);
       return c.json({ jobId: job.jobId, type, result, usage }, 200);
     })
@@ -91,7 +98,7 @@ export function processRoutes(p: Services) {
       return c.body(null, 204);
     })
     .openapi(routes.doctorReport, async (c) => {
-      const job = await p.jobs.submit(c.get('auth').userId, c.get('prefetched')[0], 'doctor_report', c.req.valid('json'));
+      const job = await p.jobs.submit(c.get('auth').userId, c.get('prefetched').profile, 'doctor_report', c.req.valid('json'));
       return c.json({ jobId: job.jobId }, 202);
     });
 }

@@ -3,7 +3,8 @@ import { itemKeys } from '../../../contract';
 import { AccountClosedError } from '../../domain/users/live-profile';
 import type { Services } from '../../services/services';
 import { createRouter } from '../router';
-import { Device, errorResponses, jsonBody, jsonResponse, Profile, secured, securedReading } from './schemas';
+import { Device, errorResponses, jsonBody, jsonResponse, Profile } from './schemas';
+import type { Guard } from '../guard';
 
 const Name = z.string().trim().min(1).max(200);
 const ProfileUpdate = z
@@ -11,40 +12,44 @@ const ProfileUpdate = z
   .openapi('ProfileUpdate');
 
 const path = '/profile';
-const routes = {
-  get: createRoute(securedReading({
-    method: 'get',
-    path,
-    tags: ['Profile'],
-    summary: 'The caller’s profile, decrypted',
-    responses: { 200: jsonResponse('The profile', Profile), ...errorResponses(401, 421) },
-  }, (_c, auth) => [itemKeys.profile(auth.userId)])),
-  put: createRoute(secured({
-    method: 'put',
-    path,
-    tags: ['Profile'],
-    summary: 'Change names or the device; the email comes from the identity provider',
-    request: { body: jsonBody(ProfileUpdate) },
-    responses: { 200: jsonResponse('The updated profile', Profile), ...errorResponses(400, 401, 409, 413, 415, 421) },
-  })),
-  delete: createRoute(secured({
-    method: 'delete',
-    path,
-    tags: ['Profile'],
-    summary: 'Delete the account, its sessions and every object of its jobs',
-    responses: {
-      204: { description: 'Deleted' },
-      202: { description: 'Closed: the account takes no more requests and its erasure finishes in the background' },
-      ...errorResponses(401, 421),
-    },
-  })),
+const routesOf = (guard: Guard) => {
+  const { secured, securedReading } = guard;
+  return {
+    get: createRoute(securedReading({
+      method: 'get',
+      path,
+      tags: ['Profile'],
+      summary: 'The caller’s profile, decrypted',
+      responses: { 200: jsonResponse('The profile', Profile), ...errorResponses(401, 421) },
+    }, (_c, auth) => ({ profile: itemKeys.profile(auth.userId) }))),
+    put: createRoute(secured({
+      method: 'put',
+      path,
+      tags: ['Profile'],
+      summary: 'Change names or the device; the email comes from the identity provider',
+      request: { body: jsonBody(ProfileUpdate) },
+      responses: { 200: jsonResponse('The updated profile', Profile), ...errorResponses(400, 401, 409, 413, 415, 421) },
+    })),
+    delete: createRoute(secured({
+      method: 'delete',
+      path,
+      tags: ['Profile'],
+      summary: 'Delete the account, its sessions and every object of its jobs',
+      responses: {
+        204: { description: 'Deleted' },
+        202: { description: 'Closed: the account takes no more requests and its erasure finishes in the background' },
+        ...errorResponses(401, 421),
+      },
+    })),
+  };
 };
 
-export function profileRoutes(p: Services) {
+export function profileRoutes(p: Services, guard: Guard) {
+  const routes = routesOf(guard);
   const router = createRouter();
   return router
     .openapi(routes.get, async (c) => {
-      const profile = await p.users.profileOf(c.get('prefetched')[0]);
+      const profile = await p.users.profileOf(c.get('prefetched').profile);
       if (!profile) throw new AccountClosedError();
       return c.json(profile, 200);
     })

@@ -1,8 +1,5 @@
 import { z, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
-import { itemKeys } from '../../../contract';
 import { allErrorCodes, errorCodes } from '../../core/errors';
-import { requireSession, requireSessionReading, type Reads } from '../middleware/authenticate';
-import { IdempotencyHeaders, idempotent } from '../middleware/idempotency';
 
 /** Schemas more than one route module answers with. Route-specific ones live beside their route. */
 
@@ -125,37 +122,7 @@ export function nameOperations(registry: OpenAPIHono['openAPIRegistry']) {
   }
 }
 
-type RouteWithoutSecurity = Omit<RouteConfig, 'security' | 'middleware' | 'operationId'>;
-
-/**
- * A protected route: the `security` it declares in the OpenAPI document and the middleware that
- * enforces it are one definition, so a route cannot be documented as protected and served open
- * (nor protected by a middleware mounted on a mistyped path).
- */
-export const secured = <R extends RouteWithoutSecurity>(route: R) => ({ ...route, security: bearerAuth, middleware: requireSession });
-
-/** A protected route that reads user items: they come with the session check, in one round trip. */
-export const securedReading = <R extends RouteWithoutSecurity>(route: R, reads: Reads) => ({
-  ...route,
-  security: bearerAuth,
-  middleware: requireSessionReading(reads),
-});
-
-/** The caller's profile item, for the plan a new job counts against. */
-const ownProfile: Reads = (_c, auth) => [itemKeys.profile(auth.userId)];
-
-/**
- * A protected route that creates a job: the caller's profile (their plan) comes with the session
- * check in one round trip, and it honours `Idempotency-Key` (declared in the document, with its
- * 409 and 422 answers), checked after the session.
- */
-export const securedIdempotent = <R extends RouteWithoutSecurity>(route: R) => ({
-  ...route,
-  security: bearerAuth,
-  middleware: [requireSessionReading(ownProfile), idempotent],
-  request: { ...route.request, headers: IdempotencyHeaders } as NonNullable<R['request']> & { headers: typeof IdempotencyHeaders },
-  responses: { ...route.responses, ...errorResponses(409, 422) } as R['responses'],
-});
+export type RouteWithoutSecurity = Omit<RouteConfig, 'security' | 'middleware' | 'operationId'>;
 
 /** A route anyone may call: it says so in the document (`security: []`), as every route says one or the other. */
 export const publicRoute = <R extends RouteWithoutSecurity>(route: R) => ({ ...route, security: [] as Array<Record<string, string[]>> });

@@ -12,7 +12,8 @@ import { readPlayNotification } from '../../domain/subscriptions/play-notificati
 import { zoneOfStoreAccountToken } from '../../domain/subscriptions/store-account-token';
 import { MalformedNotificationError, type SubscriptionEvent } from '../../domain/subscriptions/subscription-event';
 import { createZoneForwarder, forwardedFromHeader, ZoneUnavailableError } from '../../domain/subscriptions/zone-forwarding';
-import { errorResponses, jsonBody, jsonResponse, publicRoute, securedReading } from './schemas';
+import { errorResponses, jsonBody, jsonResponse, publicRoute } from './schemas';
+import type { Guard } from '../guard';
 
 const SubscriptionView = z
   .object({
@@ -46,30 +47,34 @@ const WebhookAnswer = z
   .openapi('StoreNotificationOutcome');
 
 
-const routes = {
-  get: createRoute(securedReading({
-    method: 'get',
-    path: '/',
-    tags: ['Subscriptions'],
-    summary: "The caller's subscription, as the stores last reported it",
-    responses: { 200: jsonResponse("The caller's subscription", SubscriptionView), ...errorResponses(401, 421) },
-  }, (_c, auth) => [itemKeys.profile(auth.userId)])),
-  webhook: createRoute(publicRoute({
-    method: 'post',
-    path: '/webhook',
-    tags: ['Subscriptions'],
-    summary: 'App Store Server Notifications v2, or a Google Play RTDN Pub/Sub push (with its OIDC bearer token)',
-    request: { body: jsonBody(Webhook) },
-    responses: {
-      200: jsonResponse('Verified; applied, or a duplicate or older notification that changes nothing', WebhookAnswer),
-      ...errorResponses(400, 401, 413, 415, 421, 503),
-    },
-  })),
+const routesOf = (guard: Guard) => {
+  const { securedReading } = guard;
+  return {
+    get: createRoute(securedReading({
+      method: 'get',
+      path: '/',
+      tags: ['Subscriptions'],
+      summary: "The caller's subscription, as the stores last reported it",
+      responses: { 200: jsonResponse("The caller's subscription", SubscriptionView), ...errorResponses(401, 421) },
+    }, (_c, auth) => ({ profile: itemKeys.profile(auth.userId) }))),
+    webhook: createRoute(publicRoute({
+      method: 'post',
+      path: '/webhook',
+      tags: ['Subscriptions'],
+      summary: 'App Store Server Notifications v2, or a Google Play RTDN Pub/Sub push (with its OIDC bearer token)',
+      request: { body: jsonBody(Webhook) },
+      responses: {
+        200: jsonResponse('Verified; applied, or a duplicate or older notification that changes nothing', WebhookAnswer),
+        ...errorResponses(400, 401, 413, 415, 421, 503),
+      },
+    })),
+  };
 };
 
 const unverified = () => new ApiError(401, 'WEBHOOK_UNVERIFIED', 'The notification did not verify; nothing was changed');
 
-export function subscriptionRoutes(p: Services) {
+export function subscriptionRoutes(p: Services, guard: Guard) {
+  const routes = routesOf(guard);
   const router = createRouter();
   const { zone, zoneDirectory: directory } = p.config;
   const forward = createZoneForwarder({ zone, directory, webhookPath: storeNotificationPath });
@@ -123,7 +128,7 @@ export function subscriptionRoutes(p: Services) {
 
   return router
     .openapi(routes.get, async (c) => {
-      const subscription = p.users.subscriptionOf(c.get('prefetched')[0]);
+      const subscription = p.users.subscriptionOf(c.get('prefetched').profile);
       if (!subscription) throw new AccountClosedError();
       return c.json(subscription, 200);
     })
