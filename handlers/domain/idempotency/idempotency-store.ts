@@ -1,10 +1,9 @@
-import { DeleteCommand, GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { randomUUID } from 'node:crypto';
 import { itemKeys } from '../../../contract';
 import type { Clock } from '../../core/clock';
-import { AccountClosedError, liveProfileCheck } from '../users/live-profile';
-import { cancellationReasons, unlessConditionFails } from '../../core/conditions';
+import { transactWhileLive } from '../users/live-account';
+import { unlessConditionFails } from '../../core/conditions';
 
 /** A retry with the same key within this window returns the first answer; after it, the key is new again. */
 const RECORD_TTL_SECONDS = 24 * 3600;
@@ -47,42 +46,31 @@ export function createIdempotencyStore(deps: { dynamo: DynamoDBDocumentClient; t
     async claim(userId: string, idempotencyKey: string, digest: string): Promise<Claim> {
       const seconds = now();
       const attempt = randomUUID();
-      try {
-        await dynamo.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Put: {
-                  TableName: table,
-                  Item: {
-                    ...key(userId, idempotencyKey),
-                    entity: 'idempotency',
-                    digest,
-                    attempt,
-                    status: 'in_progress',
-                    lock_expires: seconds + LOCK_SECONDS,
-                    ttl: seconds + RECORD_TTL_SECONDS,
-                  },
-                  // A crashed first attempt's lock lapses; an answered one is kept for its 24 h (DynamoDB
-                  // deletes expired items only eventually, so an expired one is taken as absent).
-                  ConditionExpression:
-                    'attribute_not_exists(PK) OR #ttl <= :now ' +
-                    'OR (#status = :running AND lock_expires < :now AND digest = :digest)',
-                  ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
-                  ExpressionAttributeValues: { ':running': 'in_progress', ':now': seconds, ':digest': digest },
-                },
-              },
-              liveProfileCheck(table, userId),
-            ],
-          }),
-        );
-        return { kind: 'claimed', attempt };
-      } catch (err) {
-        if (!(err instanceof TransactionCanceledException)) throw err;
-        const reasons = cancellationReasons(['record', 'profile'], err);
-        if (reasons.profile === 'ConditionalCheckFailed') throw new AccountClosedError('The account is gone or being deleted');
-        if (reasons.record !== 'ConditionalCheckFailed' && reasons.record !== 'TransactionConflict') throw err;
-      }
+      const record = {
+        Put: {
+          TableName: table,
+          Item: {
+            ...key(userId, idempotencyKey),
+            entity: 'idempotency',
+            digest,
+            attempt,
+            status: 'in_progress',
+            lock_expires: seconds + LOCK_SECONDS,
+            ttl: seconds + RECORD_TTL_SECONDS,
+          },
+          // A crashed first attempt's lock lapses; an answered one is kept for its 24 h (DynamoDB
+          // deletes expired items only eventually, so an expired one is taken as absent).
+          ConditionExpression:
+            'attribute_not_exists(PK) OR #ttl <= :now ' +
+            'OR (#status = :running AND lock_expires < :now AND digest = :digest)',
+          ExpressionAttributeNames: { '#status': 'status', '#ttl': 'ttl' },
+          ExpressionAttributeValues: { ':running': 'in_progress', ':now': seconds, ':digest': digest },
+        },
+      };
+      const cancelled = await transactWhileLive(dynamo, table, userId, { record });
+      if (!cancelled) return { kind: 'claimed', attempt };
+      const reason = cancelled.reasons.record;
+      if (reason !== 'ConditionalCheckFailed' && reason !== 'TransactionConflict') throw cancelled.error;
       const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: key(userId, idempotencyKey), ConsistentRead: true }));
       // Gone or expired in between: another attempt is taking the key.
       if (!Item || Item.ttl <= seconds) return { kind: 'in_progress' };

@@ -3,8 +3,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import {
   DeleteCommand,
+  paginateQuery,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
@@ -182,20 +182,11 @@ export function createAppleTokens(deps: {
      */
     async sweep(): Promise<{ revoked: number; pending: number; oldestAgeSeconds: number }> {
       const items: PendingRevocation[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await dynamo.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'PK = :pk',
-            ExpressionAttributeValues: { ':pk': pendingPartition },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        items.push(...(page.Items ?? []).map(pendingOfItem));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
+      const pages = paginateQuery(
+        { client: dynamo },
+        { TableName: table, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': pendingPartition }, ConsistentRead: true },
+      );
+      for await (const page of pages) items.push(...(page.Items ?? []).map(pendingOfItem));
       items.sort((a, b) => a.queuedAt.localeCompare(b.queuedAt));
       const left = items.slice(sweepBatch);
       for (let i = 0; i < Math.min(items.length, sweepBatch); i += sweepConcurrency) {

@@ -1,10 +1,10 @@
-import { GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { itemKeys } from '../../../contract';
 import type { Clock } from '../../core/clock';
 import type { AppConfig } from '../../core/config';
-import { AccountClosedError, liveProfileCheck } from '../users/live-profile';
-import { cancellationReasons, unlessConditionFails } from '../../core/conditions';
+import { transactWhileLive } from '../users/live-account';
+import { unlessConditionFails } from '../../core/conditions';
+import { afterConflict, again, retrying } from '../../core/dynamo-retry';
 import { ContentionError, DomainError } from '../../core/errors';
 import type { Job, JobError, JobStatus, JobType, Usage } from './job';
 
@@ -111,7 +111,8 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
       streamed?: boolean;
     }): Promise<Job> {
       const { userId, jobId } = input;
-      for (let attempt = 0; ; attempt++) {
+      const exhausted = () => new ContentionError('The job slots kept changing while a job was being reserved');
+      return retrying(afterConflict, exhausted, async () => {
         const now = clock.now();
         const seconds = nowSeconds();
         const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: activeKey(userId), ConsistentRead: true }));
@@ -134,58 +135,41 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
           updated_at: now.toISOString(),
           ttl: seconds + JOB_TTL_SECONDS,
         };
-        try {
-          await dynamo.send(
-            new TransactWriteCommand({
-              TransactItems: [
-                {
-                  Put: {
-                    TableName: table,
-                    Item: {
-                      ...activeKey(userId),
-                      slots: Object.fromEntries([...live, [jobId, seconds + (input.streamed ? streamSlotSeconds : slotSeconds)]]),
-                      version: version + 1,
-                      ttl: seconds + 2 * 86400,
-                    },
-                    // Optimistic: another request that changed the slots since our read wins, we retry.
-                    ConditionExpression: 'attribute_not_exists(version) OR version = :version',
-                    ExpressionAttributeValues: { ':version': version },
-                  },
-                },
-                ...(input.streamed ? [] : [{ Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } }]),
-                {
-                  Update: {
-                    TableName: table,
-                    Key: dailyKey(userId, day),
-                    UpdateExpression: 'ADD #counter :one SET #ttl = if_not_exists(#ttl, :ttl)',
-                    ConditionExpression: 'attribute_not_exists(#counter) OR #counter < :limit',
-                    ExpressionAttributeNames: { '#ttl': 'ttl', '#counter': input.daily.counter },
-                    ExpressionAttributeValues: { ':one': 1, ':limit': input.daily.limit, ':ttl': seconds + 2 * 86400 },
-                  },
-                },
-                // No job for an account being deleted (`live-profile.ts`).
-                liveProfileCheck(table, userId),
-              ],
-            }),
-          );
-          return toJob(item);
-        } catch (err) {
-          if (!(err instanceof TransactionCanceledException)) throw err;
-          const reasons = cancellationReasons(input.streamed ? ['slots', 'daily', 'profile'] : ['slots', 'job', 'daily', 'profile'], err);
-          const { slots, daily, profile } = reasons;
-          if (profile === 'ConditionalCheckFailed') throw new AccountClosedError('The account is gone or being deleted');
-          if (daily === 'ConditionalCheckFailed') {
-            const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) / 1000;
-            throw new QuotaExceededError('daily', Math.max(1, Math.ceil(midnight - seconds)));
-          }
-          // Lost to another write of the same items (the slots' version, or any item's transaction
-          // conflict): read again and retry a few times, then the client retries (409).
-          const lost = slots === 'ConditionalCheckFailed' || Object.values(reasons).includes('TransactionConflict');
-          if (!lost) throw err;
-          if (attempt >= 5) throw new ContentionError('The job slots kept changing while a job was being reserved');
-          await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * (attempt + 1)));
+        const slotExpires = seconds + (input.streamed ? streamSlotSeconds : slotSeconds);
+        // No job for an account being deleted (`live-profile.ts`).
+        const cancelled = await transactWhileLive(dynamo, table, userId, {
+          slots: {
+            Put: {
+              TableName: table,
+              Item: { ...activeKey(userId), slots: Object.fromEntries([...live, [jobId, slotExpires]]), version: version + 1, ttl: seconds + 2 * 86400 },
+              // Optimistic: another request that changed the slots since our read wins, we retry.
+              ConditionExpression: 'attribute_not_exists(version) OR version = :version',
+              ExpressionAttributeValues: { ':version': version },
+            },
+          },
+          job: input.streamed ? undefined : { Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
+          daily: {
+            Update: {
+              TableName: table,
+              Key: dailyKey(userId, day),
+              UpdateExpression: 'ADD #counter :one SET #ttl = if_not_exists(#ttl, :ttl)',
+              ConditionExpression: 'attribute_not_exists(#counter) OR #counter < :limit',
+              ExpressionAttributeNames: { '#ttl': 'ttl', '#counter': input.daily.counter },
+              ExpressionAttributeValues: { ':one': 1, ':limit': input.daily.limit, ':ttl': seconds + 2 * 86400 },
+            },
+          },
+        });
+        if (!cancelled) return toJob(item);
+        const { reasons } = cancelled;
+        if (reasons.daily === 'ConditionalCheckFailed') {
+          const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) / 1000;
+          throw new QuotaExceededError('daily', Math.max(1, Math.ceil(midnight - seconds)));
         }
-      }
+        // Lost to another write of the same items (the slots' version, or any item's transaction
+        // conflict): read again and retry a few times, then the client retries (409).
+        if (reasons.slots === 'ConditionalCheckFailed' || Object.values(reasons).includes('TransactionConflict')) return again;
+        throw cancelled.error;
+      });
     },
 
     /** Frees a streamed answer's slot when the stream ends or its client goes. */

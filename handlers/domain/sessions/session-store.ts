@@ -1,12 +1,13 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { BatchGetCommand, GetCommand, TransactWriteCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { itemKeys, uuidPattern } from '../../../contract';
 import type { Clock } from '../../core/clock';
 import { once } from '../../core/once';
 import type { EmailMac } from '../users/email-mac';
-import { AccountClosedError, liveProfileCheck } from '../users/live-profile';
-import { cancellationReasons, unlessConditionFails } from '../../core/conditions';
+import { AccountClosedError } from '../users/live-profile';
+import { transactWhileLive } from '../users/live-account';
+import { unlessConditionFails } from '../../core/conditions';
+import { afterThrottling, again, retrying } from '../../core/dynamo-retry';
 import { DomainError } from '../../core/errors';
 
 export type SessionOrigin = 'onboarding' | 'signin';
@@ -97,21 +98,9 @@ export function createSessionStore(deps: {
 
     /** Opens the session of a sign-in: only while the account exists and is not being deleted. */
     async put(userId: string, session: NewSession): Promise<void> {
-      try {
-        await dynamo.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              { Put: { TableName: table, Item: session.item, ConditionExpression: 'attribute_not_exists(PK)' } },
-              liveProfileCheck(table, userId),
-            ],
-          }),
-        );
-      } catch (err) {
-        if (err instanceof TransactionCanceledException && cancellationReasons(['session', 'profile'], err).profile === 'ConditionalCheckFailed') {
-          throw new AccountClosedError('The account is gone or being deleted');
-        }
-        throw err;
-      }
+      const put = { Put: { TableName: table, Item: session.item, ConditionExpression: 'attribute_not_exists(PK)' } };
+      const cancelled = await transactWhileLive(dynamo, table, userId, { session: put });
+      if (cancelled) throw cancelled.error;
     },
 
     /**
@@ -121,14 +110,13 @@ export function createSessionStore(deps: {
     async check(userId: string, sessionId: string, keys: Array<{ PK: string; SK: string }> = []): Promise<{ active: boolean; items: Array<Record<string, unknown> | undefined> }> {
       const wanted = [key(userId, sessionId), ...keys];
       const found: Record<string, unknown>[] = [];
-      let requested: Array<Record<string, unknown>> | undefined = wanted;
-      for (let attempt = 0; requested?.length; attempt++) {
-        if (attempt > 5) throw new Error('DynamoDB kept keys unprocessed while checking a session');
-        if (attempt) await new Promise((r) => setTimeout(r, 2 ** attempt * 10));
+      let requested: Array<Record<string, unknown>> = wanted;
+      await retrying(afterThrottling, () => new Error('DynamoDB kept keys unprocessed while checking a session'), async () => {
         const out = await dynamo.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: requested, ConsistentRead: true } } }));
         found.push(...(out.Responses?.[table] ?? []));
-        requested = out.UnprocessedKeys?.[table]?.Keys as Array<Record<string, unknown>> | undefined;
-      }
+        requested = out.UnprocessedKeys?.[table]?.Keys ?? [];
+        return requested.length ? again : undefined;
+      });
       const [session, ...items] = wanted.map((k) => found.find((f) => f.PK === k.PK && f.SK === k.SK));
       const now = nowSeconds();
       return { active: !!session && session.revoked === false && Number(session.ttl) > now && endOf(session) > now, items };
@@ -158,39 +146,32 @@ export function createSessionStore(deps: {
       }
       if (generation > current || Item.refresh_hash !== presented) throw new InvalidRefreshTokenError('Unknown refresh token');
       const next = mint(userId, sessionId, current + 1, derived);
-      try {
-        await dynamo.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Update: {
-                  TableName: table,
-                  Key: key(userId, sessionId),
-                  // Two refreshes racing with one token: only one wins; the loser is a reuse.
-                  ConditionExpression: 'refresh_hash = :presented AND generation = :generation AND revoked = :false',
-                  UpdateExpression: 'SET refresh_hash = :next, generation = :nextGeneration, refreshed_at = :now, #ttl = :ttl REMOVE generation_key',
-                  ExpressionAttributeNames: { '#ttl': 'ttl' },
-                  ExpressionAttributeValues: {
-                    ':presented': presented,
-                    ':generation': current,
-                    ':false': false,
-                    ':next': next.hash,
-                    ':nextGeneration': current + 1,
-                    ':now': clock.now().toISOString(),
-                    // Slides, but never past the session's absolute end.
-                    ':ttl': Math.min(nowSeconds() + ttlSeconds, endsAt),
-                  },
-                },
-              },
-              liveProfileCheck(table, userId),
-            ],
-          }),
-        );
-      } catch (err) {
-        if (!(err instanceof TransactionCanceledException)) throw err;
-        const reasons = cancellationReasons(['session', 'profile'], err);
-        if (reasons.profile === 'ConditionalCheckFailed') throw new InvalidRefreshTokenError('The account is gone or being deleted');
-        if (reasons.session !== 'ConditionalCheckFailed' && reasons.session !== 'TransactionConflict') throw err;
+      const rotation = {
+        Update: {
+          TableName: table,
+          Key: key(userId, sessionId),
+          // Two refreshes racing with one token: only one wins; the loser is a reuse.
+          ConditionExpression: 'refresh_hash = :presented AND generation = :generation AND revoked = :false',
+          UpdateExpression: 'SET refresh_hash = :next, generation = :nextGeneration, refreshed_at = :now, #ttl = :ttl REMOVE generation_key',
+          ExpressionAttributeNames: { '#ttl': 'ttl' },
+          ExpressionAttributeValues: {
+            ':presented': presented,
+            ':generation': current,
+            ':false': false,
+            ':next': next.hash,
+            ':nextGeneration': current + 1,
+            ':now': clock.now().toISOString(),
+            // Slides, but never past the session's absolute end.
+            ':ttl': Math.min(nowSeconds() + ttlSeconds, endsAt),
+          },
+        },
+      };
+      const cancelled = await transactWhileLive(dynamo, table, userId, { session: rotation }).catch((err: unknown) => {
+        throw err instanceof AccountClosedError ? new InvalidRefreshTokenError('The account is gone or being deleted') : err;
+      });
+      if (cancelled) {
+        const { session } = cancelled.reasons;
+        if (session !== 'ConditionalCheckFailed' && session !== 'TransactionConflict') throw cancelled.error;
         await this.revoke(userId, sessionId, 'refresh_token_reused');
         throw new RefreshTokenReusedError('Refresh token reused');
       }

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { GetCommand, QueryCommand, TransactWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, paginateQuery, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../../core/clock';
 import { itemKeys } from '../../../contract';
-import { cancellationReasons } from '../../core/conditions';
+import { afterConflict, again, retrying } from '../../core/dynamo-retry';
 import { ContentionError } from '../../core/errors';
-import { liveProfileCheck } from '../users/live-profile';
+import { transact } from '../../core/transaction';
+import { transactWhileLive } from '../users/live-account';
+import { AccountClosedError, liveProfileCheck } from '../users/live-profile';
 import { planOf, type PurchaseState } from './purchase-plan';
 import type { SubscriptionEvent } from './subscription-event';
 
@@ -18,7 +19,6 @@ interface LegacySummary {
   revision?: number;
   purchase_reference_hash?: string;
 }
-const ATTEMPTS = 5;
 
 /**
  * Applies verified store notifications exactly once (a marker item per notification id), per
@@ -57,22 +57,18 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
     const summary = Item.current_subscription as (Partial<PurchaseState> & LegacySummary) | undefined;
     const revision = summary?.revision;
     const purchases: Array<PurchaseState & { SK: string }> = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await dynamo.send(
-        new QueryCommand({
-          TableName: table,
-          KeyConditionExpression: 'PK = :pk AND begins_with(SK, :purchase)',
-          ExpressionAttributeValues: { ':pk': itemKeys.userPartition(userId), ':purchase': itemKeys.purchasePrefix },
-          ProjectionExpression: 'SK, provider, #status, expires_at, event_time',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      purchases.push(...((page.Items ?? []) as Array<PurchaseState & { SK: string }>));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const pages = paginateQuery(
+      { client: dynamo },
+      {
+        TableName: table,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :purchase)',
+        ExpressionAttributeValues: { ':pk': itemKeys.userPartition(userId), ':purchase': itemKeys.purchasePrefix },
+        ProjectionExpression: 'SK, provider, #status, expires_at, event_time',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) purchases.push(...((page.Items ?? []) as Array<PurchaseState & { SK: string }>));
     // Written before purchases had items, the summary was one purchase's state: carried over as its item.
     const legacyHash = revision === undefined ? summary?.purchase_reference_hash : undefined;
     const legacySK = legacyHash && itemKeys.purchase(userId, legacyHash).SK;
@@ -85,13 +81,12 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
   /** Writes the marker alone (while the account lives): `outcome`, or a duplicate, or the user is gone. */
   async function markerOnly(putMarker: object, userId: string, outcome: ApplyOutcome): Promise<ApplyOutcome> {
     try {
-      await dynamo.send(new TransactWriteCommand({ TransactItems: [putMarker, liveProfileCheck(table, userId)] }));
-      return outcome;
+      const cancelled = await transactWhileLive(dynamo, table, userId, { marker: putMarker });
+      if (!cancelled) return outcome;
+      if (cancelled.reasons.marker === 'ConditionalCheckFailed') return 'duplicate';
+      throw cancelled.error;
     } catch (err) {
-      if (!(err instanceof TransactionCanceledException)) throw err;
-      const reasons = cancellationReasons(['marker', 'profile'], err);
-      if (reasons.marker === 'ConditionalCheckFailed') return 'duplicate';
-      if (reasons.profile === 'ConditionalCheckFailed') return 'unknown_user';
+      if (err instanceof AccountClosedError) return 'unknown_user';
       throw err;
     }
   }
@@ -123,7 +118,8 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
         event_time: event.eventTime,
         ...(event.state.expiresAt ? { expires_at: event.state.expiresAt } : {}),
       };
-      for (let attempt = 1; ; attempt++) {
+      const exhausted = () => new ContentionError('The purchases of this account kept changing while a notification was applied');
+      return retrying(afterConflict, exhausted, async (): Promise<ApplyOutcome | typeof again> => {
         const read = await purchasesOf(userId);
         if (!read) return 'unknown_user';
         const current = read.purchases.find((p) => p.SK === key.SK);
@@ -137,10 +133,10 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
         const live = liveProfileCheck(table, userId).ConditionCheck.ConditionExpression;
         // The purchase an old summary held is written as its item, unless this notification writes it.
         const carried = read.legacy?.SK === key.SK ? undefined : read.legacy;
-        const writes = [
-          putMarker,
-          { Put: { TableName: table, Item: { ...key, ...purchase, ...bookkeeping } } },
-          {
+        const cancelled = await transact(dynamo, {
+          marker: putMarker,
+          purchase: { Put: { TableName: table, Item: { ...key, ...purchase, ...bookkeeping } } },
+          profile: {
             Update: {
               TableName: table,
               Key: itemKeys.profile(userId),
@@ -152,26 +148,16 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
               },
             },
           },
-          ...(carried ? [{ Put: { TableName: table, Item: { PK: key.PK, ...carried, ...bookkeeping } } }] : []),
-        ];
-        try {
-          await dynamo.send(new TransactWriteCommand({ TransactItems: writes }));
-          return 'applied';
-        } catch (err) {
-          if (!(err instanceof TransactionCanceledException)) throw err;
-          const reasons = cancellationReasons(['marker', 'purchase', 'profile', 'carried'], err);
-          if (reasons.marker === 'ConditionalCheckFailed') return 'duplicate';
-          const raced = Object.values(reasons).every(
-            (r) => !r || r === 'ConditionalCheckFailed' || r === 'TransactionConflict',
-          );
-          if (!raced) throw err;
-          // Another notification of this user's purchases (or the deletion fence) came first: read again.
-          if (attempt >= ATTEMPTS) {
-            throw new ContentionError('The purchases of this account kept changing while a notification was applied');
-          }
-          await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * attempt));
-        }
-      }
+          carried: carried && { Put: { TableName: table, Item: { PK: key.PK, ...carried, ...bookkeeping } } },
+        });
+        if (!cancelled) return 'applied';
+        const { reasons } = cancelled;
+        if (reasons.marker === 'ConditionalCheckFailed') return 'duplicate';
+        const raced = Object.values(reasons).every((r) => !r || r === 'ConditionalCheckFailed' || r === 'TransactionConflict');
+        if (!raced) throw cancelled.error;
+        // Another notification of this user's purchases (or the deletion fence) came first: read again.
+        return again;
+      });
     },
   };
 }
