@@ -1,62 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import {
-  BatchWriteCommand,
-  DeleteCommand,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import { cancellationReasons, unlessConditionFails } from '../../core/conditions';
+import { DeleteCommand, GetCommand, paginateQuery, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { unlessConditionFails } from '../../core/conditions';
+import { deleteKeys } from '../../core/batch-write';
+import { afterConflict, again, retrying } from '../../core/dynamo-retry';
 import { ContentionError, DomainError } from '../../core/errors';
+import { transact } from '../../core/transaction';
 import { itemKeys } from '../../../contract';
 import type { Clock } from '../../core/clock';
 import type { ExternalIdentity, Provider } from '../identity/id-tokens';
 import type { NewSession } from '../sessions/session-store';
 import { normalizeEmail, type EmailMac } from './email-mac';
-import type { PiiAttribute, PiiCipher } from './pii-cipher';
-
-export interface Consent {
-  version: string;
-  accepted: true;
-}
-export interface Device {
-  platform: 'ios' | 'android';
-  deviceId: string;
-  appVersion: string;
-}
-export interface Subscription {
-  type: 'free' | 'premium';
-  status: 'active' | 'expired' | 'cancelled';
-  provider?: 'apple' | 'google';
-  expiresAt?: string;
-}
-
-/** The API's `Profile`: decrypted, camel-cased, never stored like this. */
-export interface Profile {
-  id: string;
-  email: string;
-  name: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  authProvider: Provider;
-  /** The purchase's account token for the stores (Apple's `appAccountToken`, Play's `obfuscatedExternalAccountId`). */
-  storeAccountToken: string;
-  consents: Record<string, Consent & { acceptedAt: string }>;
-  subscription: Subscription;
-  device: Device | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface ProfileChanges {
-  name?: string;
-  givenName?: string;
-  familyName?: string;
-  device?: Device;
-}
+import type { PiiCipher } from './pii-cipher';
+import {
+  changedFields,
+  legacyAttributes,
+  personalOf,
+  profileFrom,
+  storedConsents,
+  storedDevice,
+  subscriptionOf,
+  withChanges,
+  type Consent,
+  type Device,
+  type PersonalFields,
+  type Profile,
+  type ProfileChanges,
+} from './profile-item';
 
 export class UserExistsError extends DomainError {
   override name = 'UserExistsError';
@@ -71,15 +40,12 @@ export async function externalKey(emailMac: EmailMac, provider: Provider, subjec
   return itemKeys.externalIndex(provider, await emailMac.mac(`external:${provider}:${subject}`));
 }
 const guardKey = itemKeys.externalAccount;
-/** The personal fields of a profile, sealed together as the item's `pii` (one message). */
-type PersonalFields = { email: string; name?: string; given_name?: string; family_name?: string; device_id?: string };
-/** The attributes of the first format, one sealed message each; rewritten as `pii` on the next write. */
-const legacyAttributes: PiiAttribute[] = ['email', 'name', 'given_name', 'family_name'];
 
 /**
- * Users in the single table. A profile's personal fields are sealed together, as one message, before
- * they are written; a user's provider account is claimed by a guard item in the same transaction,
- * so one provider account can become one user only, however many requests race.
+ * Users in the single table (the items' contents: `profile-item.ts`). A profile's personal fields
+ * are sealed together, as one message, before they are written; a user's provider account is
+ * claimed by a guard item in the same transaction, so one provider account can become one user
+ * only, however many requests race.
  */
 export function createUserRepository(deps: {
   dynamo: DynamoDBDocumentClient;
@@ -89,104 +55,77 @@ export function createUserRepository(deps: {
   emailMac: EmailMac;
 }) {
   const { dynamo, table, clock, pii, emailMac } = deps;
-  /** The device as stored; its id is one of the sealed personal fields. */
-  const storedDevice = (d: Device) => ({ platform: d.platform, app_version: d.appVersion });
-
-  /** The personal fields of an item: one message; or, written before it, one message per attribute. */
-  async function personalOf(item: Record<string, unknown>): Promise<PersonalFields> {
-    const id = item.id as string;
-    if (typeof item.pii === 'string') return (await pii.openRecord(id, item.pii)) as PersonalFields;
-    const open = async (attribute: PiiAttribute, sealed: unknown) => (typeof sealed === 'string' ? pii.open(id, attribute, sealed) : undefined);
-    const device = item.current_device as Record<string, string> | undefined;
-    const [email, name, given_name, family_name, device_id] = await Promise.all([
-      ...legacyAttributes.map((a) => open(a, item[a])),
-      open('device_id', device?.device_id),
-    ]);
-    return { email: email ?? '', name, given_name, family_name, device_id };
-  }
-
-  /** Expiry is judged when read: an active or cancelled subscription past its date reads as expired. */
-  function subscriptionOf(item: Record<string, unknown>): Subscription {
-    const sub = (item.current_subscription ?? { type: 'free', status: 'active' }) as Record<string, string>;
-    const lapsed = sub.status !== 'expired' && sub.expires_at !== undefined && sub.expires_at <= clock.now().toISOString();
-    return {
-      type: sub.type as Subscription['type'],
-      status: lapsed ? 'expired' : (sub.status as Subscription['status']),
-      ...(sub.provider ? { provider: sub.provider as Subscription['provider'] } : {}),
-      ...(sub.expires_at ? { expiresAt: sub.expires_at } : {}),
-    };
-  }
-
-  const toProfile = async (item: Record<string, unknown>) => profileFrom(item, await personalOf(item));
-
-  function profileFrom(item: Record<string, unknown>, fields: PersonalFields): Profile {
-    const id = item.id as string;
-    const device = item.current_device as Record<string, string> | undefined;
-    const deviceId = fields.device_id;
-    const consents = item.consents as Record<string, { version: string; accepted: true; accepted_at: string }>;
-    return {
-      id,
-      email: fields.email,
-      name: fields.name ?? null,
-      givenName: fields.given_name ?? null,
-      familyName: fields.family_name ?? null,
-      authProvider: item.auth_provider as Provider,
-      storeAccountToken: item.store_account_token as string,
-      consents: Object.fromEntries(
-        Object.entries(consents).map(([k, c]) => [k, { version: c.version, accepted: c.accepted, acceptedAt: c.accepted_at }]),
-      ),
-      subscription: subscriptionOf(item),
-      device: device
-        ? { platform: device.platform as Device['platform'], deviceId: deviceId!, appVersion: device.app_version! }
-        : null,
-      createdAt: item.created_at as string,
-      updatedAt: item.updated_at as string,
-    };
-  }
+  const now = () => clock.now().toISOString();
+  const toProfile = async (item: Record<string, unknown>) => profileFrom(item, await personalOf(item, pii), now());
 
   /**
    * Changes a profile's personal fields: read, open, change, seal as one message, write back —
    * conditional on nothing else having written them meanwhile (retried), and rewriting a profile
    * of the per-attribute format in the one-message format. Undefined when the user is gone.
    */
-  async function rewrite(
+  function rewrite(
     userId: string,
     change: (fields: PersonalFields) => PersonalFields,
     also: () => Promise<Record<string, unknown>>,
   ): Promise<Profile | undefined> {
-    for (let attempt = 0; ; attempt++) {
+    // Someone else wrote the profile since our read: read again after a pause, a few times; then
+    // the client retries (409), as contention is no fault of ours.
+    const exhausted = () => new ContentionError('The profile kept changing while it was being updated');
+    return retrying(afterConflict, exhausted, async () => {
       const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: userKey(userId), ConsistentRead: true }));
       // An account being deleted is gone for writes.
       if (!Item || Item.deleting_at) return undefined;
-      const before = await personalOf(Item);
+      const before = await personalOf(Item, pii);
       const fields = change(before);
       const version = (Item.pii_version as number | undefined) ?? 0;
       // The audit trail names what changed inside the sealed message: names, never values.
-      const changed = [...new Set([...Object.keys(before), ...Object.keys(fields)])].filter((k) => before[k as keyof PersonalFields] !== fields[k as keyof PersonalFields]).sort();
-      const set: Record<string, unknown> = { ...(await also()), pii: await pii.sealRecord(userId, fields), pii_version: version + 1, pii_changed: changed };
+      const set: Record<string, unknown> = {
+        ...(await also()),
+        pii: await pii.sealRecord(userId, fields),
+        pii_version: version + 1,
+        pii_changed: changedFields(before, fields),
+      };
       const names = Object.keys(set);
       // The first format's attributes go; a device written anew carries no sealed id of its own.
       const remove = [...legacyAttributes.map((a) => `#legacy_${a}`), ...('current_device' in set ? [] : ['current_device.device_id'])];
+      const unchanged = version ? 'pii_version = :version' : 'attribute_exists(PK) AND attribute_not_exists(pii_version)';
       const update = new UpdateCommand({
         TableName: table,
         Key: userKey(userId),
-        ConditionExpression: `${version ? 'pii_version = :version' : 'attribute_exists(PK) AND attribute_not_exists(pii_version)'} AND attribute_not_exists(deleting_at)`,
+        ConditionExpression: `${unchanged} AND attribute_not_exists(deleting_at)`,
         // Names go through placeholders: `name` is a DynamoDB reserved word.
         UpdateExpression: `SET ${names.map((n) => `#${n} = :${n}`).join(', ')} REMOVE ${remove.join(', ')}`,
         ExpressionAttributeNames: {
           ...Object.fromEntries(names.map((n) => [`#${n}`, n])),
           ...Object.fromEntries(legacyAttributes.map((a) => [`#legacy_${a}`, a])),
         },
-        ExpressionAttributeValues: { ...Object.fromEntries(names.map((n) => [`:${n}`, set[n]])), ...(version ? { ':version': version } : {}) },
+        ExpressionAttributeValues: {
+          ...Object.fromEntries(names.map((n) => [`:${n}`, set[n]])),
+          ...(version ? { ':version': version } : {}),
+        },
         ReturnValues: 'ALL_NEW',
       });
-      // Someone else wrote the profile since our read: read again after a jittered pause, a few times;
-      // then the client retries (409), as contention is no fault of ours.
-      const written = await unlessConditionFails(dynamo.send(update), undefined);
-      if (written) return written.Attributes ? profileFrom(written.Attributes, fields) : undefined;
-      if (attempt >= 5) throw new ContentionError('The profile kept changing while it was being updated');
-      await new Promise((r) => setTimeout(r, 10 + Math.random() * 40 * (attempt + 1)));
-    }
+      const written = await unlessConditionFails(dynamo.send(update), again);
+      if (written === again) return again;
+      return written.Attributes ? profileFrom(written.Attributes, fields, now()) : undefined;
+    });
+  }
+
+  /** Every item of a partition, all pages (strongly consistent). */
+  async function partition(pk: string, projection?: string): Promise<Record<string, any>[]> {
+    const items: Record<string, any>[] = [];
+    const pages = paginateQuery(
+      { client: dynamo },
+      {
+        TableName: table,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': pk },
+        ...(projection && { ProjectionExpression: projection }),
+        ConsistentRead: true,
+      },
+    );
+    for await (const page of pages) items.push(...(page.Items ?? []));
+    return items;
   }
 
   return {
@@ -208,7 +147,7 @@ export function createUserRepository(deps: {
       const userId = randomUUID();
       const external = await externalKey(emailMac, identity.provider, identity.subject);
       const { storeAccountToken } = input;
-      const now = clock.now().toISOString();
+      const createdAt = now();
       const fields: PersonalFields = {
         email: identity.email,
         ...(identity.name !== undefined && { name: identity.name }),
@@ -229,47 +168,39 @@ export function createUserRepository(deps: {
         }),
         pii: await pii.sealRecord(userId, fields),
         pii_version: 1,
-        consents: Object.fromEntries(
-          Object.entries(input.consents).map(([k, c]) => [k, { version: c.version, accepted: true, accepted_at: now }]),
-        ),
+        consents: storedConsents(input.consents, createdAt),
         current_subscription: { type: 'free', status: 'active' },
         current_device: storedDevice(input.device),
         GSI1PK: itemKeys.emailIndex(await emailMac.mac(normalizeEmail(identity.email))),
         GSI1SK: itemKeys.userPartition(userId),
         GSI2PK: external,
         GSI2SK: itemKeys.userPartition(userId),
-        created_at: now,
-        updated_at: now,
+        created_at: createdAt,
+        updated_at: createdAt,
       };
       const session = await input.session(userId);
-      const guard = { ...guardKey(external), entity: 'external_account', user_id: userId, created_at: now };
-      const storeGuard = { ...itemKeys.storeAccount(storeAccountToken), entity: 'store_account', user_id: userId, created_at: now };
+      const guard = { ...guardKey(external), entity: 'external_account', user_id: userId, created_at: createdAt };
+      const storeGuard = { ...itemKeys.storeAccount(storeAccountToken), entity: 'store_account', user_id: userId, created_at: createdAt };
+      const putNew = (Item: Record<string, unknown>) => ({ Put: { TableName: table, Item, ConditionExpression: 'attribute_not_exists(PK)' } });
+      const exists = () => new UserExistsError('Provider account already registered');
 
       // Concurrent onboardings of one account collide on the guard; a collision that DynamoDB
       // reports as a transaction conflict is settled by looking at the guard.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await dynamo.send(
-            new TransactWriteCommand({
-              TransactItems: [
-                { Put: { TableName: table, Item: guard, ConditionExpression: 'attribute_not_exists(PK)' } },
-                { Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
-                { Put: { TableName: table, Item: session.item, ConditionExpression: 'attribute_not_exists(PK)' } },
-                { Put: { TableName: table, Item: storeGuard, ConditionExpression: 'attribute_not_exists(PK)' } },
-              ],
-            }),
-          );
-          return { profile: profileFrom(item, fields), session };
-        } catch (err) {
-          if (!(err instanceof TransactionCanceledException)) throw err;
-          const reasons = err.CancellationReasons ?? [];
-          if (reasons[0]?.Code === 'ConditionalCheckFailed') throw new UserExistsError('Provider account already registered');
-          if (await this.findUserId(identity.provider, identity.subject)) throw new UserExistsError('Provider account already registered');
-          if (!reasons.some((r) => r.Code === 'TransactionConflict')) throw err;
-          if (attempt >= 5) throw new ContentionError('Onboardings of one account kept colliding');
-          await new Promise((r) => setTimeout(r, 20 + Math.random() * 50 * (attempt + 1)));
-        }
-      }
+      const exhausted = () => new ContentionError('Onboardings of one account kept colliding');
+      return retrying(afterConflict, exhausted, async () => {
+        const cancelled = await transact(dynamo, {
+          guard: putNew(guard),
+          profile: putNew(item),
+          session: putNew(session.item),
+          storeGuard: putNew(storeGuard),
+        });
+        if (!cancelled) return { profile: profileFrom(item, fields, now()), session };
+        const { reasons } = cancelled;
+        if (reasons.guard === 'ConditionalCheckFailed') throw exists();
+        if (await this.findUserId(identity.provider, identity.subject)) throw exists();
+        if (!Object.values(reasons).includes('TransactionConflict')) throw cancelled.error;
+        return again;
+      });
     },
 
     async findUserId(provider: Provider, subject: string): Promise<string | undefined> {
@@ -285,7 +216,7 @@ export function createUserRepository(deps: {
     /** A profile item as read (with the session, in one round trip). */
     profileOf: (item: Record<string, unknown> | undefined) => (item ? toProfile(item) : Promise.resolve(undefined)),
     /** Its subscription alone: no personal field is decrypted for it. */
-    subscriptionOf: (item: Record<string, unknown> | undefined) => (item ? subscriptionOf(item) : undefined),
+    subscriptionOf: (item: Record<string, unknown> | undefined) => (item ? subscriptionOf(item, now()) : undefined),
 
     /**
      * Records the device of a sign-in (and a new Sign in with Apple refresh token, sealed);
@@ -294,7 +225,7 @@ export function createUserRepository(deps: {
     recordSignIn(userId: string, device: Device, apple?: { refreshToken: string; clientId: string }): Promise<Profile | undefined> {
       return rewrite(userId, (fields) => ({ ...fields, device_id: device.deviceId }), async () => ({
         current_device: storedDevice(device),
-        last_signin_at: clock.now().toISOString(),
+        last_signin_at: now(),
         ...(apple && { apple_refresh_token: await pii.seal(userId, 'apple_refresh_token', apple.refreshToken), apple_client_id: apple.clientId }),
       }));
     },
@@ -302,14 +233,8 @@ export function createUserRepository(deps: {
     update(userId: string, changes: ProfileChanges): Promise<Profile | undefined> {
       return rewrite(
         userId,
-        (fields) => ({
-          ...fields,
-          ...(changes.name !== undefined && { name: changes.name }),
-          ...(changes.givenName !== undefined && { given_name: changes.givenName }),
-          ...(changes.familyName !== undefined && { family_name: changes.familyName }),
-          ...(changes.device && { device_id: changes.device.deviceId }),
-        }),
-        async () => ({ updated_at: clock.now().toISOString(), ...(changes.device && { current_device: storedDevice(changes.device) }) }),
+        (fields) => withChanges(fields, changes),
+        async () => ({ updated_at: now(), ...(changes.device && { current_device: storedDevice(changes.device) }) }),
       );
     },
 
@@ -319,14 +244,14 @@ export function createUserRepository(deps: {
      * finds the mark, or no profile at all, and goes on.
      */
     async beginDeletion(userId: string): Promise<void> {
-      const now = clock.now().toISOString();
+      const beganAt = now();
       const fence = {
         Update: {
           TableName: table,
           Key: userKey(userId),
           ConditionExpression: 'attribute_exists(PK)',
           UpdateExpression: 'SET deleting_at = if_not_exists(deleting_at, :now)',
-          ExpressionAttributeValues: { ':now': now },
+          ExpressionAttributeValues: { ':now': beganAt },
         },
       };
       // The deletion as durable work: the sweeper finishes it if this request does not.
@@ -335,35 +260,18 @@ export function createUserRepository(deps: {
           TableName: table,
           Key: itemKeys.pendingDeletion(userId),
           UpdateExpression: 'SET entity = :entity, user_id = :user, began_at = if_not_exists(began_at, :now)',
-          ExpressionAttributeValues: { ':entity': 'pending_deletion', ':user': userId, ':now': now },
+          ExpressionAttributeValues: { ':entity': 'pending_deletion', ':user': userId, ':now': beganAt },
         },
       };
-      try {
-        await dynamo.send(new TransactWriteCommand({ TransactItems: [fence, work] }));
-      } catch (err) {
-        // No profile: already deleted; a pending deletion, if any, is finished as it is.
-        if (err instanceof TransactionCanceledException && cancellationReasons(['fence', 'work'], err).fence === 'ConditionalCheckFailed') return;
-        throw err;
-      }
+      const cancelled = await transact(dynamo, { fence, work });
+      // No profile: already deleted; a pending deletion, if any, is finished as it is.
+      if (cancelled && cancelled.reasons.fence !== 'ConditionalCheckFailed') throw cancelled.error;
     },
 
     /** Deletions begun before `cutoff` and not finished, oldest first, at most `limit`. */
     async pendingDeletions(cutoff: Date, limit: number): Promise<Array<{ userId: string; beganAt: string }>> {
-      const found: Array<{ userId: string; beganAt: string }> = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await dynamo.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'PK = :pk',
-            ExpressionAttributeValues: { ':pk': itemKeys.pendingDeletion('').PK },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of page.Items ?? []) found.push({ userId: item.user_id as string, beganAt: item.began_at as string });
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
+      const pending = await partition(itemKeys.pendingDeletion('').PK);
+      const found = pending.map((item) => ({ userId: item.user_id as string, beganAt: item.began_at as string }));
       const due = found.filter((d) => d.beganAt < cutoff.toISOString());
       return due.sort((a, b) => a.beganAt.localeCompare(b.beganAt)).slice(0, limit);
     },
@@ -384,40 +292,16 @@ export function createUserRepository(deps: {
      * cut short can be retried with the same access token and finishes the job.
      */
     async delete(userId: string): Promise<void> {
-      const keys: Array<{ PK: string; SK: string }> = [];
-      const guards: Array<{ PK: string; SK: string }> = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await dynamo.send(
-          new QueryCommand({
-            TableName: table,
-            KeyConditionExpression: 'PK = :pk',
-            ExpressionAttributeValues: { ':pk': itemKeys.userPartition(userId) },
-            ProjectionExpression: 'PK, SK, external_key, store_account_token',
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        for (const item of page.Items ?? []) {
-          keys.push({ PK: item.PK, SK: item.SK });
-          if (item.SK === 'PROFILE') {
-            guards.push(guardKey(item.external_key));
-            if (item.store_account_token) guards.push(itemKeys.storeAccount(item.store_account_token));
-          }
-        }
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
+      const items = await partition(itemKeys.userPartition(userId), 'PK, SK, external_key, store_account_token');
+      const keys = items.map((item) => ({ PK: item.PK as string, SK: item.SK as string }));
+      const guards = items.flatMap((item) =>
+        item.SK === 'PROFILE'
+          ? [guardKey(item.external_key), ...(item.store_account_token ? [itemKeys.storeAccount(item.store_account_token)] : [])]
+          : [],
+      );
       const isSession = (k: { SK: string }) => k.SK.startsWith('SESSION#');
       const ordered = [...guards, ...keys.filter((k) => !isSession(k)), ...keys.filter(isSession)];
-      for (let i = 0; i < ordered.length; i += 25) {
-        let requests: Record<string, unknown>[] | undefined = ordered.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-        for (let attempt = 0; requests?.length; attempt++) {
-          if (attempt > 8) throw new Error('DynamoDB kept items unprocessed while deleting a user');
-          if (attempt) await new Promise((r) => setTimeout(r, 2 ** attempt * 10));
-          const out = await dynamo.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
-          requests = out.UnprocessedItems?.[table] as Record<string, unknown>[] | undefined;
-        }
-      }
+      await deleteKeys(dynamo, table, ordered, 'deleting a user');
     },
   };
 }
