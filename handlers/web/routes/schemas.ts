@@ -1,5 +1,7 @@
 import { z, type OpenAPIHono, type RouteConfig } from '@hono/zod-openapi';
 import { allErrorCodes, errorCodes } from '../../core/errors';
+import { providers } from '../../domain/identity/id-tokens';
+import * as domain from '../../domain/users/profile';
 
 /** Schemas more than one route module answers with. Route-specific ones live beside their route. */
 
@@ -17,39 +19,19 @@ export const ErrorBody = z
   })
   .openapi('Error');
 
-export const Device = z
-  .strictObject({
-    platform: z.enum(['ios', 'android']),
-    deviceId: z.string().min(1).max(128),
-    appVersion: z.string().min(1).max(32),
-  })
-  .openapi('Device');
+export const Device = domain.Device.openapi('Device');
 
-export const Provider = z.enum(['google', 'apple']);
+export const Provider = z.enum(providers);
 
-const Consent = z.object({ version: z.string(), accepted: z.literal(true), acceptedAt: z.string() });
+/** The profile as the domain defines it, with its device a named schema and the store token explained. */
+export const Profile = domain.Profile.extend({
+  storeAccountToken: domain.Profile.shape.storeAccountToken.openapi({
+    description: "Set it as the purchase's appAccountToken (App Store) or obfuscatedExternalAccountId (Google Play)",
+  }),
+  device: Device.nullable(),
+}).openapi('Profile');
 
-export const Profile = z
-  .object({
-    id: z.uuid(),
-    email: z.string(),
-    name: z.string().nullable(),
-    givenName: z.string().nullable(),
-    familyName: z.string().nullable(),
-    authProvider: Provider,
-    storeAccountToken: z.uuid().openapi({ description: "Set it as the purchase's appAccountToken (App Store) or obfuscatedExternalAccountId (Google Play)" }),
-    consents: z.record(z.string(), Consent),
-    subscription: z.object({
-      type: z.enum(['free', 'premium']),
-      status: z.enum(['active', 'expired', 'cancelled']),
-      provider: z.enum(['apple', 'google']).optional(),
-      expiresAt: z.string().optional(),
-    }),
-    device: Device.nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi('Profile');
+export const Subscription = domain.Subscription.openapi('Subscription');
 
 export const Tokens = z
   .object({

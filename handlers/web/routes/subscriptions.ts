@@ -12,17 +12,8 @@ import { readPlayNotification } from '../../domain/subscriptions/play-notificati
 import { zoneOfStoreAccountToken } from '../../domain/subscriptions/store-account-token';
 import { MalformedNotificationError, type SubscriptionEvent } from '../../domain/subscriptions/subscription-event';
 import { createZoneForwarder, forwardedFromHeader, ZoneUnavailableError } from '../../domain/subscriptions/zone-forwarding';
-import { errorResponses, jsonBody, jsonResponse, publicRoute } from './schemas';
+import { errorResponses, jsonBody, jsonResponse, publicRoute, Subscription } from './schemas';
 import type { Guard } from '../guard';
-
-const SubscriptionView = z
-  .object({
-    type: z.enum(['free', 'premium']),
-    status: z.enum(['active', 'expired', 'cancelled']),
-    provider: z.enum(['apple', 'google']).optional(),
-    expiresAt: z.string().optional(),
-  })
-  .openapi('Subscription');
 
 // The stores' envelopes, not our clients' bodies: extra fields are theirs to add (Pub/Sub sends
 // both camelCase and snake_case copies), so these are not strict.
@@ -55,7 +46,7 @@ const routesOf = (guard: Guard) => {
       path: '/',
       tags: ['Subscriptions'],
       summary: "The caller's subscription, as the stores last reported it",
-      responses: { 200: jsonResponse("The caller's subscription", SubscriptionView), ...errorResponses(401, 421) },
+      responses: { 200: jsonResponse("The caller's subscription", Subscription), ...errorResponses(401, 421) },
     }, (_c, auth) => ({ profile: itemKeys.profile(auth.userId) }))),
     webhook: createRoute(publicRoute({
       method: 'post',
