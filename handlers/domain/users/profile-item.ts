@@ -1,4 +1,5 @@
 import type { Provider } from '../identity/id-tokens';
+import type { Consent, Device, Profile, Subscription } from './profile';
 import type { PiiAttribute, PiiCipher } from './pii-cipher';
 
 /**
@@ -6,38 +7,7 @@ import type { PiiAttribute, PiiCipher } from './pii-cipher';
  * here: the repository reads and writes the items; this says what they hold.
  */
 
-export interface Consent {
-  version: string;
-  accepted: true;
-}
-export interface Device {
-  platform: 'ios' | 'android';
-  deviceId: string;
-  appVersion: string;
-}
-export interface Subscription {
-  type: 'free' | 'premium';
-  status: 'active' | 'expired' | 'cancelled';
-  provider?: 'apple' | 'google';
-  expiresAt?: string;
-}
-
-/** The API's `Profile`: decrypted, camel-cased, never stored like this. */
-export interface Profile {
-  id: string;
-  email: string;
-  name: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  authProvider: Provider;
-  /** The purchase's account token for the stores (Apple's `appAccountToken`, Play's `obfuscatedExternalAccountId`). */
-  storeAccountToken: string;
-  consents: Record<string, Consent & { acceptedAt: string }>;
-  subscription: Subscription;
-  device: Device | null;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { Consent, Device, Profile, Subscription } from './profile';
 
 export interface ProfileChanges {
   name?: string;
@@ -47,7 +17,13 @@ export interface ProfileChanges {
 }
 
 /** The personal fields of a profile, sealed together as the item's `pii` (one message). */
-export type PersonalFields = { email: string; name?: string; given_name?: string; family_name?: string; device_id?: string };
+export type PersonalFields = {
+  email: string;
+  name?: string;
+  given_name?: string;
+  family_name?: string;
+  device_id?: string;
+};
 /** The attributes of the first format, one sealed message each; rewritten as `pii` on the next write. */
 export const legacyAttributes: PiiAttribute[] = ['email', 'name', 'given_name', 'family_name'];
 
@@ -56,7 +32,9 @@ export const storedDevice = (d: Device) => ({ platform: d.platform, app_version:
 
 /** Consents as stored, each with the time it was accepted. */
 export const storedConsents = (consents: Record<string, Consent>, acceptedAt: string) =>
-  Object.fromEntries(Object.entries(consents).map(([k, c]) => [k, { version: c.version, accepted: true, accepted_at: acceptedAt }]));
+  Object.fromEntries(
+    Object.entries(consents).map(([k, c]) => [k, { version: c.version, accepted: true, accepted_at: acceptedAt }]),
+  );
 
 /** The personal fields of an item: one message; or, written before it, one message per attribute. */
 export async function personalOf(item: Record<string, unknown>, pii: PiiCipher): Promise<PersonalFields> {
@@ -103,11 +81,18 @@ export function profileFrom(item: Record<string, unknown>, fields: PersonalField
     authProvider: item.auth_provider as Provider,
     storeAccountToken: item.store_account_token as string,
     consents: Object.fromEntries(
-      Object.entries(consents).map(([k, c]) => [k, { version: c.version, accepted: c.accepted, acceptedAt: c.accepted_at }]),
+      Object.entries(consents).map(([k, c]) => [
+        k,
+        { version: c.version, accepted: c.accepted, acceptedAt: c.accepted_at },
+      ]),
     ),
     subscription: subscriptionOf(item, now),
     device: device
-      ? { platform: device.platform as Device['platform'], deviceId: fields.device_id!, appVersion: device.app_version! }
+      ? {
+          platform: device.platform as Device['platform'],
+          deviceId: fields.device_id!,
+          appVersion: device.app_version!,
+        }
       : null,
     createdAt: item.created_at as string,
     updatedAt: item.updated_at as string,

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { DeleteCommand, GetCommand, paginateQuery, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  paginateQuery,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
 import { unlessConditionFails } from '../../core/conditions';
 import { deleteKeys } from '../../core/batch-write';
 import { afterConflict, again, retrying } from '../../core/dynamo-retry';
@@ -88,7 +94,9 @@ export function createUserRepository(deps: {
       const names = Object.keys(set);
       // The first format's attributes go; a device written anew carries no sealed id of its own.
       const remove = [...legacyAttributes.map((a) => `#legacy_${a}`), ...('current_device' in set ? [] : ['current_device.device_id'])];
-      const unchanged = version ? 'pii_version = :version' : 'attribute_exists(PK) AND attribute_not_exists(pii_version)';
+      const unchanged = version
+        ? 'pii_version = :version'
+        : 'attribute_exists(PK) AND attribute_not_exists(pii_version)';
       const update = new UpdateCommand({
         TableName: table,
         Key: userKey(userId),
@@ -180,8 +188,15 @@ export function createUserRepository(deps: {
       };
       const session = await input.session(userId);
       const guard = { ...guardKey(external), entity: 'external_account', user_id: userId, created_at: createdAt };
-      const storeGuard = { ...itemKeys.storeAccount(storeAccountToken), entity: 'store_account', user_id: userId, created_at: createdAt };
-      const putNew = (Item: Record<string, unknown>) => ({ Put: { TableName: table, Item, ConditionExpression: 'attribute_not_exists(PK)' } });
+      const storeGuard = {
+        ...itemKeys.storeAccount(storeAccountToken),
+        entity: 'store_account',
+        user_id: userId,
+        created_at: createdAt,
+      };
+      const putNew = (Item: Record<string, unknown>) => ({
+        Put: { TableName: table, Item, ConditionExpression: 'attribute_not_exists(PK)' },
+      });
       const exists = () => new UserExistsError('Provider account already registered');
 
       // Concurrent onboardings of one account collide on the guard; a collision that DynamoDB
@@ -296,7 +311,10 @@ export function createUserRepository(deps: {
       const keys = items.map((item) => ({ PK: item.PK as string, SK: item.SK as string }));
       const guards = items.flatMap((item) =>
         item.SK === 'PROFILE'
-          ? [guardKey(item.external_key), ...(item.store_account_token ? [itemKeys.storeAccount(item.store_account_token)] : [])]
+          ? [
+              guardKey(item.external_key),
+              ...(item.store_account_token ? [itemKeys.storeAccount(item.store_account_token)] : []),
+            ]
           : [],
       );
       const isSession = (k: { SK: string }) => k.SK.startsWith('SESSION#');
