@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { z } from '@hono/zod-openapi';
+import type { z } from 'zod';
 import type { Clock } from '../../core/clock';
 import { once } from '../../core/once';
 import { JobFailure, type Usage } from './job';

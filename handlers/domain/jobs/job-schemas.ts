@@ -1,5 +1,5 @@
-import { z } from '@hono/zod-openapi';
-import type { JobType } from './job';
+import { z } from 'zod';
+import { Usage, type JobType } from './job';
 
 /**
  * What a job takes and what it gives back. The requests are the chat and report routes' bodies
@@ -36,36 +36,30 @@ export const LabResult = z.object({
 
 export const Vital = z.object({ type: text(100), value: z.number(), unit: text(50) });
 
-export const DocumentResult = z
-  .object({
-    documentType: z.enum(['lab_results', 'vitals', 'other']),
-    summary: text(4000),
-    labResults: z.array(LabResult).max(500),
-    vitals: z.array(Vital).max(200),
-    disclaimer: text(1000),
-  })
-  .openapi('DocumentResult');
+export const DocumentResult = z.object({
+  documentType: z.enum(['lab_results', 'vitals', 'other']),
+  summary: text(4000),
+  labResults: z.array(LabResult).max(500),
+  vitals: z.array(Vital).max(200),
+  disclaimer: text(1000),
+});
 
-export const ChatResult = z.object({ message: text(8000) }).openapi('ChatResult');
+export const ChatResult = z.object({ message: text(8000) });
 
-export const DoctorReportResult = z
-  .object({
-    summary: text(4000),
-    sections: z.array(z.object({ title: text(200), body: text(8000) })).max(30),
-    questionsForDoctor: z.array(text(500)).max(30),
-    disclaimer: text(1000),
-  })
-  .openapi('DoctorReportResult');
+export const DoctorReportResult = z.object({
+  summary: text(4000),
+  sections: z.array(z.object({ title: text(200), body: text(8000) })).max(30),
+  questionsForDoctor: z.array(text(500)).max(30),
+  disclaimer: text(1000),
+});
 
 /** The result each job type gives. */
 export const resultSchemas = { document: DocumentResult, chat: ChatResult, doctor_report: DoctorReportResult } as const satisfies Record<JobType, z.ZodType>;
 
-export const UsageSchema = z.object({ modelId: z.string(), inputTokens: z.number().int(), outputTokens: z.number().int() });
-
 /** `result.json` beside the input: the job's type, its result and usage, read back with this schema. */
 export const StoredResult = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('document'), result: DocumentResult, usage: UsageSchema }),
-  z.object({ type: z.literal('chat'), result: ChatResult, usage: UsageSchema }),
-  z.object({ type: z.literal('doctor_report'), result: DoctorReportResult, usage: UsageSchema }),
+  z.object({ type: z.literal('document'), result: DocumentResult, usage: Usage }),
+  z.object({ type: z.literal('chat'), result: ChatResult, usage: Usage }),
+  z.object({ type: z.literal('doctor_report'), result: DoctorReportResult, usage: Usage }),
 ]);
 export type StoredResult = z.infer<typeof StoredResult>;

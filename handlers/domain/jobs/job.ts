@@ -1,22 +1,21 @@
+import { z } from 'zod';
+
 /** A document job, as the job service, its store and its model share it: ids, state and usage, never content. */
 
 export const jobTypes = ['document', 'chat', 'doctor_report'] as const;
 export type JobType = (typeof jobTypes)[number];
 
-export type JobStatus = 'awaiting_upload' | 'processing' | 'completed' | 'failed' | 'cleaned_up';
+/** The states the app sees in a job's status; a cleaned-up job is gone for it (404). */
+export const jobStatuses = ['awaiting_upload', 'processing', 'completed', 'failed'] as const;
+export type JobStatus = (typeof jobStatuses)[number] | 'cleaned_up';
 
 /** Why a job failed, as the app reads it in the job's status. */
-export interface JobError {
-  code: string;
-  message: string;
-  retryable: boolean;
-}
+export const JobError = z.object({ code: z.string(), message: z.string(), retryable: z.boolean() });
+export type JobError = z.infer<typeof JobError>;
 
-export interface Usage {
-  modelId: string;
-  inputTokens: number;
-  outputTokens: number;
-}
+/** What a model call cost, in tokens. */
+export const Usage = z.object({ modelId: z.string(), inputTokens: z.number().int(), outputTokens: z.number().int() });
+export type Usage = z.infer<typeof Usage>;
 
 /** A job as stored: type, status, times, error and usage — never content. */
 export interface Job {

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { itemKeys } from '../../../contract';
-import { jobTypes, type Job } from '../../domain/jobs/job';
+import { JobError, jobStatuses, jobTypes, type Job } from '../../domain/jobs/job';
 import type { Reads } from '../middleware/authenticate';
 
 /** The schemas the processing and chat routes share, and the job read that comes with the session. */
@@ -12,8 +12,8 @@ export const JobStatus = z
   .object({
     jobId: z.uuid(),
     type: z.enum(jobTypes),
-    status: z.enum(['awaiting_upload', 'processing', 'completed', 'failed']),
-    error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).optional(),
+    status: z.enum(jobStatuses),
+    error: JobError.optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
   })

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { documentContentTypes } from '../../domain/jobs/document-types';
-import { DoctorReportInput, DocumentResult, DoctorReportResult, UsageSchema } from '../../domain/jobs/job-schemas';
+import { Usage } from '../../domain/jobs/job';
+import { DoctorReportInput, DocumentResult, DoctorReportResult } from '../../domain/jobs/job-schemas';
 import type { Services } from '../../services/services';
 import { createRouter } from '../router';
 import { Accepted, JobParams, jobReads, JobStatus, statusOf } from './job-answers';
@@ -30,7 +31,12 @@ const UploadResponse = z
   .openapi('UploadResponse');
 
 const ResultResponse = z
-  .object({ jobId: z.uuid(), type: z.string(), result: z.union([DocumentResult, DoctorReportResult]), usage: UsageSchema })
+  .object({
+    jobId: z.uuid(),
+    type: z.string(),
+    result: z.union([DocumentResult.openapi('DocumentResult'), DoctorReportResult.openapi('DoctorReportResult')]),
+    usage: Usage,
+  })
   .openapi('JobResult');
 
 type Responses = Parameters<typeof createRoute>[0]['responses'];
