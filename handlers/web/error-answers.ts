@@ -126,3 +126,6 @@ export function answerOf(err: unknown, context: AnswerContext): ApiError | undef
   const found = answers.find(([type]) => err instanceof type);
   return found?.[1](err as never, context);
 }
+
+/** The domain errors the table answers: each `DomainError` the domain exports is one of them (a unit test checks). */
+export const answeredErrors: ReadonlySet<unknown> = new Set(answers.map(([type]) => type));
