@@ -10,7 +10,7 @@ import { idempotencyHeader } from '../middleware/idempotency';
 import type { Services } from '../../services/services';
 import { createRouter } from '../router';
 import { Accepted, JobParams, jobReads, JobStatus, statusOf } from './job-answers';
-import { errorResponses, jsonBody, jsonResponse } from './schemas';
+import { errorResponses, jsonBody, jsonResponse, withOpenApi } from './schemas';
 import type { Guard } from '../guard';
 
 /** Conversation starters, by category; fixed text, the same for everyone. */
@@ -88,7 +88,7 @@ const routesOf = (guard: Guard) => {
       path: '/messages',
       tags: ['Chat'],
       summary: 'Ask a health question; follow the job with /chat/status',
-      request: { body: jsonBody(ChatInput.openapi('ChatMessage')) },
+      request: { body: jsonBody(withOpenApi(ChatInput, 'ChatMessage')) },
       responses: { 202: jsonResponse('Accepted', Accepted), ...errorResponses(400, 401, 413, 415, 421, 429) },
     })),
     stream: createRoute(refusingIdempotencyKey(securedReading({
@@ -100,7 +100,7 @@ const routesOf = (guard: Guard) => {
           'Same body, plan, concurrency limit and daily cap as /chat/messages. Idempotency-Key is not accepted (400). ' +
           'The answer comes as `delta` events, then one `done` event with the usage and a disclaimer, or one `error` ' +
           'event.',
-        request: { body: jsonBody(ChatInput.openapi('ChatMessage')) },
+        request: { body: jsonBody(withOpenApi(ChatInput, 'ChatMessage')) },
         responses: {
           200: {
             description: 'The answer as server-sent events',

@@ -5,7 +5,7 @@ import { DoctorReportInput, DocumentResult, DoctorReportResult } from '../../dom
 import type { Services } from '../../services/services';
 import { createRouter } from '../router';
 import { Accepted, JobParams, jobReads, JobStatus, statusOf } from './job-answers';
-import { errorResponses, jsonBody, jsonResponse } from './schemas';
+import { errorResponses, jsonBody, jsonResponse, withOpenApi } from './schemas';
 import type { Guard } from '../guard';
 
 const UploadRequest = z
@@ -34,7 +34,7 @@ const ResultResponse = z
   .object({
     jobId: z.uuid(),
     type: z.string(),
-    result: z.union([DocumentResult.openapi('DocumentResult'), DoctorReportResult.openapi('DoctorReportResult')]),
+    result: z.union([withOpenApi(DocumentResult, 'DocumentResult'), withOpenApi(DoctorReportResult, 'DoctorReportResult')]),
     usage: Usage,
   })
   .openapi('JobResult');
@@ -73,7 +73,7 @@ const routesOf = (guard: Guard) => {
       path: '/doctor-report',
       tags: ['Processing'],
       summary: 'Premium: a report on the health history the app keeps',
-      request: { body: jsonBody(DoctorReportInput.openapi('DoctorReportRequest')) },
+      request: { body: jsonBody(withOpenApi(DoctorReportInput, 'DoctorReportRequest')) },
       responses: { 202: jsonResponse('Accepted; follow the job with status and result', Accepted), ...errorResponses(400, 401, 403, 413, 415, 421, 429) },
     })),
   };

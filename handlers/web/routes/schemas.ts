@@ -19,19 +19,30 @@ export const ErrorBody = z
   })
   .openapi('Error');
 
-export const Device = domain.Device.openapi('Device');
+type OpenApiMetadata = NonNullable<Parameters<z.ZodType['openapi']>[1]>;
+type OpenApiArgs = [refId: string, metadata?: OpenApiMetadata] | [metadata: OpenApiMetadata];
+
+/**
+ * A domain schema with OpenAPI metadata (a name, a description). The domain builds its schemas
+ * with plain zod, possibly before this library extends zod, so such a schema may lack its own
+ * `.openapi()`: the extension's method is applied to it, which returns a copy that has it.
+ */
+export const withOpenApi = <T extends z.ZodType>(schema: T, ...args: OpenApiArgs): T =>
+  (z.ZodType.prototype.openapi as (...a: OpenApiArgs) => T).apply(schema, args);
+
+export const Device = withOpenApi(domain.Device, 'Device');
 
 export const Provider = z.enum(providers);
 
 /** The profile as the domain defines it, with its device a named schema and the store token explained. */
 export const Profile = domain.Profile.extend({
-  storeAccountToken: domain.Profile.shape.storeAccountToken.openapi({
+  storeAccountToken: withOpenApi(domain.Profile.shape.storeAccountToken, {
     description: "Set it as the purchase's appAccountToken (App Store) or obfuscatedExternalAccountId (Google Play)",
   }),
   device: Device.nullable(),
 }).openapi('Profile');
 
-export const Subscription = domain.Subscription.openapi('Subscription');
+export const Subscription = withOpenApi(domain.Subscription, 'Subscription');
 
 export const Tokens = z
   .object({
