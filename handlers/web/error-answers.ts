@@ -12,7 +12,11 @@ import {
   UnsupportedDocumentTypeError,
 } from '../domain/jobs/job-errors';
 import { QuotaExceededError } from '../domain/jobs/job-store';
-import { InvalidRefreshTokenError, RefreshTokenReusedError, SessionExpiredError } from '../domain/sessions/session-store';
+import {
+  InvalidRefreshTokenError,
+  RefreshTokenReusedError,
+  SessionExpiredError,
+} from '../domain/sessions/session-store';
 import { UntrustedSignatureError } from '../domain/subscriptions/apple-jws';
 import { MalformedNotificationError } from '../domain/subscriptions/subscription-event';
 import { AccountClosedError } from '../domain/users/live-profile';
@@ -51,7 +55,11 @@ const answers: readonly Entry[] = [
   entry(RefreshTokenReusedError, () =>
     new ApiError(401, 'TOKEN_REUSED', 'This refresh token was already used, so the session was ended; sign in again')),
   entry(SessionExpiredError, (_err, { sessionLifetimeSeconds }) =>
-    new ApiError(401, 'SESSION_EXPIRED', `Sessions last at most ${sessionLifetimeSeconds / 86400} days; sign in again`)),
+    new ApiError(
+      401,
+      'SESSION_EXPIRED',
+      `Sessions last at most ${sessionLifetimeSeconds / 86400} days; sign in again`,
+    )),
   entry(InvalidRefreshTokenError, () =>
     new ApiError(401, 'INVALID_REFRESH_TOKEN', 'The refresh token is not valid; sign in again')),
   // A valid session whose user is gone: a deletion raced this request.

@@ -11,7 +11,10 @@ export type Prefetchable = 'profile' | 'job';
 export type Prefetched = Partial<Record<Prefetchable, Record<string, unknown> | undefined>>;
 
 /** The items a read route needs, by name: fetched with the session in one round trip (`c.get('prefetched')`). */
-export type Reads = (c: Context<AppEnv>, auth: AccessTokenClaims) => Partial<Record<Prefetchable, { PK: string; SK: string }>>;
+export type Reads = (
+  c: Context<AppEnv>,
+  auth: AccessTokenClaims,
+) => Partial<Record<Prefetchable, { PK: string; SK: string }>>;
 
 /**
  * The session check of protected routes, built once from its services (as Hono's `bearerAuth`
@@ -24,7 +27,8 @@ export function sessionCheck(deps: { accessTokens: AccessTokens; sessions: Sessi
   return (reads?: Reads): MiddlewareHandler<AppEnv> =>
     async (c, next) => {
       const match = bearer.exec(c.req.header('authorization') ?? '');
-      if (!match) throw new ApiError(401, 'UNAUTHENTICATED', 'Send the access token as "Authorization: Bearer <accessToken>"');
+      const how = 'Send the access token as "Authorization: Bearer <accessToken>"';
+      if (!match) throw new ApiError(401, 'UNAUTHENTICATED', how);
       const claims = await accessTokens.verify(match[1]!);
       const wanted = Object.entries(reads?.(c, claims) ?? {});
       const { active, items } = await sessions.check(claims.userId, claims.sessionId, wanted.map(([, key]) => key));
