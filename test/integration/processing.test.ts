@@ -337,7 +337,7 @@ describe('quotas', () => {
   });
 
   it('count document jobs per day by plan, atomically under concurrency', async () => {
-    const small = await createTestRuntime({ env: { QUOTA_DAILY_DOCUMENTS_FREE: '4', QUOTA_CONCURRENT_JOBS: '100' } });
+    const small = await createTestRuntime({ env: { QUOTAS: JSON.stringify({ dailyDocumentsFree: 4, concurrentJobs: 100 }) } });
     const user = await small.onboard();
     const answers = await Promise.all(
       Array.from({ length: 10 }, () => small.request('POST', '/api/v1/process/upload', { token: user.accessToken, body: { contentType: 'text/plain', contentLength: 10 } })),
