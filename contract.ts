@@ -53,9 +53,15 @@ export const itemKeys = {
   /** The user's daily job counters for one UTC day (`YYYY-MM-DD`). */
   dailyJobs: (userId: string, day: string) => ({ PK: userPartition(userId), SK: `QUOTA#${day}` }),
   idempotency: (userId: string, key: string) => ({ PK: userPartition(userId), SK: `IDEMPOTENCY#${key}` }),
-  storeNotification: (userId: string, provider: string, notificationId: string) => ({ PK: userPartition(userId), SK: `NOTIFICATION#${provider}#${notificationId}` }),
+  storeNotification: (userId: string, provider: string, notificationId: string) => ({
+    PK: userPartition(userId),
+    SK: `NOTIFICATION#${provider}#${notificationId}`,
+  }),
   /** One store purchase of the user, by a SHA-256 of its original transaction id or purchase token. */
-  purchase: (userId: string, referenceHash: string) => ({ PK: userPartition(userId), SK: `${purchasePrefix}${referenceHash}` }),
+  purchase: (userId: string, referenceHash: string) => ({
+    PK: userPartition(userId),
+    SK: `${purchasePrefix}${referenceHash}`,
+  }),
   /** The sort key prefix of the user's purchases: one query reads them all. */
   purchasePrefix,
   /**
@@ -138,9 +144,12 @@ export interface PublicJwk {
  * it at deploy time; the runtime serves and verifies with the same.
  */
 export function publicJwkOf(key: KeyObject | Uint8Array): PublicJwk {
-  const object = key instanceof KeyObject ? key : createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' });
+  const object =
+    key instanceof KeyObject ? key : createPublicKey({ key: Buffer.from(key), format: 'der', type: 'spki' });
   const { n, e } = object.export({ format: 'jwk' }) as { n: string; e: string };
-  const kid = createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
+  const kid = createHash('sha256')
+    .update(JSON.stringify({ e, kty: 'RSA', n }))
+    .digest('base64url');
   return { kty: 'RSA', n, e, kid, alg: 'RS256', use: 'sig' };
 }
 
@@ -202,7 +211,6 @@ export const envVars = {
   appleSignInSecretArn: 'APPLE_SIGN_IN_SECRET_ARN',
 } as const;
 
-
 export type EnvVar = keyof typeof envVars;
 
 /** Variables a zone may leave out: the feature they configure is off, or the runtime's default is AWS's real endpoint. */
@@ -230,12 +238,16 @@ type OptionalEnvVar = (typeof optionalEnvVars)[number];
  * variable left out or misspelled does not compile; the runtime's parser (`handlers/core/config.ts`)
  * is typed against the same names and the tests hold its required set to this one.
  */
-export type FunctionEnvironment<V> = { [K in Exclude<EnvVar, OptionalEnvVar | (typeof lambdaEnvVars)[number]>]: V } & { [K in OptionalEnvVar]?: V };
+export type FunctionEnvironment<V> = { [K in Exclude<EnvVar, OptionalEnvVar | (typeof lambdaEnvVars)[number]>]: V } & {
+  [K in OptionalEnvVar]?: V;
+};
 
 /** The functions' environment variables, by name, from the contract's typed values (absent optional ones left out). */
 export function functionEnvironment<V>(values: FunctionEnvironment<V>): Record<string, V> {
   return Object.fromEntries(
-    Object.entries(values).flatMap(([key, value]) => (value === undefined ? [] : [[envVars[key as EnvVar], value as V]])),
+    Object.entries(values).flatMap(([key, value]) =>
+      value === undefined ? [] : [[envVars[key as EnvVar], value as V]],
+    ),
   );
 }
 
@@ -272,8 +284,36 @@ export type Zone = (typeof zones)[number];
 export const residencyGroups = {
   /** The EU's 27 member states and the EEA's other three (Iceland, Liechtenstein, Norway). */
   EEA: [
-    'AT', 'BE', 'BG', 'HR', 'CY', 'CZ', 'DK', 'EE', 'FI', 'FR', 'DE', 'GR', 'HU', 'IE', 'IT',
-    'LV', 'LT', 'LU', 'MT', 'NL', 'PL', 'PT', 'RO', 'SK', 'SI', 'ES', 'SE', 'IS', 'LI', 'NO',
+    'AT',
+    'BE',
+    'BG',
+    'HR',
+    'CY',
+    'CZ',
+    'DK',
+    'EE',
+    'FI',
+    'FR',
+    'DE',
+    'GR',
+    'HU',
+    'IE',
+    'IT',
+    'LV',
+    'LT',
+    'LU',
+    'MT',
+    'NL',
+    'PL',
+    'PT',
+    'RO',
+    'SK',
+    'SI',
+    'ES',
+    'SE',
+    'IS',
+    'LI',
+    'NO',
   ],
 } as const satisfies Record<string, readonly string[]>;
 

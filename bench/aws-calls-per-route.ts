@@ -24,7 +24,11 @@ async function countingProxy(target: string) {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const op = String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '?';
     counts.set(op, (counts.get(op) ?? 0) + 1);
-    const upstream = await fetch(target, { method: 'POST', headers: req.headers as Record<string, string>, body: Buffer.concat(chunks) });
+    const upstream = await fetch(target, {
+      method: 'POST',
+      headers: req.headers as Record<string, string>,
+      body: Buffer.concat(chunks),
+    });
     res.writeHead(upstream.status, Object.fromEntries(upstream.headers));
     res.end(Buffer.from(await upstream.arrayBuffer()));
   });
@@ -43,20 +47,50 @@ export async function measureAwsCalls(dynamodb: DynamoDbLocal) {
   const proxy = await countingProxy(dynamodb.endpoint);
   const kms = await startKmsStandIn(deployedSigningKey.privateKey);
   const saved = { ...process.env };
-  Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: proxy.url, AWS_ENDPOINT_URL_KMS: kms.endpoint, AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', AWS_REGION: 'eu-west-1' });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: proxy.url,
+    AWS_ENDPOINT_URL_KMS: kms.endpoint,
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_REGION: 'eu-west-1',
+  });
   try {
     const env = { ...deployedAppEnv, ...deployedKeyEnv, [envVars.usersTable]: 'serenya-bench-calls' };
     const { app, keys } = parseLambdaConfig(env);
-    await ensureUsersTable(new DynamoDBClient({ endpoint: dynamodb.endpoint, region: app.region, credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } }), app.usersTable);
+    await ensureUsersTable(
+      new DynamoDBClient({
+        endpoint: dynamodb.endpoint,
+        region: app.region,
+        credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+      }),
+      app.usersTable,
+    );
     const fresh = () => createAwsDeps(app, keys, createLogger(app.zone, 'SILENT'));
     const setup = createServices(fresh());
-    const { profile, token } = await registerUser(setup, { subject: `calls-${Date.now()}`, email: 'calls@example.com', name: 'Call Counter' });
+    const { profile, token } = await registerUser(setup, {
+      subject: `calls-${Date.now()}`,
+      email: 'calls@example.com',
+      name: 'Call Counter',
+    });
     const jobId = crypto.randomUUID();
     const now = new Date().toISOString();
-    await setup.dynamo.send(new PutCommand({
-      TableName: app.usersTable,
-      Item: { ...itemKeys.job(profile.id, jobId), entity: 'job', job_id: jobId, user_id: profile.id, type: 'chat', status: 'processing', content_type: 'application/json', created_at: now, updated_at: now, started_at: now },
-    }));
+    await setup.dynamo.send(
+      new PutCommand({
+        TableName: app.usersTable,
+        Item: {
+          ...itemKeys.job(profile.id, jobId),
+          entity: 'job',
+          job_id: jobId,
+          user_id: profile.id,
+          type: 'chat',
+          status: 'processing',
+          content_type: 'application/json',
+          created_at: now,
+          updated_at: now,
+          started_at: now,
+        },
+      }),
+    );
 
     // A cold instance: the first request of a fresh process, then the same request again.
     const { handler } = createRuntime(fresh());
@@ -64,7 +98,8 @@ export async function measureAwsCalls(dynamodb: DynamoDbLocal) {
       proxy.counts.clear();
       kms.counts.clear();
       const res = await handler(restEvent(path, token), {} as Context);
-      if ((res as { statusCode: number }).statusCode !== 200) throw new Error(`aws-calls bench: ${label} answered ${(res as { statusCode: number }).statusCode}`);
+      if ((res as { statusCode: number }).statusCode !== 200)
+        throw new Error(`aws-calls bench: ${label} answered ${(res as { statusCode: number }).statusCode}`);
       return { label, dynamodb: total(proxy.counts), kms: total(kms.counts), s3: 0 };
     };
     return [

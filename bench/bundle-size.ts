@@ -4,7 +4,8 @@ import { gzipSync } from 'node:zlib';
 import type { Metafile } from 'esbuild';
 import { bundleLambda } from '../components/lambda-bundle';
 
-const packageOf = (input: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input.split('/').slice(0, 2).join('/');
+const packageOf = (input: string) =>
+  /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1] ?? input.split('/').slice(0, 2).join('/');
 
 /** The chunks a cold start loads: the entry and everything it imports statically, not the lazy ones. */
 function coldPath(metafile: Metafile, entry: string): string[] {
@@ -12,7 +13,8 @@ function coldPath(metafile: Metafile, entry: string): string[] {
   const visit = (output: string) => {
     if (seen.has(output)) return;
     seen.add(output);
-    for (const i of metafile.outputs[output]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+    for (const i of metafile.outputs[output]?.imports ?? [])
+      if (i.kind === 'import-statement' && !i.external) visit(i.path);
   };
   visit(entry);
   return [...seen];
@@ -34,7 +36,10 @@ export async function measureBundle(outdir: string, entry?: string) {
         byPackage.set(packageOf(input), (byPackage.get(packageOf(input)) ?? 0) + bytesInOutput);
       }
     }
-    return [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 10).map(([name, b]) => ({ name, bytes: b }));
+    return [...byPackage]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 10)
+      .map(([name, b]) => ({ name, bytes: b }));
   };
   const lazy = outputs.filter((o) => !cold.includes(o));
   return {

@@ -15,20 +15,33 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
  * first delta and to the `done` event) beside the polled job (submit, poll `/chat/status` at the
  * app's interval, read the answer from the completed status).
  */
-export async function measureChatStream(options: { rounds?: number; deltaDelayMs?: number; pollIntervalMs?: number } = {}) {
+export async function measureChatStream(
+  options: { rounds?: number; deltaDelayMs?: number; pollIntervalMs?: number } = {},
+) {
   const rounds = options.rounds ?? 8;
   const deltaDelayMs = options.deltaDelayMs ?? 60;
   const pollIntervalMs = options.pollIntervalMs ?? 1000;
   const saved = { ...process.env };
   process.env.SERENYA_STANDIN_DELTA_DELAY_MS = String(deltaDelayMs);
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-  const platform = await startOfflinePlatform({ port: await freePort(), keysDir: `${root}/.local`, logLevel: 'SILENT' }).catch((err) => {
+  const platform = await startOfflinePlatform({
+    port: await freePort(),
+    keysDir: `${root}/.local`,
+    logLevel: 'SILENT',
+  }).catch((err) => {
     process.env = saved;
     throw err;
   });
   try {
-    const identityProvider = createLocalIdentityProvider(loadOrCreateLocalKeys(`${root}/.local`).identityProviderKeyPem, localClientIds);
-    const idToken = await identityProvider.mint('google', { sub: `chat-bench-${Date.now()}`, email: 'chat-bench@example.com', name: 'Chat Bench' });
+    const identityProvider = createLocalIdentityProvider(
+      loadOrCreateLocalKeys(`${root}/.local`).identityProviderKeyPem,
+      localClientIds,
+    );
+    const idToken = await identityProvider.mint('google', {
+      sub: `chat-bench-${Date.now()}`,
+      email: 'chat-bench@example.com',
+      name: 'Chat Bench',
+    });
     const send = (path: string, body: unknown, token?: string) =>
       fetch(`${platform.url}${path}`, {
         method: 'POST',
@@ -37,12 +50,18 @@ export async function measureChatStream(options: { rounds?: number; deltaDelayMs
       });
     const onboarded = (await (
       await send('/api/v1/auth/oauth-onboarding', {
-        provider: 'google', residency: 'IE', idToken, consents: { privacy_policy: consent, terms_of_service: consent, medical_disclaimer: consent },
+        provider: 'google',
+        residency: 'IE',
+        idToken,
+        consents: { privacy_policy: consent, terms_of_service: consent, medical_disclaimer: consent },
         device: { platform: 'ios', deviceId: 'chat-bench', appVersion: '1.0.0' },
       })
     ).json()) as { tokens: { accessToken: string } };
     const token = onboarded.tokens.accessToken;
-    const question = { message: 'My ferritin is 14 ng/mL and my haemoglobin 11.9 g/dL; what could explain both, and what should I ask my doctor?' };
+    const question = {
+      message:
+        'My ferritin is 14 ng/mL and my haemoglobin 11.9 g/dL; what could explain both, and what should I ask my doctor?',
+    };
 
     const streamed = { firstMs: [] as number[], lastMs: [] as number[], deltas: 0 };
     const polled = { completeMs: [] as number[], polls: [] as number[] };
@@ -69,7 +88,9 @@ export async function measureChatStream(options: { rounds?: number; deltaDelayMs
       const { jobId } = (await (await send('/api/v1/chat/messages', question, token)).json()) as { jobId: string };
       for (let polls = 1; ; polls++) {
         await new Promise((r) => setTimeout(r, pollIntervalMs));
-        const status = (await (await fetch(`${platform.url}/api/v1/chat/status/${jobId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+        const status = (await (
+          await fetch(`${platform.url}/api/v1/chat/status/${jobId}`, { headers: { authorization: `Bearer ${token}` } })
+        ).json()) as {
           status: string;
           response?: { message: string };
         };

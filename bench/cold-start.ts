@@ -45,10 +45,15 @@ if (res.statusCode !== 200) { console.error(res.statusCode, res.body); process.e
   );
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [probe, pathToFileURL(bundleFile).href, JSON.stringify(event)], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [probe, pathToFileURL(bundleFile).href, JSON.stringify(event)], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`cold start failed: ${stderr}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(performance.now() - t0) : reject(new Error(`cold start failed: ${stderr}`)),
+    );
   });
 }
 
@@ -57,15 +62,29 @@ if (res.statusCode !== 200) { console.error(res.statusCode, res.body); process.e
  * bundle and serves its first request (session and profile reads, the field
  * decryptions, over loopback) — beside a hello-world handler and Express + serverless-http.
  */
-export async function measureColdStarts(options: { dynamodb: DynamoDbLocal; bundles: Record<'serenya' | 'express' | 'hello', string>; workdir: string; runs?: number }) {
+export async function measureColdStarts(options: {
+  dynamodb: DynamoDbLocal;
+  bundles: Record<'serenya' | 'express' | 'hello', string>;
+  workdir: string;
+  runs?: number;
+}) {
   const kms = await startKmsStandIn(deployedSigningKey.privateKey);
   try {
     const env = lambdaEnvironment(options.dynamodb.endpoint, kms.endpoint);
     Object.assign(process.env, env);
     const { app: config, keys } = parseLambdaConfig(env);
-    await ensureUsersTable(new DynamoDBClient({ endpoint: options.dynamodb.endpoint, region: config.region }), config.usersTable);
+    await ensureUsersTable(
+      new DynamoDBClient({ endpoint: options.dynamodb.endpoint, region: config.region }),
+      config.usersTable,
+    );
     const p = createServices(createAwsDeps(config, keys, createLogger(config.zone, 'SILENT')));
-    const { token } = await registerUser(p, { subject: `cold-${Date.now()}`, email: 'cold@example.com', name: 'Cold Start', givenName: 'Cold', familyName: 'Start' });
+    const { token } = await registerUser(p, {
+      subject: `cold-${Date.now()}`,
+      email: 'cold@example.com',
+      name: 'Cold Start',
+      givenName: 'Cold',
+      familyName: 'Start',
+    });
     const event = restEvent('/api/v1/user/profile', token);
     const runs = options.runs ?? 15;
     const results: Record<string, number> = {};

@@ -34,9 +34,13 @@ export function memoryDynamo(): DynamoDBDocumentClient & { items: Map<string, Re
       case 'GetCommand':
         return { Item: structuredClone(items.get(key(input.Key))) };
       case 'BatchGetCommand': {
-        const [[table, { Keys }]] = Object.entries(input.RequestItems as Record<string, { Keys: Array<{ PK: string; SK: string }> }>) as [[string, { Keys: Array<{ PK: string; SK: string }> }]];
+        const [[table, { Keys }]] = Object.entries(
+          input.RequestItems as Record<string, { Keys: Array<{ PK: string; SK: string }> }>,
+        ) as [[string, { Keys: Array<{ PK: string; SK: string }> }]];
         if (Keys.length > dynamoLimits.batchGetKeys) refuse('Too many items requested for the BatchGetItem call');
-        return { Responses: { [table]: Keys.flatMap((k) => (items.has(key(k)) ? [structuredClone(items.get(key(k))!)] : [])) } };
+        return {
+          Responses: { [table]: Keys.flatMap((k) => (items.has(key(k)) ? [structuredClone(items.get(key(k))!)] : [])) },
+        };
       }
       case 'PutCommand':
         put(input.Item);

@@ -24,14 +24,21 @@ async function startOfflinePlatform(port: number) {
   const url = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 60_000; ; ) {
     if (child.exitCode !== null) throw new Error('npm start exited during the bench');
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > deadline) throw new Error('npm start did not answer within 60 s');
     await new Promise((r) => setTimeout(r, 200));
   }
-  const stop = () => new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGINT');
-  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGINT');
+    });
   return { url, stop };
 }
 
@@ -51,10 +58,20 @@ export async function measureOfflineLoad(options: { seconds?: number; connection
       return (await res.json()) as any;
     };
     // The same local identity provider `npm run token` uses (keys in .local/).
-    const identityProvider = createLocalIdentityProvider(loadOrCreateLocalKeys(`${root}/.local`).identityProviderKeyPem, localClientIds);
-    const idToken = await identityProvider.mint('google', { sub: `load-${Date.now()}`, email: 'load@example.com', name: 'Load Test' });
+    const identityProvider = createLocalIdentityProvider(
+      loadOrCreateLocalKeys(`${root}/.local`).identityProviderKeyPem,
+      localClientIds,
+    );
+    const idToken = await identityProvider.mint('google', {
+      sub: `load-${Date.now()}`,
+      email: 'load@example.com',
+      name: 'Load Test',
+    });
     const onboarded = await post('/api/v1/auth/oauth-onboarding', {
-      provider: 'google', residency: 'IE', idToken, consents: { privacy_policy: consent, terms_of_service: consent, medical_disclaimer: consent },
+      provider: 'google',
+      residency: 'IE',
+      idToken,
+      consents: { privacy_policy: consent, terms_of_service: consent, medical_disclaimer: consent },
       device: { platform: 'ios', deviceId: 'load', appVersion: '1.0.0' },
     });
     const token = onboarded.tokens.accessToken as string;
@@ -68,7 +85,12 @@ export async function measureOfflineLoad(options: { seconds?: number; connection
         duration: options.seconds ?? 10,
         headers: { authorization: `Bearer ${token}` },
       });
-      results[name] = { requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
+      results[name] = {
+        requestsPerSecond: r.requests.average,
+        p50Ms: r.latency.p50,
+        p99Ms: r.latency.p99,
+        errors: r.errors + r.timeouts + r.non2xx,
+      };
     }
     return results;
   } finally {
@@ -81,11 +103,20 @@ export async function measureOfflineLoad(options: { seconds?: number; connection
  * connections, straight from autocannon (it does not check signatures, so one signed-looking
  * request repeats). An authenticated read route cannot beat one round trip of it.
  */
-export async function measureDynamoCeiling(dynamodb: DynamoDbLocal, options: { seconds?: number; connections?: number } = {}) {
-  const client = new DynamoDBClient({ endpoint: dynamodb.endpoint, region: 'eu-west-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+export async function measureDynamoCeiling(
+  dynamodb: DynamoDbLocal,
+  options: { seconds?: number; connections?: number } = {},
+) {
+  const client = new DynamoDBClient({
+    endpoint: dynamodb.endpoint,
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
   const table = 'serenya-bench-ceiling';
   await ensureUsersTable(client, table);
-  await DynamoDBDocumentClient.from(client).send(new PutCommand({ TableName: table, Item: { ...itemKeys.profile('ceiling'), entity: 'user' } }));
+  await DynamoDBDocumentClient.from(client).send(
+    new PutCommand({ TableName: table, Item: { ...itemKeys.profile('ceiling'), entity: 'user' } }),
+  );
   const r = await autocannon({
     url: dynamodb.endpoint,
     method: 'POST',
@@ -95,9 +126,19 @@ export async function measureDynamoCeiling(dynamodb: DynamoDbLocal, options: { s
       'content-type': 'application/x-amz-json-1.0',
       'x-amz-target': 'DynamoDB_20120810.GetItem',
       'x-amz-date': '20260101T000000Z',
-      authorization: 'AWS4-HMAC-SHA256 Credential=bench/20260101/eu-west-1/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0',
+      authorization:
+        'AWS4-HMAC-SHA256 Credential=bench/20260101/eu-west-1/dynamodb/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0',
     },
-    body: JSON.stringify({ TableName: table, Key: { PK: { S: itemKeys.profile('ceiling').PK }, SK: { S: itemKeys.profile('ceiling').SK } }, ConsistentRead: true }),
+    body: JSON.stringify({
+      TableName: table,
+      Key: { PK: { S: itemKeys.profile('ceiling').PK }, SK: { S: itemKeys.profile('ceiling').SK } },
+      ConsistentRead: true,
+    }),
   });
-  return { requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx };
+  return {
+    requestsPerSecond: r.requests.average,
+    p50Ms: r.latency.p50,
+    p99Ms: r.latency.p99,
+    errors: r.errors + r.timeouts + r.non2xx,
+  };
 }

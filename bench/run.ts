@@ -43,8 +43,12 @@ const tableMarkers = ['<!-- bench table: written by npm run bench -->', '<!-- en
 function writeTableInto(page: string, table: string) {
   const text = readFileSync(page, 'utf8');
   const [start, end] = tableMarkers.map((m) => text.indexOf(m));
-  if (start! < 0 || end! < start!) throw new Error(`${page} lost its bench table markers; put them back: ${tableMarkers.join(' … ')}`);
-  writeFileSync(page, `${text.slice(0, start! + tableMarkers[0].length)}\n\n\`\`\`\n${table}\n\`\`\`\n\n${text.slice(end!)}`);
+  if (start! < 0 || end! < start!)
+    throw new Error(`${page} lost its bench table markers; put them back: ${tableMarkers.join(' … ')}`);
+  writeFileSync(
+    page,
+    `${text.slice(0, start! + tableMarkers[0].length)}\n\n\`\`\`\n${table}\n\`\`\`\n\n${text.slice(end!)}`,
+  );
 }
 
 async function main() {
@@ -61,24 +65,71 @@ async function main() {
     const hello = await measureBundle(join(work, 'hello'), here('./baselines/hello.ts'));
     const apple = await measureBundle(join(work, 'apple'), here('./baselines/apple-library.ts'));
     rows.push(
-      { part: '1 bundle', measure: 'Lambda bundle, minified (all chunks)', value: kb(serenya.bytes), baseline: `Express: ${kb(express.bytes)}`, budget: '≤ 1500 KB', pass: serenya.bytes <= 1500 * 1024 },
-      { part: '1 bundle', measure: 'Lambda bundle, gzipped', value: kb(serenya.gzipBytes), baseline: `Express: ${kb(express.gzipBytes)}`, budget: '—' },
-      { part: '1 bundle', measure: `API cold path (entry + static chunks; ${serenya.lazyChunks} lazy chunks)`, value: kb(serenya.coldPathBytes), baseline: `Express: ${kb(express.coldPathBytes)}`, budget: '≤ 600 KB', pass: serenya.coldPathBytes <= 600 * 1024 },
+      {
+        part: '1 bundle',
+        measure: 'Lambda bundle, minified (all chunks)',
+        value: kb(serenya.bytes),
+        baseline: `Express: ${kb(express.bytes)}`,
+        budget: '≤ 1500 KB',
+        pass: serenya.bytes <= 1500 * 1024,
+      },
+      {
+        part: '1 bundle',
+        measure: 'Lambda bundle, gzipped',
+        value: kb(serenya.gzipBytes),
+        baseline: `Express: ${kb(express.gzipBytes)}`,
+        budget: '—',
+      },
+      {
+        part: '1 bundle',
+        measure: `API cold path (entry + static chunks; ${serenya.lazyChunks} lazy chunks)`,
+        value: kb(serenya.coldPathBytes),
+        baseline: `Express: ${kb(express.coldPathBytes)}`,
+        budget: '≤ 600 KB',
+        pass: serenya.coldPathBytes <= 600 * 1024,
+      },
       {
         part: '1 bundle',
         measure: 'API cold path, biggest packages',
-        value: serenya.coldPathInputs.slice(0, 6).map((i) => `${i.name} ${kb(i.bytes)}`).join(', '),
+        value: serenya.coldPathInputs
+          .slice(0, 6)
+          .map((i) => `${i.name} ${kb(i.bytes)}`)
+          .join(', '),
         baseline: '—',
         budget: '—',
       },
-      { part: '1 bundle', measure: '@apple/app-store-server-library alone (not used)', value: '—', baseline: kb(apple.bytes), budget: '—' },
+      {
+        part: '1 bundle',
+        measure: '@apple/app-store-server-library alone (not used)',
+        value: '—',
+        baseline: kb(apple.bytes),
+        budget: '—',
+      },
     );
 
     console.error('bench: cold starts (15 fresh processes each)…');
-    const cold = await measureColdStarts({ dynamodb, bundles: { serenya: serenya.file, express: express.file, hello: hello.file }, workdir: work });
+    const cold = await measureColdStarts({
+      dynamodb,
+      bundles: { serenya: serenya.file, express: express.file, hello: hello.file },
+      workdir: work,
+    });
     rows.push(
-      { part: '2 cold start', measure: 'GET /api/v1/user/profile, fresh process, median', value: ms(cold.medianMs.serenya), baseline: `Express: ${ms(cold.medianMs.express)}`, budget: '≤ 0.6 × Express', pass: cold.medianMs.serenya <= 0.6 * cold.medianMs.express },
-      { part: '2 cold start', measure: 'same, above the hello-world floor', value: ms(cold.medianMs.serenya - cold.medianMs.hello), baseline: `floor: ${ms(cold.medianMs.hello)}`, budget: '≤ floor + 120 ms', pass: cold.medianMs.serenya <= cold.medianMs.hello + 120 },
+      {
+        part: '2 cold start',
+        measure: 'GET /api/v1/user/profile, fresh process, median',
+        value: ms(cold.medianMs.serenya),
+        baseline: `Express: ${ms(cold.medianMs.express)}`,
+        budget: '≤ 0.6 × Express',
+        pass: cold.medianMs.serenya <= 0.6 * cold.medianMs.express,
+      },
+      {
+        part: '2 cold start',
+        measure: 'same, above the hello-world floor',
+        value: ms(cold.medianMs.serenya - cold.medianMs.hello),
+        baseline: `floor: ${ms(cold.medianMs.hello)}`,
+        budget: '≤ floor + 120 ms',
+        pass: cold.medianMs.serenya <= cold.medianMs.hello + 120,
+      },
     );
 
     console.error('bench: warm handlers…');
@@ -146,8 +197,22 @@ async function main() {
     console.error('bench: a chat answer, streamed and polled…');
     const chat = await measureChatStream();
     rows.push(
-      { part: '7 chat', measure: `streamed (${chat.deltas} deltas, ${chat.deltaDelayMs} ms apart): first delta`, value: ms(chat.firstDeltaMs), baseline: `polled, complete answer: ${ms(chat.polledCompleteMs)}`, budget: '≤ 0.25 × polled', pass: chat.firstDeltaMs <= 0.25 * chat.polledCompleteMs },
-      { part: '7 chat', measure: 'streamed: last delta (done event)', value: ms(chat.lastDeltaMs), baseline: `polled: submit, ${chat.polls} polls ${chat.pollIntervalMs / 1000} s apart, read`, budget: '≤ polled', pass: chat.lastDeltaMs <= chat.polledCompleteMs },
+      {
+        part: '7 chat',
+        measure: `streamed (${chat.deltas} deltas, ${chat.deltaDelayMs} ms apart): first delta`,
+        value: ms(chat.firstDeltaMs),
+        baseline: `polled, complete answer: ${ms(chat.polledCompleteMs)}`,
+        budget: '≤ 0.25 × polled',
+        pass: chat.firstDeltaMs <= 0.25 * chat.polledCompleteMs,
+      },
+      {
+        part: '7 chat',
+        measure: 'streamed: last delta (done event)',
+        value: ms(chat.lastDeltaMs),
+        baseline: `polled: submit, ${chat.polls} polls ${chat.pollIntervalMs / 1000} s apart, read`,
+        budget: '≤ polled',
+        pass: chat.lastDeltaMs <= chat.polledCompleteMs,
+      },
     );
 
     console.error('bench: worker on a 4.5 MB PDF, then 1000 small documents…');
@@ -157,8 +222,21 @@ async function main() {
     const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
     const seconds = (x: number) => `${(x / 1000).toFixed(0)} s`;
     rows.push(
-      { part: '5 worker', measure: `${kb(worker.documentBytes)} PDF: upload → worker → stand-in → result`, value: ms(worker.durationMs), baseline: '—', budget: '—' },
-      { part: '5 worker', measure: 'peak RSS growth', value: `${kb(worker.rssGrowthBytes)} (${(worker.rssGrowthBytes / worker.documentBytes).toFixed(1)} × document)`, baseline: `4 × document: ${kb(4 * worker.documentBytes)}`, budget: '≤ 4 × document', pass: worker.rssGrowthBytes <= 4 * worker.documentBytes },
+      {
+        part: '5 worker',
+        measure: `${kb(worker.documentBytes)} PDF: upload → worker → stand-in → result`,
+        value: ms(worker.durationMs),
+        baseline: '—',
+        budget: '—',
+      },
+      {
+        part: '5 worker',
+        measure: 'peak RSS growth',
+        value: `${kb(worker.rssGrowthBytes)} (${(worker.rssGrowthBytes / worker.documentBytes).toFixed(1)} × document)`,
+        baseline: `4 × document: ${kb(4 * worker.documentBytes)}`,
+        budget: '≤ 4 × document',
+        pass: worker.rssGrowthBytes <= 4 * worker.documentBytes,
+      },
       {
         part: '5 worker',
         measure: 'RSS after 200 documents vs after 20 (GC between): the warm-up',
@@ -178,13 +256,22 @@ async function main() {
       },
     );
 
-    const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}/${process.arch}` };
+    const machine = {
+      cores: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      platform: `${process.platform}/${process.arch}`,
+    };
     const table = [
       `Serenya bench — ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}, ${new Date().toISOString().slice(0, 10)}`,
       '',
       '| part | measure | serenya | baseline | budget | result |',
       '|---|---|---|---|---|---|',
-      ...rows.map((r) => `| ${r.part} | ${r.measure} | ${r.value} | ${r.baseline} | ${r.budget} | ${r.pass === undefined ? '' : r.pass ? 'PASS' : 'FAIL'} |`),
+      ...rows.map(
+        (r) =>
+          `| ${r.part} | ${r.measure} | ${r.value} | ${r.baseline} | ${r.budget} | ${r.pass === undefined ? '' : r.pass ? 'PASS' : 'FAIL'} |`,
+      ),
     ].join('\n');
     console.log(table);
     writeFileSync(
@@ -192,7 +279,9 @@ async function main() {
       `${JSON.stringify({ machine, date: new Date().toISOString(), seconds: Math.round((Date.now() - started) / 1000), rows, raw: { serenya, express, hello, cold, warm, load, ceiling, worker, calls, chat } }, null, 2)}\n`,
     );
     writeTableInto(performancePage, table);
-    console.error(`bench: done in ${Math.round((Date.now() - started) / 1000)} s; bench/results.json and docs/performance.md written.`);
+    console.error(
+      `bench: done in ${Math.round((Date.now() - started) / 1000)} s; bench/results.json and docs/performance.md written.`,
+    );
   } finally {
     await dynamodb.stop();
     rmSync(work, { recursive: true, force: true });

@@ -40,26 +40,47 @@ async function fakeDeps() {
     subscriptions: { appStoreRoots: [] },
   };
   const p = createServices(deps);
-  const { profile, token } = await registerUser(p, { subject: 'bench-user', email: 'bench@example.com', name: 'Bench User', givenName: 'Bench', familyName: 'User' });
+  const { profile, token } = await registerUser(p, {
+    subject: 'bench-user',
+    email: 'bench@example.com',
+    name: 'Bench User',
+    givenName: 'Bench',
+    familyName: 'User',
+  });
   // Today's design, for the baseline: the same user written one sealed message per field.
   const legacy = await legacyUser(p, dynamo);
   const jobId = randomUUID();
   const now = new Date().toISOString();
   const jobKey = itemKeys.job(profile.id, jobId);
   dynamo.items.set(`${jobKey.PK}|${jobKey.SK}`, {
-    ...jobKey, entity: 'job', job_id: jobId, user_id: profile.id, type: 'document', status: 'completed',
-    content_type: 'text/plain', created_at: now, updated_at: now, started_at: now,
+    ...jobKey,
+    entity: 'job',
+    job_id: jobId,
+    user_id: profile.id,
+    type: 'document',
+    status: 'completed',
+    content_type: 'text/plain',
+    created_at: now,
+    updated_at: now,
+    started_at: now,
   });
   return { deps, token, jobId, legacyToken: legacy.token };
 }
 
 /** A second user whose profile is stored as the first session stored it: a message per field. */
 async function legacyUser(p: ReturnType<typeof createServices>, dynamo: ReturnType<typeof memoryDynamo>) {
-  const { profile, token } = await registerUser(p, { subject: 'bench-legacy', email: 'legacy@example.com', name: 'Legacy User', givenName: 'Legacy', familyName: 'User' });
+  const { profile, token } = await registerUser(p, {
+    subject: 'bench-legacy',
+    email: 'legacy@example.com',
+    name: 'Legacy User',
+    givenName: 'Legacy',
+    familyName: 'User',
+  });
   const profileKey = itemKeys.profile(profile.id);
   const key = `${profileKey.PK}|${profileKey.SK}`;
   const { pii: _record, pii_version: _version, ...item } = dynamo.items.get(key)!;
-  const seal = (attribute: 'email' | 'name' | 'given_name' | 'family_name' | 'device_id', value: string) => p.pii.seal(profile.id, attribute, value);
+  const seal = (attribute: 'email' | 'name' | 'given_name' | 'family_name' | 'device_id', value: string) =>
+    p.pii.seal(profile.id, attribute, value);
   dynamo.items.set(key, {
     ...item,
     email: await seal('email', 'legacy@example.com'),
@@ -71,7 +92,11 @@ async function legacyUser(p: ReturnType<typeof createServices>, dynamo: ReturnTy
   return { token };
 }
 
-async function measure(handler: (event: unknown, context: Context) => Promise<any>, event: () => unknown, seconds: number) {
+async function measure(
+  handler: (event: unknown, context: Context) => Promise<any>,
+  event: () => unknown,
+  seconds: number,
+) {
   const context = {} as Context;
   for (let i = 0; i < 200; i++) await handler(event(), context); // warm up (JIT, caches)
   const latencies: number[] = [];
@@ -89,7 +114,10 @@ async function measure(handler: (event: unknown, context: Context) => Promise<an
 /** In-process ops/s and p99 for REST v1 events through the Lambda handler, beside Express + serverless-http. */
 export async function measureWarmHandlers(seconds = 3) {
   const { deps, token, jobId, legacyToken } = await fakeDeps();
-  const contenders = { hono: createRuntime(deps).handler, express: createExpressHandler(deps) as unknown as (e: unknown, c: Context) => Promise<any> };
+  const contenders = {
+    hono: createRuntime(deps).handler,
+    express: createExpressHandler(deps) as unknown as (e: unknown, c: Context) => Promise<any>,
+  };
   const routes = {
     health: () => restEvent('/health'),
     status: () => restEvent(`/api/v1/process/status/${jobId}`, token),
@@ -98,9 +126,14 @@ export async function measureWarmHandlers(seconds = 3) {
   const results: Record<string, Record<string, { opsPerSecond: number; p99Ms: number }>> = {};
   for (const [route, event] of Object.entries(routes)) {
     results[route] = {};
-    for (const [name, handler] of Object.entries(contenders)) results[route]![name] = await measure(handler, event, seconds);
+    for (const [name, handler] of Object.entries(contenders))
+      results[route]![name] = await measure(handler, event, seconds);
   }
   // Today's design: Express, two round trips (session, then profile), a message per field.
-  results.profile!.todaysDesign = await measure(contenders.express, () => restEvent('/api/v1/user/profile', legacyToken), seconds);
+  results.profile!.todaysDesign = await measure(
+    contenders.express,
+    () => restEvent('/api/v1/user/profile', legacyToken),
+    seconds,
+  );
   return results;
 }

@@ -73,17 +73,39 @@ export async function measureWorker(dynamodb: DynamoDbLocal, options: WorkerBenc
   const s3 = await startS3Local({ buckets: [] });
   const bedrock = await startBedrockStandIn();
   try {
-    const config = offlineConfig({ apiUrl: 'http://127.0.0.1:3000', usersTable: 'serenya-bench-worker', tempBucket: 'serenya-bench-worker-temp' });
-    const { deps, clients } = createLocalDeps({ config, endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint }, keys: generateLocalKeys(), logger: createLogger('dev', 'SILENT') });
+    const config = offlineConfig({
+      apiUrl: 'http://127.0.0.1:3000',
+      usersTable: 'serenya-bench-worker',
+      tempBucket: 'serenya-bench-worker-temp',
+    });
+    const { deps, clients } = createLocalDeps({
+      config,
+      endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint },
+      keys: generateLocalKeys(),
+      logger: createLogger('dev', 'SILENT'),
+    });
     await ensureUsersTable(clients.dynamoClient, config.usersTable);
     await clients.s3.send(new CreateBucketCommand({ Bucket: config.tempBucket }));
     const userId = randomUUID();
     const jobId = randomUUID();
     // A job is reserved only for a live account (the deletion fence).
-    await deps.dynamo.send(new PutCommand({ TableName: config.usersTable, Item: { ...itemKeys.profile(userId), entity: 'user', id: userId } }));
-    await createJobStore({ dynamo: deps.dynamo, config, clock: systemClock }).reserve({ userId, jobId, type: 'document', contentType: 'application/pdf', daily: { counter: 'documents', limit: 1_000_000 } });
+    await deps.dynamo.send(
+      new PutCommand({
+        TableName: config.usersTable,
+        Item: { ...itemKeys.profile(userId), entity: 'user', id: userId },
+      }),
+    );
+    await createJobStore({ dynamo: deps.dynamo, config, clock: systemClock }).reserve({
+      userId,
+      jobId,
+      type: 'document',
+      contentType: 'application/pdf',
+      daily: { counter: 'documents', limit: 1_000_000 },
+    });
     const document = bigPdf();
-    await clients.s3.send(new PutObjectCommand({ Bucket: config.tempBucket, Key: tempBucketLayout.input(userId, jobId), Body: document }));
+    await clients.s3.send(
+      new PutObjectCommand({ Bucket: config.tempBucket, Key: tempBucketLayout.input(userId, jobId), Body: document }),
+    );
     // Small lab reports for the leak check: job records written directly (the concurrency
     // limit is the API's business, not the worker's), inputs uploaded.
     const leakJobs = Array.from({ length: documents }, () => randomUUID());
@@ -92,24 +114,37 @@ export async function measureWorker(dynamodb: DynamoDbLocal, options: WorkerBenc
     await inBatches(leakJobs, async (leakJob) => {
       const item = { entity: 'job', job_id: leakJob, user_id: userId, type: 'document', status: 'awaiting_upload' };
       const times = { content_type: 'text/plain', created_at: now, updated_at: now };
-      await deps.dynamo.send(new PutCommand({ TableName: config.usersTable, Item: { ...itemKeys.job(userId, leakJob), ...item, ...times } }));
+      await deps.dynamo.send(
+        new PutCommand({ TableName: config.usersTable, Item: { ...itemKeys.job(userId, leakJob), ...item, ...times } }),
+      );
       const key = tempBucketLayout.input(userId, leakJob);
       await clients.s3.send(new PutObjectCommand({ Bucket: config.tempBucket, Key: key, Body: report }));
     });
     // Asynchronous: S3 and the stand-in answer the probe from this very process.
-    const { stdout: out } = await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./worker-probe.ts', import.meta.url))], {
-      env: {
-        ...process.env,
-        BENCH_DYNAMODB: dynamodb.endpoint, BENCH_S3: s3.endpoint, BENCH_BEDROCK: bedrock.endpoint,
-        BENCH_TABLE: config.usersTable, BENCH_BUCKET: config.tempBucket, BENCH_USER: userId, BENCH_JOB: jobId, BENCH_SIZE: String(document.length),
-        BENCH_LEAK_JOBS: leakJobs.join(','), BENCH_SAMPLE_AT: sampleAt.join(','),
-        ...options.env,
-        POWERTOOLS_METRICS_DISABLED: 'true',
+    const { stdout: out } = await promisify(execFile)(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', fileURLToPath(new URL('./worker-probe.ts', import.meta.url))],
+      {
+        env: {
+          ...process.env,
+          BENCH_DYNAMODB: dynamodb.endpoint,
+          BENCH_S3: s3.endpoint,
+          BENCH_BEDROCK: bedrock.endpoint,
+          BENCH_TABLE: config.usersTable,
+          BENCH_BUCKET: config.tempBucket,
+          BENCH_USER: userId,
+          BENCH_JOB: jobId,
+          BENCH_SIZE: String(document.length),
+          BENCH_LEAK_JOBS: leakJobs.join(','),
+          BENCH_SAMPLE_AT: sampleAt.join(','),
+          ...options.env,
+          POWERTOOLS_METRICS_DISABLED: 'true',
+        },
+        encoding: 'utf8',
+        timeout: 120_000 + documents * 200,
+        maxBuffer: 1024 * 1024,
       },
-      encoding: 'utf8',
-      timeout: 120_000 + documents * 200,
-      maxBuffer: 1024 * 1024,
-    });
+    );
     const probe = JSON.parse(out.trim().split('\n').at(-1)!);
     if (probe.status !== 'completed') throw new Error(`worker bench: job ${probe.status} ${probe.error ?? ''}`);
     // A worker that failed the small documents fast would look flat for the wrong reason.

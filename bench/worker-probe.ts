@@ -16,7 +16,11 @@ import { offlineConfig } from '../local/offline-config';
  * small documents, one event each, with memory samples along the way.
  */
 const env = process.env as Record<string, string>;
-const config = offlineConfig({ apiUrl: 'http://127.0.0.1:3000', usersTable: env.BENCH_TABLE, tempBucket: env.BENCH_BUCKET });
+const config = offlineConfig({
+  apiUrl: 'http://127.0.0.1:3000',
+  usersTable: env.BENCH_TABLE,
+  tempBucket: env.BENCH_BUCKET,
+});
 const { deps } = createLocalDeps({
   config,
   endpoints: { dynamodb: env.BENCH_DYNAMODB!, s3: env.BENCH_S3!, bedrock: env.BENCH_BEDROCK! },
@@ -25,7 +29,16 @@ const { deps } = createLocalDeps({
 });
 const worker = createUploadWorker(createServices(deps).jobs, deps.model, deps.logger);
 const key = tempBucketLayout.input(env.BENCH_USER!, env.BENCH_JOB!);
-const event = { Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Post', awsRegion: config.region, s3: { bucket: { name: config.tempBucket }, object: { key, size: Number(env.BENCH_SIZE) } } }] };
+const event = {
+  Records: [
+    {
+      eventSource: 'aws:s3',
+      eventName: 'ObjectCreated:Post',
+      awsRegion: config.region,
+      s3: { bucket: { name: config.tempBucket }, object: { key, size: Number(env.BENCH_SIZE) } },
+    },
+  ],
+};
 
 /**
  * Memory after a full GC: what V8 holds (used, reserved, resident, the young generation's share),
@@ -59,7 +72,9 @@ const samples = [];
 const t1 = performance.now();
 for (const [i, leakJob] of leakJobs.entries()) {
   const leakKey = tempBucketLayout.input(env.BENCH_USER!, leakJob);
-  await worker({ Records: [{ ...event.Records[0]!, s3: { bucket: { name: config.tempBucket }, object: { key: leakKey, size: 1 } } }] } as never);
+  await worker({
+    Records: [{ ...event.Records[0]!, s3: { bucket: { name: config.tempBucket }, object: { key: leakKey, size: 1 } } }],
+  } as never);
   if (sampleAt.has(i + 1)) samples.push(memory(i + 1));
 }
 const smallDocumentsMs = performance.now() - t1;

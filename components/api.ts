@@ -145,39 +145,46 @@ export class Api extends pulumi.ComponentResource {
       visibilityConfig: visibility(name),
     });
     return new aws.wafv2.WebAcl(
-      ...transformed(this.args.transform?.webAcl, `${this.name}-waf`, {
-        scope: 'REGIONAL',
-        defaultAction: { allow: {} },
-        rules: [
-          // The common rules block bodies over 8 KB; the app takes up to 256 KiB and caps it itself.
-          managed(1, 'AWSManagedRulesCommonRuleSet', [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]),
-          managed(2, 'AWSManagedRulesKnownBadInputsRuleSet'),
-          {
-            name: 'rate-per-ip',
-            priority: 3,
-            action: { block: {} },
-            statement: { rateBasedStatement: { limit: this.args.wafRequestsPer5MinPerIp, aggregateKeyType: 'IP' } },
-            visibilityConfig: visibility('rate-per-ip'),
-          },
-          // One client, wherever it connects from. Requests without the header are not counted here
-          // (WAF skips a request missing a custom key); the per-IP rule still counts them.
-          {
-            name: 'rate-per-token',
-            priority: 4,
-            action: { block: {} },
-            statement: {
-              rateBasedStatement: {
-                limit: this.args.wafRequestsPer5MinPerToken ?? 600,
-                aggregateKeyType: 'CUSTOM_KEYS',
-                customKeys: [{ header: { name: 'authorization', textTransformations: [{ priority: 0, type: 'NONE' }] } }],
-              },
+      ...transformed(
+        this.args.transform?.webAcl,
+        `${this.name}-waf`,
+        {
+          scope: 'REGIONAL',
+          defaultAction: { allow: {} },
+          rules: [
+            // The common rules block bodies over 8 KB; the app takes up to 256 KiB and caps it itself.
+            managed(1, 'AWSManagedRulesCommonRuleSet', [{ name: 'SizeRestrictions_BODY', actionToUse: { count: {} } }]),
+            managed(2, 'AWSManagedRulesKnownBadInputsRuleSet'),
+            {
+              name: 'rate-per-ip',
+              priority: 3,
+              action: { block: {} },
+              statement: { rateBasedStatement: { limit: this.args.wafRequestsPer5MinPerIp, aggregateKeyType: 'IP' } },
+              visibilityConfig: visibility('rate-per-ip'),
             },
-            visibilityConfig: visibility('rate-per-token'),
-          },
-        ],
-        visibilityConfig: visibility(`${this.name}-waf`),
-        tags: classified('none'),
-      }, { parent: this }),
+            // One client, wherever it connects from. Requests without the header are not counted here
+            // (WAF skips a request missing a custom key); the per-IP rule still counts them.
+            {
+              name: 'rate-per-token',
+              priority: 4,
+              action: { block: {} },
+              statement: {
+                rateBasedStatement: {
+                  limit: this.args.wafRequestsPer5MinPerToken ?? 600,
+                  aggregateKeyType: 'CUSTOM_KEYS',
+                  customKeys: [
+                    { header: { name: 'authorization', textTransformations: [{ priority: 0, type: 'NONE' }] } },
+                  ],
+                },
+              },
+              visibilityConfig: visibility('rate-per-token'),
+            },
+          ],
+          visibilityConfig: visibility(`${this.name}-waf`),
+          tags: classified('none'),
+        },
+        { parent: this },
+      ),
     );
   }
 
@@ -188,7 +195,11 @@ export class Api extends pulumi.ComponentResource {
   private createWafLogging() {
     const logs = new aws.cloudwatch.LogGroup(
       `${this.name}-waf-logs`,
-      { namePrefix: 'aws-waf-logs-serenya-', retentionInDays: this.args.logRetentionDays ?? 30, tags: classified('pii') },
+      {
+        namePrefix: 'aws-waf-logs-serenya-',
+        retentionInDays: this.args.logRetentionDays ?? 30,
+        tags: classified('pii'),
+      },
       { parent: this },
     );
     new aws.wafv2.WebAclLoggingConfiguration(
@@ -225,7 +236,11 @@ export class Api extends pulumi.ComponentResource {
       },
       this,
     );
-    return new aws.apigateway.Account(`${this.name}-account`, { cloudwatchRoleArn: role.arn }, { parent: this, dependsOn: [policy] });
+    return new aws.apigateway.Account(
+      `${this.name}-account`,
+      { cloudwatchRoleArn: role.arn },
+      { parent: this, dependsOn: [policy] },
+    );
   }
 
   private createDomains(domain: ApiDomain) {
@@ -233,7 +248,12 @@ export class Api extends pulumi.ComponentResource {
     const hostedZoneId = domain.hostedZoneId;
     const certificate = new aws.acm.Certificate(
       `${this.name}-certificate`,
-      { domainName: domain.zoneName, subjectAlternativeNames: [domain.globalName], validationMethod: 'DNS', tags: classified('none') },
+      {
+        domainName: domain.zoneName,
+        subjectAlternativeNames: [domain.globalName],
+        validationMethod: 'DNS',
+        tags: classified('none'),
+      },
       { parent: this },
     );
     const option = (name: string) =>
@@ -263,7 +283,10 @@ export class Api extends pulumi.ComponentResource {
       `${this.name}-certificate-validated`,
       {
         certificateArn: certificate.arn,
-        validationRecordFqdns: [...records.map((r) => r.fqdn), ...(domain.ownsGlobalValidationRecord ? [] : [option(domain.globalName).resourceRecordName])],
+        validationRecordFqdns: [
+          ...records.map((r) => r.fqdn),
+          ...(domain.ownsGlobalValidationRecord ? [] : [option(domain.globalName).resourceRecordName]),
+        ],
       },
       { parent: this },
     );
@@ -293,8 +316,10 @@ export class Api extends pulumi.ComponentResource {
     return pulumi.all([zone.name, zone.privateZone]).apply(([zoneName, privateZone]) => {
       const apex = zoneName.replace(/\.$/, '');
       const outside = [domain.zoneName, domain.globalName].filter((n) => n !== apex && !n.endsWith(`.${apex}`));
-      if (privateZone) return `serenya:domain.hostedZoneId ${domain.hostedZoneId} is a private hosted zone; name the public zone that serves ${domain.zoneName}`;
-      if (outside.length) return `serenya:domain.hostedZoneId ${domain.hostedZoneId} serves ${apex}, not ${outside.join(' and ')}; name the hosted zone of those names`;
+      if (privateZone)
+        return `serenya:domain.hostedZoneId ${domain.hostedZoneId} is a private hosted zone; name the public zone that serves ${domain.zoneName}`;
+      if (outside.length)
+        return `serenya:domain.hostedZoneId ${domain.hostedZoneId} serves ${apex}, not ${outside.join(' and ')}; name the hosted zone of those names`;
       return undefined;
     });
   }
@@ -307,7 +332,11 @@ export class Api extends pulumi.ComponentResource {
    */
   connect(handler: aws.lambda.Alias, streamed?: StreamedRoute) {
     const resource = (key: string, parentId: pulumi.Input<string>, pathPart: string) =>
-      new aws.apigateway.Resource(`${this.name}-${key}`, { restApi: this.restApi.id, parentId, pathPart }, { parent: this });
+      new aws.apigateway.Resource(
+        `${this.name}-${key}`,
+        { restApi: this.restApi.id, parentId, pathPart },
+        { parent: this },
+      );
     const targets: Array<{ key: string; resourceId: pulumi.Input<string>; streaming?: StreamedRoute }> = [
       { key: 'root', resourceId: this.restApi.rootResourceId },
       { key: 'proxy', resourceId: resource('proxy', this.restApi.rootResourceId, '{proxy+}').id },
@@ -319,7 +348,11 @@ export class Api extends pulumi.ComponentResource {
         const key = `path-${segments.slice(0, i + 1).join('-')}`;
         const { id } = resource(key, parentId, segment);
         if (i === segments.length - 1) targets.push({ key: 'streamed', resourceId: id, streaming: streamed });
-        else targets.push({ key, resourceId: id }, { key: `${key}-proxy`, resourceId: resource(`${key}-proxy`, id, '{proxy+}').id });
+        else
+          targets.push(
+            { key, resourceId: id },
+            { key: `${key}-proxy`, resourceId: resource(`${key}-proxy`, id, '{proxy+}').id },
+          );
         parentId = id;
       });
     }
@@ -379,22 +412,28 @@ export class Api extends pulumi.ComponentResource {
       `${this.name}-deployment`,
       {
         restApi: this.restApi.id,
-        triggers: { routes: pulumi.jsonStringify(routes.map((r) => [r.method.id, r.integration.id, r.integration.uri])) },
+        triggers: {
+          routes: pulumi.jsonStringify(routes.map((r) => [r.method.id, r.integration.id, r.integration.uri])),
+        },
       },
       { parent: this, dependsOn: routes.flatMap((r) => [r.method, r.integration]) },
     );
     this.stage = new aws.apigateway.Stage(
-      ...transformed(this.args.transform?.stage, `${this.name}-stage`, {
-        restApi: this.restApi.id,
-        deployment: deployment.id,
-        stageName,
-        // No X-Ray: see `platform-functions.ts` for why the zone does not trace.
-        xrayTracingEnabled: false,
-        accessLogSettings: { destinationArn: this.accessLogs.arn, format: accessLogFormat },
-        tags: classified('none'),
-      },
-      // Access logs need the account's CloudWatch role set first, or stage creation is refused.
-      { parent: this, dependsOn: this.accountSettings ? [this.accountSettings] : [] }),
+      ...transformed(
+        this.args.transform?.stage,
+        `${this.name}-stage`,
+        {
+          restApi: this.restApi.id,
+          deployment: deployment.id,
+          stageName,
+          // No X-Ray: see `platform-functions.ts` for why the zone does not trace.
+          xrayTracingEnabled: false,
+          accessLogSettings: { destinationArn: this.accessLogs.arn, format: accessLogFormat },
+          tags: classified('none'),
+        },
+        // Access logs need the account's CloudWatch role set first, or stage creation is refused.
+        { parent: this, dependsOn: this.accountSettings ? [this.accountSettings] : [] },
+      ),
     );
     new aws.apigateway.MethodSettings(
       `${this.name}-stage-settings`,

@@ -36,7 +36,12 @@ export class AuditBucket extends pulumi.ComponentResource {
     super('serenya:storage:AuditBucket', name, {}, opts);
     this.bucket = new SecureBucket(
       name,
-      { kmsKeyArn: args.kmsKeyArn, classification: 'audit', objectLock: true, transform: { bucket: args.transform?.bucket } },
+      {
+        kmsKeyArn: args.kmsKeyArn,
+        classification: 'audit',
+        objectLock: true,
+        transform: { bucket: args.transform?.bucket },
+      },
       { parent: this },
     ).bucket;
     const versioning = this.createVersioning(name);
@@ -47,7 +52,12 @@ export class AuditBucket extends pulumi.ComponentResource {
 
   /** Writing audit events under `observability/`; nothing else, not even reading them back. */
   grantWriteEvents(): Statement {
-    return { Sid: 'WriteAuditEvents', Effect: 'Allow', Action: ['s3:PutObject'], Resource: pulumi.interpolate`${this.bucket.arn}/${auditBucketLayout.eventsPrefix}*` };
+    return {
+      Sid: 'WriteAuditEvents',
+      Effect: 'Allow',
+      Action: ['s3:PutObject'],
+      Resource: pulumi.interpolate`${this.bucket.arn}/${auditBucketLayout.eventsPrefix}*`,
+    };
   }
 
   private createVersioning(name: string) {

@@ -18,9 +18,15 @@ export function bedrockArns(args: {
 }): { arns: string[]; problem?: string } {
   const { modelId, homeRegion, allowedRegions, profile } = args;
   if (!profileGeography(modelId)) return { arns: [`arn:aws:bedrock:${homeRegion}::foundation-model/${modelId}`] };
-  if (!profile || profile.modelArns.length === 0) return { arns: [], problem: `Bedrock describes no models for the inference profile ${modelId} in ${homeRegion}; check the model id` };
+  if (!profile || profile.modelArns.length === 0)
+    return {
+      arns: [],
+      problem: `Bedrock describes no models for the inference profile ${modelId} in ${homeRegion}; check the model id`,
+    };
   const inZone = profile.modelArns.filter((arn) => allowedRegions.includes(arn.split(':')[3] ?? ''));
-  const outside = [...new Set(profile.modelArns.filter((arn) => !inZone.includes(arn)).map((arn) => arn.split(':')[3]))];
+  const outside = [
+    ...new Set(profile.modelArns.filter((arn) => !inZone.includes(arn)).map((arn) => arn.split(':')[3])),
+  ];
   return {
     arns: [profile.inferenceProfileArn, ...inZone],
     problem: outside.length

@@ -16,7 +16,10 @@ export class FunctionRoles extends pulumi.ComponentResource {
 
   constructor(name: string, args: Record<string, never> = {}, opts?: pulumi.ComponentResourceOptions) {
     super('serenya:compute:FunctionRoles', name, args, opts);
-    this.roles = Object.fromEntries(functionNames.map((fn) => [fn, this.createRole(name, fn)])) as Record<FunctionName, aws.iam.Role>;
+    this.roles = Object.fromEntries(functionNames.map((fn) => [fn, this.createRole(name, fn)])) as Record<
+      FunctionName,
+      aws.iam.Role
+    >;
     this.registerOutputs(Object.fromEntries(functionNames.map((fn) => [`${fn}RoleArn`, this.roles[fn].arn])));
   }
 

@@ -30,7 +30,10 @@ const englishOnlyZod: Plugin = {
  * requests need (S3, KMS, the Encryption SDK, Bedrock, Secrets Manager) loads when first used,
  * not at every cold start. ESM bundles of CommonJS dependencies call `require`, hence the `createRequire` banner.
  */
-export async function bundleLambda(outdir: string, entry = lambdaEntry): Promise<{ dir: string; file: string; metafile: Metafile }> {
+export async function bundleLambda(
+  outdir: string,
+  entry = lambdaEntry,
+): Promise<{ dir: string; file: string; metafile: Metafile }> {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const file = join(outdir, 'index.mjs');

@@ -11,7 +11,11 @@ import { classified } from './tags';
 export const rollbackAlarmRule = { minimumSample: 20, errorRate: 0.05, periodSeconds: 300 } as const;
 
 /** Metric math: `errors / total` over the period, 0 while `total` is under the minimum sample. */
-function errorRateQueries(namespace: string, metrics: { errors: string; total: string }, dimensions: Record<string, pulumi.Input<string>>) {
+function errorRateQueries(
+  namespace: string,
+  metrics: { errors: string; total: string },
+  dimensions: Record<string, pulumi.Input<string>>,
+) {
   const metric = (id: string, metricName: string) => ({
     id,
     returnData: false,
@@ -39,7 +43,12 @@ export interface ObservabilityArgs {
   alarmEmail: string;
   /** KMS key that encrypts the alarm topics. */
   kmsKeyArn: pulumi.Input<string>;
-  functionNames: { api: pulumi.Input<string>; worker: pulumi.Input<string>; stream: pulumi.Input<string>; chat: pulumi.Input<string> };
+  functionNames: {
+    api: pulumi.Input<string>;
+    worker: pulumi.Input<string>;
+    stream: pulumi.Input<string>;
+    chat: pulumi.Input<string>;
+  };
   /** The queue the audit stream's event source mapping sends the records it gives up on to. */
   streamFailureQueueName: pulumi.Input<string>;
   /**
@@ -81,16 +90,34 @@ export class Observability extends pulumi.ComponentResource {
   }
 
   private createTopic(name: string, severity: string, args: ObservabilityArgs) {
-    const topic = new aws.sns.Topic(`${name}-${severity}`, { kmsMasterKeyId: args.kmsKeyArn, tags: classified('none') }, { parent: this });
-    new aws.sns.TopicSubscription(`${name}-${severity}-email`, { topic: topic.arn, protocol: 'email', endpoint: args.alarmEmail }, { parent: this });
+    const topic = new aws.sns.Topic(
+      `${name}-${severity}`,
+      { kmsMasterKeyId: args.kmsKeyArn, tags: classified('none') },
+      { parent: this },
+    );
+    new aws.sns.TopicSubscription(
+      `${name}-${severity}-email`,
+      { topic: topic.arn, protocol: 'email', endpoint: args.alarmEmail },
+      { parent: this },
+    );
     return topic;
   }
 
-  private alarm(name: string, topic: aws.sns.Topic, alarm: Omit<aws.cloudwatch.MetricAlarmArgs, 'alarmActions' | 'okActions'>) {
+  private alarm(
+    name: string,
+    topic: aws.sns.Topic,
+    alarm: Omit<aws.cloudwatch.MetricAlarmArgs, 'alarmActions' | 'okActions'>,
+  ) {
     this.alarms.push(
       new aws.cloudwatch.MetricAlarm(
         name,
-        { treatMissingData: 'notBreaching', ...alarm, alarmActions: [topic.arn], okActions: [topic.arn], tags: classified('none') },
+        {
+          treatMissingData: 'notBreaching',
+          ...alarm,
+          alarmActions: [topic.arn],
+          okActions: [topic.arn],
+          tags: classified('none'),
+        },
         { parent: this },
       ),
     );
@@ -109,37 +136,66 @@ export class Observability extends pulumi.ComponentResource {
       this.rollbackAlarm(`${name}-${fn}-errors`, this.criticalTopic, {
         alarmDescription: `${fn} function: more than ${percent} of at least ${minimumSample} invocations failed in 5 minutes`,
         ...errorRateQueries('AWS/Lambda', { errors: 'Errors', total: 'Invocations' }, { FunctionName: functionName }),
-        threshold: errorRate, comparisonOperator: 'GreaterThanThreshold', evaluationPeriods: 1,
+        threshold: errorRate,
+        comparisonOperator: 'GreaterThanThreshold',
+        evaluationPeriods: 1,
       });
     }
     this.rollbackAlarm(`${name}-api-5xx`, this.criticalTopic, {
       alarmDescription: `API Gateway: more than ${percent} of at least ${minimumSample} requests answered 5xx in 5 minutes`,
-      ...errorRateQueries('AWS/ApiGateway', { errors: '5XXError', total: 'Count' }, { ApiName: args.restApiName, Stage: args.stageName }),
-      threshold: errorRate, comparisonOperator: 'GreaterThanThreshold', evaluationPeriods: 1,
+      ...errorRateQueries(
+        'AWS/ApiGateway',
+        { errors: '5XXError', total: 'Count' },
+        { ApiName: args.restApiName, Stage: args.stageName },
+      ),
+      threshold: errorRate,
+      comparisonOperator: 'GreaterThanThreshold',
+      evaluationPeriods: 1,
     });
     for (const kind of ['Read', 'Write']) {
       this.alarm(`${name}-table-${kind.toLowerCase()}-throttles`, this.criticalTopic, {
         alarmDescription: `Users table: ${kind.toLowerCase()} requests throttled`,
-        namespace: 'AWS/DynamoDB', metricName: `${kind}ThrottleEvents`, dimensions: { TableName: args.tableName },
-        statistic: 'Sum', threshold: 0, comparisonOperator: 'GreaterThanThreshold', ...fiveMinutes,
+        namespace: 'AWS/DynamoDB',
+        metricName: `${kind}ThrottleEvents`,
+        dimensions: { TableName: args.tableName },
+        statistic: 'Sum',
+        threshold: 0,
+        comparisonOperator: 'GreaterThanThreshold',
+        ...fiveMinutes,
       });
     }
     this.createAuditStreamAlarms(name, args);
     this.createDeletionAlarms(name);
     this.alarm(`${name}-worker-near-timeout`, this.warningTopic, {
       alarmDescription: 'Worker: slowest run above 80% of its timeout',
-      namespace: 'AWS/Lambda', metricName: 'Duration', dimensions: { FunctionName: args.functionNames.worker },
-      statistic: 'Maximum', threshold: functionSizes.worker.timeout * 1000 * 0.8, comparisonOperator: 'GreaterThanThreshold', ...fiveMinutes,
+      namespace: 'AWS/Lambda',
+      metricName: 'Duration',
+      dimensions: { FunctionName: args.functionNames.worker },
+      statistic: 'Maximum',
+      threshold: functionSizes.worker.timeout * 1000 * 0.8,
+      comparisonOperator: 'GreaterThanThreshold',
+      ...fiveMinutes,
     });
     this.alarm(`${name}-bedrock-errors`, this.criticalTopic, {
       alarmDescription: 'Bedrock: server errors for this zone’s model',
-      namespace: 'AWS/Bedrock', metricName: 'InvocationServerErrors', dimensions: { ModelId: args.modelId },
-      statistic: 'Sum', threshold: 5, comparisonOperator: 'GreaterThanThreshold', ...fiveMinutes,
+      namespace: 'AWS/Bedrock',
+      metricName: 'InvocationServerErrors',
+      dimensions: { ModelId: args.modelId },
+      statistic: 'Sum',
+      threshold: 5,
+      comparisonOperator: 'GreaterThanThreshold',
+      ...fiveMinutes,
     });
     this.alarm(`${name}-llm-cost`, this.warningTopic, {
       alarmDescription: `Estimated Bedrock spend above ${args.llmCostAlarmUsdPerHour} USD in an hour`,
-      namespace: platformMetrics.namespace, metricName: platformMetrics.estimatedCost, dimensions: { service: 'serenya' },
-      statistic: 'Sum', threshold: args.llmCostAlarmUsdPerHour, comparisonOperator: 'GreaterThanThreshold', period: 3600, evaluationPeriods: 1,
+      namespace: platformMetrics.namespace,
+      metricName: platformMetrics.estimatedCost,
+      dimensions: { service: 'serenya' },
+      statistic: 'Sum',
+      threshold: args.llmCostAlarmUsdPerHour,
+      comparisonOperator: 'GreaterThanThreshold',
+      period: 3600,
+      evaluationPeriods: 1,
     });
   }
 
@@ -150,18 +206,37 @@ export class Observability extends pulumi.ComponentResource {
   private createAuditStreamAlarms(name: string, args: ObservabilityArgs) {
     this.alarm(`${name}-stream-failures`, this.criticalTopic, {
       alarmDescription: 'Audit stream: records given up on, in the failure queue (replay them: docs/runbooks.md)',
-      namespace: 'AWS/SQS', metricName: 'ApproximateNumberOfMessagesVisible', dimensions: { QueueName: args.streamFailureQueueName },
-      statistic: 'Maximum', threshold: 0, comparisonOperator: 'GreaterThanThreshold', period: 300, evaluationPeriods: 1,
+      namespace: 'AWS/SQS',
+      metricName: 'ApproximateNumberOfMessagesVisible',
+      dimensions: { QueueName: args.streamFailureQueueName },
+      statistic: 'Maximum',
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      period: 300,
+      evaluationPeriods: 1,
     });
     this.alarm(`${name}-stream-iterator-age`, this.criticalTopic, {
       alarmDescription: 'Audit stream: oldest unprocessed record older than 15 minutes (records expire after 24 hours)',
-      namespace: 'AWS/Lambda', metricName: 'IteratorAge', dimensions: { FunctionName: args.functionNames.stream },
-      statistic: 'Maximum', threshold: 15 * 60 * 1000, comparisonOperator: 'GreaterThanThreshold', period: 300, evaluationPeriods: 1,
+      namespace: 'AWS/Lambda',
+      metricName: 'IteratorAge',
+      dimensions: { FunctionName: args.functionNames.stream },
+      statistic: 'Maximum',
+      threshold: 15 * 60 * 1000,
+      comparisonOperator: 'GreaterThanThreshold',
+      period: 300,
+      evaluationPeriods: 1,
     });
     this.alarm(`${name}-apple-revocations-overdue`, this.warningTopic, {
-      alarmDescription: 'Sign in with Apple: a token has waited more than an hour for Apple to revoke it (docs/runbooks.md)',
-      namespace: platformMetrics.namespace, metricName: platformMetrics.appleRevocationOldestAge, dimensions: { service: 'serenya' },
-      statistic: 'Maximum', threshold: 3600, comparisonOperator: 'GreaterThanThreshold', period: 3600, evaluationPeriods: 1,
+      alarmDescription:
+        'Sign in with Apple: a token has waited more than an hour for Apple to revoke it (docs/runbooks.md)',
+      namespace: platformMetrics.namespace,
+      metricName: platformMetrics.appleRevocationOldestAge,
+      dimensions: { service: 'serenya' },
+      statistic: 'Maximum',
+      threshold: 3600,
+      comparisonOperator: 'GreaterThanThreshold',
+      period: 3600,
+      evaluationPeriods: 1,
       treatMissingData: args.appleSignIn ? 'breaching' : 'notBreaching',
     });
   }
@@ -172,19 +247,38 @@ export class Observability extends pulumi.ComponentResource {
    */
   private createDeletionAlarms(name: string) {
     this.alarm(`${name}-deletions-pending`, this.criticalTopic, {
-      alarmDescription: 'Account deletion: one unfinished for more than 6 hours, or the sweep silent for an hour (docs/runbooks.md)',
-      namespace: platformMetrics.namespace, metricName: platformMetrics.pendingDeletionAge, dimensions: { service: 'serenya' },
-      statistic: 'Maximum', threshold: 6 * 3600, comparisonOperator: 'GreaterThanThreshold', period: 3600, evaluationPeriods: 1,
+      alarmDescription:
+        'Account deletion: one unfinished for more than 6 hours, or the sweep silent for an hour (docs/runbooks.md)',
+      namespace: platformMetrics.namespace,
+      metricName: platformMetrics.pendingDeletionAge,
+      dimensions: { service: 'serenya' },
+      statistic: 'Maximum',
+      threshold: 6 * 3600,
+      comparisonOperator: 'GreaterThanThreshold',
+      period: 3600,
+      evaluationPeriods: 1,
       treatMissingData: 'breaching',
     });
     this.alarm(`${name}-deletion-failures`, this.warningTopic, {
-      alarmDescription: 'Account deletion: the sweep failed to finish a deletion in two 15-minute windows running (docs/runbooks.md)',
-      namespace: platformMetrics.namespace, metricName: platformMetrics.deletionFailures, dimensions: { service: 'serenya' },
-      statistic: 'Sum', threshold: 0, comparisonOperator: 'GreaterThanThreshold', period: 900, evaluationPeriods: 2,
+      alarmDescription:
+        'Account deletion: the sweep failed to finish a deletion in two 15-minute windows running (docs/runbooks.md)',
+      namespace: platformMetrics.namespace,
+      metricName: platformMetrics.deletionFailures,
+      dimensions: { service: 'serenya' },
+      statistic: 'Sum',
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      period: 900,
+      evaluationPeriods: 2,
     });
   }
 
-  private dashboard(name: string, title: string, args: ObservabilityArgs, widgets: Array<{ title: string; metrics: pulumi.Input<Metric>[]; stat?: string }>) {
+  private dashboard(
+    name: string,
+    title: string,
+    args: ObservabilityArgs,
+    widgets: Array<{ title: string; metrics: pulumi.Input<Metric>[]; stat?: string }>,
+  ) {
     return new aws.cloudwatch.Dashboard(
       name,
       {
@@ -196,7 +290,14 @@ export class Observability extends pulumi.ComponentResource {
             y: Math.floor(i / 2) * 6,
             width: 12,
             height: 6,
-            properties: { title: w.title, region: args.region, stat: w.stat ?? 'Sum', period: 300, view: 'timeSeries', metrics: w.metrics },
+            properties: {
+              title: w.title,
+              region: args.region,
+              stat: w.stat ?? 'Sum',
+              period: 300,
+              view: 'timeSeries',
+              metrics: w.metrics,
+            },
           })),
         }),
       },
@@ -207,12 +308,34 @@ export class Observability extends pulumi.ComponentResource {
   private createDashboards(name: string, args: ObservabilityArgs) {
     const ns = platformMetrics.namespace;
     // Powertools adds the `service` dimension to every metric the runtime emits.
-    const audit = (type: string): pulumi.Input<Metric> => [ns, platformMetrics.auditEvents, 'service', 'serenya', 'type', type];
-    const tokens = (metric: string, jobType: string): pulumi.Input<Metric> => [ns, metric, 'service', 'serenya', 'model', args.modelId, 'jobType', jobType];
+    const audit = (type: string): pulumi.Input<Metric> => [
+      ns,
+      platformMetrics.auditEvents,
+      'service',
+      'serenya',
+      'type',
+      type,
+    ];
+    const tokens = (metric: string, jobType: string): pulumi.Input<Metric> => [
+      ns,
+      metric,
+      'service',
+      'serenya',
+      'model',
+      args.modelId,
+      'jobType',
+      jobType,
+    ];
     const perFunction = (metric: string) =>
-      Object.values(args.functionNames).map((fn) => pulumi.output(fn).apply((f): Metric => ['AWS/Lambda', metric, 'FunctionName', f]));
-    const api = (metric: string) => pulumi.all([args.restApiName, args.stageName]).apply(([a, s]): Metric => ['AWS/ApiGateway', metric, 'ApiName', a, 'Stage', s]);
-    const table = (metric: string) => pulumi.output(args.tableName).apply((t): Metric => ['AWS/DynamoDB', metric, 'TableName', t]);
+      Object.values(args.functionNames).map((fn) =>
+        pulumi.output(fn).apply((f): Metric => ['AWS/Lambda', metric, 'FunctionName', f]),
+      );
+    const api = (metric: string) =>
+      pulumi
+        .all([args.restApiName, args.stageName])
+        .apply(([a, s]): Metric => ['AWS/ApiGateway', metric, 'ApiName', a, 'Stage', s]);
+    const table = (metric: string) =>
+      pulumi.output(args.tableName).apply((t): Metric => ['AWS/DynamoDB', metric, 'TableName', t]);
     return [
       this.dashboard(`${name}-executive`, 'executive', args, [
         { title: 'User registrations', metrics: [audit('user_registered')] },
@@ -220,7 +343,13 @@ export class Observability extends pulumi.ComponentResource {
         { title: 'Subscription changes', metrics: [audit('subscription_changed')] },
         { title: 'Account deletions', metrics: [audit('user_deleted')] },
         { title: 'Estimated LLM spend (USD)', metrics: [[ns, platformMetrics.estimatedCost, 'service', 'serenya']] },
-        { title: 'Model tokens by job type', metrics: ['document', 'chat', 'doctor_report'].flatMap((t) => [tokens(platformMetrics.inputTokens, t), tokens(platformMetrics.outputTokens, t)]) },
+        {
+          title: 'Model tokens by job type',
+          metrics: ['document', 'chat', 'doctor_report'].flatMap((t) => [
+            tokens(platformMetrics.inputTokens, t),
+            tokens(platformMetrics.outputTokens, t),
+          ]),
+        },
       ]),
       this.dashboard(`${name}-operations`, 'operations', args, [
         { title: 'Lambda invocations', metrics: perFunction('Invocations') },
@@ -228,25 +357,56 @@ export class Observability extends pulumi.ComponentResource {
         { title: 'Lambda duration p99', metrics: perFunction('Duration'), stat: 'p99' },
         { title: 'API 4xx / 5xx', metrics: [api('4XXError'), api('5XXError')] },
         { title: 'API latency p99', metrics: [api('Latency')], stat: 'p99' },
-        { title: 'DynamoDB consumed capacity', metrics: [table('ConsumedReadCapacityUnits'), table('ConsumedWriteCapacityUnits')] },
+        {
+          title: 'DynamoDB consumed capacity',
+          metrics: [table('ConsumedReadCapacityUnits'), table('ConsumedWriteCapacityUnits')],
+        },
         { title: 'DynamoDB throttles', metrics: [table('ReadThrottleEvents'), table('WriteThrottleEvents')] },
         {
           // Daily storage metrics; the temp bucket should hover near empty (inputs deleted, results cleaned up).
           title: 'Temp bucket: objects and bytes',
           stat: 'Average',
           metrics: [
-            pulumi.output(args.tempBucketName).apply((b): Metric => ['AWS/S3', 'NumberOfObjects', 'BucketName', b, 'StorageType', 'AllStorageTypes']),
-            pulumi.output(args.tempBucketName).apply((b): Metric => ['AWS/S3', 'BucketSizeBytes', 'BucketName', b, 'StorageType', 'StandardStorage']),
+            pulumi
+              .output(args.tempBucketName)
+              .apply((b): Metric => ['AWS/S3', 'NumberOfObjects', 'BucketName', b, 'StorageType', 'AllStorageTypes']),
+            pulumi
+              .output(args.tempBucketName)
+              .apply((b): Metric => ['AWS/S3', 'BucketSizeBytes', 'BucketName', b, 'StorageType', 'StandardStorage']),
           ],
         },
-        { title: 'Bedrock invocations and errors', metrics: [['AWS/Bedrock', 'Invocations', 'ModelId', args.modelId], ['AWS/Bedrock', 'InvocationServerErrors', 'ModelId', args.modelId], ['AWS/Bedrock', 'InvocationThrottles', 'ModelId', args.modelId]] },
+        {
+          title: 'Bedrock invocations and errors',
+          metrics: [
+            ['AWS/Bedrock', 'Invocations', 'ModelId', args.modelId],
+            ['AWS/Bedrock', 'InvocationServerErrors', 'ModelId', args.modelId],
+            ['AWS/Bedrock', 'InvocationThrottles', 'ModelId', args.modelId],
+          ],
+        },
       ]),
       this.dashboard(`${name}-security`, 'security', args, [
         { title: 'Rejected requests (API 4xx)', metrics: [api('4XXError')] },
         { title: 'Revoked sessions (refresh-token reuse)', metrics: [audit('session_revoked')] },
         { title: 'Sign-outs', metrics: [audit('user_signed_out')] },
-        { title: 'Audit stream: iterator age (ms)', metrics: [pulumi.output(args.functionNames.stream).apply((f): Metric => ['AWS/Lambda', 'IteratorAge', 'FunctionName', f])], stat: 'Maximum' },
-        { title: 'WAF blocked requests', metrics: [pulumi.output(args.webAclName).apply((w): Metric => ['AWS/WAFV2', 'BlockedRequests', 'WebACL', w, 'Region', args.region, 'Rule', 'ALL'])] },
+        {
+          title: 'Audit stream: iterator age (ms)',
+          metrics: [
+            pulumi
+              .output(args.functionNames.stream)
+              .apply((f): Metric => ['AWS/Lambda', 'IteratorAge', 'FunctionName', f]),
+          ],
+          stat: 'Maximum',
+        },
+        {
+          title: 'WAF blocked requests',
+          metrics: [
+            pulumi
+              .output(args.webAclName)
+              .apply(
+                (w): Metric => ['AWS/WAFV2', 'BlockedRequests', 'WebACL', w, 'Region', args.region, 'Rule', 'ALL'],
+              ),
+          ],
+        },
       ]),
     ];
   }

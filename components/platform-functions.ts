@@ -75,7 +75,6 @@ export const functionHandlers: Record<FunctionName, string> = {
   chat: 'index.streamHandler',
 };
 
-
 /**
  * The four functions of a zone, all running the one bundle of `handlers/edge/lambda.ts`: `api`
  * (behind API Gateway, through its `live` alias), `worker` (S3 uploads), `stream` (the users
@@ -126,9 +125,7 @@ export class PlatformFunctions extends pulumi.ComponentResource {
 
   private buildBundle() {
     const outdir = join(tmpdir(), `serenya-lambda-${pulumi.getProject()}-${pulumi.getStack()}`);
-    return pulumi
-      .output(bundleLambda(outdir))
-      .apply(({ dir }) => new pulumi.asset.FileArchive(dir));
+    return pulumi.output(bundleLambda(outdir)).apply(({ dir }) => new pulumi.asset.FileArchive(dir));
   }
 
   private createLogGroups(name: string, args: PlatformFunctionsArgs) {
@@ -192,21 +189,26 @@ export class PlatformFunctions extends pulumi.ComponentResource {
   ) {
     const each = (fn: FunctionName, extra: Partial<aws.lambda.FunctionArgs> = {}) =>
       new aws.lambda.Function(
-        ...transformed(args.transform?.function, `${name}-${fn}`, {
-          name: `${args.namePrefix}-${fn}`,
-          description: `Serenya ${fn} (handlers/edge/lambda.ts)`,
-          role: args.roles[fn].arn,
-          runtime: 'nodejs24.x',
-          architectures: ['arm64'],
-          handler: functionHandlers[fn],
-          code,
-          ...functionSizes[fn],
-          environment: { variables: args.functions[fn].environment },
-          tracingConfig: { mode: 'PassThrough' },
-          loggingConfig: { logFormat: 'JSON', logGroup: this.logGroups[fn].name },
-          tags: classified(fn === 'stream' ? 'audit' : fn === 'worker' || fn === 'chat' ? 'phi-transient' : 'pii'),
-          ...extra,
-        }, { parent: this, dependsOn: [this.logGroups[fn], policies[fn]] }),
+        ...transformed(
+          args.transform?.function,
+          `${name}-${fn}`,
+          {
+            name: `${args.namePrefix}-${fn}`,
+            description: `Serenya ${fn} (handlers/edge/lambda.ts)`,
+            role: args.roles[fn].arn,
+            runtime: 'nodejs24.x',
+            architectures: ['arm64'],
+            handler: functionHandlers[fn],
+            code,
+            ...functionSizes[fn],
+            environment: { variables: args.functions[fn].environment },
+            tracingConfig: { mode: 'PassThrough' },
+            loggingConfig: { logFormat: 'JSON', logGroup: this.logGroups[fn].name },
+            tags: classified(fn === 'stream' ? 'audit' : fn === 'worker' || fn === 'chat' ? 'phi-transient' : 'pii'),
+            ...extra,
+          },
+          { parent: this, dependsOn: [this.logGroups[fn], policies[fn]] },
+        ),
       );
     return {
       // Every deploy publishes a version; the `live` aliases move to it through a release (`releases.ts`).

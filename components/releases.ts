@@ -55,14 +55,31 @@ export class Releases extends pulumi.ComponentResource {
 
   constructor(name: string, args: ReleasesArgs, opts?: pulumi.ComponentResourceOptions) {
     super('serenya:compute:Releases', name, {}, opts);
-    this.application = new aws.codedeploy.Application(`${name}-app`, { computePlatform: 'Lambda', tags: classified('none') }, { parent: this });
+    this.application = new aws.codedeploy.Application(
+      `${name}-app`,
+      { computePlatform: 'Lambda', tags: classified('none') },
+      { parent: this },
+    );
     const role = this.createServiceRole(name, args);
-    this.deploymentGroups = Object.fromEntries(functionNames.map((fn) => [fn, this.createDeploymentGroup(name, fn, args, role)])) as Record<FunctionName, aws.codedeploy.DeploymentGroup>;
+    this.deploymentGroups = Object.fromEntries(
+      functionNames.map((fn) => [fn, this.createDeploymentGroup(name, fn, args, role)]),
+    ) as Record<FunctionName, aws.codedeploy.DeploymentGroup>;
     this.targets = pulumi.all(
       functionNames.map((fn) =>
-        pulumi.all([args.functions[fn].function.name, args.functions[fn].function.version, this.application.name, this.deploymentGroups[fn].deploymentGroupName]).apply(
-          ([functionName, version, application, deploymentGroup]) => ({ functionName, alias: liveAlias, version, application, deploymentGroup }),
-        ),
+        pulumi
+          .all([
+            args.functions[fn].function.name,
+            args.functions[fn].function.version,
+            this.application.name,
+            this.deploymentGroups[fn].deploymentGroupName,
+          ])
+          .apply(([functionName, version, application, deploymentGroup]) => ({
+            functionName,
+            alias: liveAlias,
+            version,
+            application,
+            deploymentGroup,
+          })),
       ),
     );
     this.registerOutputs({ applicationName: this.application.name, targets: this.targets });
@@ -83,7 +100,12 @@ export class Releases extends pulumi.ComponentResource {
     );
   }
 
-  private createDeploymentGroup(name: string, fn: FunctionName, args: ReleasesArgs, service: { role: aws.iam.Role; policy: aws.iam.RolePolicyAttachment }) {
+  private createDeploymentGroup(
+    name: string,
+    fn: FunctionName,
+    args: ReleasesArgs,
+    service: { role: aws.iam.Role; policy: aws.iam.RolePolicyAttachment },
+  ) {
     const groupArgs: aws.codedeploy.DeploymentGroupArgs = {
       appName: this.application.name,
       deploymentGroupName: pulumi.interpolate`${args.functions[fn].function.name}-live`,
@@ -95,6 +117,9 @@ export class Releases extends pulumi.ComponentResource {
       tags: classified('none'),
     };
     args.transform?.deploymentGroup?.(groupArgs, fn);
-    return new aws.codedeploy.DeploymentGroup(`${name}-${fn}`, groupArgs, { parent: this, dependsOn: [service.policy] });
+    return new aws.codedeploy.DeploymentGroup(`${name}-${fn}`, groupArgs, {
+      parent: this,
+      dependsOn: [service.policy],
+    });
   }
 }

@@ -10,13 +10,17 @@ export function secretReadGrants(sid: string, secretArn: string | undefined, key
   return [
     { Sid: sid, Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: secretArn },
     ...(keyArn
-      ? [{
-          Sid: `${sid}Decrypt`,
-          Effect: 'Allow' as const,
-          Action: ['kms:Decrypt'],
-          Resource: keyArn,
-          Condition: { StringEquals: { 'kms:ViaService': `secretsmanager.${secretArn.split(':')[3]}.amazonaws.com` } },
-        }]
+      ? [
+          {
+            Sid: `${sid}Decrypt`,
+            Effect: 'Allow' as const,
+            Action: ['kms:Decrypt'],
+            Resource: keyArn,
+            Condition: {
+              StringEquals: { 'kms:ViaService': `secretsmanager.${secretArn.split(':')[3]}.amazonaws.com` },
+            },
+          },
+        ]
       : []),
   ];
 }

@@ -28,19 +28,28 @@ export class SecureBucket extends pulumi.ComponentResource {
   constructor(name: string, args: SecureBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super('serenya:storage:SecureBucket', name, {}, opts);
     this.bucket = this.createBucket(name, args);
-    const guards = [this.createEncryption(name, args), this.createPublicAccessBlock(name), this.createOwnershipControls(name)];
+    const guards = [
+      this.createEncryption(name, args),
+      this.createPublicAccessBlock(name),
+      this.createOwnershipControls(name),
+    ];
     this.createTlsOnlyPolicy(name, args, guards);
     this.registerOutputs({ bucketName: this.bucket.bucket, bucketArn: this.bucket.arn });
   }
 
   private createBucket(name: string, args: SecureBucketArgs) {
     return new aws.s3.Bucket(
-      ...transformed(args.transform?.bucket, name, {
-        bucketPrefix: `${name}-`,
-        forceDestroy: args.forceDestroy ?? false,
-        ...(args.objectLock && { objectLockEnabled: true }),
-        tags: classified(args.classification),
-      }, { parent: this }),
+      ...transformed(
+        args.transform?.bucket,
+        name,
+        {
+          bucketPrefix: `${name}-`,
+          forceDestroy: args.forceDestroy ?? false,
+          ...(args.objectLock && { objectLockEnabled: true }),
+          tags: classified(args.classification),
+        },
+        { parent: this },
+      ),
     );
   }
 
@@ -49,7 +58,12 @@ export class SecureBucket extends pulumi.ComponentResource {
       `${name}-encryption`,
       {
         bucket: this.bucket.id,
-        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }],
+        rules: [
+          {
+            applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: args.kmsKeyArn },
+            bucketKeyEnabled: true,
+          },
+        ],
       },
       { parent: this },
     );
@@ -58,7 +72,13 @@ export class SecureBucket extends pulumi.ComponentResource {
   private createPublicAccessBlock(name: string) {
     return new aws.s3.BucketPublicAccessBlock(
       `${name}-public-access-block`,
-      { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      {
+        bucket: this.bucket.id,
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
       { parent: this },
     );
   }
@@ -75,7 +95,14 @@ export class SecureBucket extends pulumi.ComponentResource {
     const objects = pulumi.interpolate`${this.bucket.arn}/*`;
     // A write that names no encryption gets the default, the zone's key; one that names any other
     // (SSE-S3, DSSE, another key, or aws:kms with no key id, which S3 reads as aws/s3) is refused.
-    const denyWrites = (Sid: string, Condition: object) => ({ Sid, Effect: 'Deny', Principal: '*', Action: 's3:PutObject', Resource: objects, Condition });
+    const denyWrites = (Sid: string, Condition: object) => ({
+      Sid,
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:PutObject',
+      Resource: objects,
+      Condition,
+    });
     return new aws.s3.BucketPolicy(
       `${name}-tls-only`,
       {
@@ -109,7 +136,10 @@ export class SecureBucket extends pulumi.ComponentResource {
               Null: { 's3:x-amz-server-side-encryption-aws-kms-key-id': 'false' },
             }),
             denyWrites('DenyKmsWithoutTheZoneKey', {
-              Null: { 's3:x-amz-server-side-encryption': 'false', 's3:x-amz-server-side-encryption-aws-kms-key-id': 'true' },
+              Null: {
+                's3:x-amz-server-side-encryption': 'false',
+                's3:x-amz-server-side-encryption-aws-kms-key-id': 'true',
+              },
             }),
           ],
         }),

@@ -14,7 +14,11 @@ export const assumableBy = (service: string) =>
  * service passes the account and the resource it acts for, so no other account's resource (a
  * confused deputy) can make the service act with this role.
  */
-export const assumableOnBehalfOf = (service: string, sourceAccount: pulumi.Input<string>, sourceArn: pulumi.Input<string>) =>
+export const assumableOnBehalfOf = (
+  service: string,
+  sourceAccount: pulumi.Input<string>,
+  sourceArn: pulumi.Input<string>,
+) =>
   pulumi.jsonStringify({
     Version: '2012-10-17',
     Statement: [
@@ -46,9 +50,17 @@ export function serviceRole(name: string, args: ServiceRoleArgs, parent: pulumi.
   const account = aws.getCallerIdentityOutput({}, { parent }).accountId;
   const role = new aws.iam.Role(
     name,
-    { description: args.description, assumeRolePolicy: assumableOnBehalfOf(args.service, account, args.sourceArn), tags: classified('none') },
+    {
+      description: args.description,
+      assumeRolePolicy: assumableOnBehalfOf(args.service, account, args.sourceArn),
+      tags: classified('none'),
+    },
     { parent },
   );
-  const policy = new aws.iam.RolePolicyAttachment(`${name}-policy`, { role: role.name, policyArn: args.managedPolicyArn }, { parent });
+  const policy = new aws.iam.RolePolicyAttachment(
+    `${name}-policy`,
+    { role: role.name, policyArn: args.managedPolicyArn },
+    { parent },
+  );
   return { role, policy };
 }

@@ -14,7 +14,10 @@ const accountValue = <T extends z.ZodString>(schema: T, what: string) =>
   z
     .string()
     .refine((v) => !/^SET-ME/i.test(v), `set this to ${what}`)
-    .refine((v) => !v.includes('123456789012') && !/EXAMPLE/.test(v), `${what}: this is a documentation placeholder, not your account's value`)
+    .refine(
+      (v) => !v.includes('123456789012') && !/EXAMPLE/.test(v),
+      `${what}: this is a documentation placeholder, not your account's value`,
+    )
     .pipe(schema);
 const positive = z.number().int().positive();
 /** The contract's quotas, each a positive integer with its default. */
@@ -29,23 +32,46 @@ const residency = z
   .regex(residencyPattern, 'a country code (IE), a residency group (EEA) or * (every residency no other zone names)');
 /** A Google OAuth client id as Google Cloud Console issues it: `<project number>-<id>.apps.googleusercontent.com`. */
 const googleClientId = accountValue(
-  z.string().regex(/^\d+-[a-z0-9]+\.apps\.googleusercontent\.com$/, 'a Google OAuth client id (<project number>-<id>.apps.googleusercontent.com, Google Cloud Console → Credentials); sign-in refuses tokens for any other audience'),
+  z
+    .string()
+    .regex(
+      /^\d+-[a-z0-9]+\.apps\.googleusercontent\.com$/,
+      'a Google OAuth client id (<project number>-<id>.apps.googleusercontent.com, Google Cloud Console → Credentials); sign-in refuses tokens for any other audience',
+    ),
   'the app’s Google OAuth client id (Google Cloud Console → APIs & Services → Credentials)',
 );
 /** The app's Apple ID, the number App Store Connect shows; App Store notifications name it. */
-const appAppleId = z.preprocess(
-  (v) => (typeof v === 'number' ? String(v) : v),
-  accountValue(z.string().regex(/^[1-9]\d{8,11}$/, 'the app’s Apple ID, a number such as 1234567890'), 'the app’s Apple ID (App Store Connect → App Information → Apple ID)'),
-).transform(Number);
-const secretArn = z.string().regex(/^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/, 'the full ARN of a Secrets Manager secret, ending in the -XXXXXX suffix (aws secretsmanager describe-secret --secret-id … --query ARN)');
+const appAppleId = z
+  .preprocess(
+    (v) => (typeof v === 'number' ? String(v) : v),
+    accountValue(
+      z.string().regex(/^[1-9]\d{8,11}$/, 'the app’s Apple ID, a number such as 1234567890'),
+      'the app’s Apple ID (App Store Connect → App Information → Apple ID)',
+    ),
+  )
+  .transform(Number);
+const secretArn = z
+  .string()
+  .regex(
+    /^arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/,
+    'the full ARN of a Secrets Manager secret, ending in the -XXXXXX suffix (aws secretsmanager describe-secret --secret-id … --query ARN)',
+  );
 /** A secret's customer managed key: the key's ARN, in the secret's region. */
 const secretKeyArn = z.string().regex(/^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/.+$/, 'a KMS key ARN');
 /** The retention periods CloudWatch Logs accepts. */
-const logRetentionDays = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const logRetentionDays = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 
 /** Geographic inference-profile prefixes, by the home region's geography. */
 const profilePrefixOf = (homeRegion: string) =>
-  homeRegion.startsWith('eu-') ? 'eu.' : homeRegion.startsWith('us-') ? 'us.' : homeRegion.startsWith('ap-') ? 'apac.' : undefined;
+  homeRegion.startsWith('eu-')
+    ? 'eu.'
+    : homeRegion.startsWith('us-')
+      ? 'us.'
+      : homeRegion.startsWith('ap-')
+        ? 'apac.'
+        : undefined;
 
 /** One zone's stack configuration, as `Pulumi.<stack>.yaml` holds it under `serenya:`. */
 export const stackConfigSchema = z
@@ -72,7 +98,10 @@ export const stackConfigSchema = z
         /** The geo-DNS name every zone answers for its locations. */
         globalName: z.string().min(3),
         /** The Route 53 public hosted zone that serves both names (checked against Route 53 at preview). */
-        hostedZoneId: accountValue(z.string().regex(/^Z[A-Z0-9]{4,32}$/, 'a Route 53 hosted zone id (Z…)'), 'the id of the Route 53 hosted zone serving zoneName and globalName'),
+        hostedZoneId: accountValue(
+          z.string().regex(/^Z[A-Z0-9]{4,32}$/, 'a Route 53 hosted zone id (Z…)'),
+          'the id of the Route 53 hosted zone serving zoneName and globalName',
+        ),
         /**
          * ACM gives every certificate of the global name in one account the same validation record;
          * exactly one stack per account creates it (and is deployed first), the others only use it.
@@ -97,7 +126,10 @@ export const stackConfigSchema = z
        * the tokens when an account is deleted (required in production, where App Review asks for it).
        * @default none: authorization codes are ignored
        */
-      appleSignInSecretArn: accountValue(secretArn, 'the full ARN of the secret holding the Sign in with Apple key').optional(),
+      appleSignInSecretArn: accountValue(
+        secretArn,
+        'the full ARN of the secret holding the Sign in with Apple key',
+      ).optional(),
       /** The customer managed KMS key the Apple secret is encrypted with. @default the AWS managed key aws/secretsmanager */
       appleSignInSecretKmsKeyArn: secretKeyArn.optional(),
     }),
@@ -146,11 +178,20 @@ export const stackConfigSchema = z
      * allowedRegions). The role that runs `pulumi up` must be one: KMS refuses a key policy that would
      * lock its caller out. @default the stack's CI deploy role, arn:aws:iam::<account>:role/serenya-ci-<stack>
      */
-    keyAdministrators: z.array(z.string().regex(/^arn:aws:iam::\d{12}:role\/.+$/, 'an IAM role ARN (arn:aws:iam::<account>:role/<name>)')).min(1).optional(),
+    keyAdministrators: z
+      .array(z.string().regex(/^arn:aws:iam::\d{12}:role\/.+$/, 'an IAM role ARN (arn:aws:iam::<account>:role/<name>)'))
+      .min(1)
+      .optional(),
     /** The stores whose notifications this zone accepts; each absent store's webhooks answer 401. */
     subscriptions: z
       .strictObject({
-        appStore: z.strictObject({ bundleId: z.string().min(1), environment: z.enum(['Production', 'Sandbox']), appAppleId: appAppleId.optional() }).optional(),
+        appStore: z
+          .strictObject({
+            bundleId: z.string().min(1),
+            environment: z.enum(['Production', 'Sandbox']),
+            appAppleId: appAppleId.optional(),
+          })
+          .optional(),
         googlePlay: z
           .strictObject({
             packageName: z.string().min(1),
@@ -160,7 +201,10 @@ export const stackConfigSchema = z
              * Secrets Manager secret (in the zone) with the Play Developer API service-account key: its
              * full ARN, with the `-XXXXXX` suffix Secrets Manager appends, since IAM matches full ARNs.
              */
-            credentialsSecretArn: accountValue(secretArn, 'the full ARN of the secret holding the Play Developer API key'),
+            credentialsSecretArn: accountValue(
+              secretArn,
+              'the full ARN of the secret holding the Play Developer API key',
+            ),
             /** The customer managed KMS key the secret is encrypted with. @default the AWS managed key aws/secretsmanager */
             credentialsSecretKmsKeyArn: secretKeyArn.optional(),
           })
@@ -172,7 +216,8 @@ export const stackConfigSchema = z
     const problem = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
     const allowed = new Set(c.allowedRegions);
     const list = c.allowedRegions.join(', ');
-    if (!allowed.has(c.homeRegion)) problem('homeRegion', `${c.homeRegion} is outside this zone's allowedRegions (${list})`);
+    if (!allowed.has(c.homeRegion))
+      problem('homeRegion', `${c.homeRegion} is outside this zone's allowedRegions (${list})`);
     for (const r of c.replicaRegions) {
       if (!allowed.has(r)) problem('replicaRegions', `${r} is outside this zone's allowedRegions (${list})`);
       if (r === c.homeRegion) problem('replicaRegions', `${r} is the home region; a replica must be another region`);
@@ -181,9 +226,15 @@ export const stackConfigSchema = z
     const geography = profileGeography(c.bedrock.modelId);
     const ownPrefix = profilePrefixOf(c.homeRegion);
     if (geography === 'global') {
-      problem('bedrock', `modelId ${c.bedrock.modelId} is a global inference profile, which may run anywhere in the world; use this zone's ${ownPrefix ?? 'geographic'} profile or a bare model id`);
+      problem(
+        'bedrock',
+        `modelId ${c.bedrock.modelId} is a global inference profile, which may run anywhere in the world; use this zone's ${ownPrefix ?? 'geographic'} profile or a bare model id`,
+      );
     } else if (geography !== undefined && `${geography}.` !== ownPrefix) {
-      problem('bedrock', `modelId ${c.bedrock.modelId} is the ${geography} geography's inference profile; a zone homed in ${c.homeRegion} may use only ${ownPrefix ?? 'a bare model id'}`);
+      problem(
+        'bedrock',
+        `modelId ${c.bedrock.modelId} is the ${geography} geography's inference profile; a zone homed in ${c.homeRegion} may use only ${ownPrefix ?? 'a bare model id'}`,
+      );
     } else if (geography === undefined && c.bedrock.inferenceRegions.some((r) => r !== c.homeRegion)) {
       problem('bedrock', `a bare model id runs in the home region only; set inferenceRegions to [${c.homeRegion}]`);
     }
@@ -195,7 +246,10 @@ export const stackConfigSchema = z
     }
     if (c.production) {
       if (c.identity.appleClientIds.length && !c.identity.appleSignInSecretArn) {
-        problem('identity', 'appleSignInSecretArn is required in production: without it Sign in with Apple cannot revoke a deleted account’s tokens, which App Review requires');
+        problem(
+          'identity',
+          'appleSignInSecretArn is required in production: without it Sign in with Apple cannot revoke a deleted account’s tokens, which App Review requires',
+        );
       }
       if (!c.pointInTimeRecovery) problem('pointInTimeRecovery', 'must be true in a production stack');
       if (!c.deletionProtection) problem('deletionProtection', 'must be true in a production stack');
@@ -209,14 +263,29 @@ export const stackConfigSchema = z
       problem('subscriptions', `googlePlay.pushAudience must be this zone's own webhook, ${ownWebhook}: ${why}`);
     }
     const secretRegion = c.subscriptions.googlePlay?.credentialsSecretArn.split(':')[3];
-    if (secretRegion && !allowed.has(secretRegion)) problem('subscriptions', `the Play credentials secret is in ${secretRegion}, outside this zone's allowedRegions (${list})`);
+    if (secretRegion && !allowed.has(secretRegion))
+      problem(
+        'subscriptions',
+        `the Play credentials secret is in ${secretRegion}, outside this zone's allowedRegions (${list})`,
+      );
     const appleSecretRegion = c.identity.appleSignInSecretArn?.split(':')[3];
-    if (appleSecretRegion && !allowed.has(appleSecretRegion)) problem('identity', `the Sign in with Apple secret is in ${appleSecretRegion}, outside this zone's allowedRegions (${list})`);
+    if (appleSecretRegion && !allowed.has(appleSecretRegion))
+      problem(
+        'identity',
+        `the Sign in with Apple secret is in ${appleSecretRegion}, outside this zone's allowedRegions (${list})`,
+      );
     const secretKeyRegion = c.subscriptions.googlePlay?.credentialsSecretKmsKeyArn?.split(':')[3];
-    if (secretKeyRegion && secretKeyRegion !== secretRegion) problem('subscriptions', `credentialsSecretKmsKeyArn is in ${secretKeyRegion}; a secret's key lives in the secret's region (${secretRegion})`);
+    if (secretKeyRegion && secretKeyRegion !== secretRegion)
+      problem(
+        'subscriptions',
+        `credentialsSecretKmsKeyArn is in ${secretKeyRegion}; a secret's key lives in the secret's region (${secretRegion})`,
+      );
     const appleKeyRegion = c.identity.appleSignInSecretKmsKeyArn?.split(':')[3];
     if (appleKeyRegion && appleKeyRegion !== appleSecretRegion) {
-      problem('identity', `appleSignInSecretKmsKeyArn is in ${appleKeyRegion}; a secret's key lives in the secret's region (${appleSecretRegion ?? 'set appleSignInSecretArn'})`);
+      problem(
+        'identity',
+        `appleSignInSecretKmsKeyArn is in ${appleKeyRegion}; a secret's key lives in the secret's region (${appleSecretRegion ?? 'set appleSignInSecretArn'})`,
+      );
     }
     if (c.subscriptions.appStore?.environment === 'Production' && !c.subscriptions.appStore.appAppleId) {
       problem('subscriptions', 'appStore.appAppleId is required for the Production environment');
@@ -227,7 +296,9 @@ export type StackConfig = z.output<typeof stackConfigSchema>;
 
 export class StackConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`The stack configuration is refused; fix these values in Pulumi.<stack>.yaml:\n  - ${problems.join('\n  - ')}`);
+    super(
+      `The stack configuration is refused; fix these values in Pulumi.<stack>.yaml:\n  - ${problems.join('\n  - ')}`,
+    );
     this.name = 'StackConfigError';
   }
 }

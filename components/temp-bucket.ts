@@ -29,7 +29,16 @@ export class TempBucket extends pulumi.ComponentResource {
   constructor(name: string, args: TempBucketArgs, opts?: pulumi.ComponentResourceOptions) {
     super('serenya:storage:TempBucket', name, {}, opts);
     this.name = name;
-    this.bucket = new SecureBucket(name, { kmsKeyArn: args.kmsKeyArn, classification: 'phi-transient', forceDestroy: args.forceDestroy, transform: { bucket: args.transform?.bucket } }, { parent: this }).bucket;
+    this.bucket = new SecureBucket(
+      name,
+      {
+        kmsKeyArn: args.kmsKeyArn,
+        classification: 'phi-transient',
+        forceDestroy: args.forceDestroy,
+        transform: { bucket: args.transform?.bucket },
+      },
+      { parent: this },
+    ).bucket;
     this.createLifecycle(name, args);
     this.registerOutputs({ bucketName: this.bucket.bucket });
   }
@@ -41,7 +50,12 @@ export class TempBucket extends pulumi.ComponentResource {
       // and evaluates that permission without a prefix: a prefix condition here would turn every
       // expired result into a 403. Keys hold ids only, never content.
       { Sid: 'MissingJobObjectsAre404', Effect: 'Allow', Action: ['s3:ListBucket'], Resource: this.bucket.arn },
-      { Sid: 'JobObjects', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: pulumi.interpolate`${this.bucket.arn}/${tempBucketLayout.jobsPrefix}*` },
+      {
+        Sid: 'JobObjects',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        Resource: pulumi.interpolate`${this.bucket.arn}/${tempBucketLayout.jobsPrefix}*`,
+      },
     ];
   }
 
@@ -51,10 +65,17 @@ export class TempBucket extends pulumi.ComponentResource {
       bucket: this.bucket.id,
       rules: [
         { id: 'expire-jobs', status: 'Enabled', filter: { prefix: tempBucketLayout.jobsPrefix }, expiration: { days } },
-        { id: 'abort-incomplete-uploads', status: 'Enabled', filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 1 } },
+        {
+          id: 'abort-incomplete-uploads',
+          status: 'Enabled',
+          filter: {},
+          abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
+        },
       ],
     };
-    return new aws.s3.BucketLifecycleConfiguration(...transformed(args.transform?.lifecycle, `${name}-lifecycle`, lifecycle, { parent: this }));
+    return new aws.s3.BucketLifecycleConfiguration(
+      ...transformed(args.transform?.lifecycle, `${name}-lifecycle`, lifecycle, { parent: this }),
+    );
   }
 
   /** Sends `ObjectCreated` on `jobs/*\/input` to the worker's `live` alias. */
@@ -75,7 +96,14 @@ export class TempBucket extends pulumi.ComponentResource {
       `${this.name}-uploads`,
       {
         bucket: this.bucket.id,
-        lambdaFunctions: [{ lambdaFunctionArn: worker.arn, events: ['s3:ObjectCreated:*'], filterPrefix: tempBucketLayout.jobsPrefix, filterSuffix: tempBucketLayout.inputSuffix }],
+        lambdaFunctions: [
+          {
+            lambdaFunctionArn: worker.arn,
+            events: ['s3:ObjectCreated:*'],
+            filterPrefix: tempBucketLayout.jobsPrefix,
+            filterSuffix: tempBucketLayout.inputSuffix,
+          },
+        ],
       },
       { parent: this, dependsOn: [permission] },
     );

@@ -38,7 +38,16 @@ export class UsersTable extends pulumi.ComponentResource {
     return {
       Sid: 'UsersTable',
       Effect: 'Allow',
-      Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:Query', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem'],
+      Action: [
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:Query',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:ConditionCheckItem',
+      ],
       Resource: [this.table.arn, pulumi.interpolate`${this.table.arn}/index/*`],
     };
   }
@@ -51,14 +60,25 @@ export class UsersTable extends pulumi.ComponentResource {
     return {
       Sid: 'StreamReservations',
       Effect: 'Allow',
-      Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem'],
+      Action: [
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'dynamodb:ConditionCheckItem',
+      ],
       Resource: this.table.arn,
     };
   }
 
   /** Reading and moving job items: the worker's claim and finish. */
   grantJobUpdates(): Statement {
-    return { Sid: 'Jobs', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: this.table.arn };
+    return {
+      Sid: 'Jobs',
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+      Resource: this.table.arn,
+    };
   }
 
   /**
@@ -79,7 +99,12 @@ export class UsersTable extends pulumi.ComponentResource {
   /** What Lambda's event source mapping needs of the stream, with the function's role. */
   grantStreamRead(): Statement[] {
     return [
-      { Sid: 'ReadStream', Effect: 'Allow', Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'], Resource: this.table.streamArn },
+      {
+        Sid: 'ReadStream',
+        Effect: 'Allow',
+        Action: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        Resource: this.table.streamArn,
+      },
       // ListStreams has no resource type: any narrower resource never matches.
       { Sid: 'ListStreams', Effect: 'Allow', Action: ['dynamodb:ListStreams'], Resource: '*' },
     ];
@@ -88,34 +113,39 @@ export class UsersTable extends pulumi.ComponentResource {
   private createTable(name: string, args: UsersTableArgs) {
     const pointInTimeRecovery = args.pointInTimeRecovery ?? true;
     return new aws.dynamodb.Table(
-      ...transformed(args.transform?.table, `${name}-table`, {
-        name: args.tableName,
-        billingMode: usersTable.billingMode,
-        hashKey: usersTable.partitionKey,
-        rangeKey: usersTable.sortKey,
-        attributes: usersTable.keyAttributes.map((attribute) => ({ name: attribute, type: 'S' })),
-        globalSecondaryIndexes: usersTable.globalSecondaryIndexes.map((index) => ({
-          name: index.name,
-          hashKey: index.partitionKey,
-          rangeKey: index.sortKey,
-          projectionType: index.projection,
-        })),
-        ttl: { attributeName: usersTable.ttlAttribute, enabled: true },
-        streamEnabled: true,
-        streamViewType: usersTable.streamViewType,
-        serverSideEncryption: { enabled: true, kmsKeyArn: args.kmsKeyArn },
-        pointInTimeRecovery: { enabled: pointInTimeRecovery },
-        deletionProtectionEnabled: args.deletionProtection ?? true,
-        // Each replica is a whole copy of every user: it is protected like the table itself.
-        replicas: Object.entries(args.replicaKeyArns ?? {}).map(([regionName, kmsKeyArn]) => ({
-          regionName,
-          kmsKeyArn,
-          pointInTimeRecovery,
+      ...transformed(
+        args.transform?.table,
+        `${name}-table`,
+        {
+          name: args.tableName,
+          billingMode: usersTable.billingMode,
+          hashKey: usersTable.partitionKey,
+          rangeKey: usersTable.sortKey,
+          attributes: usersTable.keyAttributes.map((attribute) => ({ name: attribute, type: 'S' })),
+          globalSecondaryIndexes: usersTable.globalSecondaryIndexes.map((index) => ({
+            name: index.name,
+            hashKey: index.partitionKey,
+            rangeKey: index.sortKey,
+            projectionType: index.projection,
+          })),
+          ttl: { attributeName: usersTable.ttlAttribute, enabled: true },
+          streamEnabled: true,
+          streamViewType: usersTable.streamViewType,
+          serverSideEncryption: { enabled: true, kmsKeyArn: args.kmsKeyArn },
+          pointInTimeRecovery: { enabled: pointInTimeRecovery },
           deletionProtectionEnabled: args.deletionProtection ?? true,
-          propagateTags: true,
-        })),
-        tags: classified('pii'),
-      }, { parent: this }),
+          // Each replica is a whole copy of every user: it is protected like the table itself.
+          replicas: Object.entries(args.replicaKeyArns ?? {}).map(([regionName, kmsKeyArn]) => ({
+            regionName,
+            kmsKeyArn,
+            pointInTimeRecovery,
+            deletionProtectionEnabled: args.deletionProtection ?? true,
+            propagateTags: true,
+          })),
+          tags: classified('pii'),
+        },
+        { parent: this },
+      ),
     );
   }
 }

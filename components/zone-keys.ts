@@ -12,11 +12,30 @@ const dataKeyActions = ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:DescribeKey']
  * `kms:ReplicateKey` / `kms:UpdatePrimaryRegion` (the data key's own statement bounds their regions).
  */
 const administration = [
-  'kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:GetPublicKey', 'kms:ListResourceTags',
-  'kms:ListGrants', 'kms:ListKeyPolicies', 'kms:ListKeyRotations', 'kms:PutKeyPolicy', 'kms:UpdateKeyDescription',
-  'kms:CreateAlias', 'kms:UpdateAlias', 'kms:DeleteAlias', 'kms:EnableKey', 'kms:DisableKey',
-  'kms:EnableKeyRotation', 'kms:DisableKeyRotation', 'kms:RotateKeyOnDemand', 'kms:RevokeGrant', 'kms:RetireGrant',
-  'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion',
+  'kms:DescribeKey',
+  'kms:GetKeyPolicy',
+  'kms:GetKeyRotationStatus',
+  'kms:GetPublicKey',
+  'kms:ListResourceTags',
+  'kms:ListGrants',
+  'kms:ListKeyPolicies',
+  'kms:ListKeyRotations',
+  'kms:PutKeyPolicy',
+  'kms:UpdateKeyDescription',
+  'kms:CreateAlias',
+  'kms:UpdateAlias',
+  'kms:DeleteAlias',
+  'kms:EnableKey',
+  'kms:DisableKey',
+  'kms:EnableKeyRotation',
+  'kms:DisableKeyRotation',
+  'kms:RotateKeyOnDemand',
+  'kms:RevokeGrant',
+  'kms:RetireGrant',
+  'kms:TagResource',
+  'kms:UntagResource',
+  'kms:ScheduleKeyDeletion',
+  'kms:CancelKeyDeletion',
 ];
 
 /** Default key administrator: the stack's CI deploy role (`deploy/ci-trust-policy.ts` creates it). */
@@ -96,7 +115,12 @@ export class ZoneKeys extends pulumi.ComponentResource {
 
   /** Encrypting and decrypting with the zone's data key (PII, the table, the buckets). */
   grantDataKey(): Statement {
-    return { Sid: 'DataKey', Effect: 'Allow', Action: ['kms:Decrypt', 'kms:GenerateDataKey'], Resource: this.dataKey.arn };
+    return {
+      Sid: 'DataKey',
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: this.dataKey.arn,
+    };
   }
 
   /**
@@ -109,13 +133,21 @@ export class ZoneKeys extends pulumi.ComponentResource {
       Effect: 'Allow',
       Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
       Resource: this.dataKey.arn,
-      Condition: { StringEquals: { 'kms:ViaService': services.map((service) => `${service}.${region}.amazonaws.com`) } },
+      Condition: {
+        StringEquals: { 'kms:ViaService': services.map((service) => `${service}.${region}.amazonaws.com`) },
+      },
     };
   }
 
   /** Decrypting only the Encryption SDK messages sealed under `encryptionContext` (e.g. one PII attribute). */
   grantOpen(sid: string, encryptionContext: Record<string, string>): Statement {
-    return { Sid: sid, Effect: 'Allow', Action: ['kms:Decrypt'], Resource: this.dataKey.arn, Condition: { StringEquals: contextConditions(encryptionContext) } };
+    return {
+      Sid: sid,
+      Effect: 'Allow',
+      Action: ['kms:Decrypt'],
+      Resource: this.dataKey.arn,
+      Condition: { StringEquals: contextConditions(encryptionContext) },
+    };
   }
 
   /** Signing access tokens; verifying needs no KMS call (the runtime has the public key). */
@@ -142,15 +174,26 @@ export class ZoneKeys extends pulumi.ComponentResource {
    * own region, and the table's regions are the zone's.
    */
   private policy(
-    account: pulumi.Output<string>, region: pulumi.Input<string>, users: pulumi.Input<string>[], actions: string[],
-    admin: KeyAdministration, services: string[] = [], viaServices: string[] = [],
+    account: pulumi.Output<string>,
+    region: pulumi.Input<string>,
+    users: pulumi.Input<string>[],
+    actions: string[],
+    admin: KeyAdministration,
+    services: string[] = [],
+    viaServices: string[] = [],
   ) {
     const usage = ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'];
     const regional = viaServices.filter((service) => service !== 'dynamodb');
     return pulumi.jsonStringify({
       Version: '2012-10-17',
       Statement: [
-        { Sid: 'AdministratorsAdministerTheKey', Effect: 'Allow', Principal: { AWS: admin.administrators }, Action: administration, Resource: '*' },
+        {
+          Sid: 'AdministratorsAdministerTheKey',
+          Effect: 'Allow',
+          Principal: { AWS: admin.administrators },
+          Action: administration,
+          Resource: '*',
+        },
         // Reviewers and AWS Config read the key's settings through IAM; reading changes nothing.
         {
           Sid: 'AccountReadsTheKey',
@@ -160,59 +203,76 @@ export class ZoneKeys extends pulumi.ComponentResource {
           Resource: '*',
         },
         ...(admin.replicaRegions
-          ? [{
-              Sid: 'AdministratorsReplicateOnlyIntoTheZone',
-              Effect: 'Allow',
-              Principal: { AWS: admin.administrators },
-              Action: ['kms:ReplicateKey'],
-              Resource: '*',
-              Condition: { StringEquals: { 'kms:ReplicaRegion': admin.replicaRegions } },
-            }, {
-              Sid: 'AdministratorsMoveThePrimaryOnlyWithinTheZone',
-              Effect: 'Allow',
-              Principal: { AWS: admin.administrators },
-              Action: ['kms:UpdatePrimaryRegion'],
-              Resource: '*',
-              Condition: { StringEquals: { 'kms:PrimaryRegion': admin.replicaRegions } },
-            }]
+          ? [
+              {
+                Sid: 'AdministratorsReplicateOnlyIntoTheZone',
+                Effect: 'Allow',
+                Principal: { AWS: admin.administrators },
+                Action: ['kms:ReplicateKey'],
+                Resource: '*',
+                Condition: { StringEquals: { 'kms:ReplicaRegion': admin.replicaRegions } },
+              },
+              {
+                Sid: 'AdministratorsMoveThePrimaryOnlyWithinTheZone',
+                Effect: 'Allow',
+                Principal: { AWS: admin.administrators },
+                Action: ['kms:UpdatePrimaryRegion'],
+                Resource: '*',
+                Condition: { StringEquals: { 'kms:PrimaryRegion': admin.replicaRegions } },
+              },
+            ]
           : []),
         // DynamoDB and S3 create grants with the caller's permission when a table or object uses the key.
         ...(viaServices.length
-          ? [{
-              Sid: 'AccountGrantsOnlyToAwsServices',
-              Effect: 'Allow',
-              Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
-              Action: ['kms:CreateGrant'],
-              Resource: '*',
-              Condition: { StringEquals: { 'kms:CallerAccount': account }, Bool: { 'kms:GrantIsForAWSResource': 'true' } },
-            }]
-          : []),
-        ...(viaServices.includes('dynamodb')
-          ? [{
-              Sid: 'AccountUsesTheKeyThroughDynamoDB',
-              Effect: 'Allow',
-              Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
-              Action: usage,
-              Resource: '*',
-              Condition: { StringEquals: { 'kms:CallerAccount': account }, StringLike: { 'kms:ViaService': 'dynamodb.*.amazonaws.com' } },
-            }]
-          : []),
-        ...(regional.length
-          ? [{
-              Sid: 'AccountUsesTheKeyThroughZoneServices',
-              Effect: 'Allow',
-              Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
-              Action: usage,
-              Resource: '*',
-              Condition: {
-                StringEquals: {
-                  'kms:CallerAccount': account,
-                  'kms:ViaService': regional.map((service) => pulumi.interpolate`${service}.${region}.amazonaws.com`),
+          ? [
+              {
+                Sid: 'AccountGrantsOnlyToAwsServices',
+                Effect: 'Allow',
+                Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
+                Action: ['kms:CreateGrant'],
+                Resource: '*',
+                Condition: {
+                  StringEquals: { 'kms:CallerAccount': account },
+                  Bool: { 'kms:GrantIsForAWSResource': 'true' },
                 },
               },
-            }]
+            ]
           : []),
-        ...(users.length ? [{ Sid: 'NamedRolesUseTheKey', Effect: 'Allow', Principal: { AWS: users }, Action: actions, Resource: '*' }] : []),
+        ...(viaServices.includes('dynamodb')
+          ? [
+              {
+                Sid: 'AccountUsesTheKeyThroughDynamoDB',
+                Effect: 'Allow',
+                Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
+                Action: usage,
+                Resource: '*',
+                Condition: {
+                  StringEquals: { 'kms:CallerAccount': account },
+                  StringLike: { 'kms:ViaService': 'dynamodb.*.amazonaws.com' },
+                },
+              },
+            ]
+          : []),
+        ...(regional.length
+          ? [
+              {
+                Sid: 'AccountUsesTheKeyThroughZoneServices',
+                Effect: 'Allow',
+                Principal: { AWS: pulumi.interpolate`arn:aws:iam::${account}:root` },
+                Action: usage,
+                Resource: '*',
+                Condition: {
+                  StringEquals: {
+                    'kms:CallerAccount': account,
+                    'kms:ViaService': regional.map((service) => pulumi.interpolate`${service}.${region}.amazonaws.com`),
+                  },
+                },
+              },
+            ]
+          : []),
+        ...(users.length
+          ? [{ Sid: 'NamedRolesUseTheKey', Effect: 'Allow', Principal: { AWS: users }, Action: actions, Resource: '*' }]
+          : []),
         ...(admin.openers ?? []).map(({ role, encryptionContext }, i) => ({
           Sid: `NamedRoleOpensOnlyItsMessages${i}`,
           Effect: 'Allow',
@@ -247,12 +307,24 @@ export class ZoneKeys extends pulumi.ComponentResource {
         enableKeyRotation: true,
         deletionWindowInDays: args.deletionWindowInDays ?? 30,
         // CloudWatch alarms publish to SNS topics encrypted with this key.
-        policy: this.policy(account, args.region, args.dataKeyUsers, dataKeyActions, this.dataKeyAdministration(args), ['cloudwatch.amazonaws.com'], ['dynamodb', 's3', 'sns']),
+        policy: this.policy(
+          account,
+          args.region,
+          args.dataKeyUsers,
+          dataKeyActions,
+          this.dataKeyAdministration(args),
+          ['cloudwatch.amazonaws.com'],
+          ['dynamodb', 's3', 'sns'],
+        ),
         tags: classified('pii'),
       },
       { parent: this },
     );
-    new aws.kms.Alias(`${name}-data-alias`, { name: `alias/serenya-${args.zone}-data`, targetKeyId: key.keyId }, { parent: this });
+    new aws.kms.Alias(
+      `${name}-data-alias`,
+      { name: `alias/serenya-${args.zone}-data`, targetKeyId: key.keyId },
+      { parent: this },
+    );
     return key;
   }
 
@@ -267,7 +339,15 @@ export class ZoneKeys extends pulumi.ComponentResource {
             primaryKeyArn: this.dataKey.arn,
             description: `Serenya ${args.zone}: replica of the data key in ${region}`,
             deletionWindowInDays: args.deletionWindowInDays ?? 30,
-            policy: this.policy(account, region, args.dataKeyUsers, dataKeyActions, this.dataKeyAdministration(args), [], ['dynamodb']),
+            policy: this.policy(
+              account,
+              region,
+              args.dataKeyUsers,
+              dataKeyActions,
+              this.dataKeyAdministration(args),
+              [],
+              ['dynamodb'],
+            ),
             tags: classified('pii'),
           },
           { parent: this, provider },
@@ -285,12 +365,18 @@ export class ZoneKeys extends pulumi.ComponentResource {
         customerMasterKeySpec: 'RSA_2048',
         keyUsage: 'SIGN_VERIFY',
         deletionWindowInDays: args.deletionWindowInDays ?? 30,
-        policy: this.policy(account, args.region, args.signers, ['kms:Sign', 'kms:DescribeKey'], { administrators: args.administrators }),
+        policy: this.policy(account, args.region, args.signers, ['kms:Sign', 'kms:DescribeKey'], {
+          administrators: args.administrators,
+        }),
         tags: classified('none'),
       },
       { parent: this },
     );
-    new aws.kms.Alias(`${name}-signing-alias`, { name: `alias/serenya-${args.zone}-signing`, targetKeyId: key.keyId }, { parent: this });
+    new aws.kms.Alias(
+      `${name}-signing-alias`,
+      { name: `alias/serenya-${args.zone}-signing`, targetKeyId: key.keyId },
+      { parent: this },
+    );
     return key;
   }
 
@@ -302,12 +388,18 @@ export class ZoneKeys extends pulumi.ComponentResource {
         customerMasterKeySpec: 'HMAC_256',
         keyUsage: 'GENERATE_VERIFY_MAC',
         deletionWindowInDays: args.deletionWindowInDays ?? 30,
-        policy: this.policy(account, args.region, args.macUsers, ['kms:GenerateMac', 'kms:DescribeKey'], { administrators: args.administrators }),
+        policy: this.policy(account, args.region, args.macUsers, ['kms:GenerateMac', 'kms:DescribeKey'], {
+          administrators: args.administrators,
+        }),
         tags: classified('pii'),
       },
       { parent: this },
     );
-    new aws.kms.Alias(`${name}-email-mac-alias`, { name: `alias/serenya-${args.zone}-email-mac`, targetKeyId: key.keyId }, { parent: this });
+    new aws.kms.Alias(
+      `${name}-email-mac-alias`,
+      { name: `alias/serenya-${args.zone}-email-mac`, targetKeyId: key.keyId },
+      { parent: this },
+    );
     return key;
   }
 }

@@ -254,7 +254,13 @@ export class Zone extends pulumi.ComponentResource {
    */
   private functionSpecs(
     { config, stack, version }: ZoneArgs,
-    { keys, storage, api, modelArns, home }: {
+    {
+      keys,
+      storage,
+      api,
+      modelArns,
+      home,
+    }: {
       keys: ZoneKeys;
       storage: ReturnType<Zone['createStorage']>;
       api: Api;
@@ -292,8 +298,12 @@ export class Zone extends pulumi.ComponentResource {
       workerTimeoutSeconds: String(functionSizes.worker.timeout),
       ...storeEnvironment(config),
     });
-    const inZoneModel = (Sid: string, action: string): Statement =>
-      ({ Sid, Effect: 'Allow', Action: [action], Resource: modelArns });
+    const inZoneModel = (Sid: string, action: string): Statement => ({
+      Sid,
+      Effect: 'Allow',
+      Action: [action],
+      Resource: modelArns,
+    });
     const throughServices = keys.grantDataKeyThroughServices(config.homeRegion);
     return {
       api: {
@@ -385,7 +395,13 @@ export class Zone extends pulumi.ComponentResource {
   private createObservability(
     name: string,
     config: StackConfig,
-    { keys, storage, api, functions, stage }: {
+    {
+      keys,
+      storage,
+      api,
+      functions,
+      stage,
+    }: {
       keys: ZoneKeys;
       storage: ReturnType<Zone['createStorage']>;
       api: Api;

@@ -1,6 +1,12 @@
 import { CodeDeployClient } from '@aws-sdk/client-codedeploy';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { LocalWorkspace, type EngineEvent, type OpMap, type Stack, type StepEventMetadata } from '@pulumi/pulumi/automation';
+import {
+  LocalWorkspace,
+  type EngineEvent,
+  type OpMap,
+  type Stack,
+  type StepEventMetadata,
+} from '@pulumi/pulumi/automation';
 import { fileURLToPath } from 'node:url';
 import type { ReleaseTarget } from '../components/releases';
 import type { StackConfig } from '../components/stack-config';
@@ -12,7 +18,8 @@ import { release } from './release';
 const projectDir = fileURLToPath(new URL('..', import.meta.url));
 const policyPack = fileURLToPath(new URL('../policy', import.meta.url));
 
-const changed = (ops: OpMap | undefined) => Object.entries(ops ?? {}).reduce((n, [op, count]) => (op === 'same' || op === 'read' ? n : n + (count ?? 0)), 0);
+const changed = (ops: OpMap | undefined) =>
+  Object.entries(ops ?? {}).reduce((n, [op, count]) => (op === 'same' || op === 'read' ? n : n + (count ?? 0)), 0);
 
 /**
  * Whether a refresh step found the resource changed outside Pulumi. Every refresh step carries op
@@ -20,7 +27,9 @@ const changed = (ops: OpMap | undefined) => Object.entries(ops ?? {}).reduce((n,
  * read: the resource gone, or keys that differ from the state.
  */
 export const drifted = (step: StepEventMetadata) =>
-  step.op === 'refresh' ? !step.new || (step.diffs?.length ?? 0) > 0 || Object.keys(step.detailedDiff ?? {}).length > 0 : step.op === 'update' || step.op === 'delete';
+  step.op === 'refresh'
+    ? !step.new || (step.diffs?.length ?? 0) > 0 || Object.keys(step.detailedDiff ?? {}).length > 0
+    : step.op === 'update' || step.op === 'delete';
 
 /** What the adapter asks of a Pulumi stack; tests give a fake one. */
 export type PulumiStack = Pick<Stack, 'preview' | 'up' | 'previewRefresh'>;
@@ -35,7 +44,8 @@ export function automationStack(
   config: StackConfig,
   preflight: Omit<PreflightDeps, 'clients' | 'dns'>,
   progress: (line: string) => void,
-  select: () => Promise<PulumiStack> = () => LocalWorkspace.createOrSelectStack({ stackName: name, workDir: projectDir }),
+  select: () => Promise<PulumiStack> = () =>
+    LocalWorkspace.createOrSelectStack({ stackName: name, workDir: projectDir }),
 ): ZoneStack {
   /** Counts the policy pack's findings and prints each: the table's count alone says nothing to fix. */
   const counter = () => {
@@ -45,7 +55,9 @@ export function automationStack(
       if (!finding) return;
       violations++;
       const resource = finding.resourceUrn ? ` on ${finding.resourceUrn.split('::').pop()}` : '';
-      progress(`${name}: policy ${finding.policyName} (${finding.enforcementLevel})${resource}: ${finding.message.trim()}`);
+      progress(
+        `${name}: policy ${finding.policyName} (${finding.enforcementLevel})${resource}: ${finding.message.trim()}`,
+      );
     };
     return { onEvent, violations: () => violations };
   };
@@ -66,7 +78,11 @@ export function automationStack(
       const result = await (await select()).up({ ...policyPacks(), onEvent: policy.onEvent, onOutput: output });
       const targets = (result.outputs.releases?.value ?? []) as ReleaseTarget[];
       const region = config.homeRegion;
-      await release(targets, { lambda: new LambdaClient({ region }), codedeploy: new CodeDeployClient({ region }) }, { progress });
+      await release(
+        targets,
+        { lambda: new LambdaClient({ region }), codedeploy: new CodeDeployClient({ region }) },
+        { progress },
+      );
       return { changes: changed(result.summary.resourceChanges), policyViolations: policy.violations() };
     },
     async drift() {
@@ -80,7 +96,11 @@ export function automationStack(
           if (step && drifted(step)) urns.add(step.urn);
         },
       });
-      return { changes: changed(result.changeSummary), policyViolations: 0, drifted: [...urns].map((urn) => urn.split('::').pop()!) };
+      return {
+        changes: changed(result.changeSummary),
+        policyViolations: 0,
+        drifted: [...urns].map((urn) => urn.split('::').pop()!),
+      };
     },
   };
 }

@@ -20,8 +20,7 @@ export const maxSessionDurationBounds = { min: 3600, max: 43_200 } as const;
 export type CiRoleKind = 'deploy' | 'preview';
 
 /** The GitHub environment a kind of job runs in: the stack's own name, `preview-<stack>` for pull requests. */
-export const ciEnvironment = (kind: CiRoleKind, stack: StackName) =>
-  kind === 'deploy' ? stack : `preview-${stack}`;
+export const ciEnvironment = (kind: CiRoleKind, stack: StackName) => (kind === 'deploy' ? stack : `preview-${stack}`);
 
 /** The workflow file whose job assumes each kind of role. */
 export const ciWorkflow: Record<CiRoleKind, string> = { deploy: 'deploy-zone.yml', preview: 'pull-request.yml' };

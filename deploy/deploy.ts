@@ -25,7 +25,11 @@ export function parseDeployArgs(args: string[]): { command: Command; stacks: Sta
   try {
     parsed = parseArgs({
       args: args.filter((a) => a !== '--'),
-      options: { stack: { type: 'string' }, all: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        stack: { type: 'string' },
+        all: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
     });
   } catch (error) {
@@ -36,7 +40,8 @@ export function parseDeployArgs(args: string[]): { command: Command; stacks: Sta
   if (!command || positionals.length !== 1) return { error: `name a command: ${commands.join(', ')}` };
   if (values.all === (values.stack !== undefined)) return { error: 'name one stack with --stack, or --all' };
   const one = values.stack;
-  if (one && !(stacks as readonly string[]).includes(one)) return { error: `unknown stack ${one}; choose from ${stacks.join(', ')}` };
+  if (one && !(stacks as readonly string[]).includes(one))
+    return { error: `unknown stack ${one}; choose from ${stacks.join(', ')}` };
   return { command, stacks: values.all ? [...stacks] : [one as StackName] };
 }
 
@@ -63,4 +68,5 @@ async function main(args: string[]): Promise<number> {
   return exitCode;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = await main(process.argv.slice(2));
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])
+  process.exitCode = await main(process.argv.slice(2));

@@ -43,7 +43,12 @@ export interface Row {
  * time: preflight first, a preview before every `up`; the first failure stops the run and the
  * stacks after it are reported skipped. Returns the summary rows; `exitCode` says how it ended.
  */
-export async function orchestrate(command: Command, stacks: ZoneStack[], progress: (line: string) => void = () => {}, clock: () => number = Date.now) {
+export async function orchestrate(
+  command: Command,
+  stacks: ZoneStack[],
+  progress: (line: string) => void = () => {},
+  clock: () => number = Date.now,
+) {
   const rows: Row[] = [];
   let failed = false;
   for (const stack of stacks) {
@@ -60,17 +65,26 @@ export async function orchestrate(command: Command, stacks: ZoneStack[], progres
       if (command !== 'drift') {
         const checks = await step('preflight', () => stack.preflight());
         const failing = checks.filter((c) => !c.ok);
-        if (failing.length) throw new Error(`preflight failed: ${failing.map((c) => `${c.check} (${c.fix ?? c.detail})`).join('; ')}`);
+        if (failing.length)
+          throw new Error(`preflight failed: ${failing.map((c) => `${c.check} (${c.fix ?? c.detail})`).join('; ')}`);
       }
       let result: StepResult;
       if (command === 'drift') {
         result = await step('refresh (preview only)', () => stack.drift());
-        if (result.changes) progress(`${stack.name}: drifted: ${(result.drifted ?? []).join(', ') || `${result.changes} resource(s)`}`);
+        if (result.changes)
+          progress(`${stack.name}: drifted: ${(result.drifted ?? []).join(', ') || `${result.changes} resource(s)`}`);
       } else {
         result = await step('preview with the policy pack', () => stack.preview());
         if (command === 'up') result = await step('up with the policy pack, then release', () => stack.up());
       }
-      rows.push({ stack: stack.name, region: stack.region, result: 'ok', changes: result.changes, policyViolations: result.policyViolations, durationMs: clock() - started });
+      rows.push({
+        stack: stack.name,
+        region: stack.region,
+        result: 'ok',
+        changes: result.changes,
+        policyViolations: result.policyViolations,
+        durationMs: clock() - started,
+      });
       progress(`${stack.name}: done (${result.changes} change(s))`);
     } catch (err) {
       failed = true;
@@ -85,7 +99,14 @@ export async function orchestrate(command: Command, stacks: ZoneStack[], progres
 
 /** The summary table printed at the end. */
 export function summaryTable(command: Command, rows: Row[]): string {
-  const header = ['stack', 'region', 'result', command === 'drift' ? 'drifted' : 'changes', 'policy violations', 'duration'];
+  const header = [
+    'stack',
+    'region',
+    'result',
+    command === 'drift' ? 'drifted' : 'changes',
+    'policy violations',
+    'duration',
+  ];
   const cells = rows.map((r) => [
     r.stack,
     r.region,
@@ -94,5 +115,9 @@ export function summaryTable(command: Command, rows: Row[]): string {
     r.policyViolations === undefined ? '—' : String(r.policyViolations),
     r.durationMs === undefined ? '—' : `${(r.durationMs / 1000).toFixed(1)} s`,
   ]);
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...cells.map((c) => `| ${c.join(' | ')} |`)].join('\n');
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...cells.map((c) => `| ${c.join(' | ')} |`),
+  ].join('\n');
 }

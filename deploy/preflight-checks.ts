@@ -43,9 +43,23 @@ export const amazonCaaIssuers = ['amazon.com', 'amazontrust.com', 'awstrust.com'
  * the zone uses, this list only names the prerequisite before credentials are at hand.
  */
 export const optInRegions = [
-  'af-south-1', 'ap-east-1', 'ap-east-2', 'ap-south-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5',
-  'ap-southeast-6', 'ap-southeast-7', 'ca-west-1', 'eu-central-2', 'eu-south-1', 'eu-south-2', 'il-central-1',
-  'me-central-1', 'me-south-1', 'mx-central-1',
+  'af-south-1',
+  'ap-east-1',
+  'ap-east-2',
+  'ap-south-2',
+  'ap-southeast-3',
+  'ap-southeast-4',
+  'ap-southeast-5',
+  'ap-southeast-6',
+  'ap-southeast-7',
+  'ca-west-1',
+  'eu-central-2',
+  'eu-south-1',
+  'eu-south-2',
+  'il-central-1',
+  'me-central-1',
+  'me-south-1',
+  'mx-central-1',
 ];
 
 /** The functions of a stack that reserve concurrency, as `Zone` names them (`serenya-<stack>-<fn>`). */
@@ -84,7 +98,9 @@ export function plannedChecks(config: StackConfig): string[] {
     `Bedrock model access and the Marketplace agreement for ${config.bedrock.modelId} in ${regions}`,
     `Bedrock data retention is "none" in ${regions}`,
     `Bedrock model invocation logging is off in ${regions}`,
-    ...(config.subscriptions.googlePlay ? ['the Play Developer API secret exists at its full ARN, with the key the stack grants'] : []),
+    ...(config.subscriptions.googlePlay
+      ? ['the Play Developer API secret exists at its full ARN, with the key the stack grants']
+      : []),
     ...(config.identity.appleSignInSecretArn
       ? ['the Sign in with Apple key secret exists at its full ARN, with the key the stack grants']
       : []),
@@ -93,8 +109,10 @@ export function plannedChecks(config: StackConfig): string[] {
 }
 
 /** The regions where the zone's model runs: the profile's, or the home region for a bare model id. */
-const inferenceRegions = (c: StackConfig) => (profileGeography(c.bedrock.modelId) ? c.bedrock.inferenceRegions : [c.homeRegion]);
-const baseModelId = (modelId: string) => (profileGeography(modelId) ? modelId.slice(modelId.indexOf('.') + 1) : modelId);
+const inferenceRegions = (c: StackConfig) =>
+  profileGeography(c.bedrock.modelId) ? c.bedrock.inferenceRegions : [c.homeRegion];
+const baseModelId = (modelId: string) =>
+  profileGeography(modelId) ? modelId.slice(modelId.indexOf('.') + 1) : modelId;
 
 /** AWS clients by region; tests mock them (aws-sdk-client-mock), the CLI uses the real ones. */
 export interface PreflightDeps {
@@ -187,8 +205,11 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
 
   await check('regions enabled', async () => {
     const account = clients.account();
-    const status = async (region: string) => (await account.send(new GetRegionOptStatusCommand({ RegionName: region }))).RegionOptStatus;
-    const statuses = await Promise.all(zoneRegions(config).map(async (region) => [region, await status(region)] as const));
+    const status = async (region: string) =>
+      (await account.send(new GetRegionOptStatusCommand({ RegionName: region }))).RegionOptStatus;
+    const statuses = await Promise.all(
+      zoneRegions(config).map(async (region) => [region, await status(region)] as const),
+    );
     const disabled = statuses.filter(([, status]) => status !== 'ENABLED' && status !== 'ENABLED_BY_DEFAULT');
     if (!disabled.length) return { ok: true, detail: statuses.map(([r]) => r).join(', ') };
     return {
@@ -204,15 +225,31 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
     const domain = config.domain;
     let nameServers: string[] | undefined;
     let apex: string | undefined;
-    await check('hosted zone', async () => {
-      const { HostedZone, DelegationSet } = await clients.route53().send(new GetHostedZoneCommand({ Id: domain.hostedZoneId }));
-      const name = dnsName(HostedZone?.Name ?? '');
-      const outside = [domain.zoneName, domain.globalName].filter((n) => n !== name && !n.endsWith(`.${name}`));
-      if (HostedZone?.Config?.PrivateZone) return { ok: false, detail: `${domain.hostedZoneId} is a private zone`, fix: 'set serenya:domain.hostedZoneId to the public hosted zone' };
-      if (outside.length) return { ok: false, detail: `${domain.hostedZoneId} serves ${name}, not ${outside.join(', ')}`, fix: 'set serenya:domain.hostedZoneId to the zone that serves both names' };
-      [apex, nameServers] = [name, (DelegationSet?.NameServers ?? []).map(dnsName).sort()];
-      return { ok: true, detail: `${domain.hostedZoneId} serves ${name}` };
-    }, 'create the public hosted zone, or set serenya:domain.hostedZoneId to its id (aws route53 list-hosted-zones-by-name)');
+    await check(
+      'hosted zone',
+      async () => {
+        const { HostedZone, DelegationSet } = await clients
+          .route53()
+          .send(new GetHostedZoneCommand({ Id: domain.hostedZoneId }));
+        const name = dnsName(HostedZone?.Name ?? '');
+        const outside = [domain.zoneName, domain.globalName].filter((n) => n !== name && !n.endsWith(`.${name}`));
+        if (HostedZone?.Config?.PrivateZone)
+          return {
+            ok: false,
+            detail: `${domain.hostedZoneId} is a private zone`,
+            fix: 'set serenya:domain.hostedZoneId to the public hosted zone',
+          };
+        if (outside.length)
+          return {
+            ok: false,
+            detail: `${domain.hostedZoneId} serves ${name}, not ${outside.join(', ')}`,
+            fix: 'set serenya:domain.hostedZoneId to the zone that serves both names',
+          };
+        [apex, nameServers] = [name, (DelegationSet?.NameServers ?? []).map(dnsName).sort()];
+        return { ok: true, detail: `${domain.hostedZoneId} serves ${name}` };
+      },
+      'create the public hosted zone, or set serenya:domain.hostedZoneId to its id (aws route53 list-hosted-zones-by-name)',
+    );
 
     if (apex && nameServers) {
       const [zone, servers] = [apex, nameServers];
@@ -222,7 +259,8 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
           (ns) => ns.map(dnsName).sort(),
           (error: { code?: string }) => error.code ?? 'no answer',
         );
-        if (typeof delegated === 'string') return { ok: false, detail: `${zone} does not resolve (${delegated}): ACM cannot validate`, fix };
+        if (typeof delegated === 'string')
+          return { ok: false, detail: `${zone} does not resolve (${delegated}): ACM cannot validate`, fix };
         if (delegated.join() === servers.join()) return { ok: true, detail: `${zone} → ${servers.join(', ')}` };
         const detail = `${zone} is delegated to ${delegated.join(', ')}, not to the hosted zone's ${servers.join(', ')}: ACM cannot see its records`;
         return { ok: false, detail, fix };
@@ -236,13 +274,16 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
         const caa = await relevantCaa(deps.dns, name);
         if (!caa) continue;
         // An `issue` value is the CA's domain, optionally followed by `; parameters`.
-        const issuers = caa.records.flatMap((r) => (r.issue === undefined ? [] : [dnsName(r.issue.split(';')[0]!.trim())]));
+        const issuers = caa.records.flatMap((r) =>
+          r.issue === undefined ? [] : [dnsName(r.issue.split(';')[0]!.trim())],
+        );
         found.push(`${caa.at}: ${issuers.join(', ') || 'no issue property'}`);
         if (issuers.length && !issuers.some((i) => amazonCaaIssuers.includes(i))) {
           refusing.push(`${name} (CAA at ${caa.at} allows only ${issuers.join(', ') || 'no one'})`);
         }
       }
-      if (!refusing.length) return { ok: true, detail: found.length ? [...new Set(found)].join('; ') : 'no CAA records: any CA may issue' };
+      if (!refusing.length)
+        return { ok: true, detail: found.length ? [...new Set(found)].join('; ') : 'no CAA records: any CA may issue' };
       return {
         ok: false,
         detail: `ACM may not issue for ${refusing.join('; ')}`,
@@ -283,7 +324,8 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
     const reserving = (config.concurrency.apiReserved ?? 0) + config.concurrency.workerReserved;
     const left = unreserved + held - reserving;
     const reservations = `the stack reserves ${reserving}${held ? ` (holds ${held} already)` : ''}`;
-    if (left >= lambdaUnreservedMinimum) return { ok: true, detail: `${unreserved} of ${total} unreserved; ${reservations}` };
+    if (left >= lambdaUnreservedMinimum)
+      return { ok: true, detail: `${unreserved} of ${total} unreserved; ${reservations}` };
     return {
       ok: false,
       detail: `${unreserved} of ${total} unreserved; ${reservations}, which would leave ${left}, Lambda requires ${lambdaUnreservedMinimum}`,
@@ -296,17 +338,25 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
     if (!config.managesApiGatewayAccount) {
       return cloudwatchRoleArn
         ? { ok: true, detail: cloudwatchRoleArn }
-        : { ok: false, detail: 'not set: the stage’s access logs would be refused', fix: 'deploy the stack that manages it first, or set serenya:managesApiGatewayAccount: true in exactly one stack of this account and region' };
+        : {
+            ok: false,
+            detail: 'not set: the stage’s access logs would be refused',
+            fix: 'deploy the stack that manages it first, or set serenya:managesApiGatewayAccount: true in exactly one stack of this account and region',
+          };
     }
     if (!cloudwatchRoleArn) return { ok: true, detail: 'not set: this stack sets it' };
     // The stack's provider tags every resource with its stack: a role tagged otherwise is another stack's.
     const roleName = cloudwatchRoleArn.split('/').pop()!;
-    const owner = await clients.iam().send(new ListRoleTagsCommand({ RoleName: roleName })).then(
-      ({ Tags }) => Tags?.find((t) => t.Key === 'stack')?.Value ?? 'untagged',
-      (error: { name?: string }) => (error.name === 'NoSuchEntity' ? 'deleted' : Promise.reject(error)),
-    );
+    const owner = await clients
+      .iam()
+      .send(new ListRoleTagsCommand({ RoleName: roleName }))
+      .then(
+        ({ Tags }) => Tags?.find((t) => t.Key === 'stack')?.Value ?? 'untagged',
+        (error: { name?: string }) => (error.name === 'NoSuchEntity' ? 'deleted' : Promise.reject(error)),
+      );
     if (owner === stack) return { ok: true, detail: `${cloudwatchRoleArn} (this stack's)` };
-    if (owner === 'deleted') return { ok: true, detail: `${cloudwatchRoleArn} no longer exists: this stack sets its own` };
+    if (owner === 'deleted')
+      return { ok: true, detail: `${cloudwatchRoleArn} no longer exists: this stack sets its own` };
     const whose = owner === 'untagged' ? 'not a Serenya stack’s role' : `stack ${owner}`;
     return {
       ok: false,
@@ -317,31 +367,35 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
 
   if (profileGeography(config.bedrock.modelId)) {
     const { modelId, inferenceRegions: declared } = config.bedrock;
-    await check('Bedrock inference profile', async () => {
-      const bedrock = clients.bedrock(config.homeRegion);
-      const profile = await bedrock.send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: modelId }));
-      const destinations = arnRegions((profile.models ?? []).map((m) => m.modelArn ?? '')).sort();
-      const routes = `${modelId} routes to ${destinations.join(', ')}`;
-      const outside = destinations.filter((r) => !config.allowedRegions.includes(r));
-      if (outside.length) {
-        return {
-          ok: false,
-          detail: `${routes}; ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} outside allowedRegions (${config.allowedRegions.join(', ')})`,
-          fix:
-            'have the compliance owner decide: add the region(s) to serenya:allowedRegions and bedrock.inferenceRegions if the zone ' +
-            'may process there (docs/deploying.md), or choose a model whose profile stays in the zone',
-        };
-      }
-      const stated = [...declared].sort();
-      if (destinations.join() !== stated.join()) {
-        return {
-          ok: false,
-          detail: `${routes}; the stack declares ${stated.join(', ')}`,
-          fix: `set serenya:bedrock.inferenceRegions to [${destinations.join(', ')}], so preflight checks Bedrock in every region the profile uses`,
-        };
-      }
-      return { ok: true, detail: `routes to ${destinations.join(', ')}` };
-    }, `check serenya:bedrock.modelId: Bedrock has no inference profile ${modelId} in ${config.homeRegion}`);
+    await check(
+      'Bedrock inference profile',
+      async () => {
+        const bedrock = clients.bedrock(config.homeRegion);
+        const profile = await bedrock.send(new GetInferenceProfileCommand({ inferenceProfileIdentifier: modelId }));
+        const destinations = arnRegions((profile.models ?? []).map((m) => m.modelArn ?? '')).sort();
+        const routes = `${modelId} routes to ${destinations.join(', ')}`;
+        const outside = destinations.filter((r) => !config.allowedRegions.includes(r));
+        if (outside.length) {
+          return {
+            ok: false,
+            detail: `${routes}; ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} outside allowedRegions (${config.allowedRegions.join(', ')})`,
+            fix:
+              'have the compliance owner decide: add the region(s) to serenya:allowedRegions and bedrock.inferenceRegions if the zone ' +
+              'may process there (docs/deploying.md), or choose a model whose profile stays in the zone',
+          };
+        }
+        const stated = [...declared].sort();
+        if (destinations.join() !== stated.join()) {
+          return {
+            ok: false,
+            detail: `${routes}; the stack declares ${stated.join(', ')}`,
+            fix: `set serenya:bedrock.inferenceRegions to [${destinations.join(', ')}], so preflight checks Bedrock in every region the profile uses`,
+          };
+        }
+        return { ok: true, detail: `routes to ${destinations.join(', ')}` };
+      },
+      `check serenya:bedrock.modelId: Bedrock has no inference profile ${modelId} in ${config.homeRegion}`,
+    );
   }
 
   const modelId = baseModelId(config.bedrock.modelId);
@@ -367,13 +421,25 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
       const { mode } = await bedrock.send(new GetAccountDataRetentionCommand({}));
       return mode === 'none'
         ? { ok: true, detail: 'none' }
-        : { ok: false, detail: `${mode}: prompts and answers may be kept`, fix: `set the account's Bedrock data retention to none in ${region} (PutAccountDataRetention, mode "none")` };
+        : {
+            ok: false,
+            detail: `${mode}: prompts and answers may be kept`,
+            fix: `set the account's Bedrock data retention to none in ${region} (PutAccountDataRetention, mode "none")`,
+          };
     });
     await check(`Bedrock invocation logging in ${region}`, async () => {
       const { loggingConfig } = await bedrock.send(new GetModelInvocationLoggingConfigurationCommand({}));
-      const logging = loggingConfig && Object.entries(loggingConfig).filter(([k, v]) => k.endsWith('DataDeliveryEnabled') && v).map(([k]) => k);
+      const logging =
+        loggingConfig &&
+        Object.entries(loggingConfig)
+          .filter(([k, v]) => k.endsWith('DataDeliveryEnabled') && v)
+          .map(([k]) => k);
       return logging?.length
-        ? { ok: false, detail: `logs full prompts and answers (${logging.join(', ')})`, fix: `aws bedrock delete-model-invocation-logging-configuration --region ${region}` }
+        ? {
+            ok: false,
+            detail: `logs full prompts and answers (${logging.join(', ')})`,
+            fix: `aws bedrock delete-model-invocation-logging-configuration --region ${region}`,
+          }
         : { ok: true, detail: 'off' };
     });
   }
@@ -382,32 +448,67 @@ export async function runPreflight(stack: string, config: StackConfig, deps: Pre
   /** A secret exists at its full ARN (`settings`Arn), and the stack grants (`settings`KmsKeyArn) its key. */
   const secretCheck = (name: string, settings: string, secretArn: string, grantedKey: string | undefined) => {
     const secretName = secretArn.split(':secret:')[1]?.replace(/-[A-Za-z0-9]{6}$/, '');
-    return check(name, async () => {
-      const secret = await clients.secrets(secretArn.split(':')[3]!).send(new DescribeSecretCommand({ SecretId: secretArn }));
-      if (secret.ARN !== secretArn) return { ok: false, detail: `its full ARN is ${secret.ARN}`, fix: `set serenya:${settings}Arn to ${secret.ARN}` };
-      const customerKey = secret.KmsKeyId && !secret.KmsKeyId.includes('alias/aws/secretsmanager') ? secret.KmsKeyId : undefined;
-      if (customerKey && customerKey !== grantedKey) {
-        return { ok: false, detail: `encrypted with ${customerKey}, which the stack does not grant`, fix: `set serenya:${settings}KmsKeyArn to that key's ARN` };
-      }
-      return { ok: true, detail: `${secret.ARN}${customerKey ? `, key ${customerKey}` : ''}` };
-    }, `create the secret (aws secretsmanager create-secret --name ${secretName}) in the zone, then set its full ARN`);
+    return check(
+      name,
+      async () => {
+        const secret = await clients
+          .secrets(secretArn.split(':')[3]!)
+          .send(new DescribeSecretCommand({ SecretId: secretArn }));
+        if (secret.ARN !== secretArn)
+          return {
+            ok: false,
+            detail: `its full ARN is ${secret.ARN}`,
+            fix: `set serenya:${settings}Arn to ${secret.ARN}`,
+          };
+        const customerKey =
+          secret.KmsKeyId && !secret.KmsKeyId.includes('alias/aws/secretsmanager') ? secret.KmsKeyId : undefined;
+        if (customerKey && customerKey !== grantedKey) {
+          return {
+            ok: false,
+            detail: `encrypted with ${customerKey}, which the stack does not grant`,
+            fix: `set serenya:${settings}KmsKeyArn to that key's ARN`,
+          };
+        }
+        return { ok: true, detail: `${secret.ARN}${customerKey ? `, key ${customerKey}` : ''}` };
+      },
+      `create the secret (aws secretsmanager create-secret --name ${secretName}) in the zone, then set its full ARN`,
+    );
   };
 
   const play = config.subscriptions.googlePlay;
   if (play) {
-    await secretCheck('Play Developer API secret', 'subscriptions.googlePlay.credentialsSecret', play.credentialsSecretArn, play.credentialsSecretKmsKeyArn);
+    await secretCheck(
+      'Play Developer API secret',
+      'subscriptions.googlePlay.credentialsSecret',
+      play.credentialsSecretArn,
+      play.credentialsSecretKmsKeyArn,
+    );
   }
   const { appleSignInSecretArn, appleSignInSecretKmsKeyArn } = config.identity;
   if (appleSignInSecretArn) {
-    await secretCheck('Sign in with Apple key secret', 'identity.appleSignInSecret', appleSignInSecretArn, appleSignInSecretKmsKeyArn);
+    await secretCheck(
+      'Sign in with Apple key secret',
+      'identity.appleSignInSecret',
+      appleSignInSecretArn,
+      appleSignInSecretKmsKeyArn,
+    );
   }
 
   await check('Pulumi CLI', async () => {
     const cli = await deps.pulumiCliVersion();
-    if (!cli) return { ok: false, detail: 'not installed', fix: 'install the Pulumi CLI (https://www.pulumi.com/docs/install/)' };
+    if (!cli)
+      return {
+        ok: false,
+        detail: 'not installed',
+        fix: 'install the Pulumi CLI (https://www.pulumi.com/docs/install/)',
+      };
     const older = compareVersions(cli.replace(/^v/, ''), deps.pulumiSdkVersion) < 0;
     return older
-      ? { ok: false, detail: `${cli} is older than the SDK ${deps.pulumiSdkVersion}`, fix: `upgrade the Pulumi CLI to ${deps.pulumiSdkVersion} or later` }
+      ? {
+          ok: false,
+          detail: `${cli} is older than the SDK ${deps.pulumiSdkVersion}`,
+          fix: `upgrade the Pulumi CLI to ${deps.pulumiSdkVersion} or later`,
+        }
       : { ok: true, detail: cli };
   });
   return results;

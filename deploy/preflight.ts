@@ -3,7 +3,14 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { stackFileConfig, stacks, type StackName } from '../policy/stack-yaml';
-import { awsClients, NoCredentialsError, plannedChecks, publicDns, runPreflight, type CheckResult } from './preflight-checks';
+import {
+  awsClients,
+  NoCredentialsError,
+  plannedChecks,
+  publicDns,
+  runPreflight,
+  type CheckResult,
+} from './preflight-checks';
 
 const usage = `npm run preflight -- <stack>
 
@@ -18,14 +25,24 @@ Stacks: ${stacks.join(', ')}`;
 
 /** The Pulumi CLI on this machine and the SDK this program runs, for the CLI-version check. */
 export const pulumiVersions = {
-  pulumiCliVersion: () => promisify(execFile)('pulumi', ['version']).then(({ stdout }) => stdout.trim(), () => undefined),
+  pulumiCliVersion: () =>
+    promisify(execFile)('pulumi', ['version']).then(
+      ({ stdout }) => stdout.trim(),
+      () => undefined,
+    ),
   pulumiSdkVersion: createRequire(import.meta.url)('@pulumi/pulumi/package.json').version as string,
 };
 
 export function formatChecklist(stack: string, results: CheckResult[]): string {
-  const lines = results.map((r) => `  ${r.ok ? 'PASS' : 'FAIL'}  ${r.check}: ${r.detail}${r.ok || !r.fix ? '' : `\n        fix: ${r.fix}`}`);
+  const lines = results.map(
+    (r) => `  ${r.ok ? 'PASS' : 'FAIL'}  ${r.check}: ${r.detail}${r.ok || !r.fix ? '' : `\n        fix: ${r.fix}`}`,
+  );
   const failed = results.filter((r) => !r.ok).length;
-  return [`preflight ${stack}`, ...lines, failed ? `${failed} check(s) failed: fix them before \`pulumi up\`.` : 'All checks passed: `pulumi up` can run.'].join('\n');
+  return [
+    `preflight ${stack}`,
+    ...lines,
+    failed ? `${failed} check(s) failed: fix them before \`pulumi up\`.` : 'All checks passed: `pulumi up` can run.',
+  ].join('\n');
 }
 
 async function main(args: string[]): Promise<number> {
@@ -51,10 +68,13 @@ async function main(args: string[]): Promise<number> {
     return results.every((r) => r.ok) ? 0 : 1;
   } catch (error) {
     if (!(error instanceof NoCredentialsError)) throw error;
-    console.log(`preflight ${stack}: no AWS credentials (${error.message}). With credentials for the zone's account it checks:`);
+    console.log(
+      `preflight ${stack}: no AWS credentials (${error.message}). With credentials for the zone's account it checks:`,
+    );
     for (const check of plannedChecks(config)) console.log(`  - ${check}`);
     return 2;
   }
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = await main(process.argv.slice(2));
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])
+  process.exitCode = await main(process.argv.slice(2));

@@ -18,12 +18,26 @@ export async function release(
   const { progress = () => {}, pollMs = 15_000, timeoutMs = releaseTimeoutMs } = options;
   let released = 0;
   for (const target of targets) {
-    const { FunctionVersion: current } = await clients.lambda.send(new GetAliasCommand({ FunctionName: target.functionName, Name: target.alias }));
+    const { FunctionVersion: current } = await clients.lambda.send(
+      new GetAliasCommand({ FunctionName: target.functionName, Name: target.alias }),
+    );
     if (current === target.version) continue;
     const appSpec = {
       // A string: CodeDeploy refuses the number 0 that `0.0` serialises to.
       version: '0.0',
-      Resources: [{ [target.functionName]: { Type: 'AWS::Lambda::Function', Properties: { Name: target.functionName, Alias: target.alias, CurrentVersion: current, TargetVersion: target.version } } }],
+      Resources: [
+        {
+          [target.functionName]: {
+            Type: 'AWS::Lambda::Function',
+            Properties: {
+              Name: target.functionName,
+              Alias: target.alias,
+              CurrentVersion: current,
+              TargetVersion: target.version,
+            },
+          },
+        },
+      ],
     };
     const { deploymentId } = await clients.codedeploy.send(
       new CreateDeploymentCommand({
@@ -33,7 +47,9 @@ export async function release(
         description: `${target.functionName}: ${current} → ${target.version}`,
       }),
     );
-    progress(`${target.functionName}: releasing version ${target.version} (was ${current}), deployment ${deploymentId}`);
+    progress(
+      `${target.functionName}: releasing version ${target.version} (was ${current}), deployment ${deploymentId}`,
+    );
     const started = Date.now();
     for (const deadline = started + timeoutMs; ; ) {
       const { deploymentInfo } = await clients.codedeploy.send(new GetDeploymentCommand({ deploymentId }));
@@ -41,9 +57,14 @@ export async function release(
       if (status === 'Succeeded') break;
       if (status === 'Failed' || status === 'Stopped') {
         const why = deploymentInfo?.errorInformation?.message ?? status;
-        throw new Error(`release of ${target.functionName} ${status.toLowerCase()} and was rolled back to version ${current} (${why}); see deployment ${deploymentId}`);
+        throw new Error(
+          `release of ${target.functionName} ${status.toLowerCase()} and was rolled back to version ${current} (${why}); see deployment ${deploymentId}`,
+        );
       }
-      if (Date.now() > deadline) throw new Error(`release of ${target.functionName} still ${status} after ${timeoutMs / 60_000} min; see deployment ${deploymentId}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `release of ${target.functionName} still ${status} after ${timeoutMs / 60_000} min; see deployment ${deploymentId}`,
+        );
       // A heartbeat per poll: a canary waits minutes, and silence reads as a hang.
       const minutes = Math.floor((Date.now() - started) / 60_000);
       progress(`${target.functionName}: deployment ${deploymentId} ${status ?? 'pending'} (${minutes} min)`);

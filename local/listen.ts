@@ -48,10 +48,7 @@ export function refuseForeignHosts(server: Server): void {
  * Starts a stand-in's server on 127.0.0.1 (a random port unless given), answering only requests
  * addressed to loopback, and answers its base URL and closer.
  */
-export async function listenOnLoopback(
-  server: Server,
-  port = 0,
-): Promise<{ url: string; close: () => Promise<void> }> {
+export async function listenOnLoopback(server: Server, port = 0): Promise<{ url: string; close: () => Promise<void> }> {
   refuseForeignHosts(server);
   const bound: number = await new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -99,8 +99,13 @@ export function createLocalDeps(options: {
       // Push tokens are signed with Google's ID-token keys; offline the local identity provider's.
       verifyGooglePush:
         config.googlePlay &&
-        createGooglePushVerifier({ audience: config.googlePlay.pushAudience, serviceAccount: config.googlePlay.pushServiceAccount }, identityProvider.jwksCache),
-      play: config.googlePlay && createPlayDeveloperClient({ baseUrl: config.googlePlay.developerApiUrl, accessToken: async () => 'offline' }),
+        createGooglePushVerifier(
+          { audience: config.googlePlay.pushAudience, serviceAccount: config.googlePlay.pushServiceAccount },
+          identityProvider.jwksCache,
+        ),
+      play:
+        config.googlePlay &&
+        createPlayDeveloperClient({ baseUrl: config.googlePlay.developerApiUrl, accessToken: async () => 'offline' }),
     },
   };
   return { deps, clients, identityProvider, bedrock };

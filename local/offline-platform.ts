@@ -73,7 +73,11 @@ export async function startOfflinePlatform(options: OfflinePlatformOptions) {
 
     // The same front door as Lambda's: uploads and stream batches go through its dispatcher.
     const runtime = createRuntime(deps);
-    const streams = new DynamoDBStreamsClient({ endpoint: dynamodb.endpoint, region: config.region, credentials: localCredentials });
+    const streams = new DynamoDBStreamsClient({
+      endpoint: dynamodb.endpoint,
+      region: config.region,
+      credentials: localCredentials,
+    });
     const poller = startStreamPoller({
       dynamo: clients.dynamoClient,
       streams,
@@ -106,7 +110,17 @@ export async function startOfflinePlatform(options: OfflinePlatformOptions) {
     });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-    return { url: apiUrl, config, endpoints: { dynamodb: dynamodb.endpoint, s3: s3.endpoint, bedrock: bedrock.endpoint, appleId: appleIdStandIn.url }, stop };
+    return {
+      url: apiUrl,
+      config,
+      endpoints: {
+        dynamodb: dynamodb.endpoint,
+        s3: s3.endpoint,
+        bedrock: bedrock.endpoint,
+        appleId: appleIdStandIn.url,
+      },
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

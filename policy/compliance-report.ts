@@ -25,7 +25,10 @@ function classificationOf(r: ResourceRecord, all: ResourceRecord[]): string {
   if (own) return own;
   const references = new Set(Object.values(r.inputs).filter((v): v is string => typeof v === 'string'));
   const target = all.find(
-    (o) => o !== r && o.inputs.tags?.[classificationTag] && [o.state.id, o.state.arn, o.state.name, o.state.bucket].some((v) => references.has(v)),
+    (o) =>
+      o !== r &&
+      o.inputs.tags?.[classificationTag] &&
+      [o.state.id, o.state.arn, o.state.name, o.state.bucket].some((v) => references.has(v)),
   );
   return target ? `${target.inputs.tags[classificationTag]} (via ${target.name})` : 'none';
 }
@@ -33,12 +36,16 @@ function classificationOf(r: ResourceRecord, all: ResourceRecord[]): string {
 function encryptionOf(r: ResourceRecord, all: ResourceRecord[]): string {
   switch (r.type) {
     case 'aws:s3/bucket:Bucket': {
-      const sse = all.find((o) => o.type.endsWith(':BucketServerSideEncryptionConfiguration') && o.inputs.bucket === r.state.id);
+      const sse = all.find(
+        (o) => o.type.endsWith(':BucketServerSideEncryptionConfiguration') && o.inputs.bucket === r.state.id,
+      );
       const rule = sse?.inputs.rules?.[0];
       return rule ? `SSE-KMS${rule.bucketKeyEnabled ? ' with bucket key' : ''}` : 'NONE';
     }
     case 'aws:dynamodb/table:Table':
-      return r.inputs.serverSideEncryption?.kmsKeyArn ? 'KMS (zone data key; replicas: their region’s replica key)' : 'AWS owned key';
+      return r.inputs.serverSideEncryption?.kmsKeyArn
+        ? 'KMS (zone data key; replicas: their region’s replica key)'
+        : 'AWS owned key';
     case 'aws:kms/key:Key':
       return `${r.inputs.customerMasterKeySpec ?? 'SYMMETRIC_DEFAULT'}${r.inputs.multiRegion ? ', multi-Region' : ''}${r.inputs.enableKeyRotation ? ', rotation on' : ''}`;
     case 'aws:kms/replicaKey:ReplicaKey':
@@ -61,11 +68,15 @@ function retentionOf(r: ResourceRecord, all: ResourceRecord[]): string {
     case 'aws:cloudwatch/logGroup:LogGroup':
       return r.inputs.retentionInDays ? `${r.inputs.retentionInDays} days` : 'FOREVER';
     case 'aws:s3/bucket:Bucket': {
-      const lifecycle = all.find((o) => o.type.endsWith(':BucketLifecycleConfiguration') && o.inputs.bucket === r.state.id);
+      const lifecycle = all.find(
+        (o) => o.type.endsWith(':BucketLifecycleConfiguration') && o.inputs.bucket === r.state.id,
+      );
       const parts = asArray<any>(lifecycle?.inputs.rules).flatMap((rule) => [
         ...asArray<any>(rule.transitions).map((t) => `${t.storageClass} after ${t.days} d`),
         ...(rule.expiration ? [`${rule.filter?.prefix ?? ''} expires after ${rule.expiration.days} d`] : []),
-        ...(rule.abortIncompleteMultipartUpload ? [`incomplete uploads aborted after ${rule.abortIncompleteMultipartUpload.daysAfterInitiation} d`] : []),
+        ...(rule.abortIncompleteMultipartUpload
+          ? [`incomplete uploads aborted after ${rule.abortIncompleteMultipartUpload.daysAfterInitiation} d`]
+          : []),
       ]);
       return parts.length ? parts.join('; ') : 'no lifecycle';
     }
@@ -80,14 +91,22 @@ function retentionOf(r: ResourceRecord, all: ResourceRecord[]): string {
 
 /** Each region the worker may invoke the model in, and the state Bedrock must be in there. */
 function bedrockProcessing(snapshot: StackSnapshot) {
-  const worker = snapshot.resources.find((r) => r.type === 'aws:iam/rolePolicy:RolePolicy' && r.name.endsWith('-worker-policy'));
-  const statements: Array<{ Action: string[]; Resource: string | string[] }> = worker ? JSON.parse(worker.inputs.policy).Statement : [];
-  const arns = statements.filter((st) => st.Action.includes('bedrock:InvokeModel')).flatMap((st) => asArray(st.Resource));
+  const worker = snapshot.resources.find(
+    (r) => r.type === 'aws:iam/rolePolicy:RolePolicy' && r.name.endsWith('-worker-policy'),
+  );
+  const statements: Array<{ Action: string[]; Resource: string | string[] }> = worker
+    ? JSON.parse(worker.inputs.policy).Statement
+    : [];
+  const arns = statements
+    .filter((st) => st.Action.includes('bedrock:InvokeModel'))
+    .flatMap((st) => asArray(st.Resource));
   const regions = [...new Set(arns.map((arn) => arn.split(':')[3] ?? ''))].sort();
   const logging = snapshot.resources.some((r) => r.type.startsWith('aws:bedrock/modelInvocationLoggingConfiguration'));
   return regions.map((region) => ({
     region,
-    invocationLogging: logging ? '**ON: the stack configures it**' : 'off: the stack configures none; preflight fails if the account has it',
+    invocationLogging: logging
+      ? '**ON: the stack configures it**'
+      : 'off: the stack configures none; preflight fails if the account has it',
     dataRetention: 'none: required; preflight fails otherwise',
   }));
 }
@@ -115,7 +134,18 @@ export async function complianceReport(stack: StackName) {
   const c = snapshot.config;
   const bedrock = bedrockProcessing(snapshot);
   const storeNotifications = storeNotificationRows(c);
-  const json = { stack, zone: c.zone, homeRegion: c.homeRegion, replicaRegions: c.replicaRegions, allowedRegions: c.allowedRegions, modelId: c.bedrock.modelId, bedrock, storeNotifications, policies, resources: rows };
+  const json = {
+    stack,
+    zone: c.zone,
+    homeRegion: c.homeRegion,
+    replicaRegions: c.replicaRegions,
+    allowedRegions: c.allowedRegions,
+    modelId: c.bedrock.modelId,
+    bedrock,
+    storeNotifications,
+    policies,
+    resources: rows,
+  };
   const regionsUsed = [...new Set(rows.map((r) => r.region))].sort();
   const md = [
     `# Compliance report: stack \`${stack}\` (zone \`${c.zone}\`)`,
@@ -165,13 +195,18 @@ export async function complianceReport(stack: StackName) {
     '',
     '| policy | result |',
     '|---|---|',
-    ...policies.map((p) => `| ${p.name} | ${p.violations.length ? `**FAIL**: ${p.violations.map((v) => v.message).join('<br>')}` : 'pass'} |`),
+    ...policies.map(
+      (p) =>
+        `| ${p.name} | ${p.violations.length ? `**FAIL**: ${p.violations.map((v) => v.message).join('<br>')}` : 'pass'} |`,
+    ),
     '',
     '## Resources',
     '',
     '| type | name | region | data classification | encryption | retention |',
     '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.type} | ${r.name} | ${r.region} | ${r.classification} | ${r.encryption} | ${r.retention} |`),
+    ...rows.map(
+      (r) => `| ${r.type} | ${r.name} | ${r.region} | ${r.classification} | ${r.encryption} | ${r.retention} |`,
+    ),
     '',
   ].join('\n');
   return { json, md };
@@ -200,7 +235,9 @@ async function main() {
     writeFileSync(`${dir}${stack}.json`, `${JSON.stringify(json, null, 2)}\n`);
     writeFileSync(`${dir}${stack}.md`, md);
     const failed = json.policies.filter((p) => p.violations.length).length;
-    console.log(`compliance/${stack}.md: ${json.resources.length} resources, ${json.policies.length - failed}/${json.policies.length} policies pass`);
+    console.log(
+      `compliance/${stack}.md: ${json.resources.length} resources, ${json.policies.length - failed}/${json.policies.length} policies pass`,
+    );
   }
   writeFileSync(`${dir}README.md`, await complianceIndex());
   console.log('compliance/README.md: every zone side by side');
@@ -211,16 +248,24 @@ export async function complianceIndex(): Promise<string> {
   const zones = [];
   for (const stack of stacks) {
     const snapshot = await snapshotStack(stack, { code: new pulumi.asset.AssetArchive({}) });
-    zones.push({ stack, zone: snapshot.config.zone, allowed: snapshot.config.allowedRegions, ...zoneRegions(snapshot) });
+    zones.push({
+      stack,
+      zone: snapshot.config.zone,
+      allowed: snapshot.config.allowedRegions,
+      ...zoneRegions(snapshot),
+    });
   }
   return [
     '# Compliance: every zone side by side',
     '',
-    'Generated by `npm run compliance` from the stack files and the program, under Pulumi mocks; never edit by hand. Each zone\'s own report (resources, diagram, policies) is linked below.',
+    "Generated by `npm run compliance` from the stack files and the program, under Pulumi mocks; never edit by hand. Each zone's own report (resources, diagram, policies) is linked below.",
     '',
     '| stack | zone | creates resources in | calls the model in | allowed regions |',
     '|---|---|---|---|---|',
-    ...zones.map((z) => `| [${z.stack}](${z.stack}.md) | ${z.zone} | ${z.creates.join(', ')} | ${z.calls.join(', ')} | ${z.allowed.join(', ')} |`),
+    ...zones.map(
+      (z) =>
+        `| [${z.stack}](${z.stack}.md) | ${z.zone} | ${z.creates.join(', ')} | ${z.calls.join(', ')} | ${z.allowed.join(', ')} |`,
+    ),
     '',
     '```mermaid',
     zonesOverview(zones),

@@ -12,7 +12,10 @@ import { policyPackConfig, zoneRules } from './zone-rules';
  * validated configuration, and returns its path (for `pulumi preview --policy-pack-config`, or
  * the Automation API's `policyPackConfigs`).
  */
-export function writePolicyPackConfig(config: StackConfig, dir = mkdtempSync(join(tmpdir(), 'serenya-policy-'))): string {
+export function writePolicyPackConfig(
+  config: StackConfig,
+  dir = mkdtempSync(join(tmpdir(), 'serenya-policy-')),
+): string {
   const file = join(dir, `policy-config.${config.zone}.json`);
   writeFileSync(file, `${JSON.stringify(policyPackConfig(zoneRules(config), zonePolicies), null, 2)}\n`);
   return file;

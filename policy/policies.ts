@@ -42,7 +42,7 @@ const statements = (policy: unknown): PolicyStatement[] => {
 function waitsFor(resource: PolicyResource): Set<PolicyResource> {
   const seen = new Set<PolicyResource>();
   const visit = (r: PolicyResource) => {
-    for (const d of r.dependencies ?? []) if (!seen.has(d)) (seen.add(d), visit(d));
+    for (const d of r.dependencies ?? []) if (!seen.has(d)) seen.add(d), visit(d);
   };
   visit(resource);
   return seen;
@@ -76,13 +76,15 @@ export const regionAllowList: ResourceValidationPolicy = {
     const list = allowedRegions.join(', ');
     if (args.type === awsProvider) {
       const region = args.props.region as string | undefined;
-      if (!region || !allowedRegions.includes(region)) report(`Provider ${args.name} targets ${region}, outside zone ${zone}'s allowed regions (${list}).`);
+      if (!region || !allowedRegions.includes(region))
+        report(`Provider ${args.name} targets ${region}, outside zone ${zone}'s allowed regions (${list}).`);
       return;
     }
     if (!args.type.startsWith('aws:')) return;
     const region = (args.props.region ?? args.provider?.props.region) as string | undefined;
     if (!region) report(`${args.type} ${args.name} has no region; give it a provider pinned to one of ${list}.`);
-    else if (!allowedRegions.includes(region)) report(`${args.type} ${args.name} is in ${region}, outside zone ${zone}'s allowed regions (${list}).`);
+    else if (!allowedRegions.includes(region))
+      report(`${args.type} ${args.name} is in ${region}, outside zone ${zone}'s allowed regions (${list}).`);
   },
 };
 
@@ -99,7 +101,9 @@ export const globalTableReplicasInZone: ResourceValidationPolicy = {
       if (!allowedRegions.includes(region)) report(`Table ${args.name} replicates to ${region}, outside zone ${zone}.`);
     }
     if ([...regions].sort().join() !== [...replicaRegions].sort().join()) {
-      report(`Table ${args.name} replicates to [${regions.join(', ')}] but the zone declares [${replicaRegions.join(', ')}].`);
+      report(
+        `Table ${args.name} replicates to [${regions.join(', ')}] but the zone declares [${replicaRegions.join(', ')}].`,
+      );
     }
   }),
 };
@@ -116,12 +120,19 @@ export const kmsEncryptionAtRest: StackValidationPolicy = {
           return byDefault?.sseAlgorithm === 'aws:kms' && byDefault.kmsMasterKeyId;
         }),
       );
-      if (!kms) report(`Bucket ${bucket.name} has no SSE-KMS default encryption; add a BucketServerSideEncryptionConfiguration with sseAlgorithm "aws:kms" and the zone's data key.`, bucket.urn);
+      if (!kms)
+        report(
+          `Bucket ${bucket.name} has no SSE-KMS default encryption; add a BucketServerSideEncryptionConfiguration with sseAlgorithm "aws:kms" and the zone's data key.`,
+          bucket.urn,
+        );
     }
     for (const r of resources) {
       const table = r.asType(aws.dynamodb.Table);
       if (table && (!table.serverSideEncryption?.enabled || !table.serverSideEncryption.kmsKeyArn)) {
-        report(`Table ${r.name} is not encrypted with the zone's KMS key; set serverSideEncryption { enabled, kmsKeyArn }.`, r.urn);
+        report(
+          `Table ${r.name} is not encrypted with the zone's KMS key; set serverSideEncryption { enabled, kmsKeyArn }.`,
+          r.urn,
+        );
       }
     }
   },
@@ -134,9 +145,15 @@ export const tlsOnlyBucketPolicy: StackValidationPolicy = {
   validateStack: ({ resources }, report) => {
     for (const bucket of buckets(resources)) {
       const tlsOnly = bucketConfigs(resources, bucket, aws.s3.BucketPolicy).some((p) =>
-        statements(p.policy).some((st) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false'),
+        statements(p.policy).some(
+          (st) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false',
+        ),
       );
-      if (!tlsOnly) report(`Bucket ${bucket.name} accepts plain HTTP; add a bucket policy denying aws:SecureTransport = false.`, bucket.urn);
+      if (!tlsOnly)
+        report(
+          `Bucket ${bucket.name} accepts plain HTTP; add a bucket policy denying aws:SecureTransport = false.`,
+          bucket.urn,
+        );
     }
   },
 };
@@ -150,7 +167,11 @@ export const blockPublicAccess: StackValidationPolicy = {
       const blocked = bucketConfigs(resources, bucket, aws.s3.BucketPublicAccessBlock).some(
         (b) => b.blockPublicAcls && b.blockPublicPolicy && b.ignorePublicAcls && b.restrictPublicBuckets,
       );
-      if (!blocked) report(`Bucket ${bucket.name} does not block public access; add a BucketPublicAccessBlock with all four settings true.`, bucket.urn);
+      if (!blocked)
+        report(
+          `Bucket ${bucket.name} does not block public access; add a BucketPublicAccessBlock with all four settings true.`,
+          bucket.urn,
+        );
     }
   },
 };
@@ -165,7 +186,11 @@ export const tempBucketExpiry: StackValidationPolicy = {
       const expires = bucketConfigs(resources, bucket, aws.s3.BucketLifecycleConfiguration).some((l) =>
         asArray(l.rules).some((rule) => rule.status === 'Enabled' && (rule.expiration?.days ?? Infinity) <= 1),
       );
-      if (!expires) report(`Bucket ${bucket.name} holds PHI but keeps objects longer than a day; add a lifecycle rule expiring them after 1 day.`, bucket.urn);
+      if (!expires)
+        report(
+          `Bucket ${bucket.name} holds PHI but keeps objects longer than a day; add a lifecycle rule expiring them after 1 day.`,
+          bucket.urn,
+        );
     }
   },
 };
@@ -201,8 +226,12 @@ const bedrockGrants = (policy: unknown, args: GrantArgs, report: (message: strin
     if (!asArray(st.Action).some((a) => a.startsWith('bedrock:'))) continue;
     for (const arn of asArray(st.Resource)) {
       const region = arn.split(':')[3] ?? '';
-      if (arn === '*' || arn.includes('/global.')) report(`${args.name} grants Bedrock on ${arn}, which may run outside zone ${zone}; grant this zone's geographic profile instead.`);
-      else if (!allowedRegions.includes(region)) report(`${args.name} grants Bedrock in ${region}, outside zone ${zone}'s allowed regions.`);
+      if (arn === '*' || arn.includes('/global.'))
+        report(
+          `${args.name} grants Bedrock on ${arn}, which may run outside zone ${zone}; grant this zone's geographic profile instead.`,
+        );
+      else if (!allowedRegions.includes(region))
+        report(`${args.name} grants Bedrock in ${region}, outside zone ${zone}'s allowed regions.`);
     }
   }
 };
@@ -220,19 +249,29 @@ export const bedrockInZone: ResourceValidationPolicy = {
 const orderRules = readsRules('managesApiGatewayAccount');
 export const awsCreationOrder: StackValidationPolicy = {
   name: 'aws-creation-order',
-  description: 'Where AWS refuses a resource before another exists, the stack orders them (mocks accept any order; AWS does not).',
+  description:
+    'Where AWS refuses a resource before another exists, the stack orders them (mocks accept any order; AWS does not).',
   enforcementLevel: 'mandatory',
   configSchema: orderRules.configSchema,
   validateStack: (args, report) => {
     const { managesApiGatewayAccount } = orderRules.of(args);
     type Match = (d: PolicyResource) => boolean;
-    const order = <T extends pulumi.Resource>(r: PolicyResource, type: ResourceClass<T>, why: string, match: Match = () => true) => {
+    const order = <T extends pulumi.Resource>(
+      r: PolicyResource,
+      type: ResourceClass<T>,
+      why: string,
+      match: Match = () => true,
+    ) => {
       if ([...waitsFor(r)].some((d) => d.isType(type) && match(d))) return;
       report(`${r.type} ${r.name} is not ordered after its ${type.name}: ${why}`, r.urn);
     };
     for (const r of args.resources) {
       if (r.asType(aws.apigateway.Stage)?.accessLogSettings && managesApiGatewayAccount) {
-        order(r, aws.apigateway.Account, 'a stage with access logs is refused until the account’s CloudWatch Logs role is set.');
+        order(
+          r,
+          aws.apigateway.Account,
+          'a stage with access logs is refused until the account’s CloudWatch Logs role is set.',
+        );
       }
       if (r.isType(aws.s3.BucketNotification)) {
         const forS3 = (d: PolicyResource) => d.asType(aws.lambda.Permission)?.principal === 's3.amazonaws.com';
@@ -240,15 +279,29 @@ export const awsCreationOrder: StackValidationPolicy = {
       }
       for (const replica of asArray(r.asType(aws.dynamodb.Table)?.replicas)) {
         const inRegion = (d: PolicyResource) => (d.props.region ?? d.provider?.props.region) === replica.regionName;
-        order(r, aws.kms.ReplicaKey, `the ${replica.regionName} replica is encrypted with that region’s replica key, which must exist first.`, inRegion);
+        order(
+          r,
+          aws.kms.ReplicaKey,
+          `the ${replica.regionName} replica is encrypted with that region’s replica key, which must exist first.`,
+          inRegion,
+        );
       }
-      if (r.isType(aws.lambda.Alias)) order(r, aws.lambda.Function, 'an alias points at a published version of its function.');
+      if (r.isType(aws.lambda.Alias))
+        order(r, aws.lambda.Function, 'an alias points at a published version of its function.');
       if (r.isType(aws.lambda.EventSourceMapping)) {
         const readsStreams = (d: PolicyResource) =>
-          statements(d.asType(aws.iam.RolePolicy)?.policy).some((st) => asArray(st.Action).includes('dynamodb:GetRecords'));
-        order(r, aws.iam.RolePolicy, 'Lambda checks at creation that the function’s role may read the stream.', readsStreams);
+          statements(d.asType(aws.iam.RolePolicy)?.policy).some((st) =>
+            asArray(st.Action).includes('dynamodb:GetRecords'),
+          );
+        order(
+          r,
+          aws.iam.RolePolicy,
+          'Lambda checks at creation that the function’s role may read the stream.',
+          readsStreams,
+        );
       }
-      if (r.isType(aws.acm.CertificateValidation)) order(r, aws.route53.Record, 'ACM validates through the DNS records, which must exist first.');
+      if (r.isType(aws.acm.CertificateValidation))
+        order(r, aws.route53.Record, 'ACM validates through the DNS records, which must exist first.');
     }
   },
 };
@@ -259,10 +312,12 @@ export const noPublicLambdaUrl: ResourceValidationPolicy = {
   enforcementLevel: 'mandatory',
   validateResource: [
     validateResourceOfType(aws.lambda.FunctionUrl, (url, args, report) => {
-      if (url.authorizationType === 'NONE') report(`Function URL ${args.name} is public; remove it (the API goes through API Gateway and WAF).`);
+      if (url.authorizationType === 'NONE')
+        report(`Function URL ${args.name} is public; remove it (the API goes through API Gateway and WAF).`);
     }),
     validateResourceOfType(aws.lambda.Permission, (permission, args, report) => {
-      if (permission.principal === '*') report(`Permission ${args.name} lets anyone invoke a function; name the calling service.`);
+      if (permission.principal === '*')
+        report(`Permission ${args.name} lets anyone invoke a function; name the calling service.`);
     }),
   ],
 };

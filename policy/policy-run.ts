@@ -46,7 +46,8 @@ export function engineResources(snapshot: StackSnapshot): EngineResource[] {
 }
 
 /** How `@pulumi/policy` matches a resource to a class: by the class's Pulumi type. */
-const isTypeOf = (type: string, resourceClass: unknown) => (resourceClass as { __pulumiType?: string }).__pulumiType === type;
+const isTypeOf = (type: string, resourceClass: unknown) =>
+  (resourceClass as { __pulumiType?: string }).__pulumiType === type;
 class NotApplicable extends Error {}
 const notApplicable = (reason?: string): never => {
   throw new NotApplicable(reason);

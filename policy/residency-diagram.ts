@@ -22,7 +22,8 @@ const classDefs = [
   'classDef none fill:#f1f1f1,stroke:#888,color:#000',
   'classDef outside fill:#ffffff,stroke:#333,stroke-dasharray:4 3,color:#000',
 ];
-const classOf = (classification: string) => ({ 'phi-transient': 'phi', pii: 'pii', audit: 'audit' })[classification.split(' ')[0]!] ?? 'none';
+const classOf = (classification: string) =>
+  ({ 'phi-transient': 'phi', pii: 'pii', audit: 'audit' })[classification.split(' ')[0]!] ?? 'none';
 
 const id = (text: string) => text.replace(/[^A-Za-z0-9]/g, '_');
 
@@ -30,9 +31,15 @@ const id = (text: string) => text.replace(/[^A-Za-z0-9]/g, '_');
 export function zoneRegions(snapshot: StackSnapshot) {
   const creates = [...new Set(snapshot.resources.filter((r) => r.custom && r.region).map((r) => r.region!))].sort();
   const replicas = snapshot.config.replicaRegions;
-  const worker = snapshot.resources.find((r) => r.type === 'aws:iam/rolePolicy:RolePolicy' && r.name.endsWith('-worker-policy'));
-  const statements: Array<{ Action: string[]; Resource: string | string[] }> = worker ? JSON.parse(worker.inputs.policy).Statement : [];
-  const modelArns = statements.filter((s) => s.Action.includes('bedrock:InvokeModel')).flatMap((s) => [s.Resource].flat());
+  const worker = snapshot.resources.find(
+    (r) => r.type === 'aws:iam/rolePolicy:RolePolicy' && r.name.endsWith('-worker-policy'),
+  );
+  const statements: Array<{ Action: string[]; Resource: string | string[] }> = worker
+    ? JSON.parse(worker.inputs.policy).Statement
+    : [];
+  const modelArns = statements
+    .filter((s) => s.Action.includes('bedrock:InvokeModel'))
+    .flatMap((s) => [s.Resource].flat());
   return { creates: [...new Set([...creates, ...replicas])].sort(), calls: arnRegions(modelArns).sort() };
 }
 
@@ -53,7 +60,9 @@ export function residencyDiagram(snapshot: StackSnapshot, classificationOf: (r: 
   const cloud = snapshot.resources.filter((r) => r.custom);
   const { calls } = zoneRegions(snapshot);
   const profile = config.bedrock.modelId;
-  const regions = [...new Set([config.homeRegion, ...config.replicaRegions, ...cloud.map((r) => r.region!).filter(Boolean)])];
+  const regions = [
+    ...new Set([config.homeRegion, ...config.replicaRegions, ...cloud.map((r) => r.region!).filter(Boolean)]),
+  ];
   const label = (region: string) =>
     [region === config.homeRegion && 'home', config.replicaRegions.includes(region) && 'users-table replica']
       .filter(Boolean)
@@ -73,10 +82,14 @@ export function residencyDiagram(snapshot: StackSnapshot, classificationOf: (r: 
       const names = members.filter((r) => named.test(r.type)).map(shortName);
       const rest = members.length - names.length;
       const list = [...names, ...(rest ? [`${names.length ? '+ ' : ''}${rest} resource${rest === 1 ? '' : 's'}`] : [])];
-      lines.push(`    ${nodeId}["<b>${role}</b> (${cls === 'phi' ? 'phi-transient' : cls})<br/>${list.join('<br/>')}"]:::${cls}`);
+      lines.push(
+        `    ${nodeId}["<b>${role}</b> (${cls === 'phi' ? 'phi-transient' : cls})<br/>${list.join('<br/>')}"]:::${cls}`,
+      );
     }
     if (config.replicaRegions.includes(region))
-      lines.push(`    ${id(`replica ${region}`)}[("users table replica<br/><small>every user, this region's replica key</small>")]:::pii`);
+      lines.push(
+        `    ${id(`replica ${region}`)}[("users table replica<br/><small>every user, this region's replica key</small>")]:::pii`,
+      );
     lines.push('  end');
   }
   const modelNode = 'model';
@@ -100,7 +113,11 @@ export function residencyDiagram(snapshot: StackSnapshot, classificationOf: (r: 
     [api, 'every route', fn('api')],
     [api, 'streamed chat', fn('chat')],
     [fn('api'), 'profiles, sessions, jobs', table],
-    ...config.replicaRegions.map((region): [string | undefined, string, string] => [table, 'global-table replication', id(`replica ${region}`)]),
+    ...config.replicaRegions.map((region): [string | undefined, string, string] => [
+      table,
+      'global-table replication',
+      id(`replica ${region}`),
+    ]),
     ['phone', 'upload (presigned POST)', bucket('phi-transient')],
     [bucket('phi-transient'), 'ObjectCreated', fn('worker')],
     [fn('worker'), 'Converse, in-zone profile', model],
@@ -128,7 +145,9 @@ export function residencyDiagram(snapshot: StackSnapshot, classificationOf: (r: 
 }
 
 /** All zones side by side: where each creates resources and where it calls, one look. */
-export function zonesOverview(zones: Array<{ stack: string; zone: string; allowed: string[]; creates: string[]; calls: string[] }>): string {
+export function zonesOverview(
+  zones: Array<{ stack: string; zone: string; allowed: string[]; creates: string[]; calls: string[] }>,
+): string {
   const lines = ['flowchart LR'];
   for (const z of zones) {
     lines.push(`  subgraph ${id(`zone ${z.stack}`)}["${z.stack} (zone ${z.zone})"]`);

@@ -4,7 +4,6 @@ import { assertDeployable, Zone, type ZoneArgs } from '../components/zone';
 import { loadStackConfig, type StackConfig } from '../components/stack-config';
 import { stackYamlConfig, type StackName } from './stack-yaml';
 
-
 /** One resource the program declared, as a reviewer or a policy sees it. */
 export interface ResourceRecord {
   type: string;
@@ -40,14 +39,18 @@ const account = mockAccount;
  */
 export const mockDeployValues: Record<string, (stack: string, region: string) => string> = {
   hostedZoneId: () => 'Z04SERENYAMOCK',
-  credentialsSecretArn: (_stack, region) => `arn:aws:secretsmanager:${region}:${account}:secret:serenya/google-play-api-key-Ab12Cd`,
-  appleSignInSecretArn: (_stack, region) => `arn:aws:secretsmanager:${region}:${account}:secret:serenya/sign-in-with-apple-key-Ef34Gh`,
+  credentialsSecretArn: (_stack, region) =>
+    `arn:aws:secretsmanager:${region}:${account}:secret:serenya/google-play-api-key-Ab12Cd`,
+  appleSignInSecretArn: (_stack, region) =>
+    `arn:aws:secretsmanager:${region}:${account}:secret:serenya/sign-in-with-apple-key-Ef34Gh`,
   googleClientIds: () => '987654321098-a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6.apps.googleusercontent.com',
   appAppleId: () => '1234567890',
 };
 
 /** What KMS answers for the signing key's public key: a real RSA key's DER, so the JWKS parses. */
-const mockSigningPublicKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+const mockSigningPublicKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  .publicKey.export({ format: 'der', type: 'spki' })
+  .toString('base64');
 
 /** The hosted zone Route 53 answers for the mock's zone id. */
 export const mockHostedZone = { name: 'serenya.health.', privateZone: false };
@@ -61,7 +64,9 @@ export function withDeployValues(stack: string, config: Record<string, string>):
       const placeholder = (v: unknown) => typeof v === 'string' && v.startsWith('SET-ME');
       // A list's placeholders are filled by the list's key (`googleClientIds: [SET-ME …]`).
       const fill = (k: string, v: unknown) => (placeholder(v) ? mockDeployValues[k]!(stack, region) : v);
-      const filled = JSON.parse(value, (k, v) => (!mockDeployValues[k] ? v : Array.isArray(v) ? v.map((x) => fill(k, x)) : fill(k, v)));
+      const filled = JSON.parse(value, (k, v) =>
+        !mockDeployValues[k] ? v : Array.isArray(v) ? v.map((x) => fill(k, x)) : fill(k, v),
+      );
       return [key, JSON.stringify(filled)];
     }),
   );
@@ -79,31 +84,55 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
       return { ...common, id: bucket, bucket, arn: `arn:aws:s3:::${bucket}` };
     }
     case 'aws:dynamodb/table:Table':
-      return { ...common, arn: `arn:aws:dynamodb:${region}:${account}:table/${inputs.name}`, streamArn: `arn:aws:dynamodb:${region}:${account}:table/${inputs.name}/stream/2026-11-24T00:00:00.000` };
+      return {
+        ...common,
+        arn: `arn:aws:dynamodb:${region}:${account}:table/${inputs.name}`,
+        streamArn: `arn:aws:dynamodb:${region}:${account}:table/${inputs.name}/stream/2026-11-24T00:00:00.000`,
+      };
     case 'aws:kms/key:Key':
     case 'aws:kms/replicaKey:ReplicaKey':
       return { ...common, arn: `arn:aws:kms:${region}:${account}:key/${name}`, keyId: name };
     case 'aws:lambda/function:Function':
-      return { ...common, arn: `arn:aws:lambda:${region}:${account}:function:${inputs.name}`, invokeArn: `arn:aws:apigateway:${region}:lambda:path/functions/${inputs.name}/invocations`, version: '1' };
+      return {
+        ...common,
+        arn: `arn:aws:lambda:${region}:${account}:function:${inputs.name}`,
+        invokeArn: `arn:aws:apigateway:${region}:lambda:path/functions/${inputs.name}/invocations`,
+        version: '1',
+      };
     case 'aws:iam/role:Role':
       return { ...common, arn: `arn:aws:iam::${account}:role/${name}`, name };
     case 'aws:lambda/alias:Alias': {
       const arn = `arn:aws:lambda:${region}:${account}:function:${inputs.functionName}:${inputs.name}`;
-      return { ...common, arn, invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations` };
+      return {
+        ...common,
+        arn,
+        invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+      };
     }
     case 'aws:apigateway/restApi:RestApi':
-      return { ...common, id: 'a1b2c3d4e5', rootResourceId: 'root123', executionArn: `arn:aws:execute-api:${region}:${account}:a1b2c3d4e5` };
+      return {
+        ...common,
+        id: 'a1b2c3d4e5',
+        rootResourceId: 'root123',
+        executionArn: `arn:aws:execute-api:${region}:${account}:a1b2c3d4e5`,
+      };
     case 'aws:apigateway/domainName:DomainName':
-      return { ...common, regionalDomainName: `d-${name}.execute-api.${region}.amazonaws.com`, regionalZoneId: 'ZREGIONAL' };
+      return {
+        ...common,
+        regionalDomainName: `d-${name}.execute-api.${region}.amazonaws.com`,
+        regionalZoneId: 'ZREGIONAL',
+      };
     case 'aws:acm/certificate:Certificate':
       return {
         ...common,
-        domainValidationOptions: [inputs.domainName, ...(inputs.subjectAlternativeNames ?? [])].map((domainName: string) => ({
-          domainName,
-          resourceRecordName: `_x.${domainName}.`,
-          resourceRecordType: 'CNAME',
-          resourceRecordValue: `_y.acm-validations.aws.`,
-        })),
+        domainValidationOptions: [inputs.domainName, ...(inputs.subjectAlternativeNames ?? [])].map(
+          (domainName: string) => ({
+            domainName,
+            resourceRecordName: `_x.${domainName}.`,
+            resourceRecordType: 'CNAME',
+            resourceRecordValue: `_y.acm-validations.aws.`,
+          }),
+        ),
       };
     case 'aws:route53/record:Record':
       return { ...common, fqdn: inputs.name };
@@ -139,19 +168,40 @@ export function mockCloud(
       if (type === 'pulumi:providers:aws') {
         const id = `${name}-provider-id`;
         providerRegions.set(id, { name, region: inputs.region });
-        resources.push({ type, name, custom: true, inputs, state: inputs, region: inputs.region, providerName: name, dependencies: [] });
+        resources.push({
+          type,
+          name,
+          custom: true,
+          inputs,
+          state: inputs,
+          region: inputs.region,
+          providerName: name,
+          dependencies: [],
+        });
         return { id, state: inputs };
       }
       const viaProvider = provider ? providerRegions.get(provider.split('::').pop() ?? '') : undefined;
       const region = (inputs.region as string | undefined) ?? viaProvider?.region;
       const state = { ...inputs, ...computedState(type, name, inputs, region ?? 'unknown-region') };
-      resources.push({ type, name, custom: custom ?? false, inputs, state, region, providerName: viaProvider?.name, dependencies: [] });
+      resources.push({
+        type,
+        name,
+        custom: custom ?? false,
+        inputs,
+        state,
+        region,
+        providerName: viaProvider?.name,
+        dependencies: [],
+      });
       return { id: state.id, state };
     },
     call({ token, inputs }) {
-      if (token === 'aws:index/getCallerIdentity:getCallerIdentity') return { accountId: account, arn: `arn:aws:iam::${account}:user/ci`, userId: 'ci', id: account };
-      if (token === 'aws:kms/getPublicKey:getPublicKey') return { id: inputs.keyId, keyId: inputs.keyId, publicKey: mockSigningPublicKey, keySpec: 'RSA_2048' };
-      if (token === 'aws:route53/getZone:getZone') return { id: inputs.zoneId, zoneId: inputs.zoneId, ...(options.hostedZone ?? mockHostedZone) };
+      if (token === 'aws:index/getCallerIdentity:getCallerIdentity')
+        return { accountId: account, arn: `arn:aws:iam::${account}:user/ci`, userId: 'ci', id: account };
+      if (token === 'aws:kms/getPublicKey:getPublicKey')
+        return { id: inputs.keyId, keyId: inputs.keyId, publicKey: mockSigningPublicKey, keySpec: 'RSA_2048' };
+      if (token === 'aws:route53/getZone:getZone')
+        return { id: inputs.zoneId, zoneId: inputs.zoneId, ...(options.hostedZone ?? mockHostedZone) };
       if (token === 'aws:bedrock/getInferenceProfile:getInferenceProfile') {
         const id = String(inputs.inferenceProfileId);
         const regions = options.profileRegions ?? JSON.parse(config['serenya:bedrock'] ?? '{}').inferenceRegions ?? [];
@@ -159,7 +209,9 @@ export function mockCloud(
         return {
           inferenceProfileId: id,
           inferenceProfileArn: `arn:aws:bedrock:${home}:${account}:inference-profile/${id}`,
-          models: regions.map((r: string) => ({ modelArn: `arn:aws:bedrock:${r}::foundation-model/${id.slice(id.indexOf('.') + 1)}` })),
+          models: regions.map((r: string) => ({
+            modelArn: `arn:aws:bedrock:${r}::foundation-model/${id.slice(id.indexOf('.') + 1)}`,
+          })),
           status: 'ACTIVE',
           type: 'SYSTEM_DEFINED',
         };
@@ -202,9 +254,16 @@ export async function snapshotStack(
   };
 
   const stackConfig = loadStackConfig();
-  const platform = new Zone('serenya', { config: stackConfig, stack, code: options.code, transform: options.transform }, { transformations: [recordDependencies] });
+  const platform = new Zone(
+    'serenya',
+    { config: stackConfig, stack, code: options.code, transform: options.transform },
+    { transformations: [recordDependencies] },
+  );
   options.extra?.();
-  const outputs = (await new Promise((resolve) => pulumi.output(platform.outputs).apply(resolve))) as Record<string, unknown>;
+  const outputs = (await new Promise((resolve) => pulumi.output(platform.outputs).apply(resolve))) as Record<
+    string,
+    unknown
+  >;
   // As `pulumi preview` would (`index.ts`): a problem found against the account fails the run.
   const problems = await new Promise<string[]>((resolve) => platform.deployProblems.apply(resolve));
   // Registrations finish asynchronously; wait until no new resource appears.
@@ -228,11 +287,18 @@ async function dependenciesOf(props: Record<string, unknown>, opts: pulumi.Resou
       if (all) outputs.push(all.then((set) => set.forEach((r) => found.add(r))));
     } else if (pulumi.Resource.isInstance(value)) found.add(value);
     else if (Array.isArray(value)) value.forEach(walk);
-    else if (value && typeof value === 'object' && !(value instanceof pulumi.asset.Asset) && !(value instanceof pulumi.asset.Archive)) Object.values(value).forEach(walk);
+    else if (
+      value &&
+      typeof value === 'object' &&
+      !(value instanceof pulumi.asset.Asset) &&
+      !(value instanceof pulumi.asset.Archive)
+    )
+      Object.values(value).forEach(walk);
   };
   walk(props);
   const explicit = opts.dependsOn;
-  for (const d of Array.isArray(explicit) ? explicit : explicit ? [explicit] : []) if (pulumi.Resource.isInstance(d)) found.add(d);
+  for (const d of Array.isArray(explicit) ? explicit : explicit ? [explicit] : [])
+    if (pulumi.Resource.isInstance(d)) found.add(d);
   await Promise.all(outputs);
   return [...found].map((r) => (r as unknown as { __name: string }).__name).sort();
 }

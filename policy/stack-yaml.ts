@@ -18,7 +18,10 @@ export function stackYamlConfig(stack: string): Record<string, string> {
 }
 
 /** The validated zone configuration a stack file declares (`edit` changes it first, as tests do). */
-export function stackFileConfig(stack: string, edit: (config: Record<string, string>) => Record<string, string> = (c) => c): StackConfig {
+export function stackFileConfig(
+  stack: string,
+  edit: (config: Record<string, string>) => Record<string, string> = (c) => c,
+): StackConfig {
   const prefix = 'serenya:';
   const raw = Object.fromEntries(
     Object.entries(edit(stackYamlConfig(stack)))

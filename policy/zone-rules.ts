@@ -51,6 +51,7 @@ export function policyPackConfig(
   rules: ZoneRules,
   policies: { name: string; configSchema?: PolicyConfigSchema }[],
 ): Record<string, Partial<ZoneRules>> {
-  const pick = (schema: PolicyConfigSchema) => Object.fromEntries(Object.keys(schema.properties).map((k) => [k, rules[k as Rule]]));
+  const pick = (schema: PolicyConfigSchema) =>
+    Object.fromEntries(Object.keys(schema.properties).map((k) => [k, rules[k as Rule]]));
   return Object.fromEntries(policies.flatMap((p) => (p.configSchema ? [[p.name, pick(p.configSchema)]] : [])));
 }

@@ -17,20 +17,31 @@ export function createExpressHandler(deps: Deps) {
     try {
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
       const claims = token ? await p.accessTokens.verify(token) : undefined;
-      if (!claims || !(await p.sessions.check(claims.userId, claims.sessionId)).active) return void res.status(401).json({ error: { code: 'INVALID_TOKEN' } });
+      if (!claims || !(await p.sessions.check(claims.userId, claims.sessionId)).active)
+        return void res.status(401).json({ error: { code: 'INVALID_TOKEN' } });
       res.locals.userId = claims.userId;
       next();
     } catch {
       res.status(401).json({ error: { code: 'INVALID_TOKEN' } });
     }
   };
-  app.get('/health', (_req, res) => void res.json({ status: 'ok', zone: deps.config.zone, region: deps.config.region, version: deps.config.version }));
+  app.get(
+    '/health',
+    (_req, res) =>
+      void res.json({ status: 'ok', zone: deps.config.zone, region: deps.config.region, version: deps.config.version }),
+  );
   app.get('/api/v1/user/profile', auth, async (_req, res) => void res.json(await p.users.get(res.locals.userId)));
   app.get('/api/v1/process/status/:jobId', auth, async (req, res) => {
     const job = await jobs.get(res.locals.userId, String(req.params.jobId));
     if (!job) return void res.status(404).json({ error: { code: 'NOT_FOUND' } });
     const view = jobs.view(job);
-    res.json({ jobId: view.jobId, type: view.type, status: view.status, createdAt: view.createdAt, updatedAt: view.updatedAt });
+    res.json({
+      jobId: view.jobId,
+      type: view.type,
+      status: view.status,
+      createdAt: view.createdAt,
+      updatedAt: view.updatedAt,
+    });
   });
   return serverless(app);
 }

@@ -11,7 +11,10 @@ import type { AppConfig } from '../core/config';
  * memory grew with every document, and each one paid a TLS handshake. A session silent for as long
  * as an attempt may take is closed, so a retry after a dropped connection opens a new one.
  */
-export function createBedrockClient(config: AppConfig, endpoint?: Pick<BedrockRuntimeClientConfig, 'endpoint' | 'credentials'>) {
+export function createBedrockClient(
+  config: AppConfig,
+  endpoint?: Pick<BedrockRuntimeClientConfig, 'endpoint' | 'credentials'>,
+) {
   const maxAttempts = 3;
   const requestTimeout = Math.floor(((config.workerTimeoutSeconds - 20) / maxAttempts) * 1000);
   return new BedrockRuntimeClient({

@@ -15,8 +15,14 @@ export const transientModelErrors = new Set([
 /** Bedrock's refusals in the words the app reads; anything else stays an unknown fault. */
 function asFailure(err: unknown): unknown {
   const name = (err as { name?: string }).name ?? '';
-  if (transientModelErrors.has(name)) return new JobFailure('MODEL_BUSY', 'The model is busy; try again in a minute', true);
-  if (name === 'ValidationException') return new JobFailure('INVALID_DOCUMENT', 'The model could not read this document; check the file and upload it again', false);
+  if (transientModelErrors.has(name))
+    return new JobFailure('MODEL_BUSY', 'The model is busy; try again in a minute', true);
+  if (name === 'ValidationException')
+    return new JobFailure(
+      'INVALID_DOCUMENT',
+      'The model could not read this document; check the file and upload it again',
+      false,
+    );
   return err;
 }
 

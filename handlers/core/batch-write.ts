@@ -16,10 +16,14 @@ export async function deleteKeys(
 ): Promise<void> {
   for (let i = 0; i < keys.length; i += BATCH_WRITE_LIMIT) {
     let requests = keys.slice(i, i + BATCH_WRITE_LIMIT).map((Key) => ({ DeleteRequest: { Key } }));
-    await retrying(afterThrottling, () => new Error(`DynamoDB kept items unprocessed while ${what}`), async () => {
-      const out = await dynamo.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
-      requests = (out.UnprocessedItems?.[table] ?? []) as typeof requests;
-      return requests.length ? again : undefined;
-    });
+    await retrying(
+      afterThrottling,
+      () => new Error(`DynamoDB kept items unprocessed while ${what}`),
+      async () => {
+        const out = await dynamo.send(new BatchWriteCommand({ RequestItems: { [table]: requests } }));
+        requests = (out.UnprocessedItems?.[table] ?? []) as typeof requests;
+        return requests.length ? again : undefined;
+      },
+    );
   }
 }

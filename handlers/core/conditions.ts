@@ -20,5 +20,7 @@ export function cancellationReasons<N extends string>(
   err: { CancellationReasons?: Array<{ Code?: string }> },
 ): Record<N, string | undefined> {
   const reasons = err.CancellationReasons ?? [];
-  return Object.fromEntries(names.map((name, i) => [name, reasons[i]?.Code === 'None' ? undefined : reasons[i]?.Code])) as Record<N, string | undefined>;
+  return Object.fromEntries(
+    names.map((name, i) => [name, reasons[i]?.Code === 'None' ? undefined : reasons[i]?.Code]),
+  ) as Record<N, string | undefined>;
 }

@@ -25,7 +25,12 @@ const httpsOrLoopbackUrl = z
     (u) => u.startsWith('https://') || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/|$)/.test(u),
     'https, or http on loopback',
   );
-const list = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+);
 const price = z.coerce.number().nonnegative();
 const modelId = z
   .string()
@@ -79,12 +84,12 @@ export const quotasSchema = z.strictObject(
 /** What the app reads, by variable. */
 const appEnv = z.object({
   [envVars.zone]: z.enum(zones).describe(`data-residency zone: ${zones.map((z) => `\`${z}\``).join(', ')}`),
-  [envVars.region]: region.describe('the zone\'s home region (set by Lambda)'),
+  [envVars.region]: region.describe("the zone's home region (set by Lambda)"),
   [envVars.version]: z.string().min(1).default('dev').describe('build version shown by `/health`'),
   [envVars.usersTable]: name.describe('the users table'),
   [envVars.tempBucket]: name.describe('uploads and results, hours long'),
   [envVars.auditBucket]: name.describe('audit events, 7 years'),
-  [envVars.issuer]: httpsOrLoopbackUrl.describe('this zone\'s access-token `iss` (https)'),
+  [envVars.issuer]: httpsOrLoopbackUrl.describe("this zone's access-token `iss` (https)"),
   [envVars.audience]: z.string().min(1).describe('access-token `aud`'),
   [envVars.homeApi]: httpsOrLoopbackUrl.describe('the base URL the app pins after onboarding'),
   [envVars.zoneDirectory]: jsonVariable(
@@ -106,9 +111,9 @@ const appEnv = z.object({
   [envVars.logLevel]: z
     .string()
     .optional()
-    .describe('Powertools\' own: `DEBUG`, `INFO` (its default), `WARN`, `ERROR`, `SILENT`'),
+    .describe("Powertools' own: `DEBUG`, `INFO` (its default), `WARN`, `ERROR`, `SILENT`"),
   [envVars.modelId]: modelId.describe(
-    'a bare model id or this zone\'s geographic inference profile; a `global.` profile stops start-up',
+    "a bare model id or this zone's geographic inference profile; a `global.` profile stops start-up",
   ),
   [envVars.usdPerMillionInputTokens]: price.describe('input-token price, for the estimated-cost metric'),
   [envVars.usdPerMillionOutputTokens]: price.describe('output-token price, for the estimated-cost metric'),
@@ -122,7 +127,7 @@ const appEnv = z.object({
     .int()
     .positive()
     .default(180)
-    .describe('the worker function\'s timeout; a job silent past it (plus a minute) reads as failed'),
+    .describe("the worker function's timeout; a job silent past it (plus a minute) reads as failed"),
   [envVars.appleBundleId]: z
     .string()
     .min(1)
@@ -133,14 +138,14 @@ const appEnv = z.object({
     .int()
     .positive()
     .optional()
-    .describe('the app\'s Apple ID (a number); required when the environment is `Production`'),
+    .describe("the app's Apple ID (a number); required when the environment is `Production`"),
   [envVars.appleEnvironment]: z
     .enum(['Production', 'Sandbox'])
     .optional()
     .describe('the App Store environment (`Production` when absent)'),
   [envVars.playPackageName]: z.string().min(1).optional().describe('the Play package whose notifications verify'),
-  [envVars.playPushAudience]: z.string().min(1).optional().describe('the Play push subscription\'s audience'),
-  [envVars.playPushServiceAccount]: z.email().optional().describe('the Play push subscription\'s service account'),
+  [envVars.playPushAudience]: z.string().min(1).optional().describe("the Play push subscription's audience"),
+  [envVars.playPushServiceAccount]: z.email().optional().describe("the Play push subscription's service account"),
   [envVars.playDeveloperApiUrl]: httpsOrLoopbackUrl
     .default('https://androidpublisher.googleapis.com')
     .describe('Play Developer API base URL'),
@@ -166,11 +171,13 @@ const awsKeyEnv = z.object({
   [envVars.playCredentialsSecretArn]: secretArn
     .optional()
     .describe('Secrets Manager secret with the Play Developer API service-account key'),
-  [envVars.tokenJwks]: jsonVariable('{"keys": [<the signing key\'s RS256 JWK>]}', z.object({ keys: z.tuple([jwk]) }))
-    .describe(
-      'the signing key\'s public JWKS, read from KMS by the stack at deploy time: verifying a token ' +
-        '(also at cold start) makes no KMS call',
-    ),
+  [envVars.tokenJwks]: jsonVariable(
+    '{"keys": [<the signing key\'s RS256 JWK>]}',
+    z.object({ keys: z.tuple([jwk]) }),
+  ).describe(
+    "the signing key's public JWKS, read from KMS by the stack at deploy time: verifying a token " +
+      '(also at cold start) makes no KMS call',
+  ),
   [envVars.appleSignInSecretArn]: secretArn
     .optional()
     .describe(

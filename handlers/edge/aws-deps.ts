@@ -27,7 +27,8 @@ export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Log
   // loaded by the first request that needs a key: verifying a token needs none.
   const kms = once(() => import('@aws-sdk/client-kms').then(({ KMS }) => new KMS({ region, maxAttempts: 3 })));
   const dataKeys = once(async () => {
-    const { AwsKmsMrkAwareSymmetricKeyringNode, getLocalCryptographicMaterialsCache, NodeCachingMaterialsManager } = await import('../domain/users/encryption-sdk');
+    const { AwsKmsMrkAwareSymmetricKeyringNode, getLocalCryptographicMaterialsCache, NodeCachingMaterialsManager } =
+      await import('../domain/users/encryption-sdk');
     return new NodeCachingMaterialsManager({
       backingMaterials: new AwsKmsMrkAwareSymmetricKeyringNode({ client: await kms(), keyId: keys.dataKeyArn }),
       cache: getLocalCryptographicMaterialsCache(1000),
@@ -46,11 +47,17 @@ export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Log
       marshallOptions: { removeUndefinedValues: true },
     }),
     model: async () => {
-      const [{ createBedrockClient }, { createBedrockModel }] = await Promise.all([import('../bedrock/bedrock-client'), import('../bedrock/bedrock-model')]);
+      const [{ createBedrockClient }, { createBedrockModel }] = await Promise.all([
+        import('../bedrock/bedrock-client'),
+        import('../bedrock/bedrock-model'),
+      ]);
       return createBedrockModel(createBedrockClient(config), config.modelId);
     },
     chatModel: async () => {
-      const [{ createBedrockClient }, { createBedrockChatModel }] = await Promise.all([import('../bedrock/bedrock-client'), import('../bedrock/bedrock-chat-stream')]);
+      const [{ createBedrockClient }, { createBedrockChatModel }] = await Promise.all([
+        import('../bedrock/bedrock-client'),
+        import('../bedrock/bedrock-chat-stream'),
+      ]);
       return createBedrockChatModel(createBedrockClient(config), config.modelId);
     },
     s3: once(() => import('@aws-sdk/client-s3').then(({ S3Client }) => new S3Client({ region, maxAttempts: 3 }))),
@@ -59,11 +66,16 @@ export function createAwsDeps(config: AppConfig, keys: AwsKeyConfig, logger: Log
     pii: createPiiCipher(dataKeys, config.usersTable),
     idTokens: createIdTokenVerifier({ google: config.googleClientIds, apple: config.appleClientIds }),
     appleId: keys.appleSignInSecretArn
-      ? createAppleIdClient({ baseUrl: config.appleIdApiUrl, key: appleKeyFromSecret(region, keys.appleSignInSecretArn), clock: systemClock })
+      ? createAppleIdClient({
+          baseUrl: config.appleIdApiUrl,
+          key: appleKeyFromSecret(region, keys.appleSignInSecretArn),
+          clock: systemClock,
+        })
       : undefined,
     subscriptions: {
       appStoreRoots: [new X509Certificate(Buffer.from(appleRootCaG3, 'base64'))],
-      verifyGooglePush: play && createGooglePushVerifier({ audience: play.pushAudience, serviceAccount: play.pushServiceAccount }),
+      verifyGooglePush:
+        play && createGooglePushVerifier({ audience: play.pushAudience, serviceAccount: play.pushServiceAccount }),
       play:
         play && keys.playCredentialsSecretArn
           ? createPlayDeveloperClient({

@@ -10,7 +10,8 @@ export type EventKind = 'http' | 's3' | 'dynamodb-stream' | 'schedule' | 'unknow
 export function classifyEvent(event: unknown): EventKind {
   if (typeof event !== 'object' || event === null) return 'unknown';
   const e = event as Record<string, unknown>;
-  if (typeof e.httpMethod === 'string' && typeof e.requestContext === 'object' && e.requestContext !== null) return 'http';
+  if (typeof e.httpMethod === 'string' && typeof e.requestContext === 'object' && e.requestContext !== null)
+    return 'http';
   // EventBridge's scheduled rule (the sweeps).
   if (e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event') return 'schedule';
   const records = e.Records;

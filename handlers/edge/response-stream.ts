@@ -86,10 +86,11 @@ export function createStreamingHandler(
       while (reader && !gone.signal.aborted) {
         const { done, value } = await reader.read();
         if (done) break;
-        if (!out.write(value)) await new Promise<void>((resolve) => {
-          out.once('drain', resolve);
-          gone.signal.addEventListener('abort', () => resolve(), { once: true });
-        });
+        if (!out.write(value))
+          await new Promise<void>((resolve) => {
+            out.once('drain', resolve);
+            gone.signal.addEventListener('abort', () => resolve(), { once: true });
+          });
       }
     } finally {
       finished = !gone.signal.aborted;

@@ -30,13 +30,21 @@ export function createRuntime(deps: Deps) {
   // The scheduled sweeps, unfinished account deletions and pending Apple token revocations, each on
   // its own: one that fails holds back neither the other nor its report; the run still fails after.
   const schedule = async () => {
-    const [deletions, appleRevocations] = await Promise.allSettled([services.deletion.sweep(), services.appleTokens.sweep()]);
+    const [deletions, appleRevocations] = await Promise.allSettled([
+      services.deletion.sweep(),
+      services.appleTokens.sweep(),
+    ]);
     if (deletions.status === 'rejected') throw deletions.reason;
     if (appleRevocations.status === 'rejected') throw appleRevocations.reason;
     return { deletions: deletions.value, appleRevocations: appleRevocations.value };
   };
   const dispatch = createDispatcher(
-    { http: handle(app) as (event: unknown, context: Context) => Promise<unknown>, s3: createUploadWorker(services.jobs, model, deps.logger), stream, schedule },
+    {
+      http: handle(app) as (event: unknown, context: Context) => Promise<unknown>,
+      s3: createUploadWorker(services.jobs, model, deps.logger),
+      stream,
+      schedule,
+    },
     deps.logger,
   );
   return {

@@ -14,7 +14,13 @@ import { createUserRepository } from '../domain/users/user-repository';
 /** The injected dependencies plus the services built from them once, shared by every route. */
 export function createServices(deps: Deps) {
   const { config, clock, dynamo } = deps;
-  const users = createUserRepository({ dynamo, table: config.usersTable, clock, pii: deps.pii, emailMac: deps.emailMac });
+  const users = createUserRepository({
+    dynamo,
+    table: config.usersTable,
+    clock,
+    pii: deps.pii,
+    emailMac: deps.emailMac,
+  });
   const jobs = createJobService({
     ...deps,
     store: createJobStore({ dynamo, config, clock }),

@@ -40,7 +40,12 @@ export function createApp(deps: Deps, p: Services = createServices(deps)) {
   );
   app.use(jsonDepthLimit());
   // The protected routes' middleware, built once from the services it needs.
-  const guard = createGuard({ accessTokens: p.accessTokens, sessions: p.sessions, idempotency: p.idempotency, emailMac: deps.emailMac });
+  const guard = createGuard({
+    accessTokens: p.accessTokens,
+    sessions: p.sessions,
+    idempotency: p.idempotency,
+    emailMac: deps.emailMac,
+  });
 
   // Health and the token keys at the root, as load balancers and JWT libraries look for them; the API under one base path.
   app.route('/', healthRoutes(p));
@@ -53,7 +58,11 @@ export function createApp(deps: Deps, p: Services = createServices(deps)) {
   api.route('/zones', zoneRoutes(p));
   app.route('/', api);
 
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+  });
   // The document describes itself too (API.md lists it); `doc31` below serves it.
   app.openAPIRegistry.registerPath(
     publicRoute({
@@ -61,13 +70,21 @@ export function createApp(deps: Deps, p: Services = createServices(deps)) {
       path: `${API_BASE}/openapi.json`,
       tags: ['Public'],
       summary: 'This OpenAPI 3.1 document',
-      responses: { 200: { description: 'The document', content: { 'application/json': { schema: { type: 'object' } } } }, ...errorResponses(429) },
+      responses: {
+        200: { description: 'The document', content: { 'application/json': { schema: { type: 'object' } } } },
+        ...errorResponses(429),
+      },
     }),
   );
   nameOperations(app.openAPIRegistry);
   app.doc31(`${API_BASE}/openapi.json`, {
     openapi: '3.1.0',
-    info: { title: 'Serenya API', version: deps.config.version, description: `Zone ${deps.config.zone}`, license: { name: 'Proprietary', url: 'https://serenya.health/terms' } },
+    info: {
+      title: 'Serenya API',
+      version: deps.config.version,
+      description: `Zone ${deps.config.zone}`,
+      license: { name: 'Proprietary', url: 'https://serenya.health/terms' },
+    },
     servers: [{ url: deps.config.homeApi }],
   });
 
@@ -81,7 +98,10 @@ export function createApp(deps: Deps, p: Services = createServices(deps)) {
     if (answer) return errorResponse(c, answer);
     // A real fault: log its class and our request id only (its message may quote input).
     c.var.log().error('unhandled error', { errorName: err.name });
-    return errorResponse(c, new ApiError(500, 'INTERNAL', 'Something went wrong on our side; try again', { retryable: true }));
+    return errorResponse(
+      c,
+      new ApiError(500, 'INTERNAL', 'Something went wrong on our side; try again', { retryable: true }),
+    );
   });
   return app;
 }

@@ -26,7 +26,8 @@ async function main() {
   if (values.help) return void console.log(usage);
   if (!values['json-logs']) printReadableLogs();
   const port = Number(values.port ?? process.env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a TCP port, not "${values.port}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`--port must be a TCP port, not "${values.port}"`);
   const keysDir = resolve('.local');
   const dataDir = values['data-dir'] ? resolve(values['data-dir']) : undefined;
   if (values.fresh) {
@@ -73,7 +74,10 @@ The offline tour (sign in, upload, chat, premium, deletion, audit trail): docs/o
 }
 
 main().catch((err: Error & { code?: string; port?: number }) => {
-  const advice = err.code === 'EADDRINUSE' ? ` — something else listens there; stop it or run npm start -- --port ${(err.port ?? 3000) + 1}` : '';
+  const advice =
+    err.code === 'EADDRINUSE'
+      ? ` — something else listens there; stop it or run npm start -- --port ${(err.port ?? 3000) + 1}`
+      : '';
   console.error(`npm start failed: ${err.message}${advice}`);
   process.exit(1);
 });

@@ -19,4 +19,14 @@ if (!accountToken || !/^[0-9a-f-]{36}$/i.test(accountToken)) {
   process.exit(2);
 }
 const chain = await loadOrCreateLocalAppStore(resolve('.local'));
-console.log(JSON.stringify(appStoreNotification(chain, { accountToken, type, subtype, bundleId: localStores.bundleId, environment: 'Sandbox' })));
+console.log(
+  JSON.stringify(
+    appStoreNotification(chain, {
+      accountToken,
+      type,
+      subtype,
+      bundleId: localStores.bundleId,
+      environment: 'Sandbox',
+    }),
+  ),
+);

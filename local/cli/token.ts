@@ -15,7 +15,9 @@ Sign in with Apple hands the app beside the ID token (redeemable once, for 5 min
 const [provider, sub, email, ...nameParts] = process.argv.slice(2);
 if (provider === 'apple-code' && sub) {
   const keys = loadOrCreateLocalKeys(resolve('.local'));
-  console.log(await createLocalIdentityProvider(keys.identityProviderKeyPem, localClientIds).mintAppleAuthorizationCode(sub));
+  console.log(
+    await createLocalIdentityProvider(keys.identityProviderKeyPem, localClientIds).mintAppleAuthorizationCode(sub),
+  );
   process.exit(0);
 }
 if ((provider !== 'google' && provider !== 'apple') || !sub || !email?.includes('@')) {

@@ -29,7 +29,13 @@ async function keys(namedCurve: 'P-256' | 'P-384' = 'P-256') {
  * Apple's marker OIDs), for the offline platform and the tests. Options break one thing at a time.
  */
 export async function appleLikeChain(
-  options: { leafMarker?: boolean; intermediateMarker?: boolean; leafExpired?: boolean; leafCurve?: 'P-256' | 'P-384'; root?: { cert: x509.X509Certificate; keys: KeyPair } } = {},
+  options: {
+    leafMarker?: boolean;
+    intermediateMarker?: boolean;
+    leafExpired?: boolean;
+    leafCurve?: 'P-256' | 'P-384';
+    root?: { cert: x509.X509Certificate; keys: KeyPair };
+  } = {},
 ) {
   const now = Date.now();
   const rootKeys = options.root?.keys ?? (await keys());
@@ -42,9 +48,19 @@ export async function appleLikeChain(
       notAfter: new Date(now + 3650 * day),
       keys: rootKeys,
       signingAlgorithm: algorithm,
-      extensions: [new x509.BasicConstraintsExtension(true, 1, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 1, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      ],
     }));
-  const issue = async (serialNumber: string, subject: string, issuer: { cert: x509.X509Certificate; keys: KeyPair }, notAfter: Date, extensions: x509.Extension[], curve?: 'P-384') => {
+  const issue = async (
+    serialNumber: string,
+    subject: string,
+    issuer: { cert: x509.X509Certificate; keys: KeyPair },
+    notAfter: Date,
+    extensions: x509.Extension[],
+    curve?: 'P-384',
+  ) => {
     const certKeys = await keys(curve);
     const cert = await x509.X509CertificateGenerator.create({
       serialNumber,
@@ -59,15 +75,28 @@ export async function appleLikeChain(
     });
     return { cert, keys: certKeys };
   };
-  const intermediate = await issue('02', 'CN=Serenya Local WWDR CA, O=Serenya Offline', { cert: rootCert, keys: rootKeys }, new Date(now + 3000 * day), [
-    new x509.BasicConstraintsExtension(true, 0, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-    ...(options.intermediateMarker === false ? [] : [marker(appleOids.intermediate)]),
-  ]);
-  const leaf = await issue('03', 'CN=Serenya Local App Store Signing, O=Serenya Offline', intermediate, options.leafExpired ? new Date(now - day) : new Date(now + 300 * day), [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    ...(options.leafMarker === false ? [] : [marker(appleOids.leaf)]),
-  ], options.leafCurve === 'P-384' ? 'P-384' : undefined);
+  const intermediate = await issue(
+    '02',
+    'CN=Serenya Local WWDR CA, O=Serenya Offline',
+    { cert: rootCert, keys: rootKeys },
+    new Date(now + 3000 * day),
+    [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      ...(options.intermediateMarker === false ? [] : [marker(appleOids.intermediate)]),
+    ],
+  );
+  const leaf = await issue(
+    '03',
+    'CN=Serenya Local App Store Signing, O=Serenya Offline',
+    intermediate,
+    options.leafExpired ? new Date(now - day) : new Date(now + 300 * day),
+    [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      ...(options.leafMarker === false ? [] : [marker(appleOids.leaf)]),
+    ],
+    options.leafCurve === 'P-384' ? 'P-384' : undefined,
+  );
   const der = (c: x509.X509Certificate) => Buffer.from(c.rawData).toString('base64');
   return {
     root: new X509Certificate(Buffer.from(rootCert.rawData)),
@@ -90,15 +119,25 @@ export function signAppleJws(chain: { x5c: string[]; leafKey: KeyObject }, paylo
  * whose root `npm start` pins beside Apple's, so `npm run store-notification` can sign
  * notifications that verify offline. A deployed stack pins Apple's root alone.
  */
-export async function loadOrCreateLocalAppStore(dir: string): Promise<{ root: X509Certificate; x5c: string[]; leafKey: KeyObject }> {
+export async function loadOrCreateLocalAppStore(
+  dir: string,
+): Promise<{ root: X509Certificate; x5c: string[]; leafKey: KeyObject }> {
   const file = `${dir}/app-store.json`;
   if (!existsSync(file)) {
     const chain = await appleLikeChain();
     mkdirSync(dir, { recursive: true });
-    writeFileSync(file, JSON.stringify({ x5c: chain.x5c, leafKey: chain.leafKey.export({ format: 'pem', type: 'pkcs8' }) }), { mode: 0o600 });
+    writeFileSync(
+      file,
+      JSON.stringify({ x5c: chain.x5c, leafKey: chain.leafKey.export({ format: 'pem', type: 'pkcs8' }) }),
+      { mode: 0o600 },
+    );
   }
   const stored = JSON.parse(readFileSync(file, 'utf8')) as { x5c: string[]; leafKey: string };
-  return { root: new X509Certificate(Buffer.from(stored.x5c[2]!, 'base64')), x5c: stored.x5c, leafKey: createPrivateKey(stored.leafKey) };
+  return {
+    root: new X509Certificate(Buffer.from(stored.x5c[2]!, 'base64')),
+    x5c: stored.x5c,
+    leafKey: createPrivateKey(stored.leafKey),
+  };
 }
 
 /** An App Store Server Notification v2 for a Serenya user, signed like the App Store signs one. */

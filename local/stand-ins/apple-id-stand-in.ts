@@ -15,7 +15,11 @@ import { listenOnLoopback } from '../listen';
  */
 export async function startAppleIdStandIn(options: { identityProviderKeyPem: string; port?: number }) {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const key: AppleSignInKey = { teamId: 'LOCALTEAM1', keyId: 'LOCALKEY01', privateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString() };
+  const key: AppleSignInKey = {
+    teamId: 'LOCALTEAM1',
+    keyId: 'LOCALKEY01',
+    privateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+  };
   const identityProviderKey = createPrivateKey(options.identityProviderKeyPem);
   const identityProvider = createPublicKey(identityProviderKey);
   const idTokenKid = publicJwkOf(identityProvider).kid;
@@ -64,9 +68,19 @@ export async function startAppleIdStandIn(options: { identityProviderKeyPem: str
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
     const now = Date.now() / 1000;
     return (
-      header.alg === 'ES256' && header.kid === key.keyId && claims.iss === key.teamId && claims.sub === clientId &&
-      claims.aud === 'https://appleid.apple.com' && claims.exp > now && claims.iat <= now + 60 &&
-      verify('sha256', Buffer.from(`${h}.${p}`), { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(s, 'base64url'))
+      header.alg === 'ES256' &&
+      header.kid === key.keyId &&
+      claims.iss === key.teamId &&
+      claims.sub === clientId &&
+      claims.aud === 'https://appleid.apple.com' &&
+      claims.exp > now &&
+      claims.iat <= now + 60 &&
+      verify(
+        'sha256',
+        Buffer.from(`${h}.${p}`),
+        { key: publicKey, dsaEncoding: 'ieee-p1363' },
+        Buffer.from(s, 'base64url'),
+      )
     );
   };
 
@@ -98,7 +112,13 @@ export async function startAppleIdStandIn(options: { identityProviderKeyPem: str
         .setExpirationTime('10m')
         .sign(identityProviderKey);
       const access = `a.${randomBytes(16).toString('base64url')}`;
-      return send(200, { access_token: access, token_type: 'Bearer', expires_in: 3600, refresh_token: refresh, id_token: idToken });
+      return send(200, {
+        access_token: access,
+        token_type: 'Bearer',
+        expires_in: 3600,
+        refresh_token: refresh,
+        id_token: idToken,
+      });
     }
     if (req.url === '/auth/revoke') {
       const token = form.get('token') ?? '';

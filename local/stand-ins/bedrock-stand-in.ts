@@ -29,16 +29,20 @@ interface StandInCall {
 const disclaimer = 'This is general information, not medical advice. Talk to your doctor about your results.';
 
 /** `Hemoglobin 13.5 g/dL (12.0-15.5)`: name, value, unit, reference range. */
-const labLine = /^\s*([A-Za-z][A-Za-z0-9 ,/()-]*?)\s+(-?\d+(?:\.\d+)?)\s*([^\s()\d][^\s()]*)?\s*\(\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s*\)\s*$/;
+const labLine =
+  /^\s*([A-Za-z][A-Za-z0-9 ,/()-]*?)\s+(-?\d+(?:\.\d+)?)\s*([^\s()\d][^\s()]*)?\s*\(\s*(-?\d+(?:\.\d+)?)\s*-\s*(-?\d+(?:\.\d+)?)\s*\)\s*$/;
 /** `Heart rate 72 bpm`, `Temperature 36.8 C`. */
-const vitalLine = /^\s*(heart rate|pulse|temperature|weight|height|respiratory rate|oxygen saturation)\s*:?\s+(-?\d+(?:\.\d+)?)\s*(\S+)?\s*$/i;
+const vitalLine =
+  /^\s*(heart rate|pulse|temperature|weight|height|respiratory rate|oxygen saturation)\s*:?\s+(-?\d+(?:\.\d+)?)\s*(\S+)?\s*$/i;
 
 /** The text of a PDF's uncompressed content streams: the strings shown by Tj/TJ, a line per text line. */
 export function pdfText(pdf: Buffer): string {
   const source = pdf.toString('latin1');
   const lines: string[] = [];
   for (const block of source.matchAll(/BT([\s\S]*?)ET/g)) {
-    const strings = [...block[1]!.matchAll(/\(((?:\\.|[^\\)])*)\)\s*Tj/g)].map((m) => m[1]!.replace(/\\([()\\])/g, '$1'));
+    const strings = [...block[1]!.matchAll(/\(((?:\\.|[^\\)])*)\)\s*Tj/g)].map((m) =>
+      m[1]!.replace(/\\([()\\])/g, '$1'),
+    );
     lines.push(...strings);
   }
   return lines.join('\n');
@@ -51,7 +55,16 @@ function documentResult(text: string) {
     const [, testName, value, unit = '', low, high] = m;
     const v = Number(value);
     const flag = v < Number(low) ? 'low' : v > Number(high) ? 'high' : 'normal';
-    return [{ testName: testName!.trim(), value: v, valueText: value!, unit, referenceRange: { low: Number(low), high: Number(high), text: `${low}-${high}` }, flag }];
+    return [
+      {
+        testName: testName!.trim(),
+        value: v,
+        valueText: value!,
+        unit,
+        referenceRange: { low: Number(low), high: Number(high), text: `${low}-${high}` },
+        flag,
+      },
+    ];
   });
   const vitals = text.split(/\r?\n/).flatMap((line) => {
     const m = vitalLine.exec(line);
@@ -78,13 +91,21 @@ function answer(tool: string, body: any): unknown {
       return documentResult(doc.format === 'pdf' ? pdfText(bytes) : bytes.toString('utf8'));
     }
     const size = image ? Buffer.from(image.source.bytes, 'base64').length : 0;
-    return { documentType: 'other', summary: `An image of ${size} bytes; the offline stand-in reads no text from images.`, labResults: [], vitals: [], disclaimer };
+    return {
+      documentType: 'other',
+      summary: `An image of ${size} bytes; the offline stand-in reads no text from images.`,
+      labResults: [],
+      vitals: [],
+      disclaimer,
+    };
   }
   const texts: string[] = blocks.filter((b) => typeof b.text === 'string').map((b) => b.text);
   if (tool === 'respond_to_user') {
     // The question is the user's own block: before the fixed instruction, after any shared records.
     const question = texts.filter((t) => !t.startsWith('Records the user chose to share')).at(-2) ?? '';
-    return { message: `You asked: "${question}". The offline stand-in cannot answer health questions, but the real model would. ${disclaimer}` };
+    return {
+      message: `You asked: "${question}". The offline stand-in cannot answer health questions, but the real model would. ${disclaimer}`,
+    };
   }
   const history = JSON.parse(texts[0]?.replace(/^[^{]*/, '') || '{}');
   return {
@@ -114,7 +135,12 @@ export async function startBedrockStandIn(options: { port?: number; faults?: Sta
       res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-requestid': randomUUID(), ...headers });
       res.end(JSON.stringify(payload));
     };
-    if (req.method !== 'POST' || !route) return send(404, { message: 'The stand-in answers POST /model/<id>/converse only' }, { 'x-amzn-errortype': 'ResourceNotFoundException' });
+    if (req.method !== 'POST' || !route)
+      return send(
+        404,
+        { message: 'The stand-in answers POST /model/<id>/converse only' },
+        { 'x-amzn-errortype': 'ResourceNotFoundException' },
+      );
     let body: any;
     try {
       body = JSON.parse(raw);
@@ -131,7 +157,11 @@ export async function startBedrockStandIn(options: { port?: number; faults?: Sta
     res.once('close', () => load.inFlight--);
     if (faults.delayMs) await new Promise((r) => setTimeout(r, faults.delayMs));
     if (faults.throttleRate && Math.random() < faults.throttleRate) {
-      return send(429, { message: 'Too many requests, please wait before trying again.' }, { 'x-amzn-errortype': 'ThrottlingException' });
+      return send(
+        429,
+        { message: 'Too many requests, please wait before trying again.' },
+        { 'x-amzn-errortype': 'ThrottlingException' },
+      );
     }
     if (route[2]) {
       const { message } = answer('respond_to_user', body) as { message: string };
@@ -141,13 +171,21 @@ export async function startBedrockStandIn(options: { port?: number; faults?: Sta
     const input = faults.malformed ? { unexpected: 'shape' } : answer(tool, body);
     // A model takes as long to write an answer whether it streams it or not (the bench compares both).
     if (faults.deltaDelayMs) {
-      const text = typeof (input as { message?: unknown }).message === 'string' ? (input as { message: string }).message : JSON.stringify(input);
+      const text =
+        typeof (input as { message?: unknown }).message === 'string'
+          ? (input as { message: string }).message
+          : JSON.stringify(input);
       await new Promise((r) => setTimeout(r, deltasOf(text).length * faults.deltaDelayMs!));
     }
     const outputTokens = Math.ceil(JSON.stringify(input).length / 4);
     const inputTokens = Math.ceil(raw.length / 4);
     send(200, {
-      output: { message: { role: 'assistant', content: [{ toolUse: { toolUseId: `tooluse_${randomUUID()}`, name: tool, input } }] } },
+      output: {
+        message: {
+          role: 'assistant',
+          content: [{ toolUse: { toolUseId: `tooluse_${randomUUID()}`, name: tool, input } }],
+        },
+      },
       stopReason: 'tool_use',
       usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens },
       metrics: { latencyMs: faults.delayMs ?? 1 },
@@ -166,7 +204,6 @@ export async function startBedrockStandIn(options: { port?: number; faults?: Sta
   };
 }
 
-
 /** Faults from the environment, for `npm start`. */
 export function faultsFromEnv(env: NodeJS.ProcessEnv): StandInFaults {
   return {
@@ -174,6 +211,8 @@ export function faultsFromEnv(env: NodeJS.ProcessEnv): StandInFaults {
     delayMs: env.SERENYA_STANDIN_DELAY_MS ? Number(env.SERENYA_STANDIN_DELAY_MS) : undefined,
     malformed: env.SERENYA_STANDIN_MALFORMED === 'true',
     deltaDelayMs: env.SERENYA_STANDIN_DELTA_DELAY_MS ? Number(env.SERENYA_STANDIN_DELTA_DELAY_MS) : undefined,
-    throttleAfterDeltas: env.SERENYA_STANDIN_THROTTLE_AFTER_DELTAS ? Number(env.SERENYA_STANDIN_THROTTLE_AFTER_DELTAS) : undefined,
+    throttleAfterDeltas: env.SERENYA_STANDIN_THROTTLE_AFTER_DELTAS
+      ? Number(env.SERENYA_STANDIN_THROTTLE_AFTER_DELTAS)
+      : undefined,
   };
 }

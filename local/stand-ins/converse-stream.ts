@@ -39,11 +39,13 @@ function frame(kind: 'event' | 'exception', type: string, body: unknown): Uint8A
 
 /** The answer in pieces of a few words, as a model writes it. */
 export function deltasOf(answer: string): string[] {
-  return answer.match(/\S+\s*/g)?.reduce<string[]>((pieces, word, i) => {
-    if (i % 3 === 0) pieces.push(word);
-    else pieces[pieces.length - 1] += word;
-    return pieces;
-  }, []) ?? [];
+  return (
+    answer.match(/\S+\s*/g)?.reduce<string[]>((pieces, word, i) => {
+      if (i % 3 === 0) pieces.push(word);
+      else pieces[pieces.length - 1] += word;
+      return pieces;
+    }, []) ?? []
+  );
 }
 
 /**

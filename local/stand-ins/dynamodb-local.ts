@@ -20,7 +20,11 @@ export function checkJava(): void {
   const major = Number(/version "(\d+)/.exec(`${result.stderr}${result.stdout}`)?.[1] ?? 0);
   const modules = result.error ? '' : spawnSync('java', ['--list-modules'], { encoding: 'utf8' }).stdout;
   if (result.error || major < 17 || !/^jdk\.compiler@/m.test(modules)) {
-    const found = result.error ? 'no "java" on PATH' : major < 17 ? `found Java ${major}` : `found a Java ${major} runtime without the JDK's compiler`;
+    const found = result.error
+      ? 'no "java" on PATH'
+      : major < 17
+        ? `found Java ${major}`
+        : `found a Java ${major} runtime without the JDK's compiler`;
     throw new Error(
       `DynamoDB Local needs a JDK 17 or newer (${found}). ` +
         'Install one, e.g. "sudo apt-get install openjdk-17-jdk-headless" or "brew install openjdk@17", then run npm start again.',
@@ -70,7 +74,11 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
   process.once('exit', killOnExit);
 
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const deadline = Date.now() + 30_000;
   try {
     for (;;) {
@@ -79,7 +87,8 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
         await client.send(new ListTablesCommand({}));
         break;
       } catch {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s:\n${output}`);
+        if (Date.now() > deadline)
+          throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s:\n${output}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }

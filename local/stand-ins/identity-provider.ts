@@ -27,7 +27,8 @@ export function createLocalIdentityProvider(privateKeyPem: string, audiences: Re
     jwksCache: new SimpleJwksCache({
       fetcher: {
         async fetch(uri: string) {
-          if (!providerUris.has(uri)) throw new Error('The local identity provider serves only the Google and Apple key sets');
+          if (!providerUris.has(uri))
+            throw new Error('The local identity provider serves only the Google and Apple key sets');
           return jwks.buffer.slice(jwks.byteOffset, jwks.byteOffset + jwks.byteLength) as ArrayBuffer;
         },
       },
@@ -67,7 +68,13 @@ export function createLocalIdentityProvider(privateKeyPem: string, audiences: Re
     },
 
     /** The OIDC token Pub/Sub attaches to a push, as Google would sign it for a push subscription. */
-    async mintPushToken(claims: { audience: string; email: string; emailVerified?: boolean; expiresIn?: string; issuer?: string }): Promise<string> {
+    async mintPushToken(claims: {
+      audience: string;
+      email: string;
+      emailVerified?: boolean;
+      expiresIn?: string;
+      issuer?: string;
+    }): Promise<string> {
       return new SignJWT({ email: claims.email, email_verified: claims.emailVerified ?? true })
         .setProtectedHeader({ alg: 'RS256', kid: jwk.kid, typ: 'JWT' })
         .setIssuer(claims.issuer ?? 'https://accounts.google.com')

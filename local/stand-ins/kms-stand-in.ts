@@ -42,7 +42,14 @@ export async function startKmsStandIn(signingKey: KeyObject) {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', master, iv).setAAD(aad(EncryptionContext));
       const ct = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-      const blob = Buffer.from(JSON.stringify({ k: KeyId, iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), ct: ct.toString('base64') }));
+      const blob = Buffer.from(
+        JSON.stringify({
+          k: KeyId,
+          iv: iv.toString('base64'),
+          tag: cipher.getAuthTag().toString('base64'),
+          ct: ct.toString('base64'),
+        }),
+      );
       return { KeyId, Plaintext: plaintext.toString('base64'), CiphertextBlob: blob.toString('base64') };
     },
     Decrypt({ KeyId, CiphertextBlob, EncryptionContext }) {

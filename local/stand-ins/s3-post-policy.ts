@@ -185,8 +185,7 @@ function checkSignature(
     throw new PostPolicyError('InvalidArgument', 400, message, detail);
   }
   if (!form.date.startsWith(day)) {
-    const message =
-      `Invalid credential date "${day}". This date is not the same as X-Amz-Date: "${form.date.slice(0, 8)}".`;
+    const message = `Invalid credential date "${day}". This date is not the same as X-Amz-Date: "${form.date.slice(0, 8)}".`;
     throw new PostPolicyError('InvalidArgument', 400, message);
   }
   const secret = secretOf(accessKeyId);

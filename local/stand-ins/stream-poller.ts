@@ -20,7 +20,9 @@ function toLambdaRecord(record: _Record, streamArn: string, region: string): Dyn
     eventSourceARN: streamArn,
     dynamodb: {
       ...(rest as DynamoDBRecord['dynamodb']),
-      ApproximateCreationDateTime: ApproximateCreationDateTime ? Math.floor(ApproximateCreationDateTime.getTime() / 1000) : undefined,
+      ApproximateCreationDateTime: ApproximateCreationDateTime
+        ? Math.floor(ApproximateCreationDateTime.getTime() / 1000)
+        : undefined,
     },
   };
 }
@@ -64,7 +66,8 @@ export function startStreamPoller(options: {
       } catch (err) {
         // DynamoDB Local can call an iterator trimmed (seen with several tables streaming at once):
         // start the shard again from its oldest record; the handlers are idempotent, as in AWS.
-        if ((err as Error).name !== 'TrimmedDataAccessException' && (err as Error).name !== 'ExpiredIteratorException') throw err;
+        if ((err as Error).name !== 'TrimmedDataAccessException' && (err as Error).name !== 'ExpiredIteratorException')
+          throw err;
         iterators.delete(shardId);
         continue;
       }
@@ -73,7 +76,9 @@ export function startStreamPoller(options: {
         iterators.set(shardId, NextShardIterator);
         continue;
       }
-      const { batchItemFailures } = await handler({ Records: Records.map((r) => toLambdaRecord(r, streamArn, region)) });
+      const { batchItemFailures } = await handler({
+        Records: Records.map((r) => toLambdaRecord(r, streamArn, region)),
+      });
       const firstFailed = batchItemFailures[0]?.itemIdentifier;
       if (firstFailed) {
         const { ShardIterator } = await streams.send(

@@ -10,7 +10,12 @@ import type { S3Local } from './s3-local';
  */
 export function forwardUploads(
   s3: S3Local,
-  options: { bucket: string; region: string; handler: (event: S3Event) => Promise<void>; onError: (err: unknown) => void },
+  options: {
+    bucket: string;
+    region: string;
+    handler: (event: S3Event) => Promise<void>;
+    onError: (err: unknown) => void;
+  },
 ) {
   const running = new Set<Promise<void>>();
   // s3rver is a Koa app, an EventEmitter; its typings leave that out.
@@ -21,7 +26,13 @@ export function forwardUploads(
     // The notification's filter in AWS: the prefix and suffix, nothing more.
     if (!key.startsWith(tempBucketLayout.jobsPrefix) || !key.endsWith(tempBucketLayout.inputSuffix)) return;
     const awsShaped: S3Event = {
-      Records: [{ ...record, awsRegion: options.region, s3: { ...record.s3, object: { ...record.s3.object, key: encodeURIComponent(key).replace(/%2F/g, '/') } } }],
+      Records: [
+        {
+          ...record,
+          awsRegion: options.region,
+          s3: { ...record.s3, object: { ...record.s3.object, key: encodeURIComponent(key).replace(/%2F/g, '/') } },
+        },
+      ],
     };
     const run = options.handler(awsShaped).catch(options.onError);
     running.add(run);

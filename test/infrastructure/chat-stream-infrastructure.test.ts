@@ -33,7 +33,12 @@ describe.each(stacks)('stack %s', (stack) => {
 
   it('runs the chat function on the bundle’s streaming export, as long as the worker may wait on Bedrock', () => {
     const worker = ofType(s, 'aws:lambda/function:Function').find((f) => f.inputs.name === `serenya-${stack}-worker`)!;
-    expect(chat.inputs).toMatchObject({ handler: 'index.streamHandler', publish: true, runtime: 'nodejs24.x', timeout: worker.inputs.timeout });
+    expect(chat.inputs).toMatchObject({
+      handler: 'index.streamHandler',
+      publish: true,
+      runtime: 'nodejs24.x',
+      timeout: worker.inputs.timeout,
+    });
     expect(chat.inputs.environment.variables).toEqual(worker.inputs.environment.variables);
     expect(chatAlias.inputs.name).toBe('live');
   });
@@ -59,17 +64,39 @@ describe.each(stacks)('stack %s', (stack) => {
       expect(i.inputs.uri).toBe(api.state.invokeArn);
       expect(i.inputs.responseTransferMode).toBeUndefined();
     }
-    const paths = integrations.map((i) => (i.inputs.resourceId === s.resources.find((r) => r.type === 'aws:apigateway/restApi:RestApi')!.state.rootResourceId ? '/' : pathOf(s, resources.find((r) => r.state.id === i.inputs.resourceId)!)));
-    expect(paths.sort()).toEqual(['/', '/api', '/api/v1', '/api/v1/chat', '/api/v1/chat/stream', '/api/v1/chat/{proxy+}', '/api/v1/{proxy+}', '/api/{proxy+}', '/{proxy+}'].sort());
+    const paths = integrations.map((i) =>
+      i.inputs.resourceId === s.resources.find((r) => r.type === 'aws:apigateway/restApi:RestApi')!.state.rootResourceId
+        ? '/'
+        : pathOf(s, resources.find((r) => r.state.id === i.inputs.resourceId)!),
+    );
+    expect(paths.sort()).toEqual(
+      [
+        '/',
+        '/api',
+        '/api/v1',
+        '/api/v1/chat',
+        '/api/v1/chat/stream',
+        '/api/v1/chat/{proxy+}',
+        '/api/v1/{proxy+}',
+        '/api/{proxy+}',
+        '/{proxy+}',
+      ].sort(),
+    );
     // The deployment is redeployed when the streaming integration changes.
     const [deployment] = ofType(s, 'aws:apigateway/deployment:Deployment');
     expect(deployment!.inputs.triggers.routes).toContain('response-streaming-invocations');
   });
 
   it('lets API Gateway invoke the chat function for the streamed path only, through its live alias', () => {
-    const permissions = ofType(s, 'aws:lambda/permission:Permission').filter((p) => p.inputs.function === chat.state.name);
+    const permissions = ofType(s, 'aws:lambda/permission:Permission').filter(
+      (p) => p.inputs.function === chat.state.name,
+    );
     expect(permissions).toHaveLength(1);
-    expect(permissions[0]!.inputs).toMatchObject({ action: 'lambda:InvokeFunction', principal: 'apigateway.amazonaws.com', qualifier: 'live' });
+    expect(permissions[0]!.inputs).toMatchObject({
+      action: 'lambda:InvokeFunction',
+      principal: 'apigateway.amazonaws.com',
+      qualifier: 'live',
+    });
     expect(permissions[0]!.inputs.sourceArn).toMatch(new RegExp(`/\\*/\\*${chatStreamPath.replace(/\//g, '\\/')}$`));
   });
 
@@ -83,12 +110,16 @@ describe.each(stacks)('stack %s', (stack) => {
   });
 
   it('releases the chat function by canary like the others, rolled back on its own error rate', () => {
-    const group = ofType(s, 'aws:codedeploy/deploymentGroup:DeploymentGroup').find((g) => g.state.deploymentGroupName === `${chat.state.name}-live`)!;
+    const group = ofType(s, 'aws:codedeploy/deploymentGroup:DeploymentGroup').find(
+      (g) => g.state.deploymentGroupName === `${chat.state.name}-live`,
+    )!;
     expect(group).toBeDefined();
     const alarms = ofType(s, 'aws:cloudwatch/metricAlarm:MetricAlarm');
     // Its errors, as a metric or inside metric math.
     const onChat = (a: ResourceRecord) =>
-      [a.inputs, ...(a.inputs.metricQueries ?? []).map((q: any) => q.metric ?? {})].some((m: any) => m.dimensions?.FunctionName === chat.state.name && m.metricName === 'Errors');
+      [a.inputs, ...(a.inputs.metricQueries ?? []).map((q: any) => q.metric ?? {})].some(
+        (m: any) => m.dimensions?.FunctionName === chat.state.name && m.metricName === 'Errors',
+      );
     const chatErrors = alarms.find(onChat)!;
     expect(chatErrors).toBeDefined();
     expect(group.inputs.alarmConfiguration.alarms).toContain(chatErrors.state.name);
@@ -99,10 +130,15 @@ describe.each(stacks)('stack %s', (stack) => {
   it('gives the chat role the streaming model call on the zone’s model only, and no buckets', () => {
     const role = ofType(s, 'aws:iam/role:Role').find((r) => r.state.arn === chat.inputs.role)!;
     const policy = ofType(s, 'aws:iam/rolePolicy:RolePolicy').find((p) => p.inputs.role === role.state.id)!;
-    const statements = json(policy.inputs.policy).Statement as Array<{ Action: string | string[]; Resource: string | string[] }>;
+    const statements = json(policy.inputs.policy).Statement as Array<{
+      Action: string | string[];
+      Resource: string | string[];
+    }>;
     const bedrock = statements.filter((st) => asArray(st.Action).some((a) => a.startsWith('bedrock:')));
     expect(bedrock.flatMap((st) => asArray(st.Action))).toEqual(['bedrock:InvokeModelWithResponseStream']);
-    expect(bedrock.flatMap((st) => asArray(st.Resource)).sort()).toEqual([...(s.outputs.bedrockArns as string[])].sort());
+    expect(bedrock.flatMap((st) => asArray(st.Resource)).sort()).toEqual(
+      [...(s.outputs.bedrockArns as string[])].sort(),
+    );
     expect(statements.flatMap((st) => asArray(st.Action)).some((a) => a.startsWith('s3:'))).toBe(false);
   });
 });

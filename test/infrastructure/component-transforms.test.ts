@@ -19,20 +19,28 @@ describe('component transforms', () => {
         api: {
           webAcl: (args) => {
             const rules = args.rules as Rule[];
-            args.rules = rules.map((rule) => (rule.name === 'rate-per-ip' ? { ...rule, statement: { rateBasedStatement: { limit: 250, aggregateKeyType: 'IP' } } } : rule));
+            args.rules = rules.map((rule) =>
+              rule.name === 'rate-per-ip'
+                ? { ...rule, statement: { rateBasedStatement: { limit: 250, aggregateKeyType: 'IP' } } }
+                : rule,
+            );
           },
         },
         auditBucket: { bucket: { objectLockEnabled: false } },
       },
     });
-    const acl = (s: typeof plain) => s.resources.find((r) => r.type === 'aws:wafv2/webAcl:WebAcl')!.inputs.rules as Array<Record<string, any>>;
+    const acl = (s: typeof plain) =>
+      s.resources.find((r) => r.type === 'aws:wafv2/webAcl:WebAcl')!.inputs.rules as Array<Record<string, any>>;
     expect(acl(changed).find((r) => r.name === 'rate-per-ip')!.statement.rateBasedStatement.limit).toBe(250);
     expect(acl(changed).map((r) => r.name)).toEqual(acl(plain).map((r) => r.name));
-    const bucket = (s: typeof plain, name: string) => s.resources.find((r) => r.type === 'aws:s3/bucket:Bucket' && r.name.includes(name))!.inputs;
+    const bucket = (s: typeof plain, name: string) =>
+      s.resources.find((r) => r.type === 'aws:s3/bucket:Bucket' && r.name.includes(name))!.inputs;
     expect(bucket(changed, 'audit').objectLockEnabled).toBe(false);
     expect(bucket(plain, 'audit').objectLockEnabled).toBe(true);
     expect(bucket(changed, 'temp')).toEqual(bucket(plain, 'temp'));
-    expect(changed.resources.map((r) => `${r.type}::${r.name}`)).toEqual(plain.resources.map((r) => `${r.type}::${r.name}`));
+    expect(changed.resources.map((r) => `${r.type}::${r.name}`)).toEqual(
+      plain.resources.map((r) => `${r.type}::${r.name}`),
+    );
   });
 
   it('cannot quietly undo a secure default: the policy pack refuses a table without the zone key', async () => {
@@ -47,7 +55,10 @@ describe('component transforms', () => {
   });
 
   it('reach each function', async () => {
-    const s = await snapshotStack('dev', { code: stubCode, transform: { functions: { function: (args) => void (args.memorySize = 1536) } } });
+    const s = await snapshotStack('dev', {
+      code: stubCode,
+      transform: { functions: { function: (args) => void (args.memorySize = 1536) } },
+    });
     const functions = s.resources.filter((r) => r.type === 'aws:lambda/function:Function');
     expect(functions.map((f) => f.inputs.memorySize)).toEqual([1536, 1536, 1536, 1536]);
   });

@@ -11,11 +11,20 @@ import { describe, expect, it } from 'vitest';
 const dir = resolve('compliance');
 const blocks = readdirSync(dir)
   .filter((f) => f.endsWith('.md'))
-  .flatMap((f) => [...readFileSync(join(dir, f), 'utf8').matchAll(/```mermaid\n([\s\S]*?)\n```/g)].map((m, i) => [`${f} #${i + 1}`, m[1]!] as const));
+  .flatMap((f) =>
+    [...readFileSync(join(dir, f), 'utf8').matchAll(/```mermaid\n([\s\S]*?)\n```/g)].map(
+      (m, i) => [`${f} #${i + 1}`, m[1]!] as const,
+    ),
+  );
 
 describe('the compliance diagrams', () => {
   it('are there: one per zone and the overview', () => {
-    expect(blocks.map(([name]) => name.split(' ')[0]).sort()).toEqual(['README.md', 'dev.md', 'prod-eu.md', 'prod-us.md']);
+    expect(blocks.map(([name]) => name.split(' ')[0]).sort()).toEqual([
+      'README.md',
+      'dev.md',
+      'prod-eu.md',
+      'prod-us.md',
+    ]);
   });
 
   it.each(blocks)('%s parses as Mermaid', async (_, source) => {

@@ -18,7 +18,11 @@ const one = (s: StackSnapshot, type: string) => {
 };
 const statements = (s: StackSnapshot, policyName: string) =>
   JSON.parse(s.resources.find((r) => r.name === policyName)!.inputs.policy).Statement as Array<Record<string, any>>;
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined, (e: Error) => e);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: Error) => e,
+  );
 
 describe.each(stacks)('stack %s as AWS would take it', (stack) => {
   let s: StackSnapshot;
@@ -34,7 +38,8 @@ describe.each(stacks)('stack %s as AWS would take it', (stack) => {
       const env = { ...fn.inputs.environment.variables, [envVars.region]: fn.region };
       expect(() => parseLambdaConfig(env), fn.name).not.toThrow();
       // Every variable the stack sets is one the runtime knows.
-      for (const variable of Object.keys(fn.inputs.environment.variables)) expect(Object.values(envVars), `${fn.name}: ${variable}`).toContain(variable);
+      for (const variable of Object.keys(fn.inputs.environment.variables))
+        expect(Object.values(envVars), `${fn.name}: ${variable}`).toContain(variable);
     }
   });
 
@@ -51,7 +56,16 @@ describe.each(stacks)('stack %s as AWS would take it', (stack) => {
       }
     };
     const required = Object.keys(full).filter(refusedWithout);
-    expect(required).toEqual(expect.arrayContaining([envVars.modelId, envVars.usersTable, envVars.tempBucket, envVars.dataKeyArn, envVars.signingKeyArn, envVars.issuer]));
+    expect(required).toEqual(
+      expect.arrayContaining([
+        envVars.modelId,
+        envVars.usersTable,
+        envVars.tempBucket,
+        envVars.dataKeyArn,
+        envVars.signingKeyArn,
+        envVars.issuer,
+      ]),
+    );
   });
 
   it('gives the worker a concurrency ceiling: model calls in flight across the zone are bounded', () => {
@@ -77,8 +91,12 @@ describe.each(stacks)('stack %s as AWS would take it', (stack) => {
   });
 
   it('lets the worker invoke exactly the regions Bedrock says the profile routes to', () => {
-    const bedrock = statements(s, 'serenya-functions-worker-policy').find((st) => st.Action.includes('bedrock:InvokeModel'))!;
-    const regions = (bedrock.Resource as string[]).filter((a) => a.includes(':foundation-model/')).map((a) => a.split(':')[3]);
+    const bedrock = statements(s, 'serenya-functions-worker-policy').find((st) =>
+      st.Action.includes('bedrock:InvokeModel'),
+    )!;
+    const regions = (bedrock.Resource as string[])
+      .filter((a) => a.includes(':foundation-model/'))
+      .map((a) => a.split(':')[3]);
     expect(regions.sort()).toEqual([...s.config.bedrock.inferenceRegions].sort());
   });
 });
@@ -92,29 +110,51 @@ describe('first deploy of a production zone', () => {
     us = await snapshotStack('prod-us', { code: stubCode });
   });
 
-  it.each(['prod-eu', 'prod-us'] as const)('%s as shipped stops at preview, naming each value to set', async (stack) => {
-    const error = await failure(snapshotStack(stack, { code: stubCode, asShipped: true }));
-    expect(error).toBeInstanceOf(StackConfigError);
-    expect(error!.message).toContain('serenya:domain.hostedZoneId: set this to the id of the Route 53 hosted zone');
-    expect(error!.message).toContain('serenya:subscriptions.googlePlay.credentialsSecretArn: set this to the full ARN');
-    // Values that deploy and then refuse every sign-in and every production notification.
-    expect(error!.message).toContain('serenya:identity.googleClientIds.0: set this to the app’s Google OAuth client id');
-    expect(error!.message).toContain('serenya:subscriptions.appStore.appAppleId: set this to the app’s Apple ID');
-  });
+  it.each(['prod-eu', 'prod-us'] as const)(
+    '%s as shipped stops at preview, naming each value to set',
+    async (stack) => {
+      const error = await failure(snapshotStack(stack, { code: stubCode, asShipped: true }));
+      expect(error).toBeInstanceOf(StackConfigError);
+      expect(error!.message).toContain('serenya:domain.hostedZoneId: set this to the id of the Route 53 hosted zone');
+      expect(error!.message).toContain(
+        'serenya:subscriptions.googlePlay.credentialsSecretArn: set this to the full ARN',
+      );
+      // Values that deploy and then refuse every sign-in and every production notification.
+      expect(error!.message).toContain(
+        'serenya:identity.googleClientIds.0: set this to the app’s Google OAuth client id',
+      );
+      expect(error!.message).toContain('serenya:subscriptions.appStore.appAppleId: set this to the app’s Apple ID');
+    },
+  );
 
   it('refuses a Google client id that is not one Google issues, and production without the Sign in with Apple key', async () => {
     const identity = (change: Record<string, unknown>) => (c: Record<string, string>) => ({
       ...c,
       'serenya:identity': JSON.stringify({ ...JSON.parse(c['serenya:identity']!), ...change }),
     });
-    const google = await failure(snapshotStack('prod-eu', { code: stubCode, changeConfig: identity({ googleClientIds: ['serenya.apps.googleusercontent.com'] }) }));
-    expect(google!.message).toContain('serenya:identity.googleClientIds.0: a Google OAuth client id (<project number>-<id>.apps.googleusercontent.com');
-    const noAppleKey = await failure(snapshotStack('prod-us', { code: stubCode, changeConfig: identity({ appleSignInSecretArn: undefined }) }));
+    const google = await failure(
+      snapshotStack('prod-eu', {
+        code: stubCode,
+        changeConfig: identity({ googleClientIds: ['serenya.apps.googleusercontent.com'] }),
+      }),
+    );
+    expect(google!.message).toContain(
+      'serenya:identity.googleClientIds.0: a Google OAuth client id (<project number>-<id>.apps.googleusercontent.com',
+    );
+    const noAppleKey = await failure(
+      snapshotStack('prod-us', { code: stubCode, changeConfig: identity({ appleSignInSecretArn: undefined }) }),
+    );
     expect(noAppleKey!.message).toContain('serenya:identity: appleSignInSecretArn is required in production');
     const appleId = await failure(
       snapshotStack('prod-eu', {
         code: stubCode,
-        changeConfig: (c) => ({ ...c, 'serenya:subscriptions': JSON.stringify({ ...JSON.parse(c['serenya:subscriptions']!), appStore: { bundleId: 'health.serenya.app', environment: 'Production', appAppleId: 'the app' } }) }),
+        changeConfig: (c) => ({
+          ...c,
+          'serenya:subscriptions': JSON.stringify({
+            ...JSON.parse(c['serenya:subscriptions']!),
+            appStore: { bundleId: 'health.serenya.app', environment: 'Production', appAppleId: 'the app' },
+          }),
+        }),
       }),
     );
     expect(appleId!.message).toContain('serenya:subscriptions.appStore.appAppleId: the app’s Apple ID, a number');
@@ -125,12 +165,21 @@ describe('first deploy of a production zone', () => {
     const keyArn = 'arn:aws:kms:eu-west-1:111122223333:key/apple-secret-key';
     const withKey = await snapshotStack('prod-eu', {
       code: stubCode,
-      changeConfig: (c) => ({ ...c, 'serenya:identity': JSON.stringify({ ...JSON.parse(c['serenya:identity']!), appleSignInSecretKmsKeyArn: keyArn }) }),
+      changeConfig: (c) => ({
+        ...c,
+        'serenya:identity': JSON.stringify({
+          ...JSON.parse(c['serenya:identity']!),
+          appleSignInSecretKmsKeyArn: keyArn,
+        }),
+      }),
     });
     for (const fn of ['api', 'stream']) {
       const granted = statements(withKey, `serenya-functions-${fn}-policy`);
       expect(granted.find((st) => st.Sid === 'SignInWithAppleKey')!.Resource, fn).toBe(secret);
-      expect(granted.find((st) => st.Sid === 'SignInWithAppleKeyDecrypt'), fn).toEqual({
+      expect(
+        granted.find((st) => st.Sid === 'SignInWithAppleKeyDecrypt'),
+        fn,
+      ).toEqual({
         Sid: 'SignInWithAppleKeyDecrypt',
         Effect: 'Allow',
         Action: ['kms:Decrypt'],
@@ -141,10 +190,18 @@ describe('first deploy of a production zone', () => {
     const elsewhere = await failure(
       snapshotStack('prod-eu', {
         code: stubCode,
-        changeConfig: (c) => ({ ...c, 'serenya:identity': JSON.stringify({ ...JSON.parse(c['serenya:identity']!), appleSignInSecretKmsKeyArn: keyArn.replace('eu-west-1', 'eu-central-1') }) }),
+        changeConfig: (c) => ({
+          ...c,
+          'serenya:identity': JSON.stringify({
+            ...JSON.parse(c['serenya:identity']!),
+            appleSignInSecretKmsKeyArn: keyArn.replace('eu-west-1', 'eu-central-1'),
+          }),
+        }),
       }),
     );
-    expect(elsewhere!.message).toContain('appleSignInSecretKmsKeyArn is in eu-central-1; a secret\'s key lives in the secret\'s region (eu-west-1)');
+    expect(elsewhere!.message).toContain(
+      "appleSignInSecretKmsKeyArn is in eu-central-1; a secret's key lives in the secret's region (eu-west-1)",
+    );
   });
 
   it('refuses AWS’s documentation account and a secret ARN without its -XXXXXX suffix', async () => {
@@ -153,15 +210,29 @@ describe('first deploy of a production zone', () => {
       subscriptions.googlePlay.credentialsSecretArn = arn;
       return { ...c, 'serenya:subscriptions': JSON.stringify(subscriptions) };
     };
-    const partial = await failure(snapshotStack('prod-eu', { code: stubCode, changeConfig: withSecret('arn:aws:secretsmanager:eu-west-1:111122223333:secret:serenya/google-play-api-key') }));
+    const partial = await failure(
+      snapshotStack('prod-eu', {
+        code: stubCode,
+        changeConfig: withSecret('arn:aws:secretsmanager:eu-west-1:111122223333:secret:serenya/google-play-api-key'),
+      }),
+    );
     expect(partial!.message).toContain('ending in the -XXXXXX suffix');
-    const placeholder = await failure(snapshotStack('prod-eu', { code: stubCode, changeConfig: withSecret('arn:aws:secretsmanager:eu-west-1:123456789012:secret:serenya/google-play-api-key-Ab12Cd') }));
+    const placeholder = await failure(
+      snapshotStack('prod-eu', {
+        code: stubCode,
+        changeConfig: withSecret(
+          'arn:aws:secretsmanager:eu-west-1:123456789012:secret:serenya/google-play-api-key-Ab12Cd',
+        ),
+      }),
+    );
     expect(placeholder!.message).toContain('documentation placeholder');
   });
 
   it('grants the Play secret by its full ARN, and its customer key only through Secrets Manager', async () => {
     const api = statements(eu, 'serenya-functions-api-policy');
-    expect(api.find((st) => st.Action.includes('secretsmanager:GetSecretValue'))!.Resource).toBe(eu.config.subscriptions.googlePlay!.credentialsSecretArn);
+    expect(api.find((st) => st.Action.includes('secretsmanager:GetSecretValue'))!.Resource).toBe(
+      eu.config.subscriptions.googlePlay!.credentialsSecretArn,
+    );
     expect(api.find((st) => st.Sid === 'PlayDeveloperApiKeyDecrypt')).toBeUndefined();
     const keyArn = 'arn:aws:kms:eu-west-1:111122223333:key/play-secret-key';
     const withKey = await snapshotStack('prod-eu', {
@@ -172,7 +243,9 @@ describe('first deploy of a production zone', () => {
         return { ...c, 'serenya:subscriptions': JSON.stringify(subscriptions) };
       },
     });
-    expect(statements(withKey, 'serenya-functions-api-policy').find((st) => st.Sid === 'PlayDeveloperApiKeyDecrypt')).toEqual({
+    expect(
+      statements(withKey, 'serenya-functions-api-policy').find((st) => st.Sid === 'PlayDeveloperApiKeyDecrypt'),
+    ).toEqual({
       Sid: 'PlayDeveloperApiKeyDecrypt',
       Effect: 'Allow',
       Action: ['kms:Decrypt'],
@@ -182,15 +255,20 @@ describe('first deploy of a production zone', () => {
   });
 
   it('checks the hosted zone against Route 53 at preview', async () => {
-    const other = await failure(snapshotStack('prod-eu', { code: stubCode, hostedZone: { name: 'example.org.', privateZone: false } }));
+    const other = await failure(
+      snapshotStack('prod-eu', { code: stubCode, hostedZone: { name: 'example.org.', privateZone: false } }),
+    );
     expect(other!.message).toContain('serves example.org, not api.eu.serenya.health and api.serenya.health');
-    const privateZone = await failure(snapshotStack('prod-eu', { code: stubCode, hostedZone: { name: 'serenya.health.', privateZone: true } }));
+    const privateZone = await failure(
+      snapshotStack('prod-eu', { code: stubCode, hostedZone: { name: 'serenya.health.', privateZone: true } }),
+    );
     expect(privateZone!.message).toContain('is a private hosted zone');
   });
 
   it('gives every DNS record exactly one owner across the zones, overwriting none', () => {
     const records = [eu, us].flatMap((s) => ofType(s, 'aws:route53/record:Record').map((r) => ({ stack: s.stack, r })));
-    const identity = ({ r }: (typeof records)[number]) => `${r.inputs.zoneId} ${r.state.name} ${r.inputs.type} ${r.inputs.setIdentifier ?? ''}`;
+    const identity = ({ r }: (typeof records)[number]) =>
+      `${r.inputs.zoneId} ${r.state.name} ${r.inputs.type} ${r.inputs.setIdentifier ?? ''}`;
     const owners = new Map<string, string[]>();
     for (const record of records) owners.set(identity(record), [...(owners.get(identity(record)) ?? []), record.stack]);
     expect([...owners].filter(([, stacks]) => stacks.length > 1)).toEqual([]);
@@ -201,7 +279,9 @@ describe('first deploy of a production zone', () => {
   });
 
   it('refuses a profile that Bedrock says routes outside the zone', async () => {
-    const error = await failure(snapshotStack('prod-eu', { code: stubCode, profileRegions: ['eu-west-1', 'me-central-1'] }));
+    const error = await failure(
+      snapshotStack('prod-eu', { code: stubCode, profileRegions: ['eu-west-1', 'me-central-1'] }),
+    );
     expect(error!.message).toContain('now routes to me-central-1, outside this zone');
   });
 
@@ -209,15 +289,25 @@ describe('first deploy of a production zone', () => {
     const stage = one(eu, 'aws:apigateway/stage:Stage');
     const account = one(eu, 'aws:apigateway/account:Account');
     expect(stage.dependencies).toContain(account.name);
-    const unordered = { ...eu, resources: eu.resources.map((r) => (r === stage ? { ...r, dependencies: r.dependencies.filter((d) => d !== account.name) } : r)) };
+    const unordered = {
+      ...eu,
+      resources: eu.resources.map((r) =>
+        r === stage ? { ...r, dependencies: r.dependencies.filter((d) => d !== account.name) } : r,
+      ),
+    };
     const violations = (await runPolicies(unordered)).find((p) => p.name === 'aws-creation-order')!.violations;
-    expect(violations.map((v) => v.message)).toEqual([expect.stringContaining("the account’s CloudWatch Logs role is set")]);
+    expect(violations.map((v) => v.message)).toEqual([
+      expect.stringContaining('the account’s CloudWatch Logs role is set'),
+    ]);
   });
 
   it('manages the API Gateway logging role with AWS’s policy, once per account and region', async () => {
     const attachments = ofType(eu, 'aws:iam/rolePolicyAttachment:RolePolicyAttachment').map((a) => a.inputs.policyArn);
     expect(attachments).toContain('arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs');
-    const relying = await snapshotStack('prod-eu', { code: stubCode, changeConfig: (c) => ({ ...c, 'serenya:managesApiGatewayAccount': 'false' }) });
+    const relying = await snapshotStack('prod-eu', {
+      code: stubCode,
+      changeConfig: (c) => ({ ...c, 'serenya:managesApiGatewayAccount': 'false' }),
+    });
     expect(ofType(relying, 'aws:apigateway/account:Account')).toEqual([]);
     expect((await runPolicies(relying)).flatMap((p) => p.violations)).toEqual([]);
   });

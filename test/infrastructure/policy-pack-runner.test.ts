@@ -28,7 +28,13 @@ const policies = [
 const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
 
 /** The engine's view of a stack: its configuration as shipped, `SET-ME` values and all. */
-const stackContext = (stack: StackName) => ({ organization: 'serenya', project: 'serenya', stack, config: stackYamlConfig(stack), dryRun: true });
+const stackContext = (stack: StackName) => ({
+  organization: 'serenya',
+  project: 'serenya',
+  stack,
+  config: stackYamlConfig(stack),
+  dryRun: true,
+});
 
 // Every pack a test starts ends with it, also one still starting when the test failed.
 const running: ReturnType<typeof startPolicyPack>[] = [];
@@ -81,11 +87,14 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
     expect(schema?.required).toEqual(['zone', 'allowedRegions', 'replicaRegions']);
   });
 
-  it.each(stacks)('passes stack %s given its rules as --policy-pack-config, though its file still says SET-ME', async (stack) => {
-    const [pack, snapshot] = await Promise.all([start(stack), snapshotStack(stack, { code: stubCode })]);
-    await pack.configure(rulesOf(snapshot.config));
-    expect(await judge(pack, snapshot)).toEqual([]);
-  });
+  it.each(stacks)(
+    'passes stack %s given its rules as --policy-pack-config, though its file still says SET-ME',
+    async (stack) => {
+      const [pack, snapshot] = await Promise.all([start(stack), snapshotStack(stack, { code: stubCode })]);
+      await pack.configure(rulesOf(snapshot.config));
+      expect(await judge(pack, snapshot)).toEqual([]);
+    },
+  );
 
   it('reports an injected violation, mandatory, on the resource that breaks the rule', async () => {
     const [pack, snapshot] = await Promise.all([
@@ -107,13 +116,15 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
       urn: urn('aws:s3/bucket:Bucket', 'rogue'),
       message: expect.stringContaining("aws:s3/bucket:Bucket rogue is in us-east-1, outside zone eu's allowed regions"),
     });
-    expect(found.filter((d) => d.urn === urn('aws:s3/bucket:Bucket', 'rogue')).map((d) => d.policy).sort()).toEqual([
-      'block-public-access',
-      'kms-encryption-at-rest',
+    expect(
+      found
+        .filter((d) => d.urn === urn('aws:s3/bucket:Bucket', 'rogue'))
+        .map((d) => d.policy)
+        .sort(),
+    ).toEqual(['block-public-access', 'kms-encryption-at-rest', 'region-allow-list', 'tls-only-bucket-policy']);
+    expect(found.filter((d) => d.urn === urn('pulumi:providers:aws', 'rogue-us-east-1')).map((d) => d.policy)).toEqual([
       'region-allow-list',
-      'tls-only-bucket-policy',
     ]);
-    expect(found.filter((d) => d.urn === urn('pulumi:providers:aws', 'rogue-us-east-1')).map((d) => d.policy)).toEqual(['region-allow-list']);
   });
 
   it("judges by the rules it is configured with: another zone's rules refuse this zone's stack", async () => {
@@ -121,6 +132,8 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
     const us = stackFileConfig('prod-us', (c) => withDeployValues('prod-us', c));
     await pack.configure(rulesOf(us));
     const found = await judge(pack, eu);
-    expect(new Set(found.map((d) => d.policy))).toEqual(new Set(['region-allow-list', 'global-table-replicas-in-zone', 'bedrock-in-zone']));
+    expect(new Set(found.map((d) => d.policy))).toEqual(
+      new Set(['region-allow-list', 'global-table-replicas-in-zone', 'bedrock-in-zone']),
+    );
   });
 });

@@ -37,7 +37,9 @@ describe('the zone policy pack', () => {
       },
     });
     const messages = violations.filter((v) => v.policy === 'region-allow-list').map((v) => v.message);
-    expect(messages).toContain("Provider rogue-us-east-1 targets us-east-1, outside zone eu's allowed regions (eu-west-1, eu-west-3, eu-central-1, eu-north-1, eu-south-1, eu-south-2).");
+    expect(messages).toContain(
+      "Provider rogue-us-east-1 targets us-east-1, outside zone eu's allowed regions (eu-west-1, eu-west-3, eu-central-1, eu-north-1, eu-south-1, eu-south-2).",
+    );
     expect(messages.some((m) => m.startsWith('aws:s3/bucket:Bucket rogue is in us-east-1'))).toBe(true);
   });
 
@@ -69,7 +71,15 @@ describe('the zone policy pack', () => {
             role: 'some-role',
             policy: JSON.stringify({
               Version: '2012-10-17',
-              Statement: [{ Effect: 'Allow', Action: ['bedrock:InvokeModel'], Resource: ['arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-haiku-4-5-20251001-v1:0'] }],
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Action: ['bedrock:InvokeModel'],
+                  Resource: [
+                    'arn:aws:bedrock:us-east-1:123456789012:inference-profile/global.anthropic.claude-haiku-4-5-20251001-v1:0',
+                  ],
+                },
+              ],
             }),
           },
           { provider: us },
@@ -86,11 +96,21 @@ describe('the zone policy pack', () => {
       code: stubCode,
       extra: () => {
         const eu = new aws.Provider('extra-eu-west-1', { region: 'eu-west-1' });
-        new aws.lambda.FunctionUrl('open', { functionName: 'serenya-prod-eu-api', authorizationType: 'NONE' }, { provider: eu });
+        new aws.lambda.FunctionUrl(
+          'open',
+          { functionName: 'serenya-prod-eu-api', authorizationType: 'NONE' },
+          { provider: eu },
+        );
       },
     });
-    const violations = (await runPolicies(snapshot, { ...zoneRules(snapshot.config), replicaRegions: [] })).flatMap((p) => p.violations);
-    expect(violations.find((v) => v.policy === 'global-table-replicas-in-zone')?.message).toContain('but the zone declares []');
-    expect(violations.find((v) => v.policy === 'no-public-lambda-url')?.message).toContain('Function URL open is public');
+    const violations = (await runPolicies(snapshot, { ...zoneRules(snapshot.config), replicaRegions: [] })).flatMap(
+      (p) => p.violations,
+    );
+    expect(violations.find((v) => v.policy === 'global-table-replicas-in-zone')?.message).toContain(
+      'but the zone declares []',
+    );
+    expect(violations.find((v) => v.policy === 'no-public-lambda-url')?.message).toContain(
+      'Function URL open is public',
+    );
   });
 });

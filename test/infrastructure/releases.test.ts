@@ -30,13 +30,18 @@ describe.each(stacks)('stack %s', (stack) => {
   it('invokes the live alias from every trigger, never $LATEST', () => {
     const integrations = ofType(s, 'aws:apigateway/integration:Integration');
     expect(integrations.length).toBeGreaterThan(0);
-    for (const i of integrations) expect(i.inputs.uri).toMatch(/function:[^:]+:live\/(invocations|response-streaming-invocations)$/);
+    for (const i of integrations)
+      expect(i.inputs.uri).toMatch(/function:[^:]+:live\/(invocations|response-streaming-invocations)$/);
     const [notification] = ofType(s, 'aws:s3/bucketNotification:BucketNotification');
-    expect(notification!.inputs.lambdaFunctions.map((f: { lambdaFunctionArn: string }) => f.lambdaFunctionArn)).toEqual([expect.stringMatching(aliasArn)]);
+    expect(notification!.inputs.lambdaFunctions.map((f: { lambdaFunctionArn: string }) => f.lambdaFunctionArn)).toEqual(
+      [expect.stringMatching(aliasArn)],
+    );
     const [mapping] = ofType(s, 'aws:lambda/eventSourceMapping:EventSourceMapping');
     expect(mapping!.inputs.functionName).toMatch(aliasArn);
-    for (const permission of ofType(s, 'aws:lambda/permission:Permission')) expect(permission.inputs.qualifier, permission.name).toBe('live');
-    for (const warm of ofType(s, 'aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig')) expect(warm.inputs.qualifier).toBe('live');
+    for (const permission of ofType(s, 'aws:lambda/permission:Permission'))
+      expect(permission.inputs.qualifier, permission.name).toBe('live');
+    for (const warm of ofType(s, 'aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig'))
+      expect(warm.inputs.qualifier).toBe('live');
     expect(JSON.stringify(s.resources.map((r) => r.inputs))).not.toContain('$LATEST');
   });
 
@@ -59,15 +64,23 @@ describe.each(stacks)('stack %s', (stack) => {
       const rates = watched.map((alarm: any) => {
         const query = (id: string) => alarm.metricQueries.find((q: any) => q.id === id);
         expect(alarm.metricName).toBeUndefined();
-        expect(query('rate')).toMatchObject({ returnData: true, expression: `IF(FILL(total, 0) >= ${rollbackAlarmRule.minimumSample}, FILL(errors, 0) / total, 0)` });
-        expect(alarm).toMatchObject({ threshold: rollbackAlarmRule.errorRate, comparisonOperator: 'GreaterThanThreshold' });
+        expect(query('rate')).toMatchObject({
+          returnData: true,
+          expression: `IF(FILL(total, 0) >= ${rollbackAlarmRule.minimumSample}, FILL(errors, 0) / total, 0)`,
+        });
+        expect(alarm).toMatchObject({
+          threshold: rollbackAlarmRule.errorRate,
+          comparisonOperator: 'GreaterThanThreshold',
+        });
         return `${query('errors').metric.metricName}/${query('total').metric.metricName}`;
       });
       expect(rates.sort()).toEqual(['5XXError/Count', ...functionNames.map(() => 'Errors/Invocations')]);
     }
     const releases = s.outputs.releases as Array<Record<string, string>>;
     expect(releases.map((r) => r.alias)).toEqual(functionNames.map(() => 'live'));
-    expect(releases.map((r) => r.deploymentGroup).sort()).toEqual(groups.map((g) => g.state.deploymentGroupName).sort());
+    expect(releases.map((r) => r.deploymentGroup).sort()).toEqual(
+      groups.map((g) => g.state.deploymentGroupName).sort(),
+    );
   });
 });
 

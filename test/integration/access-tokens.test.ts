@@ -20,7 +20,9 @@ const b64 = (v: object) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
 
 /** A token like ours, signed by our key unless told otherwise, with one thing changed. */
-function token(change: { claims?: Record<string, unknown>; header?: Record<string, unknown>; key?: KeyObject; alg?: string } = {}) {
+function token(
+  change: { claims?: Record<string, unknown>; header?: Record<string, unknown>; key?: KeyObject; alg?: string } = {},
+) {
   const base = claimsOf(user.accessToken);
   return new SignJWT({ ...base, ...change.claims })
     .setProtectedHeader({ alg: change.alg ?? 'RS256', typ: 'JWT', kid, ...change.header })
@@ -51,7 +53,9 @@ describe('protected routes', () => {
       [
         'HS256 signed with the public key as the secret',
         async () => {
-          const secret = new TextEncoder().encode(createPublicKey(signingKey).export({ format: 'pem', type: 'spki' }).toString());
+          const secret = new TextEncoder().encode(
+            createPublicKey(signingKey).export({ format: 'pem', type: 'spki' }).toString(),
+          );
           return new SignJWT(claimsOf(user.accessToken)).setProtectedHeader({ alg: 'HS256', kid }).sign(secret);
         },
       ],
@@ -63,7 +67,10 @@ describe('protected routes', () => {
       ['a lifetime longer than we issue', () => token({ claims: { iat: now(), exp: now() + 86_400 } })],
       ['iat in the future', () => token({ claims: { iat: now() + 3600, exp: now() + 3600 + 900 } })],
       ['a crit header', () => signed({ ...header(), crit: ['exp'] }, claimsOf(user.accessToken))],
-      ['an unencoded payload (b64: false)', () => signed({ ...header(), b64: false, crit: ['b64'] }, claimsOf(user.accessToken))],
+      [
+        'an unencoded payload (b64: false)',
+        () => signed({ ...header(), b64: false, crit: ['b64'] }, claimsOf(user.accessToken)),
+      ],
       [
         'a signature in non-canonical base64url (the same bytes, other padding bits)',
         () => {
@@ -97,10 +104,7 @@ describe('protected routes', () => {
       ],
       ['garbage', () => 'garbage'],
       ['a token of an unknown session', () => token({ claims: { sid: crypto.randomUUID() } }), 'SESSION_ENDED'],
-      [
-        'an ID token where an access token is expected',
-        () => t.identityProvider.mint('google', user.who),
-      ],
+      ['an ID token where an access token is expected', () => t.identityProvider.mint('google', user.who)],
     ];
     it.each(cases)('%s', async (_, make, code = 'INVALID_TOKEN') => {
       const res = await profileWith(await make());
@@ -180,7 +184,11 @@ describe('verifying an access token in AWS', () => {
     const { createLogger } = await import('../../handlers/core/logger');
     const { deployedAppEnv, deployedKeyEnv, deployedSigningKey } = await import('../../local/fixtures/deployed-env');
     const kms = mockClient(KMSClient);
-    kms.on(SignCommand).callsFake(({ Message }: { Message: Uint8Array }) => ({ Signature: sign('sha256', Buffer.from(Message), deployedSigningKey.privateKey) }));
+    kms
+      .on(SignCommand)
+      .callsFake(({ Message }: { Message: Uint8Array }) => ({
+        Signature: sign('sha256', Buffer.from(Message), deployedSigningKey.privateKey),
+      }));
     try {
       const { app, keys } = parseLambdaConfig({ ...deployedAppEnv, ...deployedKeyEnv });
       const issuer = createServices(createAwsDeps(app, keys, createLogger('eu', 'SILENT')));
@@ -191,7 +199,9 @@ describe('verifying an access token in AWS', () => {
       await expect(verifier.accessTokens.verify(token)).resolves.toMatchObject({ userId: expect.any(String) });
       expect(kms.calls()).toHaveLength(1);
       expect(kms.commandCalls(GetPublicKeyCommand)).toHaveLength(0);
-      expect((await verifier.accessTokens.publicJwks()).keys[0]!.kid).toBe(JSON.parse(deployedKeyEnv.TOKEN_JWKS).keys[0].kid);
+      expect((await verifier.accessTokens.publicJwks()).keys[0]!.kid).toBe(
+        JSON.parse(deployedKeyEnv.TOKEN_JWKS).keys[0].kid,
+      );
     } finally {
       kms.restore();
     }

@@ -23,7 +23,8 @@ afterAll(async () => {
 });
 
 /** The stream reaches Apple a moment after the deletion answered (and later under load). */
-const revoked = (token: string) => expect.poll(() => t.appleId!.revoked.includes(token), { timeout: 20_000, interval: 100 }).toBe(true);
+const revoked = (token: string) =>
+  expect.poll(() => t.appleId!.revoked.includes(token), { timeout: 20_000, interval: 100 }).toBe(true);
 const live = (sub: string) => t.appleId!.liveTokensOf(sub);
 /** The revocation sweep, with the stream function's role. */
 // The schedule invokes the API function (its role holds every grant the sweep needs), so the calls are the API's.
@@ -31,10 +32,19 @@ const sweep = () => asFunction('api', () => t.runtime.services.appleTokens.sweep
 /** EventBridge's scheduled event, through the bundle's one entry, as the schedule rule invokes it. */
 const scheduled = () => {
   const event: ScheduledEvent = {
-    version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '123456789012',
-    time: t.clock.now().toISOString(), region: t.config.region, resources: ['arn:aws:events:eu-west-1:123456789012:rule/sweep'], detail: {},
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '123456789012',
+    time: t.clock.now().toISOString(),
+    region: t.config.region,
+    resources: ['arn:aws:events:eu-west-1:123456789012:rule/sweep'],
+    detail: {},
   };
-  return t.runtime.handler(event, { awsRequestId: crypto.randomUUID() } as Context) as Promise<{ appleRevocations: { revoked: number } }>;
+  return t.runtime.handler(event, { awsRequestId: crypto.randomUUID() } as Context) as Promise<{
+    appleRevocations: { revoked: number };
+  }>;
 };
 /** Revocations waiting for Apple, as stored. */
 const pending = async () => (await t.rawItems()).filter((i) => i.entity === 'apple_revocation');
@@ -42,7 +52,9 @@ const pending = async () => (await t.rawItems()).filter((i) => i.entity === 'app
 async function onboardWithApple(who = t.identity()) {
   const idToken = await t.identityProvider.mint('apple', who);
   const authorizationCode = await t.identityProvider.mintAppleAuthorizationCode(who.sub);
-  const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', residency: 'IE', idToken, authorizationCode, consents, device } });
+  const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', {
+    body: { provider: 'apple', residency: 'IE', idToken, authorizationCode, consents, device },
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return { who, accessToken: res.body.tokens.accessToken as string, userId: res.body.user.id as string };
 }
@@ -54,7 +66,9 @@ describe('Sign in with Apple tokens', () => {
     expect(refreshToken).toBeDefined();
     const profile = (await t.rawItems()).find((i) => i.PK === `USER#${userId}` && i.SK === 'PROFILE')!;
     expect(JSON.stringify(await t.rawItems())).not.toContain(refreshToken!);
-    expect(await t.deps.pii.open(userId, 'apple_refresh_token', profile.apple_refresh_token as string)).toBe(refreshToken);
+    expect(await t.deps.pii.open(userId, 'apple_refresh_token', profile.apple_refresh_token as string)).toBe(
+      refreshToken,
+    );
   });
 
   it('are revoked at Apple once the account is deleted — after the deletion answered', async () => {
@@ -70,7 +84,9 @@ describe('Sign in with Apple tokens', () => {
     const [first] = live(who.sub);
     const idToken = await t.identityProvider.mint('apple', who);
     const authorizationCode = await t.identityProvider.mintAppleAuthorizationCode(who.sub);
-    const signin = await t.request('POST', '/api/v1/auth/oauth-signin', { body: { provider: 'apple', idToken, authorizationCode, device } });
+    const signin = await t.request('POST', '/api/v1/auth/oauth-signin', {
+      body: { provider: 'apple', idToken, authorizationCode, device },
+    });
     expect(signin.status).toBe(200);
     await revoked(first!);
     const [latest] = live(who.sub);
@@ -85,7 +101,9 @@ describe('Sign in with Apple tokens', () => {
     const [kept] = live(who.sub);
     const idToken = await t.identityProvider.mint('apple', who);
     const authorizationCode = await t.identityProvider.mintAppleAuthorizationCode(who.sub);
-    const again = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', residency: 'IE', idToken, authorizationCode, consents, device } });
+    const again = await t.request('POST', '/api/v1/auth/oauth-onboarding', {
+      body: { provider: 'apple', residency: 'IE', idToken, authorizationCode, consents, device },
+    });
     expect(again.status).toBe(409);
     await expect.poll(() => live(who.sub), { timeout: 20_000, interval: 100 }).toEqual([kept]);
   });
@@ -94,7 +112,14 @@ describe('Sign in with Apple tokens', () => {
     const [a, b] = [t.identity(), t.identity()];
     const foreignCode = await t.identityProvider.mintAppleAuthorizationCode(b.sub);
     const onboarding = await t.request('POST', '/api/v1/auth/oauth-onboarding', {
-      body: { provider: 'apple', residency: 'IE', idToken: await t.identityProvider.mint('apple', a), authorizationCode: foreignCode, consents, device },
+      body: {
+        provider: 'apple',
+        residency: 'IE',
+        idToken: await t.identityProvider.mint('apple', a),
+        authorizationCode: foreignCode,
+        consents,
+        device,
+      },
     });
     expect(onboarding.status, JSON.stringify(onboarding.body)).toBe(401);
     expect(onboarding.body.error.code).toBe('INVALID_AUTHORIZATION_CODE');
@@ -104,7 +129,12 @@ describe('Sign in with Apple tokens', () => {
     const { userId } = await onboardWithApple(a);
     const [own] = live(a.sub);
     const signin = await t.request('POST', '/api/v1/auth/oauth-signin', {
-      body: { provider: 'apple', idToken: await t.identityProvider.mint('apple', a), authorizationCode: await t.identityProvider.mintAppleAuthorizationCode(b.sub), device },
+      body: {
+        provider: 'apple',
+        idToken: await t.identityProvider.mint('apple', a),
+        authorizationCode: await t.identityProvider.mintAppleAuthorizationCode(b.sub),
+        device,
+      },
     });
     expect(signin.status).toBe(401);
     const profile = (await t.rawItems()).find((i) => i.PK === `USER#${userId}` && i.SK === 'PROFILE')!;
@@ -115,15 +145,33 @@ describe('Sign in with Apple tokens', () => {
   it('refuses a code Apple does not accept, and a code with a Google sign-in', async () => {
     const who = t.identity();
     const idToken = await t.identityProvider.mint('apple', who);
-    const bad = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', residency: 'IE', idToken, authorizationCode: 'not-a-code-apple-issued', consents, device } });
+    const bad = await t.request('POST', '/api/v1/auth/oauth-onboarding', {
+      body: {
+        provider: 'apple',
+        residency: 'IE',
+        idToken,
+        authorizationCode: 'not-a-code-apple-issued',
+        consents,
+        device,
+      },
+    });
     expect(bad.status).toBe(401);
     expect(bad.body.error.code).toBe('INVALID_AUTHORIZATION_CODE');
     const google = await t.request('POST', '/api/v1/auth/oauth-onboarding', {
-      body: { provider: 'google', residency: 'IE', idToken: await t.identityProvider.mint('google', who), authorizationCode: 'x'.repeat(20), consents, device },
+      body: {
+        provider: 'google',
+        residency: 'IE',
+        idToken: await t.identityProvider.mint('google', who),
+        authorizationCode: 'x'.repeat(20),
+        consents,
+        device,
+      },
     });
     expect(google.status).toBe(400);
     // Nothing was created by either.
-    expect((await t.rawItems()).filter((i) => String(i.SK) === 'PROFILE' && JSON.stringify(i).includes(who.sub))).toEqual([]);
+    expect(
+      (await t.rawItems()).filter((i) => String(i.SK) === 'PROFILE' && JSON.stringify(i).includes(who.sub)),
+    ).toEqual([]);
   });
 
   it('a revocation Apple could not take (503) waits, and the sweep retries it until Apple can', async () => {
@@ -132,7 +180,9 @@ describe('Sign in with Apple tokens', () => {
     t.appleId!.faults.revokeUnavailable = true;
     try {
       expect((await t.request('DELETE', '/api/v1/user/profile', { token: accessToken })).status).toBe(204);
-      await expect.poll(() => t.appleId!.refused.includes(refreshToken!), { timeout: 20_000, interval: 100 }).toBe(true);
+      await expect
+        .poll(() => t.appleId!.refused.includes(refreshToken!), { timeout: 20_000, interval: 100 })
+        .toBe(true);
       expect((await sweep()).pending).toBeGreaterThan(0);
       expect(t.appleId!.revoked).not.toContain(refreshToken);
     } finally {
@@ -148,9 +198,13 @@ describe('Sign in with Apple tokens', () => {
     t.appleId!.faults.keyRevoked = true;
     try {
       expect((await t.request('DELETE', '/api/v1/user/profile', { token: accessToken })).status).toBe(204);
-      await expect.poll(() => t.appleId!.refused.includes(refreshToken!), { timeout: 20_000, interval: 100 }).toBe(true);
+      await expect
+        .poll(() => t.appleId!.refused.includes(refreshToken!), { timeout: 20_000, interval: 100 })
+        .toBe(true);
       const queued = async () => (await pending()).find((i) => i.sealed_for === userId);
-      await expect.poll(async () => (await queued())?.last_error, { timeout: 20_000, interval: 100 }).toBe('invalid_client');
+      await expect
+        .poll(async () => (await queued())?.last_error, { timeout: 20_000, interval: 100 })
+        .toBe('invalid_client');
       // Kept outside the deleted account's partition, sealed, and nothing else of the account is left.
       const item = (await queued())!;
       expect(item.PK).not.toContain(userId);
@@ -176,12 +230,23 @@ describe('Sign in with Apple tokens', () => {
     const clientId = t.config.appleClientIds[0]!;
     await t.deps.appleId!.revoke(refreshToken!, clientId);
     await t.deps.appleId!.revoke(refreshToken!, clientId);
-    await expect(t.deps.appleId!.revoke('r.unknown', '')).rejects.toMatchObject({ name: 'AppleRevocationError', error: 'invalid_client' });
+    await expect(t.deps.appleId!.revoke('r.unknown', '')).rejects.toMatchObject({
+      name: 'AppleRevocationError',
+      error: 'invalid_client',
+    });
   });
 
   it('a code is optional: onboarding without one works as before, and deletion revokes nothing', async () => {
     const who = t.identity();
-    const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'apple', residency: 'IE', idToken: await t.identityProvider.mint('apple', who), consents, device } });
+    const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', {
+      body: {
+        provider: 'apple',
+        residency: 'IE',
+        idToken: await t.identityProvider.mint('apple', who),
+        consents,
+        device,
+      },
+    });
     expect(res.status).toBe(201);
     const revokedBefore = t.appleId!.revoked.length;
     await t.request('DELETE', '/api/v1/user/profile', { token: res.body.tokens.accessToken });

@@ -38,7 +38,9 @@ const eventsNow = async (userId: string) =>
  * writes, later on a loaded machine, so a single drain is not enough.
  */
 async function eventsOf(userId: string, count: number) {
-  await expect.poll(async () => (await eventsNow(userId)).length, { timeout: 20_000, interval: 100 }).toBeGreaterThanOrEqual(count);
+  await expect
+    .poll(async () => (await eventsNow(userId)).length, { timeout: 20_000, interval: 100 })
+    .toBeGreaterThanOrEqual(count);
   return eventsNow(userId);
 }
 
@@ -48,13 +50,24 @@ describe('the users-table stream becomes a PHI-free audit trail', () => {
     const { userId, accessToken } = await t.onboard(who);
     await t.request('PUT', '/api/v1/user/profile', { token: accessToken, body: { givenName: 'Renamed Canary' } });
     const idToken = await t.identityProvider.mint('google', who);
-    const second = await t.request('POST', '/api/v1/auth/oauth-signin', { body: { provider: 'google', idToken, device: { platform: 'ios', deviceId: 'd', appVersion: '1' } } });
+    const second = await t.request('POST', '/api/v1/auth/oauth-signin', {
+      body: { provider: 'google', idToken, device: { platform: 'ios', deviceId: 'd', appVersion: '1' } },
+    });
     await t.request('POST', '/api/v1/auth/signout', { token: second.body.tokens.accessToken });
     await t.request('DELETE', '/api/v1/user/profile', { token: accessToken });
 
     const objects = await eventsOf(userId, 6);
     const types = objects.map((o) => o.event.type).sort();
-    expect(types).toEqual(['profile_updated', 'user_deleted', 'user_deletion_started', 'user_registered', 'user_signed_in', 'user_signed_out'].sort());
+    expect(types).toEqual(
+      [
+        'profile_updated',
+        'user_deleted',
+        'user_deletion_started',
+        'user_registered',
+        'user_signed_in',
+        'user_signed_out',
+      ].sort(),
+    );
     const updated = objects.find((o) => o.event.type === 'profile_updated')!;
     expect(updated.event.changedAttributes).toEqual(['given_name', 'updated_at']);
     for (const o of objects) {
@@ -108,20 +121,37 @@ describe('the stream handler', () => {
     eventID: `event-${seq}`,
     eventName: 'INSERT',
     eventSource: 'aws:dynamodb',
-    dynamodb: { SequenceNumber: seq, ApproximateCreationDateTime: 1_790_000_000, NewImage: { PK: { S: `USER#u-${seq}` }, SK: { S: sk } } },
+    dynamodb: {
+      SequenceNumber: seq,
+      ApproximateCreationDateTime: 1_790_000_000,
+      NewImage: { PK: { S: `USER#u-${seq}` }, SK: { S: sk } },
+    },
   });
 
   it('reports the first failing record and every later one, so none is lost or reordered', async () => {
     let calls = 0;
-    const flaky = { send: async () => { if (++calls === 2) throw new Error('SlowDown'); return {}; } } as unknown as S3Client;
-    const handler = createStreamHandler({ s3: async () => flaky, auditBucket: 'b', zone: 'dev', logger: createLogger('dev', 'SILENT'), metrics: createMetrics() });
+    const flaky = {
+      send: async () => {
+        if (++calls === 2) throw new Error('SlowDown');
+        return {};
+      },
+    } as unknown as S3Client;
+    const handler = createStreamHandler({
+      s3: async () => flaky,
+      auditBucket: 'b',
+      zone: 'dev',
+      logger: createLogger('dev', 'SILENT'),
+      metrics: createMetrics(),
+    });
     const out = await handler({ Records: [record('1'), record('2'), record('3')] });
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: '2' }, { itemIdentifier: '3' }]);
   });
 
   it('writes a record’s audit object first and alone: keeping its Apple token fails the record after it', async () => {
     const keys: string[] = [];
-    const s3 = { send: async (command: { input: { Key: string } }) => keys.push(command.input.Key) } as unknown as S3Client;
+    const s3 = {
+      send: async (command: { input: { Key: string } }) => keys.push(command.input.Key),
+    } as unknown as S3Client;
     const appleTokens = {
       captureFrom: async (r: DynamoDBRecord) => {
         if (r.dynamodb?.SequenceNumber === '2') throw new Error('ProvisionedThroughputExceededException');
@@ -129,7 +159,14 @@ describe('the stream handler', () => {
       pendingOf: () => undefined,
       attempt: async () => 'revoked',
     };
-    const handler = createStreamHandler({ s3: async () => s3, auditBucket: 'b', zone: 'dev', logger: createLogger('dev', 'SILENT'), metrics: createMetrics(), appleTokens });
+    const handler = createStreamHandler({
+      s3: async () => s3,
+      auditBucket: 'b',
+      zone: 'dev',
+      logger: createLogger('dev', 'SILENT'),
+      metrics: createMetrics(),
+      appleTokens,
+    });
     const out = await handler({ Records: [record('1'), record('2'), record('3')] });
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: '2' }, { itemIdentifier: '3' }]);
     expect(keys.map((k) => k.split('-').at(-1))).toEqual(['1.json', '2.json']);
@@ -138,7 +175,9 @@ describe('the stream handler', () => {
   it('skips what is not audited (provider guards, token rotation) and keys objects by day', () => {
     expect(auditEventOf(record('9', 'EXTERNAL'), 'dev')).toBeUndefined();
     const event = auditEventOf(record('10'), 'eu')!;
-    expect(auditObjectKey(event)).toBe('observability/year=2026/month=09/day=21/user_registered-20260921T141320Z-event-10.json');
+    expect(auditObjectKey(event)).toBe(
+      'observability/year=2026/month=09/day=21/user_registered-20260921T141320Z-event-10.json',
+    );
     expect(event).toMatchObject({ type: 'user_registered', userId: 'u-10', zone: 'eu' });
   });
 });

@@ -42,16 +42,27 @@ describe('POST /api/v1/auth/oauth-onboarding', () => {
     expect(res.body.user.consents.medical_disclaimer).toMatchObject({ version: '1.0', accepted: true });
     expect(res.body.tokens).toMatchObject({ tokenType: 'Bearer', expiresIn: 900 });
 
-    const [header, payload] = res.body.tokens.accessToken.split('.').slice(0, 2).map((p: string) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+    const [header, payload] = res.body.tokens.accessToken
+      .split('.')
+      .slice(0, 2)
+      .map((p: string) => JSON.parse(Buffer.from(p, 'base64url').toString()));
     expect(header).toMatchObject({ alg: 'RS256', kid: expect.any(String) });
-    expect(payload).toMatchObject({ iss: apiUrl, aud: 'serenya-mobile', sub: res.body.user.id, zone: 'dev', sid: expect.any(String) });
+    expect(payload).toMatchObject({
+      iss: apiUrl,
+      aud: 'serenya-mobile',
+      sub: res.body.user.id,
+      zone: 'dev',
+      sid: expect.any(String),
+    });
     expect(payload.exp - payload.iat).toBe(900);
   });
 
   it('onboards an Apple account (Apple sends no name)', async () => {
     const who = t.identity({ name: undefined, givenName: undefined, familyName: undefined });
     const idToken = await t.identityProvider.mint('apple', who);
-    const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: onboardingBody(idToken, { provider: 'apple' }) });
+    const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', {
+      body: onboardingBody(idToken, { provider: 'apple' }),
+    });
     expect(res.status).toBe(201);
     expect(res.body.user).toMatchObject({ authProvider: 'apple', email: who.email, name: null });
   });
@@ -61,14 +72,20 @@ describe('POST /api/v1/auth/oauth-onboarding', () => {
     const idToken = await t.identityProvider.mint('google', who);
     const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: onboardingBody(idToken) });
     expect(res.status).toBe(409);
-    expect(res.body.error).toMatchObject({ code: 'USER_EXISTS', retryable: false, requestId: res.headers.get('x-request-id') });
+    expect(res.body.error).toMatchObject({
+      code: 'USER_EXISTS',
+      retryable: false,
+      requestId: res.headers.get('x-request-id'),
+    });
   });
 
   it('creates exactly one user from 20 concurrent onboardings of one account', async () => {
     const who = t.identity();
     const idToken = await t.identityProvider.mint('google', who);
     const results = await Promise.all(
-      Array.from({ length: 20 }, () => t.request('POST', '/api/v1/auth/oauth-onboarding', { body: onboardingBody(idToken) })),
+      Array.from({ length: 20 }, () =>
+        t.request('POST', '/api/v1/auth/oauth-onboarding', { body: onboardingBody(idToken) }),
+      ),
     );
     const statuses = results.map((r) => r.status).sort();
     expect(statuses.filter((s) => s === 201)).toHaveLength(1);
@@ -79,7 +96,10 @@ describe('POST /api/v1/auth/oauth-onboarding', () => {
   });
 
   it.each([
-    ['a consent missing', { consents: { privacy_policy: consents.privacy_policy, terms_of_service: consents.terms_of_service } }],
+    [
+      'a consent missing',
+      { consents: { privacy_policy: consents.privacy_policy, terms_of_service: consents.terms_of_service } },
+    ],
     ['a consent not accepted', { consents: { ...consents, medical_disclaimer: { version: '1.0', accepted: false } } }],
     ['an unknown field', { extra: 1 }],
     ['an unknown provider', { provider: 'facebook' }],
@@ -98,9 +118,19 @@ describe('POST /api/v1/auth/oauth-onboarding', () => {
   describe('answers 401 INVALID_ID_TOKEN to an ID token that does not verify', () => {
     const otherKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
     /** Signed by the trusted local provider key unless told otherwise, so one thing at a time is wrong. */
-    const idToken = (opts: { iss?: string; aud?: string | string[]; exp?: string | null; key?: KeyObject; azp?: string }) => {
+    const idToken = (opts: {
+      iss?: string;
+      aud?: string | string[];
+      exp?: string | null;
+      key?: KeyObject;
+      azp?: string;
+    }) => {
       const trusted = createPrivateKey(t.keys.identityProviderKeyPem);
-      const jwt = new SignJWT({ email: 'mallory@example.com', email_verified: true, ...(opts.azp ? { azp: opts.azp } : {}) })
+      const jwt = new SignJWT({
+        email: 'mallory@example.com',
+        email_verified: true,
+        ...(opts.azp ? { azp: opts.azp } : {}),
+      })
         .setProtectedHeader({ alg: 'RS256', kid: publicJwkOf(createPublicKey(trusted)).kid })
         .setIssuer(opts.iss ?? 'https://accounts.google.com')
         .setAudience(opts.aud ?? localClientIds.google)
@@ -116,8 +146,18 @@ describe('POST /api/v1/auth/oauth-onboarding', () => {
       ['from another issuer', () => idToken({ iss: 'https://evil.example.com' })],
       ['expired', () => idToken({ exp: '-1m' })],
       ['without an expiry', () => idToken({ exp: null })],
-      ['for us and another party, issued to the other (azp)', () => idToken({ aud: [localClientIds.google, 'other.apps.googleusercontent.com'], azp: 'other.apps.googleusercontent.com' })],
-      ['for us and another party, with no azp', () => idToken({ aud: [localClientIds.google, 'other.apps.googleusercontent.com'] })],
+      [
+        'for us and another party, issued to the other (azp)',
+        () =>
+          idToken({
+            aud: [localClientIds.google, 'other.apps.googleusercontent.com'],
+            azp: 'other.apps.googleusercontent.com',
+          }),
+      ],
+      [
+        'for us and another party, with no azp',
+        () => idToken({ aud: [localClientIds.google, 'other.apps.googleusercontent.com'] }),
+      ],
       ['that is garbage', async () => 'not.a.jwt-at-all-but-long-enough'],
     ])('%s', async (_, make) => {
       const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: onboardingBody(await make()) });
@@ -129,8 +169,13 @@ describe('POST /api/v1/auth/oauth-onboarding', () => {
       const res = await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: onboardingBody(await idToken({})) });
       expect(res.status).toBe(201);
       await t.request('DELETE', '/api/v1/user/profile', { token: res.body.tokens.accessToken });
-      const several = await idToken({ aud: [localClientIds.google, 'other.apps.googleusercontent.com'], azp: localClientIds.google });
-      expect((await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: onboardingBody(several) })).status).toBe(201);
+      const several = await idToken({
+        aud: [localClientIds.google, 'other.apps.googleusercontent.com'],
+        azp: localClientIds.google,
+      });
+      expect((await t.request('POST', '/api/v1/auth/oauth-onboarding', { body: onboardingBody(several) })).status).toBe(
+        201,
+      );
     });
 
     it('an Apple token presented as Google', async () => {
@@ -157,9 +202,15 @@ describe('POST /api/v1/auth/oauth-signin', () => {
     const { who, userId } = await t.onboard();
     const idToken = await t.identityProvider.mint('google', who);
     const newDevice = { platform: 'android', deviceId: 'pixel-9', appVersion: '1.1.0' };
-    const res = await t.request('POST', '/api/v1/auth/oauth-signin', { body: { provider: 'google', idToken, device: newDevice } });
+    const res = await t.request('POST', '/api/v1/auth/oauth-signin', {
+      body: { provider: 'google', idToken, device: newDevice },
+    });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ user: { id: userId, email: who.email, device: newDevice }, zone: 'dev', homeApi: apiUrl });
+    expect(res.body).toMatchObject({
+      user: { id: userId, email: who.email, device: newDevice },
+      zone: 'dev',
+      homeApi: apiUrl,
+    });
     const profile = await t.request('GET', '/api/v1/user/profile', { token: res.body.tokens.accessToken });
     expect(profile.status).toBe(200);
   });
@@ -182,7 +233,9 @@ describe('POST /api/v1/auth/refresh', () => {
     expect(first.body.tokens.refreshToken).not.toBe(refreshToken);
     const profile = await t.request('GET', '/api/v1/user/profile', { token: first.body.tokens.accessToken });
     expect(profile.status).toBe(200);
-    const second = await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: first.body.tokens.refreshToken } });
+    const second = await t.request('POST', '/api/v1/auth/refresh', {
+      body: { refreshToken: first.body.tokens.refreshToken },
+    });
     expect(second.status).toBe(200);
   });
 
@@ -193,7 +246,9 @@ describe('POST /api/v1/auth/refresh', () => {
     expect(reuse.status).toBe(401);
     expect(reuse.body.error.code).toBe('TOKEN_REUSED');
     // The legitimate holder's newer tokens die with the session.
-    const next = await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: rotated.body.tokens.refreshToken } });
+    const next = await t.request('POST', '/api/v1/auth/refresh', {
+      body: { refreshToken: rotated.body.tokens.refreshToken },
+    });
     expect(next.status).toBe(401);
     const profile = await t.request('GET', '/api/v1/user/profile', { token: rotated.body.tokens.accessToken });
     expect(profile.status).toBe(401);
@@ -201,7 +256,9 @@ describe('POST /api/v1/auth/refresh', () => {
 
   it('lets only one of two racing refreshes with the same token win', async () => {
     const { refreshToken } = await t.onboard();
-    const results = await Promise.all([1, 2].map(() => t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken } })));
+    const results = await Promise.all(
+      [1, 2].map(() => t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken } })),
+    );
     expect(results.filter((r) => r.status === 200).length).toBeLessThanOrEqual(1);
     expect(results.some((r) => r.status === 401)).toBe(true);
   });
@@ -218,7 +275,9 @@ describe('POST /api/v1/auth/refresh', () => {
   it('does not revoke a session for a guessed token (no denial of service by session id)', async () => {
     const { userId, refreshToken, accessToken } = await t.onboard();
     const sessionId = refreshToken.split('.')[1];
-    const guess = await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: `${userId}.${sessionId}.${'B'.repeat(43)}` } });
+    const guess = await t.request('POST', '/api/v1/auth/refresh', {
+      body: { refreshToken: `${userId}.${sessionId}.${'B'.repeat(43)}` },
+    });
     expect(guess.status).toBe(401);
     expect(guess.body.error.code).toBe('INVALID_REFRESH_TOKEN');
     expect((await t.request('GET', '/api/v1/user/profile', { token: accessToken })).status).toBe(200);
@@ -240,7 +299,9 @@ describe('POST /api/v1/auth/signout', () => {
   it('leaves the user’s other sessions open', async () => {
     const { who, accessToken } = await t.onboard();
     const idToken = await t.identityProvider.mint('google', who);
-    const other = await t.request('POST', '/api/v1/auth/oauth-signin', { body: { provider: 'google', idToken, device } });
+    const other = await t.request('POST', '/api/v1/auth/oauth-signin', {
+      body: { provider: 'google', idToken, device },
+    });
     await t.request('POST', '/api/v1/auth/signout', { token: other.body.tokens.accessToken });
     expect((await t.request('GET', '/api/v1/user/profile', { token: accessToken })).status).toBe(200);
   });

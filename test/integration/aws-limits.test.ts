@@ -17,7 +17,11 @@ afterAll(() => t.stop());
 
 const TableName = () => t.config.usersTable;
 const item = (i: number, extra: Record<string, unknown> = {}) => ({ PK: 'LIMITS', SK: `ITEM#${i}`, ...extra });
-const refusal = (promise: Promise<unknown>) => promise.then(() => undefined, (err: Error) => err.name);
+const refusal = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (err: Error) => err.name,
+  );
 
 describe('DynamoDB Local refuses what DynamoDB refuses (the offline table is the real engine)', () => {
   it('an item over 400 KB, a batch write over 25, a batch get over 100 keys, a transaction over 100', async () => {
@@ -102,11 +106,17 @@ describe('API Gateway and Lambda payloads, through the Lambda entry with REST ev
     // A control character is the most JSON spends on one character (\u0001), escaped again in Lambda's answer.
     const s = (n: number) => '\u0001'.repeat(n);
     const labResult = {
-      testName: s(200), value: 1, valueText: s(200), unit: s(50),
-      referenceRange: { low: 0, high: 1, text: s(200) }, flag: 'normal',
+      testName: s(200),
+      value: 1,
+      valueText: s(200),
+      unit: s(50),
+      referenceRange: { low: 0, high: 1, text: s(200) },
+      flag: 'normal',
     };
     const result = {
-      documentType: 'lab_results', summary: s(4000), disclaimer: s(1000),
+      documentType: 'lab_results',
+      summary: s(4000),
+      disclaimer: s(1000),
       labResults: Array.from({ length: 500 }, () => labResult),
       vitals: Array.from({ length: 200 }, () => ({ type: s(100), value: 1, unit: s(50) })),
     };

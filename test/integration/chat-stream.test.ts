@@ -11,7 +11,10 @@ import { captureOutput, createTestRuntime, type TestRuntime } from '../support/t
  */
 let t: TestRuntime;
 beforeAll(async () => {
-  t = await createTestRuntime({ processing: true, env: { [envVars.quotas]: JSON.stringify({ concurrentJobs: 2, dailyChatFree: 6 }) } });
+  t = await createTestRuntime({
+    processing: true,
+    env: { [envVars.quotas]: JSON.stringify({ concurrentJobs: 2, dailyChatFree: 6 }) },
+  });
 });
 afterAll(() => t.stop());
 beforeEach(() => t.standIn!.setFaults({}));
@@ -40,7 +43,10 @@ describe('POST /chat/stream', () => {
     const deltas = events.filter((e) => e.event === 'delta');
     expect(deltas.length).toBeGreaterThan(3);
     expect(deltas.map((d) => d.data.text).join('')).toContain(question.message);
-    expect(events.at(-1)).toMatchObject({ event: 'done', data: { disclaimer: expect.stringContaining('not medical advice') } });
+    expect(events.at(-1)).toMatchObject({
+      event: 'done',
+      data: { disclaimer: expect.stringContaining('not medical advice') },
+    });
     expect(events.at(-1)!.data.usage.outputTokens).toBeGreaterThan(0);
     expect(events.filter((e) => e.event !== 'delta')).toHaveLength(1);
     // The plain request went to ConverseStream, with the message as the user's turn and no tool.
@@ -56,7 +62,8 @@ describe('POST /chat/stream', () => {
     let finishedAtFirstDelta: boolean | undefined;
     const events = await readEvents(res.body!, {
       onEvent: (e) => {
-        if (e.event === 'delta' && finishedAtFirstDelta === undefined) finishedAtFirstDelta = t.standIn!.calls.at(-1)!.streamed !== undefined;
+        if (e.event === 'delta' && finishedAtFirstDelta === undefined)
+          finishedAtFirstDelta = t.standIn!.calls.at(-1)!.streamed !== undefined;
       },
     });
     expect(finishedAtFirstDelta).toBe(false);
@@ -72,14 +79,19 @@ describe('POST /chat/stream', () => {
     expect(res.status).toBe(200);
     const events = await readEvents(res.body!);
     expect(events.map((e) => e.event)).toEqual(['delta', 'delta', 'error']);
-    expect(events[2]!.data).toEqual({ error: { code: 'MODEL_BUSY', message: expect.any(String), retryable: true, requestId: expect.any(String) } });
+    expect(events[2]!.data).toEqual({
+      error: { code: 'MODEL_BUSY', message: expect.any(String), retryable: true, requestId: expect.any(String) },
+    });
   });
 
   it('ends with an error event when the model’s stream is malformed', async () => {
     const user = await t.onboard();
     t.standIn!.setFaults({ malformed: true });
     const events = await readEvents((await stream(user.accessToken)).body!);
-    expect(events.at(-1)).toMatchObject({ event: 'error', data: { error: { code: 'PROCESSING_FAILED', retryable: true } } });
+    expect(events.at(-1)).toMatchObject({
+      event: 'error',
+      data: { error: { code: 'PROCESSING_FAILED', retryable: true } },
+    });
   });
 
   it('refuses Idempotency-Key, saying why, and validates the body like /chat/messages', async () => {
@@ -90,7 +102,11 @@ describe('POST /chat/stream', () => {
     const invalid = await stream(user.accessToken, { message: '' });
     expect(invalid.status).toBe(400);
     expect(((await invalid.json()) as any).error.code).toBe('VALIDATION_ERROR');
-    const anonymous = await t.app.request('/api/v1/chat/stream', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(question) });
+    const anonymous = await t.app.request('/api/v1/chat/stream', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(question),
+    });
     expect(anonymous.status).toBe(401);
   });
 
@@ -145,7 +161,9 @@ describe('POST /chat/stream', () => {
     const user = await t.onboard();
     t.standIn!.setFaults({ deltaDelayMs: 40 });
     const calls = t.standIn!.calls.length;
-    const res = await stream(user.accessToken, { message: `${question.message} ${'Please explain in detail. '.repeat(10)}` });
+    const res = await stream(user.accessToken, {
+      message: `${question.message} ${'Please explain in detail. '.repeat(10)}`,
+    });
     await readEvents(res.body!, { stopAfter: 2 });
     await settle(300);
     const call = t.standIn!.calls[calls]!;
@@ -175,11 +193,17 @@ describe('privacy of streamed answers', () => {
           p.app.request('/api/v1/chat/stream', {
             method: 'POST',
             headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ message: `My diagnosis is ${canary}`, history: [{ role: 'user', content: canary }] }),
+            body: JSON.stringify({
+              message: `My diagnosis is ${canary}`,
+              history: [{ role: 'user', content: canary }],
+            }),
           }),
         );
         const events = await readEvents(res.body!);
-        text = events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('');
+        text = events
+          .filter((e) => e.event === 'delta')
+          .map((e) => e.data.text)
+          .join('');
       });
       // The answer really carried it, so its absence below means something.
       expect(text).toContain(canary);

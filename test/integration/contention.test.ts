@@ -10,7 +10,9 @@ import { createTestRuntime, type TestRuntime, type TestResponse } from '../suppo
 let t: TestRuntime;
 beforeAll(async () => {
   // Room for every racing job, so each must win the slots' version rather than meet the quota.
-  t = await createTestRuntime({ env: { [envVars.quotas]: JSON.stringify({ concurrentJobs: 50, dailyChatFree: 100 }) } });
+  t = await createTestRuntime({
+    env: { [envVars.quotas]: JSON.stringify({ concurrentJobs: 50, dailyChatFree: 100 }) },
+  });
 });
 afterAll(() => t.stop());
 
@@ -31,7 +33,9 @@ describe('one user racing their own writes', () => {
   it(`answers ${RACERS} concurrent profile changes 200 or 409 TRY_AGAIN, and keeps one of the changes`, async () => {
     const user = await t.onboard();
     const answers = await Promise.all(
-      Array.from({ length: RACERS }, (_, i) => t.request('PUT', '/api/v1/user/profile', { token: user.accessToken, body: { name: `Name ${i}` } })),
+      Array.from({ length: RACERS }, (_, i) =>
+        t.request('PUT', '/api/v1/user/profile', { token: user.accessToken, body: { name: `Name ${i}` } }),
+      ),
     );
     expectSuccessOrTryAgain(answers, 200);
     const final = await t.request('GET', '/api/v1/user/profile', { token: user.accessToken });
@@ -41,7 +45,9 @@ describe('one user racing their own writes', () => {
   it(`answers ${RACERS} concurrent job reservations 202 or 409 TRY_AGAIN, and counts only the jobs it made`, async () => {
     const user = await t.onboard();
     const answers = await Promise.all(
-      Array.from({ length: RACERS }, (_, i) => t.request('POST', '/api/v1/chat/messages', { token: user.accessToken, body: { message: `question ${i}` } })),
+      Array.from({ length: RACERS }, (_, i) =>
+        t.request('POST', '/api/v1/chat/messages', { token: user.accessToken, body: { message: `question ${i}` } }),
+      ),
     );
     expectSuccessOrTryAgain(answers, 202);
     const items = (await t.rawItems()).filter((i) => i.PK === `USER#${user.userId}`);

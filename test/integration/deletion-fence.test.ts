@@ -27,11 +27,17 @@ const markersOf = async (userId: string) =>
   (await t.rawItems()).filter((i) => i.PK === `USER#${userId}` && String(i.SK).startsWith('NOTIFICATION#'));
 
 describe('a store notification for an account being deleted', () => {
-  const cases: Array<[string, (token: string) => SubscriptionEvent, ((token: string) => SubscriptionEvent) | undefined]> = [
+  const cases: Array<
+    [string, (token: string) => SubscriptionEvent, ((token: string) => SubscriptionEvent) | undefined]
+  > = [
     ['that would change the subscription', (token) => event(token), undefined],
     ['that changes nothing (informational)', (token) => event(token, { state: undefined, kind: 'TEST' }), undefined],
     // Older than the state the account already has: refused, and only its marker would be kept.
-    ['that is older than the current state', (token) => event(token, { eventTime: Date.now() - 60_000 }), (token) => event(token)],
+    [
+      'that is older than the current state',
+      (token) => event(token, { eventTime: Date.now() - 60_000 }),
+      (token) => event(token),
+    ],
   ];
   it.each(cases)('%s leaves no marker and changes nothing', async (_, late, earlier) => {
     const user = await t.onboard();
@@ -55,7 +61,11 @@ async function withS3Failing<T>(fn: () => Promise<T>): Promise<T> {
   const name = `fail-delete-${crypto.randomUUID()}`;
   s3.middlewareStack.add(
     (next, context) => async (args) => {
-      if (context.commandName === DeleteObjectsCommand.name) throw Object.assign(new Error('We encountered an internal error. Please try again.'), { name: 'InternalError', $fault: 'server' });
+      if (context.commandName === DeleteObjectsCommand.name)
+        throw Object.assign(new Error('We encountered an internal error. Please try again.'), {
+          name: 'InternalError',
+          $fault: 'server',
+        });
       return next(args);
     },
     { step: 'initialize', name },
@@ -70,17 +80,34 @@ async function withS3Failing<T>(fn: () => Promise<T>): Promise<T> {
 /** EventBridge's scheduled event, through the bundle's one entry, as the schedule rule invokes it. */
 const scheduled = () => {
   const event: ScheduledEvent = {
-    version: '0', id: crypto.randomUUID(), 'detail-type': 'Scheduled Event', source: 'aws.events', account: '123456789012',
-    time: t.clock.now().toISOString(), region: t.config.region, resources: ['arn:aws:events:eu-west-1:123456789012:rule/sweep'], detail: {},
+    version: '0',
+    id: crypto.randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '123456789012',
+    time: t.clock.now().toISOString(),
+    region: t.config.region,
+    resources: ['arn:aws:events:eu-west-1:123456789012:rule/sweep'],
+    detail: {},
   };
-  return t.runtime.handler(event, { awsRequestId: crypto.randomUUID() } as Context) as Promise<{ deletions: { finished: number; failed: number; oldestAgeSeconds: number } }>;
+  return t.runtime.handler(event, { awsRequestId: crypto.randomUUID() } as Context) as Promise<{
+    deletions: { finished: number; failed: number; oldestAgeSeconds: number };
+  }>;
 };
-const itemsOf = async (userId: string) => (await t.rawItems()).filter((i) => i.PK === `USER#${userId}` || i.SK === `USER#${userId}`);
+const itemsOf = async (userId: string) =>
+  (await t.rawItems()).filter((i) => i.PK === `USER#${userId}` || i.SK === `USER#${userId}`);
 const objectsOf = async (userId: string) =>
-  (await t.clients.s3.send(new ListObjectsV2Command({ Bucket: t.config.tempBucket, Prefix: `jobs/${userId}/` }))).Contents ?? [];
+  (await t.clients.s3.send(new ListObjectsV2Command({ Bucket: t.config.tempBucket, Prefix: `jobs/${userId}/` })))
+    .Contents ?? [];
 async function userWithObjects() {
   const user = await t.onboard();
-  await t.clients.s3.send(new PutObjectCommand({ Bucket: t.config.tempBucket, Key: `jobs/${user.userId}/${crypto.randomUUID()}/input`, Body: 'x' }));
+  await t.clients.s3.send(
+    new PutObjectCommand({
+      Bucket: t.config.tempBucket,
+      Key: `jobs/${user.userId}/${crypto.randomUUID()}/input`,
+      Body: 'x',
+    }),
+  );
   return user;
 }
 /** DELETE /user/profile while S3 fails: the account is closed, its erasure left to finish. */
@@ -89,7 +116,9 @@ async function deleteWhileS3Fails(user: Awaited<ReturnType<typeof userWithObject
   expect(res.status).toBe(202);
   expect((await itemsOf(user.userId)).some((i) => i.SK === 'PROFILE' && i.deleting_at)).toBe(true);
   // Closed for writes already.
-  expect((await t.request('PUT', '/api/v1/user/profile', { token: user.accessToken, body: { name: 'Still here?' } })).status).toBe(401);
+  expect(
+    (await t.request('PUT', '/api/v1/user/profile', { token: user.accessToken, body: { name: 'Still here?' } })).status,
+  ).toBe(401);
 }
 async function expectErased(user: Awaited<ReturnType<typeof userWithObjects>>) {
   expect(await itemsOf(user.userId)).toEqual([]);
@@ -110,7 +139,11 @@ describe('a deletion that fails after the fence', () => {
     const failing = await withS3Failing(scheduled);
     expect(failing.deletions.failed).toBeGreaterThanOrEqual(1);
     expect(failing.deletions.oldestAgeSeconds).toBeGreaterThanOrEqual(6 * 60);
-    expect((await scheduled()).deletions).toMatchObject({ finished: expect.any(Number), failed: 0, oldestAgeSeconds: 0 });
+    expect((await scheduled()).deletions).toMatchObject({
+      finished: expect.any(Number),
+      failed: 0,
+      oldestAgeSeconds: 0,
+    });
     await expectErased(user);
   });
 
@@ -118,7 +151,9 @@ describe('a deletion that fails after the fence', () => {
     const user = await userWithObjects();
     await deleteWhileS3Fails(user);
     const idToken = await t.identityProvider.mint('google', user.who);
-    const signin = await t.request('POST', '/api/v1/auth/oauth-signin', { body: { provider: 'google', idToken, device } });
+    const signin = await t.request('POST', '/api/v1/auth/oauth-signin', {
+      body: { provider: 'google', idToken, device },
+    });
     expect(signin.status).toBe(404);
     await expectErased(user);
   });

@@ -18,7 +18,16 @@ const upload = (user: User, idempotencyKey?: string, contentLength = 1000) =>
     headers: idempotencyKey ? { 'idempotency-key': idempotencyKey } : {},
   });
 const itemsOf = async (user: User, prefix: string) =>
-  ((await t.deps.dynamo.send(new QueryCommand({ TableName: t.config.usersTable, KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)', ExpressionAttributeValues: { ':pk': `USER#${user.userId}`, ':sk': prefix }, ConsistentRead: true }))).Items ?? []);
+  (
+    await t.deps.dynamo.send(
+      new QueryCommand({
+        TableName: t.config.usersTable,
+        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+        ExpressionAttributeValues: { ':pk': `USER#${user.userId}`, ':sk': prefix },
+        ConsistentRead: true,
+      }),
+    )
+  ).Items ?? [];
 
 describe('Idempotency-Key', () => {
   it('returns the first answer to a retry, and spends nothing more', async () => {
@@ -63,21 +72,41 @@ describe('Idempotency-Key', () => {
     const user = await t.onboard();
     const k = key();
     const message = { message: 'Idempotency canary question about ferritin' };
-    const first = await t.request('POST', '/api/v1/chat/messages', { token: user.accessToken, body: message, headers: { 'idempotency-key': k } });
-    const retry = await t.request('POST', '/api/v1/chat/messages', { token: user.accessToken, body: message, headers: { 'idempotency-key': k } });
+    const first = await t.request('POST', '/api/v1/chat/messages', {
+      token: user.accessToken,
+      body: message,
+      headers: { 'idempotency-key': k },
+    });
+    const retry = await t.request('POST', '/api/v1/chat/messages', {
+      token: user.accessToken,
+      body: message,
+      headers: { 'idempotency-key': k },
+    });
     await t.uploads!.settled();
     expect([first.status, retry.status]).toEqual([202, 202]);
     expect(retry.body.jobId).toBe(first.body.jobId);
     const [record] = await itemsOf(user, 'IDEMPOTENCY#');
     expect(JSON.stringify(record)).not.toContain('ferritin');
     const report = { healthData: { labResults: [], vitals: [] } };
-    expect((await t.request('POST', '/api/v1/process/doctor-report', { token: user.accessToken, body: report, headers: { 'idempotency-key': 'not-a-uuid' } })).status).toBe(400);
+    expect(
+      (
+        await t.request('POST', '/api/v1/process/doctor-report', {
+          token: user.accessToken,
+          body: report,
+          headers: { 'idempotency-key': 'not-a-uuid' },
+        })
+      ).status,
+    ).toBe(400);
   });
 
   it('lets a retry run again after a refusal, and without the header behaves as before', async () => {
     const user = await t.onboard();
     const k = key();
-    const refused = await t.request('POST', '/api/v1/process/upload', { token: user.accessToken, body: { contentType: 'text/plain' }, headers: { 'idempotency-key': k } });
+    const refused = await t.request('POST', '/api/v1/process/upload', {
+      token: user.accessToken,
+      body: { contentType: 'text/plain' },
+      headers: { 'idempotency-key': k },
+    });
     expect(refused.status).toBe(400);
     expect(await itemsOf(user, 'IDEMPOTENCY#')).toEqual([]);
     expect((await upload(user)).status).toBe(201);

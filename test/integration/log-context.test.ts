@@ -10,7 +10,11 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const lines = (output: string) => output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (output: string) =>
+  output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 const lambdaContext = (awsRequestId: string) =>
   ({
@@ -29,7 +33,11 @@ describe('log lines', () => {
       await t.runtime.handler(event, lambdaContext('invocation-1'));
     });
     const request = lines(output).find((l) => l.message === 'request')!;
-    expect(request).toMatchObject({ function_request_id: 'invocation-1', function_name: 'serenya-dev-api', requestId: event.requestContext.requestId });
+    expect(request).toMatchObject({
+      function_request_id: 'invocation-1',
+      function_name: 'serenya-dev-api',
+      requestId: event.requestContext.requestId,
+    });
     expect(request).toHaveProperty('cold_start');
   });
 

@@ -37,7 +37,7 @@ function processTree(root: number): number[] {
   const tree = new Set([root]);
   for (let grew = true; grew; ) {
     grew = false;
-    for (const [pid, ppid] of parents) if (tree.has(ppid) && !tree.has(pid)) (tree.add(pid), (grew = true));
+    for (const [pid, ppid] of parents) if (tree.has(ppid) && !tree.has(pid)) tree.add(pid), (grew = true);
   }
   return [...tree];
 }
@@ -80,7 +80,9 @@ function listeners(inodes: Set<string>) {
 
 /** 127.0.0.0/8, ::1 or ::ffff:127.x.x.x, as /proc writes them (32-bit words in little-endian hex). */
 const isLoopback = ({ family, address }: { family: string; address: string }) =>
-  family === 'tcp' ? /^[0-9A-F]{6}7F$/.test(address) : address === '00000000000000000000000001000000' || /^0000000000000000FFFF0000[0-9A-F]{6}7F$/.test(address);
+  family === 'tcp'
+    ? /^[0-9A-F]{6}7F$/.test(address)
+    : address === '00000000000000000000000001000000' || /^0000000000000000FFFF0000[0-9A-F]{6}7F$/.test(address);
 
 /** One request to `url` addressed to `host` (a DNS-rebinding page's name, or loopback's): its status and body. */
 function requestWithHost(url: string, host: string, path = '/'): Promise<{ status: number; body: string }> {
@@ -206,7 +208,8 @@ describe('the offline platform', () => {
     const sockets = listeners(socketInodes(processTree(process.ppid)));
     // The API, DynamoDB Local (JVM), s3rver, the Bedrock and Play stand-ins — and the run's own.
     const ports = new Set(sockets.map((s) => s.port));
-    for (const url of [platform.url, ...Object.values(platform.endpoints)]) expect(ports, url).toContain(Number(new URL(url).port));
+    for (const url of [platform.url, ...Object.values(platform.endpoints)])
+      expect(ports, url).toContain(Number(new URL(url).port));
     expect(sockets.filter((s) => !isLoopback(s))).toEqual([]);
   });
 });

@@ -56,7 +56,7 @@ describe('the offline tour', () => {
       const timer = setTimeout(() => reject(new Error(`npm start did not come up:\n${banner}`)), 50_000);
       const read = (chunk: Buffer) => {
         banner += chunk.toString();
-        if (banner.includes('Try:')) (clearTimeout(timer), resolve());
+        if (banner.includes('Try:')) clearTimeout(timer), resolve();
       };
       platform.stdout!.on('data', read);
       platform.stderr!.on('data', read);
@@ -92,7 +92,9 @@ describe('the offline tour', () => {
     let at = 0;
     for (const line of promised) {
       const found = printed.indexOf(line, at);
-      expect(found, `the page promises "${line}" after line ${at} of:\n${printed.join('\n')}`).toBeGreaterThanOrEqual(0);
+      expect(found, `the page promises "${line}" after line ${at} of:\n${printed.join('\n')}`).toBeGreaterThanOrEqual(
+        0,
+      );
       at = found + 1;
     }
   }, 120_000);

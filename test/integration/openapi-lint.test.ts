@@ -34,8 +34,12 @@ describe('the OpenAPI document', () => {
   it('lists every error code the API answers, and each status shows one of its own', () => {
     const doc = JSON.parse(source);
     expect(doc.components.schemas.Error.properties.error.properties.code.enum).toEqual(allErrorCodes);
-    const examples = Object.values(doc.paths as Record<string, Record<string, { responses: Record<string, any> }>>).flatMap((item) =>
-      Object.values(item).flatMap((op) => Object.entries(op.responses ?? {}).filter(([status]) => Number(status) >= 400)),
+    const examples = Object.values(
+      doc.paths as Record<string, Record<string, { responses: Record<string, any> }>>,
+    ).flatMap((item) =>
+      Object.values(item).flatMap((op) =>
+        Object.entries(op.responses ?? {}).filter(([status]) => Number(status) >= 400),
+      ),
     );
     expect(examples.length).toBeGreaterThan(20);
     for (const [status, response] of examples) {

@@ -26,7 +26,12 @@ describe('a profile read, with the AWS keyring', () => {
       issued.set(blob.toString('base64'), Buffer.from(plaintext));
       return { KeyId: input.KeyId, Plaintext: plaintext, CiphertextBlob: blob };
     });
-    kms.on(DecryptCommand).callsFake((input: { CiphertextBlob: Uint8Array; KeyId: string }) => ({ KeyId: input.KeyId, Plaintext: Buffer.from(issued.get(Buffer.from(input.CiphertextBlob).toString('base64'))!) }));
+    kms
+      .on(DecryptCommand)
+      .callsFake((input: { CiphertextBlob: Uint8Array; KeyId: string }) => ({
+        KeyId: input.KeyId,
+        Plaintext: Buffer.from(issued.get(Buffer.from(input.CiphertextBlob).toString('base64'))!),
+      }));
   });
   afterAll(() => kms.restore());
   const freshDeps = () => {
@@ -36,7 +41,13 @@ describe('a profile read, with the AWS keyring', () => {
 
   it('costs one KMS call on a cache miss and none on a hit', async () => {
     const userId = crypto.randomUUID();
-    const sealed = await freshDeps().pii.sealRecord(userId, { email: 'ada@example.com', name: 'Ada', given_name: 'Ada', family_name: 'Lovelace', device_id: 'd-1' });
+    const sealed = await freshDeps().pii.sealRecord(userId, {
+      email: 'ada@example.com',
+      name: 'Ada',
+      given_name: 'Ada',
+      family_name: 'Lovelace',
+      device_id: 'd-1',
+    });
     kms.resetHistory();
     const reader = freshDeps(); // a cold start: empty cache
     expect(await reader.pii.openRecord(userId, sealed)).toMatchObject({ email: 'ada@example.com', device_id: 'd-1' });
@@ -48,7 +59,11 @@ describe('a profile read, with the AWS keyring', () => {
   it('where the first format, a message per attribute, cost one KMS call per field', async () => {
     const userId = crypto.randomUUID();
     const writer = freshDeps();
-    const fields = await Promise.all((['email', 'name', 'given_name', 'family_name'] as const).map(async (a) => [a, await writer.pii.seal(userId, a, `${a} value`)] as const));
+    const fields = await Promise.all(
+      (['email', 'name', 'given_name', 'family_name'] as const).map(
+        async (a) => [a, await writer.pii.seal(userId, a, `${a} value`)] as const,
+      ),
+    );
     kms.resetHistory();
     const reader = freshDeps();
     for (const [attribute, sealed] of fields) await reader.pii.open(userId, attribute, sealed);
@@ -74,18 +89,41 @@ describe('profiles written one message per attribute', () => {
       name: await t.deps.pii.seal(userId, 'name', who.name!),
       given_name: await t.deps.pii.seal(userId, 'given_name', who.givenName!),
       family_name: await t.deps.pii.seal(userId, 'family_name', who.familyName!),
-      current_device: { platform: 'ios', app_version: '1.0.0', device_id: await t.deps.pii.seal(userId, 'device_id', device.deviceId) },
+      current_device: {
+        platform: 'ios',
+        app_version: '1.0.0',
+        device_id: await t.deps.pii.seal(userId, 'device_id', device.deviceId),
+      },
     };
     await t.deps.dynamo.send(new PutCommand({ TableName: t.config.usersTable, Item: legacy }));
     const read = await t.request('GET', '/api/v1/user/profile', { token: accessToken });
-    expect(read.body).toMatchObject({ email: who.email, name: who.name, givenName: who.givenName, familyName: who.familyName, device: { deviceId: device.deviceId } });
+    expect(read.body).toMatchObject({
+      email: who.email,
+      name: who.name,
+      givenName: who.givenName,
+      familyName: who.familyName,
+      device: { deviceId: device.deviceId },
+    });
 
-    const changed = await t.request('PUT', '/api/v1/user/profile', { token: accessToken, body: { givenName: 'Augusta' } });
-    expect(changed.body).toMatchObject({ email: who.email, givenName: 'Augusta', familyName: who.familyName, device: { deviceId: device.deviceId } });
+    const changed = await t.request('PUT', '/api/v1/user/profile', {
+      token: accessToken,
+      body: { givenName: 'Augusta' },
+    });
+    expect(changed.body).toMatchObject({
+      email: who.email,
+      givenName: 'Augusta',
+      familyName: who.familyName,
+      device: { deviceId: device.deviceId },
+    });
     const rewritten = (await t.rawItems()).find((i) => i.PK === profileKey.PK && i.SK === profileKey.SK)!;
     expect(Object.keys(rewritten)).not.toEqual(expect.arrayContaining(['email']));
-    for (const legacyAttribute of ['email', 'name', 'given_name', 'family_name']) expect(rewritten[legacyAttribute]).toBeUndefined();
+    for (const legacyAttribute of ['email', 'name', 'given_name', 'family_name'])
+      expect(rewritten[legacyAttribute]).toBeUndefined();
     expect((rewritten.current_device as Record<string, unknown>).device_id).toBeUndefined();
-    expect(await t.deps.pii.openRecord(userId, rewritten.pii as string)).toMatchObject({ email: who.email, given_name: 'Augusta', device_id: device.deviceId });
+    expect(await t.deps.pii.openRecord(userId, rewritten.pii as string)).toMatchObject({
+      email: who.email,
+      given_name: 'Augusta',
+      device_id: device.deviceId,
+    });
   });
 });

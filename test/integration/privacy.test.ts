@@ -26,8 +26,14 @@ describe('PHI canary', () => {
         t.request('GET', '/api/v1/user/profile', { token: onboarding.accessToken }),
         t.request('PUT', '/api/v1/user/profile', { token: onboarding.accessToken, body: { givenName: 'Quillon' } }),
         t.request('PUT', '/api/v1/user/profile', { token: onboarding.accessToken, body: { Quillonette: who.email } }),
-        t.request('PUT', '/api/v1/user/profile', { token: onboarding.accessToken, rawBody: `{"name": "${who.name}`, headers: { 'content-type': 'application/json' } }),
-        t.request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider: 'google', idToken, consents: {}, device } }),
+        t.request('PUT', '/api/v1/user/profile', {
+          token: onboarding.accessToken,
+          rawBody: `{"name": "${who.name}`,
+          headers: { 'content-type': 'application/json' },
+        }),
+        t.request('POST', '/api/v1/auth/oauth-onboarding', {
+          body: { provider: 'google', idToken, consents: {}, device },
+        }),
         t.request('POST', '/api/v1/auth/oauth-signin', { body: { provider: 'google', idToken, device } }),
         t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: onboarding.refreshToken } }),
         t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: onboarding.refreshToken } }),

@@ -15,7 +15,10 @@ afterAll(() => t.stop());
 type User = Awaited<ReturnType<TestRuntime['onboard']>>;
 
 const startUpload = (user: User, contentType: string, contentLength: number, documentType?: string) =>
-  t.request('POST', '/api/v1/process/upload', { token: user.accessToken, body: { contentType, contentLength, ...(documentType ? { documentType } : {}) } });
+  t.request('POST', '/api/v1/process/upload', {
+    token: user.accessToken,
+    body: { contentType, contentLength, ...(documentType ? { documentType } : {}) },
+  });
 
 type PresignedPost = { url: string; fields: Record<string, string> };
 
@@ -52,17 +55,24 @@ async function putDocument(user: User, contentType: string, bytes: Uint8Array) {
   return started.body.jobId as string;
 }
 
-const status = (user: User, jobId: string) => t.request('GET', `/api/v1/process/status/${jobId}`, { token: user.accessToken });
-const result = (user: User, jobId: string) => t.request('GET', `/api/v1/process/result/${jobId}`, { token: user.accessToken });
+const status = (user: User, jobId: string) =>
+  t.request('GET', `/api/v1/process/status/${jobId}`, { token: user.accessToken });
+const result = (user: User, jobId: string) =>
+  t.request('GET', `/api/v1/process/result/${jobId}`, { token: user.accessToken });
 const objectsOf = async (userId: string) =>
-  ((await t.clients.s3.send(new ListObjectsV2Command({ Bucket: t.config.tempBucket, Prefix: `jobs/${userId}/` }))).Contents ?? []).map((o) => o.Key!);
+  (
+    (await t.clients.s3.send(new ListObjectsV2Command({ Bucket: t.config.tempBucket, Prefix: `jobs/${userId}/` })))
+      .Contents ?? []
+  ).map((o) => o.Key!);
 const makePremium = (userId: string) =>
   t.deps.dynamo.send(
     new UpdateCommand({
       TableName: t.config.usersTable,
       Key: { PK: `USER#${userId}`, SK: 'PROFILE' },
       UpdateExpression: 'SET current_subscription = :s',
-      ExpressionAttributeValues: { ':s': { type: 'premium', status: 'active', expires_at: '2099-01-01T00:00:00.000Z' } },
+      ExpressionAttributeValues: {
+        ':s': { type: 'premium', status: 'active', expires_at: '2099-01-01T00:00:00.000Z' },
+      },
     }),
   );
 
@@ -80,24 +90,41 @@ describe('a document travels upload → Bedrock → result → gone', () => {
     expect(r.status).toBe(200);
     expect(r.body.result.documentType).toBe('lab_results');
     expect(r.body.result.labResults).toEqual([
-      expect.objectContaining({ testName: 'Hemoglobin', value: 13.5, unit: 'g/dL', referenceRange: expect.objectContaining({ low: 12, high: 15.5 }), flag: 'normal' }),
+      expect.objectContaining({
+        testName: 'Hemoglobin',
+        value: 13.5,
+        unit: 'g/dL',
+        referenceRange: expect.objectContaining({ low: 12, high: 15.5 }),
+        flag: 'normal',
+      }),
       expect.objectContaining({ testName: 'Glucose', value: 112, unit: 'mg/dL', flag: 'high' }),
     ]);
     expect(r.body.result.vitals).toEqual([{ type: 'heart rate', value: 72, unit: 'bpm' }]);
-    expect(r.body.usage).toMatchObject({ modelId: t.config.modelId, inputTokens: expect.any(Number), outputTokens: expect.any(Number) });
+    expect(r.body.usage).toMatchObject({
+      modelId: t.config.modelId,
+      inputTokens: expect.any(Number),
+      outputTokens: expect.any(Number),
+    });
     expect(await objectsOf(user.userId)).toEqual([`jobs/${user.userId}/${jobId}/result.json`]);
 
-    expect((await t.request('DELETE', `/api/v1/process/cleanup/${jobId}`, { token: user.accessToken })).status).toBe(204);
+    expect((await t.request('DELETE', `/api/v1/process/cleanup/${jobId}`, { token: user.accessToken })).status).toBe(
+      204,
+    );
     expect(await objectsOf(user.userId)).toEqual([]);
     expect((await result(user, jobId)).status).toBe(404);
     expect((await status(user, jobId)).status).toBe(404);
-    expect((await t.request('DELETE', `/api/v1/process/cleanup/${jobId}`, { token: user.accessToken })).status).toBe(204);
+    expect((await t.request('DELETE', `/api/v1/process/cleanup/${jobId}`, { token: user.accessToken })).status).toBe(
+      204,
+    );
   });
 
   it('an image is sent as an image block and completes', async () => {
     const user = await t.onboard();
     const jobId = await processDocument(user, 'image/png', png);
-    expect((await result(user, jobId)).body.result).toMatchObject({ documentType: 'other', summary: expect.stringContaining(`${png.length} bytes`) });
+    expect((await result(user, jobId)).body.result).toMatchObject({
+      documentType: 'other',
+      summary: expect.stringContaining(`${png.length} bytes`),
+    });
     const call = JSON.parse(t.standIn!.calls.at(-1)!.body);
     expect(call.messages[0].content[0].image.format).toBe('png');
   });
@@ -148,7 +175,9 @@ describe('bad uploads get a clear answer and lose nothing', () => {
     const res = await startUpload(user, contentType, length);
     expect(res.status).toBe(code);
     expect(res.body.error.code).toBe(error);
-    expect((await t.rawItems()).some((i) => i.PK === `USER#${user.userId}` && String(i.SK).startsWith('JOB#'))).toBe(false);
+    expect((await t.rawItems()).some((i) => i.PK === `USER#${user.userId}` && String(i.SK).startsWith('JOB#'))).toBe(
+      false,
+    );
   });
 
   it.each([
@@ -172,24 +201,31 @@ describe('bad uploads get a clear answer and lose nothing', () => {
     ['an empty file', 'text/plain', Buffer.alloc(0)],
     ['binary bytes declared as text', 'text/plain', Buffer.from([0x00, 0x01, 0xff, 0xfe])],
     ['a text file over its limit', 'text/plain', Buffer.alloc(4_500_001, 'a')],
-  ])('%s fails the job with INVALID_DOCUMENT, never reaches the model, and is deleted', async (_, contentType, bytes) => {
-    const user = await t.onboard();
-    const calls = t.standIn!.calls.length;
-    const postable = bytes.length > 0 && bytes.length <= 4_500_000;
-    const jobId = await (postable ? processDocument : putDocument)(user, contentType, bytes);
-    const s = await status(user, jobId);
-    expect(s.body).toMatchObject({ status: 'failed', error: { code: 'INVALID_DOCUMENT', retryable: false } });
-    expect(t.standIn!.calls.length).toBe(calls);
-    expect(await objectsOf(user.userId)).toEqual([]);
-    expect((await result(user, jobId)).body.error.code).toBe('JOB_FAILED');
-  });
+  ])(
+    '%s fails the job with INVALID_DOCUMENT, never reaches the model, and is deleted',
+    async (_, contentType, bytes) => {
+      const user = await t.onboard();
+      const calls = t.standIn!.calls.length;
+      const postable = bytes.length > 0 && bytes.length <= 4_500_000;
+      const jobId = await (postable ? processDocument : putDocument)(user, contentType, bytes);
+      const s = await status(user, jobId);
+      expect(s.body).toMatchObject({ status: 'failed', error: { code: 'INVALID_DOCUMENT', retryable: false } });
+      expect(t.standIn!.calls.length).toBe(calls);
+      expect(await objectsOf(user.userId)).toEqual([]);
+      expect((await result(user, jobId)).body.error.code).toBe('JOB_FAILED');
+    },
+  );
 
   it('a malformed model answer fails the job as retryable', async () => {
     const user = await t.onboard();
     t.standIn!.setFaults({ malformed: true });
     try {
       const jobId = await processDocument(user, 'text/plain', Buffer.from(labReport()));
-      expect((await status(user, jobId)).body.error).toEqual({ code: 'MODEL_OUTPUT_INVALID', message: expect.any(String), retryable: true });
+      expect((await status(user, jobId)).body.error).toEqual({
+        code: 'MODEL_OUTPUT_INVALID',
+        message: expect.any(String),
+        retryable: true,
+      });
       expect(await objectsOf(user.userId)).toEqual([]);
     } finally {
       t.standIn!.setFaults({});
@@ -215,7 +251,14 @@ describe('bad uploads get a clear answer and lose nothing', () => {
     const key = `jobs/${user.userId}/${started.body.jobId}/input`;
     const calls = t.standIn!.calls.length;
     const event = {
-      Records: [{ eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', awsRegion: t.config.region, s3: { bucket: { name: t.config.tempBucket }, object: { key, size: 100 } } }],
+      Records: [
+        {
+          eventSource: 'aws:s3',
+          eventName: 'ObjectCreated:Put',
+          awsRegion: t.config.region,
+          s3: { bucket: { name: t.config.tempBucket }, object: { key, size: 100 } },
+        },
+      ],
     } as never;
     const worker = createUploadWorker(t.services.jobs, t.deps.model, t.deps.logger);
     await t.clients.s3.send(new PutObjectCommand({ Bucket: t.config.tempBucket, Key: key, Body: labReport() }));
@@ -231,7 +274,10 @@ describe('bad uploads get a clear answer and lose nothing', () => {
     await createJobStore(t.deps).claim(user.userId, started.body.jobId);
     t.clock.advance(t.config.workerTimeoutSeconds + 120);
     try {
-      expect((await status(user, started.body.jobId)).body).toMatchObject({ status: 'failed', error: { code: 'PROCESSING_TIMEOUT', retryable: true } });
+      expect((await status(user, started.body.jobId)).body).toMatchObject({
+        status: 'failed',
+        error: { code: 'PROCESSING_TIMEOUT', retryable: true },
+      });
     } finally {
       t.clock.advance(-(t.config.workerTimeoutSeconds + 120));
     }
@@ -261,7 +307,11 @@ describe('chat', () => {
     const res = await t.request('GET', '/api/v1/chat/prompts', { token: user.accessToken });
     expect(res.status).toBe(200);
     expect(res.body.prompts.length).toBeGreaterThan(0);
-    expect(res.body.prompts[0]).toEqual({ id: expect.any(String), category: expect.any(String), text: expect.any(String) });
+    expect(res.body.prompts[0]).toEqual({
+      id: expect.any(String),
+      category: expect.any(String),
+      text: expect.any(String),
+    });
   });
 
   it('answers a message through the worker, quoting the question, and keeps nothing but the answer', async () => {
@@ -282,7 +332,11 @@ describe('chat', () => {
     expect(res.status).toBe(202);
     await t.uploads!.settled();
     const s = await t.request('GET', `/api/v1/chat/status/${res.body.jobId}`, { token: user.accessToken });
-    expect(s.body).toMatchObject({ type: 'chat', status: 'completed', response: { message: expect.stringContaining('You asked: "Is a glucose of 112 worrying?"') } });
+    expect(s.body).toMatchObject({
+      type: 'chat',
+      status: 'completed',
+      response: { message: expect.stringContaining('You asked: "Is a glucose of 112 worrying?"') },
+    });
     const sent = JSON.parse(t.standIn!.calls.at(-1)!.body);
     expect(sent.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user']);
     expect(await objectsOf(user.userId)).toEqual([`jobs/${user.userId}/${res.body.jobId}/result.json`]);
@@ -291,7 +345,10 @@ describe('chat', () => {
   it.each([
     ['an empty message', { message: '' }],
     ['a message over 4000 characters', { message: 'x'.repeat(4001) }],
-    ['21 turns of history', { message: 'hi', history: Array.from({ length: 21 }, () => ({ role: 'user', content: 'x' })) }],
+    [
+      '21 turns of history',
+      { message: 'hi', history: Array.from({ length: 21 }, () => ({ role: 'user', content: 'x' })) },
+    ],
     ['an unknown field', { message: 'hi', temperature: 2 }],
   ])('refuses %s with 400 and starts nothing', async (_, body) => {
     const user = await t.onboard();
@@ -302,11 +359,18 @@ describe('chat', () => {
 });
 
 describe('doctor report', () => {
-  const healthData = { labResults: [{ testName: 'Glucose', value: 112 }], vitals: [{ type: 'heart rate', value: 72, unit: 'bpm' }], notes: 'Tired lately' };
+  const healthData = {
+    labResults: [{ testName: 'Glucose', value: 112 }],
+    vitals: [{ type: 'heart rate', value: 72, unit: 'bpm' }],
+    notes: 'Tired lately',
+  };
 
   it('is premium only: a free user gets 403 PREMIUM_REQUIRED and nothing starts', async () => {
     const user = await t.onboard();
-    const res = await t.request('POST', '/api/v1/process/doctor-report', { token: user.accessToken, body: { healthData } });
+    const res = await t.request('POST', '/api/v1/process/doctor-report', {
+      token: user.accessToken,
+      body: { healthData },
+    });
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('PREMIUM_REQUIRED');
     expect(await objectsOf(user.userId)).toEqual([]);
@@ -315,11 +379,17 @@ describe('doctor report', () => {
   it('runs for a premium user and is read through the status and result routes', async () => {
     const user = await t.onboard();
     await makePremium(user.userId);
-    const res = await t.request('POST', '/api/v1/process/doctor-report', { token: user.accessToken, body: { healthData } });
+    const res = await t.request('POST', '/api/v1/process/doctor-report', {
+      token: user.accessToken,
+      body: { healthData },
+    });
     expect(res.status).toBe(202);
     await t.uploads!.settled();
     const r = await result(user, res.body.jobId);
-    expect(r.body).toMatchObject({ type: 'doctor_report', result: { summary: 'A report on 1 lab result(s) and 1 vital sign(s).' } });
+    expect(r.body).toMatchObject({
+      type: 'doctor_report',
+      result: { summary: 'A report on 1 lab result(s) and 1 vital sign(s).' },
+    });
   });
 });
 
@@ -337,15 +407,24 @@ describe('quotas', () => {
   });
 
   it('count document jobs per day by plan, atomically under concurrency', async () => {
-    const small = await createTestRuntime({ env: { QUOTAS: JSON.stringify({ dailyDocumentsFree: 4, concurrentJobs: 100 }) } });
+    const small = await createTestRuntime({
+      env: { QUOTAS: JSON.stringify({ dailyDocumentsFree: 4, concurrentJobs: 100 }) },
+    });
     const user = await small.onboard();
     const answers = await Promise.all(
-      Array.from({ length: 10 }, () => small.request('POST', '/api/v1/process/upload', { token: user.accessToken, body: { contentType: 'text/plain', contentLength: 10 } })),
+      Array.from({ length: 10 }, () =>
+        small.request('POST', '/api/v1/process/upload', {
+          token: user.accessToken,
+          body: { contentType: 'text/plain', contentLength: 10 },
+        }),
+      ),
     );
     expect(answers.filter((a) => a.status === 201)).toHaveLength(4);
     const refused = answers.filter((a) => a.status === 429);
     expect(refused).toHaveLength(6);
-    const secondsToMidnight = (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000;
+    const secondsToMidnight =
+      (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) /
+      1000;
     expect(Number(refused[0]!.headers.get('retry-after'))).toBeCloseTo(secondsToMidnight, -2);
     await small.stop();
   });
@@ -355,7 +434,10 @@ describe('privacy', () => {
   it('no log line, metric or error body carries a word of a document or a chat message', async () => {
     const t = await createTestRuntime({ processing: true, logLevel: 'DEBUG' });
     const processDocument = async (user: User, contentType: string, bytes: Uint8Array) => {
-      const started = await t.request('POST', '/api/v1/process/upload', { token: user.accessToken, body: { contentType, contentLength: bytes.length } });
+      const started = await t.request('POST', '/api/v1/process/upload', {
+        token: user.accessToken,
+        body: { contentType, contentLength: bytes.length },
+      });
       await postFile(started.body.upload, bytes, contentType);
       await t.uploads!.settled();
     };
@@ -364,13 +446,23 @@ describe('privacy', () => {
     const logs = await captureOutput(async () => {
       const user = await t.onboard();
       await processDocument(user, 'text/plain', Buffer.from(labReport([`${canaries[1]}`, 'Zorblatine level noted'])));
-      const chat = await t.request('POST', '/api/v1/chat/messages', { token: user.accessToken, body: { message: `What is ${canaries[2]}?` } });
+      const chat = await t.request('POST', '/api/v1/chat/messages', {
+        token: user.accessToken,
+        body: { message: `What is ${canaries[2]}?` },
+      });
       await t.uploads!.settled();
       await t.request('GET', `/api/v1/chat/status/${chat.body.jobId}`, { token: user.accessToken });
       for (const bad of [
-        t.request('POST', '/api/v1/chat/messages', { token: user.accessToken, body: { message: canaries[0], bogus: canaries[2] } }),
-        t.request('POST', '/api/v1/process/upload', { token: user.accessToken, body: { contentType: canaries[0], contentLength: 1 } }),
-      ]) errors += JSON.stringify((await bad).body);
+        t.request('POST', '/api/v1/chat/messages', {
+          token: user.accessToken,
+          body: { message: canaries[0], bogus: canaries[2] },
+        }),
+        t.request('POST', '/api/v1/process/upload', {
+          token: user.accessToken,
+          body: { contentType: canaries[0], contentLength: 1 },
+        }),
+      ])
+        errors += JSON.stringify((await bad).body);
     });
     expect(logs).toContain('"message":"job finished"');
     expect(logs).toContain('"EstimatedCostUSD"');
@@ -398,14 +490,18 @@ describe('under load', () => {
     for (const { user, jobId, u, d } of runs) {
       const r = await result(user, jobId);
       expect(r.status).toBe(200);
-      expect(r.body.result.labResults).toEqual([expect.objectContaining({ testName: `Marker${u}x${d}`, value: Number(`${u}.${d}`) })]);
+      expect(r.body.result.labResults).toEqual([
+        expect.objectContaining({ testName: `Marker${u}x${d}`, value: Number(`${u}.${d}`) }),
+      ]);
     }
   }, 120_000);
 
   it('the input object is gone once a job is done', async () => {
     const user = await t.onboard();
     const jobId = await processDocument(user, 'text/plain', Buffer.from(labReport()));
-    const head = await t.clients.s3.send(new HeadObjectCommand({ Bucket: t.config.tempBucket, Key: `jobs/${user.userId}/${jobId}/input` })).catch((e) => e);
+    const head = await t.clients.s3
+      .send(new HeadObjectCommand({ Bucket: t.config.tempBucket, Key: `jobs/${user.userId}/${jobId}/input` }))
+      .catch((e) => e);
     expect(head.name).toBe('NotFound');
   });
 });

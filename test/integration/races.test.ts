@@ -28,17 +28,34 @@ const slowModel = async <T>(delayMs: number, work: () => Promise<T>) => {
   }
 };
 const objectsOf = async (userId: string) =>
-  ((await t.clients.s3.send(new ListObjectsV2Command({ Bucket: t.config.tempBucket, Prefix: `jobs/${userId}/` }))).Contents ?? []).map((o) => o.Key!);
+  (
+    (await t.clients.s3.send(new ListObjectsV2Command({ Bucket: t.config.tempBucket, Prefix: `jobs/${userId}/` })))
+      .Contents ?? []
+  ).map((o) => o.Key!);
 const itemsOf = async (userId: string) =>
-  (await t.deps.dynamo.send(new QueryCommand({ TableName: t.config.usersTable, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': `USER#${userId}` }, ConsistentRead: true }))).Items ?? [];
-const chat = (user: User, message = 'Is a glucose of 112 worrying?') => t.request('POST', '/api/v1/chat/messages', { token: user.accessToken, body: { message } });
+  (
+    await t.deps.dynamo.send(
+      new QueryCommand({
+        TableName: t.config.usersTable,
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': `USER#${userId}` },
+        ConsistentRead: true,
+      }),
+    )
+  ).Items ?? [];
+const chat = (user: User, message = 'Is a glucose of 112 worrying?') =>
+  t.request('POST', '/api/v1/chat/messages', { token: user.accessToken, body: { message } });
 
 async function upload(user: User) {
   const bytes = Buffer.from(labReport());
-  const started = await t.request('POST', '/api/v1/process/upload', { token: user.accessToken, body: { contentType: 'text/plain', contentLength: bytes.length } });
+  const started = await t.request('POST', '/api/v1/process/upload', {
+    token: user.accessToken,
+    body: { contentType: 'text/plain', contentLength: bytes.length },
+  });
   if (started.status !== 201) return started.status;
   const form = new FormData();
-  for (const [name, value] of Object.entries(started.body.upload.fields as Record<string, string>)) form.append(name, value);
+  for (const [name, value] of Object.entries(started.body.upload.fields as Record<string, string>))
+    form.append(name, value);
   form.append('file', new Blob([bytes], { type: 'text/plain' }), 'report.txt');
   return (await fetch(started.body.upload.url, { method: 'POST', body: form })).status;
 }
@@ -77,8 +94,12 @@ describe('deleting an account racing its own writers', () => {
     const user = await t.onboard();
     await t.services.users.beginDeletion(user.userId);
     const idToken = await t.identityProvider.mint('google', user.who);
-    expect((await t.request('POST', '/api/v1/auth/oauth-signin', { body: { provider: 'google', idToken, device } })).status).toBe(404);
-    expect((await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: user.refreshToken } })).body.error.code).toBe('INVALID_REFRESH_TOKEN');
+    expect(
+      (await t.request('POST', '/api/v1/auth/oauth-signin', { body: { provider: 'google', idToken, device } })).status,
+    ).toBe(404);
+    expect(
+      (await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: user.refreshToken } })).body.error.code,
+    ).toBe('INVALID_REFRESH_TOKEN');
     expect((await chat(user)).status).toBe(401);
     expect((await itemsOf(user.userId)).filter((i) => String(i.SK).startsWith('JOB#'))).toEqual([]);
   });
@@ -98,7 +119,9 @@ describe('the concurrent-job limit and the daily caps bound model calls', () => 
         if (res.status !== 202) continue;
         // Once the model is working on it, clean it up, as the attacker did, hoping to free the slot.
         await expect.poll(() => t.standIn!.load.inFlight, { interval: 10, timeout: 5000 }).toBeGreaterThan(inFlight);
-        expect((await t.request('DELETE', `/api/v1/process/cleanup/${res.body.jobId}`, { token: user.accessToken })).status).toBe(204);
+        expect(
+          (await t.request('DELETE', `/api/v1/process/cleanup/${res.body.jobId}`, { token: user.accessToken })).status,
+        ).toBe(204);
       }
       await t.uploads!.settled();
       return seen;
@@ -117,7 +140,18 @@ describe('the concurrent-job limit and the daily caps bound model calls', () => 
     await t.uploads!.settled();
     await t.request('DELETE', `/api/v1/process/cleanup/${res.body.jobId}`, { token: user.accessToken });
     const tombstone = (await itemsOf(user.userId)).find((i) => i.SK === `JOB#${res.body.jobId}`)!;
-    expect(Object.keys(tombstone).sort()).toEqual(['PK', 'SK', 'created_at', 'entity', 'job_id', 'started_at', 'status', 'ttl', 'updated_at', 'user_id']);
+    expect(Object.keys(tombstone).sort()).toEqual([
+      'PK',
+      'SK',
+      'created_at',
+      'entity',
+      'job_id',
+      'started_at',
+      'status',
+      'ttl',
+      'updated_at',
+      'user_id',
+    ]);
   });
 
   it('caps chat messages a day per plan', async () => {
@@ -137,18 +171,32 @@ describe('the concurrent-job limit and the daily caps bound model calls', () => 
 });
 
 describe('hostile input that passed the checks', () => {
-  it.each(['toString', '__proto__', 'constructor', 'hasOwnProperty'])('refuses the content type %s, spending nothing', async (contentType) => {
-    const user = await t.onboard();
-    const res = await t.request('POST', '/api/v1/process/upload', { token: user.accessToken, body: { contentType, contentLength: 10 } });
-    expect(res.status).toBe(415);
-    expect((await itemsOf(user.userId)).filter((i) => String(i.SK).startsWith('JOB#') || String(i.SK).startsWith('QUOTA#'))).toEqual([]);
-  });
+  it.each(['toString', '__proto__', 'constructor', 'hasOwnProperty'])(
+    'refuses the content type %s, spending nothing',
+    async (contentType) => {
+      const user = await t.onboard();
+      const res = await t.request('POST', '/api/v1/process/upload', {
+        token: user.accessToken,
+        body: { contentType, contentLength: 10 },
+      });
+      expect(res.status).toBe(415);
+      expect(
+        (await itemsOf(user.userId)).filter(
+          (i) => String(i.SK).startsWith('JOB#') || String(i.SK).startsWith('QUOTA#'),
+        ),
+      ).toEqual([]);
+    },
+  );
 
   it('refuses JSON nested 100 000 levels deep with a 400, before anything recurses', async () => {
     const user = await t.onboard();
     // Inside a lab result's free-form value, which the schema accepts as any JSON.
     const deep = `{"message":"hi","context":{"labResults":[{"x":${'['.repeat(100_000)}1${']'.repeat(100_000)}}]}}`;
-    const res = await t.request('POST', '/api/v1/chat/messages', { token: user.accessToken, rawBody: deep, headers: { 'content-type': 'application/json' } });
+    const res = await t.request('POST', '/api/v1/chat/messages', {
+      token: user.accessToken,
+      rawBody: deep,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_ERROR');
     expect((await itemsOf(user.userId)).filter((i) => String(i.SK).startsWith('JOB#'))).toEqual([]);
@@ -162,16 +210,22 @@ describe('hostile input that passed the checks', () => {
   it('deletes a second upload that arrives with a still-valid presigned POST after the job finished', async () => {
     const user = await t.onboard();
     const bytes = Buffer.from(labReport());
-    const started = await t.request('POST', '/api/v1/process/upload', { token: user.accessToken, body: { contentType: 'text/plain', contentLength: bytes.length } });
+    const started = await t.request('POST', '/api/v1/process/upload', {
+      token: user.accessToken,
+      body: { contentType: 'text/plain', contentLength: bytes.length },
+    });
     const post = async () => {
       const form = new FormData();
-      for (const [name, value] of Object.entries(started.body.upload.fields as Record<string, string>)) form.append(name, value);
+      for (const [name, value] of Object.entries(started.body.upload.fields as Record<string, string>))
+        form.append(name, value);
       form.append('file', new Blob([bytes], { type: 'text/plain' }), 'report.txt');
       expect((await fetch(started.body.upload.url, { method: 'POST', body: form })).status).toBeLessThan(300);
       await t.uploads!.settled();
     };
     await post();
-    expect((await t.request('GET', `/api/v1/process/status/${started.body.jobId}`, { token: user.accessToken })).body.status).toBe('completed');
+    expect(
+      (await t.request('GET', `/api/v1/process/status/${started.body.jobId}`, { token: user.accessToken })).body.status,
+    ).toBe('completed');
     await post();
     expect(await objectsOf(user.userId)).toEqual([`jobs/${user.userId}/${started.body.jobId}/result.json`]);
   });
@@ -194,10 +248,13 @@ describe('refresh-token reuse', () => {
 
   it('does not end a session for a guessed token of an older generation', async () => {
     const user = await t.onboard();
-    const next = (await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: user.refreshToken } })).body.tokens.refreshToken as string;
+    const next = (await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: user.refreshToken } })).body
+      .tokens.refreshToken as string;
     const [userId, sessionId] = user.refreshToken.split('.');
     const guessed = `${userId}.${sessionId}.0.${'A'.repeat(43)}.${'A'.repeat(22)}`;
-    expect((await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: guessed } })).body.error.code).toBe('INVALID_REFRESH_TOKEN');
+    expect((await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: guessed } })).body.error.code).toBe(
+      'INVALID_REFRESH_TOKEN',
+    );
     expect((await t.request('POST', '/api/v1/auth/refresh', { body: { refreshToken: next } })).status).toBe(200);
   });
 });

@@ -29,8 +29,14 @@ async function roundTrips(path: string, token: string) {
 describe('authenticated requests', () => {
   it('take one DynamoDB round trip each: profile, subscription, job status, result, chat status', async () => {
     const user = await t.onboard();
-    const chat = await t.request('POST', '/api/v1/chat/messages', { token: user.accessToken, body: { message: 'What is a normal ferritin?' } });
-    const upload = await t.request('POST', '/api/v1/process/upload', { token: user.accessToken, body: { contentType: 'text/plain', contentLength: 100 } });
+    const chat = await t.request('POST', '/api/v1/chat/messages', {
+      token: user.accessToken,
+      body: { message: 'What is a normal ferritin?' },
+    });
+    const upload = await t.request('POST', '/api/v1/process/upload', {
+      token: user.accessToken,
+      body: { contentType: 'text/plain', contentLength: 100 },
+    });
     await t.uploads!.settled();
     for (const path of [
       '/api/v1/user/profile',
@@ -49,7 +55,10 @@ describe('authenticated requests', () => {
     const user = await t.onboard();
     commands = [];
     // An upload: its job waits for the file, so no worker's call mixes in (chat and reports take the same path).
-    const res = await t.request('POST', '/api/v1/process/upload', { token: user.accessToken, body: { contentType: 'text/plain', contentLength: 100 } });
+    const res = await t.request('POST', '/api/v1/process/upload', {
+      token: user.accessToken,
+      body: { contentType: 'text/plain', contentLength: 100 },
+    });
     expect(res.status).toBe(201);
     // Session and profile, then the concurrent-job slots, then the job with its quotas in one transaction.
     expect(commands).toEqual(['BatchGetItemCommand', 'GetItemCommand', 'TransactWriteItemsCommand']);

@@ -12,8 +12,13 @@ let operations: Array<{ method: string; path: string; secured: boolean }>;
 beforeAll(async () => {
   t = await createTestRuntime();
   const doc = (await t.request('GET', '/api/v1/openapi.json')).body;
-  operations = Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, secured: (op.security ?? []).length > 0 })),
+  operations = Object.entries(doc.paths as Record<string, Record<string, { security?: unknown[] }>>).flatMap(
+    ([path, methods]) =>
+      Object.entries(methods).map(([method, op]) => ({
+        method: method.toUpperCase(),
+        path,
+        secured: (op.security ?? []).length > 0,
+      })),
   );
 });
 
@@ -26,7 +31,10 @@ describe('every operation of the OpenAPI document', () => {
     for (const { method, path, secured } of operations) {
       const res = await t.request(method, concrete(path), { body: method === 'GET' ? undefined : {} });
       const refused = res.status === 401 && res.body.error.code === 'UNAUTHENTICATED';
-      if (refused !== secured) wrong.push(`${method} ${path}: declares ${secured ? 'security' : 'none'}, answered ${res.status} ${res.body?.error?.code ?? ''}`);
+      if (refused !== secured)
+        wrong.push(
+          `${method} ${path}: declares ${secured ? 'security' : 'none'}, answered ${res.status} ${res.body?.error?.code ?? ''}`,
+        );
     }
     expect(wrong).toEqual([]);
   });

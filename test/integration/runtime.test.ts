@@ -10,7 +10,9 @@ beforeAll(async () => {
 });
 afterAll(() => t.stop());
 
-const upload = { Records: [{ eventSource: 'aws:s3', s3: { object: { key: 'jobs/u/j/input' } } }] } as unknown as S3Event;
+const upload = {
+  Records: [{ eventSource: 'aws:s3', s3: { object: { key: 'jobs/u/j/input' } } }],
+} as unknown as S3Event;
 
 describe('the runtime', () => {
   it('loads the model on the first upload only, and again after a load that failed', async () => {

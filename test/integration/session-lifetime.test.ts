@@ -25,7 +25,11 @@ describe('a copy of the table', () => {
     const candidates = Object.values(item).filter((v): v is string => typeof v === 'string');
     expect(candidates.length).toBeGreaterThan(0);
     for (const key of candidates) {
-      const tag = createHmac('sha256', Buffer.from(key, 'base64url')).update(`${userId}.${sessionId}.0`).digest().subarray(0, 16).toString('base64url');
+      const tag = createHmac('sha256', Buffer.from(key, 'base64url'))
+        .update(`${userId}.${sessionId}.0`)
+        .digest()
+        .subarray(0, 16)
+        .toString('base64url');
       const forged = `${userId}.${sessionId}.0.${randomBytes(32).toString('base64url')}.${tag}`;
       const res = await refresh(forged);
       expect(res.status).toBe(401);

@@ -30,16 +30,28 @@ beforeAll(async () => {
 afterAll(() => play.stop());
 
 const day = 86_400_000;
-const webhook = (body: unknown, headers: Record<string, string> = {}) => t.request('POST', '/api/v1/subscriptions/webhook', { body, headers });
+const webhook = (body: unknown, headers: Record<string, string> = {}) =>
+  t.request('POST', '/api/v1/subscriptions/webhook', { body, headers });
 const subscriptionOf = (user: User) => t.request('GET', '/api/v1/subscriptions', { token: user.accessToken });
 /** What the app sets as the purchase's appAccountToken / obfuscatedExternalAccountId. */
 const accountTokenOf = (user: User) => user.body.user.storeAccountToken as string;
-const profileItem = async (user: User) => JSON.stringify((await t.rawItems()).find((i) => i.PK === `USER#${user.userId}` && i.SK === 'PROFILE'));
+const profileItem = async (user: User) =>
+  JSON.stringify((await t.rawItems()).find((i) => i.PK === `USER#${user.userId}` && i.SK === 'PROFILE'));
 
 /** An App Store Server Notification v2 for `user`, signed by `signer` (the pinned test chain unless told otherwise). */
 function appleNotification(
   user: User,
-  options: { type?: string; subtype?: string; signedDate?: number; expires?: number; uuid?: string; bundleId?: string; environment?: string; signer?: Chain; originalTransactionId?: string } = {},
+  options: {
+    type?: string;
+    subtype?: string;
+    signedDate?: number;
+    expires?: number;
+    uuid?: string;
+    bundleId?: string;
+    environment?: string;
+    signer?: Chain;
+    originalTransactionId?: string;
+  } = {},
 ) {
   const { signer = chain, bundleId = localStores.bundleId, environment = 'Sandbox', ...rest } = options;
   return appStoreNotification(signer, { accountToken: accountTokenOf(user), bundleId, environment, ...rest });
@@ -49,31 +61,48 @@ describe('the pinned Apple root', () => {
   it('is the only root a deployed stack trusts (the offline App Store is npm start’s alone)', () => {
     const { app, keys } = parseLambdaConfig({ ...deployedAppEnv, ...deployedKeyEnv });
     const deps = createAwsDeps(app, keys, createLogger('eu', 'SILENT'));
-    expect(deps.subscriptions.appStoreRoots.map((r) => r.fingerprint256)).toEqual([new X509Certificate(Buffer.from(appleRootCaG3, 'base64')).fingerprint256]);
+    expect(deps.subscriptions.appStoreRoots.map((r) => r.fingerprint256)).toEqual([
+      new X509Certificate(Buffer.from(appleRootCaG3, 'base64')).fingerprint256,
+    ]);
   });
 
   it('is Apple Root CA - G3, by its published SHA-256 fingerprint', () => {
     const root = new X509Certificate(Buffer.from(appleRootCaG3, 'base64'));
     expect(root.subject).toContain('CN=Apple Root CA - G3');
-    expect(root.fingerprint256).toBe('63:34:3A:BF:B8:9A:6A:03:EB:B5:7E:9B:3F:5F:A7:BE:7C:4F:5C:75:6F:30:17:B3:A8:C4:88:C3:65:3E:91:79');
+    expect(root.fingerprint256).toBe(
+      '63:34:3A:BF:B8:9A:6A:03:EB:B5:7E:9B:3F:5F:A7:BE:7C:4F:5C:75:6F:30:17:B3:A8:C4:88:C3:65:3E:91:79',
+    );
   });
 });
 
 describe('App Store Server Notifications v2', () => {
   it('a purchase makes the user premium, and the doctor report opens to them', async () => {
     const user = await t.onboard();
-    const before = await t.request('POST', '/api/v1/process/doctor-report', { token: user.accessToken, body: { healthData: { labResults: [], vitals: [] } } });
+    const before = await t.request('POST', '/api/v1/process/doctor-report', {
+      token: user.accessToken,
+      body: { healthData: { labResults: [], vitals: [] } },
+    });
     expect(before.status).toBe(403);
     const res = await webhook(appleNotification(user));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ outcome: 'applied' });
-    expect((await subscriptionOf(user)).body).toMatchObject({ type: 'premium', status: 'active', provider: 'apple', expiresAt: expect.any(String) });
-    const after = await t.request('POST', '/api/v1/process/doctor-report', { token: user.accessToken, body: { healthData: { labResults: [], vitals: [] } } });
+    expect((await subscriptionOf(user)).body).toMatchObject({
+      type: 'premium',
+      status: 'active',
+      provider: 'apple',
+      expiresAt: expect.any(String),
+    });
+    const after = await t.request('POST', '/api/v1/process/doctor-report', {
+      token: user.accessToken,
+      body: { healthData: { labResults: [], vitals: [] } },
+    });
     expect(after.status).toBe(202);
     // The purchase is kept by a hash of its original transaction id, never the id itself.
     const items = await t.rawItems();
     expect(JSON.stringify(items)).not.toContain(`original-${accountTokenOf(user)}`);
-    const reference = createHash('sha256').update(`original-${accountTokenOf(user)}`).digest('hex');
+    const reference = createHash('sha256')
+      .update(`original-${accountTokenOf(user)}`)
+      .digest('hex');
     const purchase = itemKeys.purchase(user.userId, reference);
     const stored = items.find((i) => i.PK === purchase.PK && i.SK === purchase.SK);
     expect(stored).toMatchObject({ status: 'active', provider: 'apple' });
@@ -98,7 +127,10 @@ describe('App Store Server Notifications v2', () => {
     await webhook(appleNotification(user, { signedDate: Date.now() - 1000 }));
     await webhook(appleNotification(user, { type, subtype }));
     expect((await subscriptionOf(user)).body).toMatchObject({ type: 'premium', status: 'expired' });
-    const report = await t.request('POST', '/api/v1/process/doctor-report', { token: user.accessToken, body: { healthData: { labResults: [], vitals: [] } } });
+    const report = await t.request('POST', '/api/v1/process/doctor-report', {
+      token: user.accessToken,
+      body: { healthData: { labResults: [], vitals: [] } },
+    });
     expect(report.status).toBe(403);
   });
 
@@ -107,7 +139,14 @@ describe('App Store Server Notifications v2', () => {
     await webhook(appleNotification(user, { signedDate: Date.now() - 1000 }));
     await webhook(appleNotification(user, { type: 'DID_CHANGE_RENEWAL_STATUS', subtype: 'AUTO_RENEW_DISABLED' }));
     expect((await subscriptionOf(user)).body.status).toBe('cancelled');
-    expect((await t.request('POST', '/api/v1/process/doctor-report', { token: user.accessToken, body: { healthData: { labResults: [], vitals: [] } } })).status).toBe(202);
+    expect(
+      (
+        await t.request('POST', '/api/v1/process/doctor-report', {
+          token: user.accessToken,
+          body: { healthData: { labResults: [], vitals: [] } },
+        })
+      ).status,
+    ).toBe(202);
   });
 
   it('a subscription past its expiry reads as expired, without any notification', async () => {
@@ -139,7 +178,11 @@ describe('App Store Server Notifications v2', () => {
     const user = await t.onboard();
     expect(accountTokenOf(user)).toMatch(/^[0-9a-f-]{36}$/);
     expect(accountTokenOf(user)).not.toBe(user.userId);
-    const byUserId = appStoreNotification(chain, { accountToken: user.userId, bundleId: localStores.bundleId, environment: 'Sandbox' });
+    const byUserId = appStoreNotification(chain, {
+      accountToken: user.userId,
+      bundleId: localStores.bundleId,
+      environment: 'Sandbox',
+    });
     expect((await webhook(byUserId)).body).toEqual({ outcome: 'unknown_user' });
     await t.request('DELETE', '/api/v1/user/profile', { token: user.accessToken });
     expect((await t.rawItems()).some((i) => String(i.PK) === `STORE_ACCOUNT#${accountTokenOf(user)}`)).toBe(false);
@@ -159,7 +202,12 @@ describe('App Store Server Notifications v2', () => {
 
   it('a TEST notification for this app is accepted and changes nothing', async () => {
     const before = JSON.stringify(await t.rawItems());
-    const test = { notificationType: 'TEST', notificationUUID: crypto.randomUUID(), signedDate: Date.now(), data: { bundleId: localStores.bundleId, environment: 'Sandbox' } };
+    const test = {
+      notificationType: 'TEST',
+      notificationUUID: crypto.randomUUID(),
+      signedDate: Date.now(),
+      data: { bundleId: localStores.bundleId, environment: 'Sandbox' },
+    };
     const res = await webhook({ signedPayload: signAppleJws(chain, test) });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ outcome: 'unknown_user' });
@@ -170,40 +218,77 @@ describe('App Store Server Notifications v2', () => {
     const user = await t.onboard();
     const decoy = await appleLikeChain();
     // Apple sends leaf, intermediate and root; what counts is that a pinned root issued the intermediate.
-    expect((await webhook(appleNotification(user, { signer: { ...chain, x5c: [chain.x5c[0]!, chain.x5c[1]!, decoy.x5c[2]!] } }))).body.outcome).toBe('applied');
+    expect(
+      (
+        await webhook(
+          appleNotification(user, { signer: { ...chain, x5c: [chain.x5c[0]!, chain.x5c[1]!, decoy.x5c[2]!] } }),
+        )
+      ).body.outcome,
+    ).toBe('applied');
   });
 
   it('refuses a chain that was valid when it signed but is not valid now (no online revocation check)', () => {
     const payload = signAppleJws(chain, { signedDate: Date.now() });
     const inTenYears = new Date(Date.now() + 3650 * day);
     expect(() => verifyAppleJws(payload, [chain.root], { now: inTenYears })).toThrow('a certificate is not valid now');
-    expect(verifyAppleJws(payload, [chain.root], { now: new Date() })).toMatchObject({ signedDate: expect.any(Number) });
+    expect(verifyAppleJws(payload, [chain.root], { now: new Date() })).toMatchObject({
+      signedDate: expect.any(Number),
+    });
   });
 
   describe('a forgery gets 401 and changes nothing', () => {
     const forgeries: Array<[string, (user: User) => Promise<{ signedPayload: string }>, string]> = [
-      ['chained to an unpinned root', async (user) => appleNotification(user, { signer: await appleLikeChain() }), 'intermediate not issued by a pinned root'],
-      ['a leaf key that is not EC P-256', async (user) => appleNotification(user, { signer: await appleLikeChain({ root: chain.rootMaterial, leafCurve: 'P-384' }) }), 'leaf key is not EC P-256'],
-      ['signed more than a week ago', async (user) => appleNotification(user, { signedDate: Date.now() - 8 * day }), 'signedDate is too old'],
-      ['signed in the future', async (user) => appleNotification(user, { signedDate: Date.now() + day }), 'signedDate is in the future'],
+      [
+        'chained to an unpinned root',
+        async (user) => appleNotification(user, { signer: await appleLikeChain() }),
+        'intermediate not issued by a pinned root',
+      ],
+      [
+        'a leaf key that is not EC P-256',
+        async (user) =>
+          appleNotification(user, { signer: await appleLikeChain({ root: chain.rootMaterial, leafCurve: 'P-384' }) }),
+        'leaf key is not EC P-256',
+      ],
+      [
+        'signed more than a week ago',
+        async (user) => appleNotification(user, { signedDate: Date.now() - 8 * day }),
+        'signedDate is too old',
+      ],
+      [
+        'signed in the future',
+        async (user) => appleNotification(user, { signedDate: Date.now() + day }),
+        'signedDate is in the future',
+      ],
       [
         'a TEST notification for another app',
-        async () => ({ signedPayload: signAppleJws(chain, { notificationType: 'TEST', notificationUUID: crypto.randomUUID(), signedDate: Date.now(), data: { bundleId: 'com.example.other', environment: 'Sandbox' } }) }),
+        async () => ({
+          signedPayload: signAppleJws(chain, {
+            notificationType: 'TEST',
+            notificationUUID: crypto.randomUUID(),
+            signedDate: Date.now(),
+            data: { bundleId: 'com.example.other', environment: 'Sandbox' },
+          }),
+        }),
         'bundleId is not this app',
       ],
       [
         'a leaf without the App Store marker OID',
-        async (user) => appleNotification(user, { signer: await appleLikeChain({ root: chain.rootMaterial, leafMarker: false }) }),
+        async (user) =>
+          appleNotification(user, { signer: await appleLikeChain({ root: chain.rootMaterial, leafMarker: false }) }),
         'leaf lacks the App Store marker extension',
       ],
       [
         'an intermediate without the WWDR marker OID',
-        async (user) => appleNotification(user, { signer: await appleLikeChain({ root: chain.rootMaterial, intermediateMarker: false }) }),
+        async (user) =>
+          appleNotification(user, {
+            signer: await appleLikeChain({ root: chain.rootMaterial, intermediateMarker: false }),
+          }),
         'intermediate lacks the Apple WWDR marker extension',
       ],
       [
         'a leaf expired before signedDate',
-        async (user) => appleNotification(user, { signer: await appleLikeChain({ root: chain.rootMaterial, leafExpired: true }) }),
+        async (user) =>
+          appleNotification(user, { signer: await appleLikeChain({ root: chain.rootMaterial, leafExpired: true }) }),
         'a certificate was not valid at signedDate',
       ],
       [
@@ -218,8 +303,16 @@ describe('App Store Server Notifications v2', () => {
         },
         'signature does not verify',
       ],
-      ['another app’s bundle id', async (user) => appleNotification(user, { bundleId: 'com.example.other' }), 'bundleId is not this app'],
-      ['the wrong environment', async (user) => appleNotification(user, { environment: 'Production' }), 'environment is not this one'],
+      [
+        'another app’s bundle id',
+        async (user) => appleNotification(user, { bundleId: 'com.example.other' }),
+        'bundleId is not this app',
+      ],
+      [
+        'the wrong environment',
+        async (user) => appleNotification(user, { environment: 'Production' }),
+        'environment is not this one',
+      ],
       ['garbage', async () => ({ signedPayload: 'not.a.jws' }), 'not JSON'],
       [
         'an x5c chain that ends in a copy of the pinned root',
@@ -235,7 +328,12 @@ describe('App Store Server Notifications v2', () => {
       const state = await profileItem(user);
       const forged = await forge(user);
       // Refused for the reason the case is about, not another one.
-      expect(() => readAppStoreNotification(forged.signedPayload, [chain.root], { bundleId: localStores.bundleId, environment: 'Sandbox' })).toThrow(reason);
+      expect(() =>
+        readAppStoreNotification(forged.signedPayload, [chain.root], {
+          bundleId: localStores.bundleId,
+          environment: 'Sandbox',
+        }),
+      ).toThrow(reason);
       const res = await webhook(forged);
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('WEBHOOK_UNVERIFIED');
@@ -248,7 +346,12 @@ describe('App Store Server Notifications v2', () => {
     const user = await t.onboard();
     const state = await profileItem(user);
     const res = await webhook({
-      signedPayload: signAppleJws(chain, { notificationType: 'SUBSCRIBED', notificationUUID: crypto.randomUUID(), signedDate: Date.now(), data: { bundleId: localStores.bundleId, environment: 'Sandbox' } }),
+      signedPayload: signAppleJws(chain, {
+        notificationType: 'SUBSCRIBED',
+        notificationUUID: crypto.randomUUID(),
+        signedDate: Date.now(),
+        data: { bundleId: localStores.bundleId, environment: 'Sandbox' },
+      }),
     });
     expect(res.status).toBe(400);
     expect(await profileItem(user)).toBe(state);
@@ -285,7 +388,10 @@ describe('the x5c chain’s length, as Apple’s SignedDataVerifier checks it', 
 
 describe('Google Play real-time developer notifications', () => {
   const audience = `${apiUrl}/api/v1/subscriptions/webhook`;
-  const push = (user: User, options: { token?: string; packageName?: string; eventTime?: number; messageId?: string; state?: string } = {}) => {
+  const push = (
+    user: User,
+    options: { token?: string; packageName?: string; eventTime?: number; messageId?: string; state?: string } = {},
+  ) => {
     const purchaseToken = options.token ?? `purchase-${crypto.randomUUID()}`;
     play.purchases.set(purchaseToken, {
       subscriptionState: options.state ?? 'SUBSCRIPTION_STATE_ACTIVE',
@@ -296,10 +402,19 @@ describe('Google Play real-time developer notifications', () => {
       version: '1.0',
       packageName: options.packageName ?? localStores.packageName,
       eventTimeMillis: String(options.eventTime ?? Date.now()),
-      subscriptionNotification: { version: '1.0', notificationType: 4, purchaseToken, subscriptionId: 'premium_monthly' },
+      subscriptionNotification: {
+        version: '1.0',
+        notificationType: 4,
+        purchaseToken,
+        subscriptionId: 'premium_monthly',
+      },
     };
     return {
-      message: { data: Buffer.from(JSON.stringify(data)).toString('base64'), messageId: options.messageId ?? crypto.randomUUID(), message_id: 'snake-case copy' },
+      message: {
+        data: Buffer.from(JSON.stringify(data)).toString('base64'),
+        messageId: options.messageId ?? crypto.randomUUID(),
+        message_id: 'snake-case copy',
+      },
       subscription: 'projects/serenya/subscriptions/rtdn',
     };
   };
@@ -326,7 +441,9 @@ describe('Google Play real-time developer notifications', () => {
     const user = await t.onboard();
     const token = `purchase-${crypto.randomUUID()}`;
     await webhook(push(user, { token, state: 'SUBSCRIPTION_STATE_EXPIRED' }), await bearer());
-    expect((await webhook(push(user, { token, eventTime: Date.now() - 60_000 }), await bearer())).body).toEqual({ outcome: 'stale' });
+    expect((await webhook(push(user, { token, eventTime: Date.now() - 60_000 }), await bearer())).body).toEqual({
+      outcome: 'stale',
+    });
     expect((await subscriptionOf(user)).body.status).toBe('expired');
   });
 
@@ -365,7 +482,8 @@ describe('Google Play real-time developer notifications', () => {
   it('a verified push for a purchase Play does not know is a 200 with its outcome, so Pub/Sub does not redeliver it for days', async () => {
     const user = await t.onboard();
     const message = push(user);
-    const token = JSON.parse(Buffer.from(message.message.data, 'base64').toString()).subscriptionNotification.purchaseToken;
+    const token = JSON.parse(Buffer.from(message.message.data, 'base64').toString()).subscriptionNotification
+      .purchaseToken;
     play.purchases.delete(token);
     const before = JSON.stringify(await t.rawItems());
     const res = await webhook(message, await bearer());
@@ -375,7 +493,10 @@ describe('Google Play real-time developer notifications', () => {
   });
 
   it('a verified push whose data is not JSON is a 400', async () => {
-    const res = await webhook({ message: { data: Buffer.from('nope').toString('base64'), messageId: 'm-1' } }, await bearer());
+    const res = await webhook(
+      { message: { data: Buffer.from('nope').toString('base64'), messageId: 'm-1' } },
+      await bearer(),
+    );
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('INVALID_NOTIFICATION');
   });

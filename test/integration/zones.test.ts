@@ -4,7 +4,10 @@ import { envVars, otherResidencies, residencyGroups, storeNotificationPath } fro
 import type { App } from '../../handlers/web/app';
 import { parseAppConfig } from '../../handlers/core/config';
 import { deployedAppEnv } from '../../local/fixtures/deployed-env';
-import { createStoreAccountToken, zoneOfStoreAccountToken } from '../../handlers/domain/subscriptions/store-account-token';
+import {
+  createStoreAccountToken,
+  zoneOfStoreAccountToken,
+} from '../../handlers/domain/subscriptions/store-account-token';
 import { appleLikeChain, appStoreNotification } from '../../local/stand-ins/app-store-chain';
 import { countriesOf } from '../../handlers/domain/zones/residency';
 import { localStores } from '../../local/offline-config';

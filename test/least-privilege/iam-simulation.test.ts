@@ -35,9 +35,11 @@ const grantedWithoutACall: Record<string, string> = {
   'stream dynamodb:GetRecords': 'Lambda’s event source mapping reads the stream with the function’s role',
   'stream dynamodb:GetShardIterator': 'Lambda’s event source mapping reads the stream with the function’s role',
   'stream dynamodb:ListStreams': 'Lambda’s event source mapping reads the stream with the function’s role',
-  'stream sqs:SendMessage': 'Lambda sends a failed batch’s coordinates to the on-failure queue with the function’s role',
+  'stream sqs:SendMessage':
+    'Lambda sends a failed batch’s coordinates to the on-failure queue with the function’s role',
   'stream kms:Decrypt': 'Lambda decrypts the stream records of a table encrypted with the zone key',
-  'api secretsmanager:GetSecretValue': 'the Play Developer API key (test/unit/google-service-account.test.ts runs it against its own Secrets Manager stand-in)',
+  'api secretsmanager:GetSecretValue':
+    'the Play Developer API key (test/unit/google-service-account.test.ts runs it against its own Secrets Manager stand-in)',
   'api kms:Decrypt#secret': 'the Play secret’s customer key, through Secrets Manager only',
 };
 
@@ -58,8 +60,12 @@ function zoneOf(s: StackSnapshot): Zone {
     return found;
   };
   const bucket = (classification: string) => {
-    const b = s.resources.find((r) => r.type === 'aws:s3/bucket:Bucket' && r.inputs.tags?.['data-classification'] === classification)!;
-    const policy = s.resources.find((r) => r.type === 'aws:s3/bucketPolicy:BucketPolicy' && r.inputs.bucket === b.state.id)!;
+    const b = s.resources.find(
+      (r) => r.type === 'aws:s3/bucket:Bucket' && r.inputs.tags?.['data-classification'] === classification,
+    )!;
+    const policy = s.resources.find(
+      (r) => r.type === 'aws:s3/bucketPolicy:BucketPolicy' && r.inputs.bucket === b.state.id,
+    )!;
     return { arn: b.state.arn as string, policy: JSON.parse(policy.inputs.policy) };
   };
   const key = (name: string) => {
@@ -70,7 +76,9 @@ function zoneOf(s: StackSnapshot): Zone {
   return {
     snapshot: s,
     roleArn: mapValues(fns, (fn) => find('aws:iam/role:Role', `serenya-roles-${fn}`).state.arn),
-    identityPolicy: mapValues(fns, (fn) => JSON.parse(find('aws:iam/rolePolicy:RolePolicy', `serenya-functions-${fn}-policy`).inputs.policy)),
+    identityPolicy: mapValues(fns, (fn) =>
+      JSON.parse(find('aws:iam/rolePolicy:RolePolicy', `serenya-functions-${fn}-policy`).inputs.policy),
+    ),
     table: find('aws:dynamodb/table:Table', 'serenya-users-table').state.arn,
     buckets: { temp: bucket('phi-transient'), audit: bucket('audit') },
     keys: { data: key('serenya-keys-data'), signing: key('serenya-keys-signing'), mac: key('serenya-keys-email-mac') },
@@ -105,9 +113,14 @@ function withEncryptionContext(policy: unknown, context: Record<string, string> 
   if (!policy) return policy;
   const doc = structuredClone(policy) as PolicyDocument;
   doc.Statement = doc.Statement.flatMap((st) => {
-    const conditions = Object.entries(st.Condition ?? {}).flatMap(([op, keys]) => Object.keys(keys).filter((k) => encryptionContextKey.test(k)).map((k) => [op, k] as const));
+    const conditions = Object.entries(st.Condition ?? {}).flatMap(([op, keys]) =>
+      Object.keys(keys)
+        .filter((k) => encryptionContextKey.test(k))
+        .map((k) => [op, k] as const),
+    );
     if (!conditions.length) return [st];
-    if (st.Effect !== 'Allow' || conditions.some(([op]) => op !== 'StringEquals')) throw new Error('withEncryptionContext: only Allow … StringEquals');
+    if (st.Effect !== 'Allow' || conditions.some(([op]) => op !== 'StringEquals'))
+      throw new Error('withEncryptionContext: only Allow … StringEquals');
     const equals = st.Condition!.StringEquals!;
     const met = conditions.every(([, k]) => [equals[k]].flat().includes(context[k]));
     if (!met) return [];
@@ -119,9 +132,18 @@ function withEncryptionContext(policy: unknown, context: Record<string, string> 
 }
 
 async function simulate(r: Request) {
-  r = { ...r, identityPolicy: withEncryptionContext(r.identityPolicy, r.context), resourcePolicy: withEncryptionContext(r.resourcePolicy, r.context) };
+  r = {
+    ...r,
+    identityPolicy: withEncryptionContext(r.identityPolicy, r.context),
+    resourcePolicy: withEncryptionContext(r.resourcePolicy, r.context),
+  };
   const simulation: Simulation = {
-    request: { principal: r.principal, action: r.action, resource: { resource: r.resource, accountId: mockAccount }, contextVariables: { 'aws:SecureTransport': 'true', ...r.context } },
+    request: {
+      principal: r.principal,
+      action: r.action,
+      resource: { resource: r.resource, accountId: mockAccount },
+      contextVariables: { 'aws:SecureTransport': 'true', ...r.context },
+    },
     identityPolicies: [{ name: 'identity', policy: r.identityPolicy }],
     serviceControlPolicies: [],
     resourceControlPolicies: [],
@@ -135,7 +157,10 @@ async function simulate(r: Request) {
 function requestsFor(zone: Zone, call: AwsCall): Request[] {
   const base = { principal: zone.roleArn[call.fn], identityPolicy: zone.identityPolicy[call.fn] };
   const region = zone.snapshot.config.homeRegion;
-  const viaService = (service: string) => ({ 'kms:ViaService': `${service}.${region}.amazonaws.com`, 'kms:CallerAccount': mockAccount });
+  const viaService = (service: string) => ({
+    'kms:ViaService': `${service}.${region}.amazonaws.com`,
+    'kms:CallerAccount': mockAccount,
+  });
   const r = call.resource;
   switch (r.kind) {
     case 'table':
@@ -143,17 +168,49 @@ function requestsFor(zone: Zone, call: AwsCall): Request[] {
     case 'bucket': {
       const bucket = zone.buckets[r.bucket];
       const object = call.action === 's3:ListBucket' ? bucket.arn : `${bucket.arn}/${r.key}`;
-      const requests: Request[] = [{ ...base, action: call.action, resource: object, resourcePolicy: bucket.policy, context: r.prefix ? { 's3:prefix': r.prefix } : {} }];
+      const requests: Request[] = [
+        {
+          ...base,
+          action: call.action,
+          resource: object,
+          resourcePolicy: bucket.policy,
+          context: r.prefix ? { 's3:prefix': r.prefix } : {},
+        },
+      ];
       // SSE-KMS: S3 uses the caller's permission on the zone key to write and read the object.
-      if (call.action === 's3:PutObject') requests.push({ ...base, action: 'kms:GenerateDataKey', resource: zone.keys.data.arn, resourcePolicy: zone.keys.data.policy, context: viaService('s3') });
-      if (call.action === 's3:GetObject') requests.push({ ...base, action: 'kms:Decrypt', resource: zone.keys.data.arn, resourcePolicy: zone.keys.data.policy, context: viaService('s3') });
+      if (call.action === 's3:PutObject')
+        requests.push({
+          ...base,
+          action: 'kms:GenerateDataKey',
+          resource: zone.keys.data.arn,
+          resourcePolicy: zone.keys.data.policy,
+          context: viaService('s3'),
+        });
+      if (call.action === 's3:GetObject')
+        requests.push({
+          ...base,
+          action: 'kms:Decrypt',
+          resource: zone.keys.data.arn,
+          resourcePolicy: zone.keys.data.policy,
+          context: viaService('s3'),
+        });
       return requests;
     }
     case 'key': {
       // The Encryption SDK hands KMS the message's encryption context; conditions on it are evaluated.
-      const context = Object.fromEntries(Object.entries(r.context ?? {}).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]));
+      const context = Object.fromEntries(
+        Object.entries(r.context ?? {}).map(([k, v]) => [`kms:EncryptionContext:${k}`, v]),
+      );
       const key = zone.keys[r.key];
-      return [{ ...base, action: call.action, resource: key.arn, resourcePolicy: key.policy, context: { 'kms:CallerAccount': mockAccount, ...context } }];
+      return [
+        {
+          ...base,
+          action: call.action,
+          resource: key.arn,
+          resourcePolicy: key.policy,
+          context: { 'kms:CallerAccount': mockAccount, ...context },
+        },
+      ];
     }
     case 'model': {
       // The runtime invokes the zone's configured model (the tests' is the dev zone's). A geographic
@@ -188,7 +245,17 @@ beforeAll(async () => {
 describe('the recording', () => {
   it('holds the calls of the platform tests (run the whole suite: npm test)', () => {
     const actions = new Set(calls.map((c) => `${c.fn} ${c.action}`));
-    for (const expected of ['api dynamodb:PutItem', 'api dynamodb:Query', 'api kms:Sign', 'api s3:DeleteObject', 'worker bedrock:InvokeModel', 'worker s3:PutObject', 'stream s3:PutObject', 'chat bedrock:InvokeModelWithResponseStream', 'chat dynamodb:UpdateItem']) {
+    for (const expected of [
+      'api dynamodb:PutItem',
+      'api dynamodb:Query',
+      'api kms:Sign',
+      'api s3:DeleteObject',
+      'worker bedrock:InvokeModel',
+      'worker s3:PutObject',
+      'stream s3:PutObject',
+      'chat bedrock:InvokeModelWithResponseStream',
+      'chat dynamodb:UpdateItem',
+    ]) {
       expect(actions, 'no recording of the platform tests: run `npm test`, which runs them first').toContain(expected);
     }
   });
@@ -207,7 +274,9 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
       { fn: 'stream', action: 'secretsmanager:GetSecretValue', resource: { kind: 'appleSecret' } },
     ];
     const requests = [...calls, ...declared].flatMap((call) => requestsFor(zone(), call).map((r) => ({ call, r })));
-    const unique = new Map(requests.map((x) => [`${x.call.fn} ${x.r.action} ${x.r.resource} ${JSON.stringify(x.r.context ?? {})}`, x]));
+    const unique = new Map(
+      requests.map((x) => [`${x.call.fn} ${x.r.action} ${x.r.resource} ${JSON.stringify(x.r.context ?? {})}`, x]),
+    );
     for (const [label, { r }] of unique) {
       const outcome = await simulate(r);
       if (outcome !== 'Allowed') denied.push(`${label}: ${outcome}`);
@@ -217,8 +286,19 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
   });
 
   it('lets an administrator deploying the stack use each key the way DynamoDB, S3 and SNS do at creation', async () => {
-    const admin = { principal: `arn:aws:iam::${mockAccount}:role/deployer`, identityPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] } };
-    const creation = ['kms:DescribeKey', 'kms:CreateGrant', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom'];
+    const admin = {
+      principal: `arn:aws:iam::${mockAccount}:role/deployer`,
+      identityPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] },
+    };
+    const creation = [
+      'kms:DescribeKey',
+      'kms:CreateGrant',
+      'kms:Decrypt',
+      'kms:Encrypt',
+      'kms:GenerateDataKey',
+      'kms:GenerateDataKeyWithoutPlaintext',
+      'kms:ReEncryptFrom',
+    ];
     const { homeRegion } = zone().snapshot.config;
     const uses = [
       ...['dynamodb', 's3', 'sns'].map((service) => ({ key: zone().keys.data, service, region: homeRegion })),
@@ -228,48 +308,87 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
     for (const { key, service, region } of uses) {
       for (const action of creation) {
         // A service's grant is for the resource it encrypts: KMS sets kms:GrantIsForAWSResource on its CreateGrant.
-        const grant: Record<string, string> = action === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true' } : {};
-        const context = { 'kms:ViaService': `${service}.${region}.amazonaws.com`, 'kms:CallerAccount': mockAccount, ...grant };
+        const grant: Record<string, string> =
+          action === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true' } : {};
+        const context = {
+          'kms:ViaService': `${service}.${region}.amazonaws.com`,
+          'kms:CallerAccount': mockAccount,
+          ...grant,
+        };
         const outcome = await simulate({ ...admin, action, resource: key.arn, resourcePolicy: key.policy, context });
         if (outcome !== 'Allowed') denied.push(`${action} via ${service} on ${key.arn}: ${outcome}`);
       }
     }
     expect(denied).toEqual([]);
     // Bounded: outside those services, the account's principals cannot use the data key directly.
-    const direct = await simulate({ ...admin, action: 'kms:Decrypt', resource: zone().keys.data.arn, resourcePolicy: zone().keys.data.policy, context: { 'kms:CallerAccount': mockAccount } });
+    const direct = await simulate({
+      ...admin,
+      action: 'kms:Decrypt',
+      resource: zone().keys.data.arn,
+      resourcePolicy: zone().keys.data.policy,
+      context: { 'kms:CallerAccount': mockAccount },
+    });
     expect(direct).toBe('ImplicitlyDenied');
   });
 
   it('lets only the named administrators administer the keys, and the deploying role stays one of them', async () => {
     const everything = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
-    const administrator = zone().snapshot.config.keyAdministrators?.[0] ?? `arn:aws:iam::${mockAccount}:role/${deployRoleName(stack)}`;
+    const administrator =
+      zone().snapshot.config.keyAdministrators?.[0] ?? `arn:aws:iam::${mockAccount}:role/${deployRoleName(stack)}`;
     const other = `arn:aws:iam::${mockAccount}:role/account-admin`;
     const keys = [...Object.values(zone().keys), ...zone().replicaKeys];
     const outcomes = async (principal: string, action: string, context: Record<string, string> = {}) =>
-      Promise.all(keys.map((k) => simulate({ principal, identityPolicy: everything, action, resource: k.arn, resourcePolicy: k.policy, context })));
+      Promise.all(
+        keys.map((k) =>
+          simulate({
+            principal,
+            identityPolicy: everything,
+            action,
+            resource: k.arn,
+            resourcePolicy: k.policy,
+            context,
+          }),
+        ),
+      );
     // The next `pulumi up` updates every key policy with the deploying role.
     for (const action of ['kms:PutKeyPolicy', 'kms:GetKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:TagResource']) {
-      expect(await outcomes(administrator, action), `${action} by the administrator`).toEqual(keys.map(() => 'Allowed'));
+      expect(await outcomes(administrator, action), `${action} by the administrator`).toEqual(
+        keys.map(() => 'Allowed'),
+      );
     }
     // An account principal with every IAM permission still cannot rewrite a key policy or grant a key to itself.
     for (const action of ['kms:PutKeyPolicy', 'kms:CreateGrant', 'kms:ScheduleKeyDeletion', 'kms:ReplicateKey']) {
-      expect(await outcomes(other, action), `${action} by another principal`).toEqual(keys.map(() => 'ImplicitlyDenied'));
+      expect(await outcomes(other, action), `${action} by another principal`).toEqual(
+        keys.map(() => 'ImplicitlyDenied'),
+      );
     }
     // Nor the administrator a grant that is not an AWS service's for the resource it encrypts.
     expect(await outcomes(administrator, 'kms:CreateGrant')).toEqual(keys.map(() => 'ImplicitlyDenied'));
   });
 
   it('replicates the data key only into the zone’s regions', async () => {
-    const administrator = zone().snapshot.config.keyAdministrators?.[0] ?? `arn:aws:iam::${mockAccount}:role/${deployRoleName(stack)}`;
+    const administrator =
+      zone().snapshot.config.keyAdministrators?.[0] ?? `arn:aws:iam::${mockAccount}:role/${deployRoleName(stack)}`;
     const everything = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
     const { data } = zone().keys;
     // ReplicateKey names the new replica's region, UpdatePrimaryRegion the new primary's.
-    const regionKey: Record<string, string> = { 'kms:ReplicateKey': 'kms:ReplicaRegion', 'kms:UpdatePrimaryRegion': 'kms:PrimaryRegion' };
+    const regionKey: Record<string, string> = {
+      'kms:ReplicateKey': 'kms:ReplicaRegion',
+      'kms:UpdatePrimaryRegion': 'kms:PrimaryRegion',
+    };
     const replicate = (action: string, region: string) =>
-      simulate({ principal: administrator, identityPolicy: everything, action, resource: data.arn, resourcePolicy: data.policy, context: { [regionKey[action]!]: region } });
+      simulate({
+        principal: administrator,
+        identityPolicy: everything,
+        action,
+        resource: data.arn,
+        resourcePolicy: data.policy,
+        context: { [regionKey[action]!]: region },
+      });
     const outside = zone().snapshot.config.allowedRegions.some((r) => r.startsWith('eu-')) ? 'us-east-1' : 'eu-west-1';
     for (const action of ['kms:ReplicateKey', 'kms:UpdatePrimaryRegion']) {
-      for (const region of zone().snapshot.config.allowedRegions) expect(await replicate(action, region), `${action} ${region}`).toBe('Allowed');
+      for (const region of zone().snapshot.config.allowedRegions)
+        expect(await replicate(action, region), `${action} ${region}`).toBe('Allowed');
       expect(await replicate(action, outside), `${action} ${outside}`).toBe('ImplicitlyDenied');
     }
   });
@@ -283,14 +402,19 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
         action: 'kms:Decrypt',
         resource: data.arn,
         resourcePolicy: data.policy,
-        context: { 'kms:CallerAccount': mockAccount, ...Object.fromEntries(Object.entries(context).map(([k, v]) => [`kms:EncryptionContext:${k}`, v])) },
+        context: {
+          'kms:CallerAccount': mockAccount,
+          ...Object.fromEntries(Object.entries(context).map(([k, v]) => [`kms:EncryptionContext:${k}`, v])),
+        },
       });
     const profile = { [piiEncryptionContext.format]: profileRecordFormat };
     const email = { [piiEncryptionContext.attribute]: 'email' };
     const appleToken = { [piiEncryptionContext.attribute]: 'apple_refresh_token' };
     expect(await open('api', profile)).toBe('Allowed');
-    for (const context of [profile, email, appleToken, {}]) expect(await open('worker', context), JSON.stringify(context)).toBe('ImplicitlyDenied');
-    for (const context of [profile, email, {}]) expect(await open('stream', context), JSON.stringify(context)).toBe('ImplicitlyDenied');
+    for (const context of [profile, email, appleToken, {}])
+      expect(await open('worker', context), JSON.stringify(context)).toBe('ImplicitlyDenied');
+    for (const context of [profile, email, {}])
+      expect(await open('stream', context), JSON.stringify(context)).toBe('ImplicitlyDenied');
     expect(await open('stream', appleToken)).toBe('Allowed');
   });
 
@@ -307,19 +431,31 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
       });
     const sse = 's3:x-amz-server-side-encryption';
     const keyId = 's3:x-amz-server-side-encryption-aws-kms-key-id';
-    for (const [fn, bucket, key] of [['worker', 'temp', 'jobs/u/j/result.json'], ['stream', 'audit', 'observability/e.json']] as const) {
+    for (const [fn, bucket, key] of [
+      ['worker', 'temp', 'jobs/u/j/result.json'],
+      ['stream', 'audit', 'observability/e.json'],
+    ] as const) {
       // The runtime names no encryption: the bucket's default, the zone key.
       expect(await write(fn, bucket, key, {}), `${bucket}: default`).toBe('Allowed');
-      expect(await write(fn, bucket, key, { [sse]: 'aws:kms', [keyId]: zoneKey }), `${bucket}: the zone key`).toBe('Allowed');
+      expect(await write(fn, bucket, key, { [sse]: 'aws:kms', [keyId]: zoneKey }), `${bucket}: the zone key`).toBe(
+        'Allowed',
+      );
       expect(await write(fn, bucket, key, { [sse]: 'AES256' }), `${bucket}: SSE-S3`).toBe('ExplicitlyDenied');
       expect(await write(fn, bucket, key, { [sse]: 'aws:kms' }), `${bucket}: aws/s3`).toBe('ExplicitlyDenied');
-      expect(await write(fn, bucket, key, { [sse]: 'aws:kms', [keyId]: `arn:aws:kms:us-east-1:${mockAccount}:key/other` }), `${bucket}: another key`).toBe('ExplicitlyDenied');
+      expect(
+        await write(fn, bucket, key, { [sse]: 'aws:kms', [keyId]: `arn:aws:kms:us-east-1:${mockAccount}:key/other` }),
+        `${bucket}: another key`,
+      ).toBe('ExplicitlyDenied');
     }
   });
 
   it('grants nothing no recorded call needs, or says why', () => {
     const needed = new Set(
-      [...calls, { fn: 'api', action: 'secretsmanager:GetSecretValue' }, { fn: 'stream', action: 'secretsmanager:GetSecretValue' }].flatMap((c) => [
+      [
+        ...calls,
+        { fn: 'api', action: 'secretsmanager:GetSecretValue' },
+        { fn: 'stream', action: 'secretsmanager:GetSecretValue' },
+      ].flatMap((c) => [
         `${c.fn} ${c.action}`,
         ...(c.action === 's3:PutObject' ? [`${c.fn} kms:GenerateDataKey`] : []),
         ...(c.action === 's3:GetObject' ? [`${c.fn} kms:Decrypt`] : []),
@@ -333,7 +469,10 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
     const unexplained = granted.filter((g) => !needed.has(g) && !grantedWithoutACall[g]);
     expect(unexplained, 'grant removed, or add the reason to grantedWithoutACall').toEqual([]);
     // The reasons are the report: `grantedWithoutACall` above, kept current both ways.
-    for (const reason of Object.keys(grantedWithoutACall).filter((g) => !g.includes('#') && !g.includes('secretsmanager'))) expect(granted, `stale reason: ${reason}`).toContain(reason);
+    for (const reason of Object.keys(grantedWithoutACall).filter(
+      (g) => !g.includes('#') && !g.includes('secretsmanager'),
+    ))
+      expect(granted, `stale reason: ${reason}`).toContain(reason);
   });
 });
 
@@ -341,7 +480,14 @@ describe('the simulator', () => {
   it('refuses what AWS refuses: the key policy of the first session locked the deployer out', async () => {
     const adminOnly = {
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${mockAccount}:root` }, Action: ['kms:Create*', 'kms:Describe*', 'kms:Put*'], Resource: '*' }],
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:aws:iam::${mockAccount}:root` },
+          Action: ['kms:Create*', 'kms:Describe*', 'kms:Put*'],
+          Resource: '*',
+        },
+      ],
     };
     const outcome = await simulate({
       principal: `arn:aws:iam::${mockAccount}:role/deployer`,
@@ -355,7 +501,23 @@ describe('the simulator', () => {
   });
 
   it('refuses a ListStreams grant on a stream ARN, as the first session wrote it', async () => {
-    const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'dynamodb:ListStreams', Resource: `arn:aws:dynamodb:eu-west-1:${mockAccount}:table/t/stream/*` }] };
-    expect(await simulate({ principal: `arn:aws:iam::${mockAccount}:role/stream`, identityPolicy: policy, action: 'dynamodb:ListStreams', resource: '*' })).not.toBe('Allowed');
+    const policy = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: 'dynamodb:ListStreams',
+          Resource: `arn:aws:dynamodb:eu-west-1:${mockAccount}:table/t/stream/*`,
+        },
+      ],
+    };
+    expect(
+      await simulate({
+        principal: `arn:aws:iam::${mockAccount}:role/stream`,
+        identityPolicy: policy,
+        action: 'dynamodb:ListStreams',
+        resource: '*',
+      }),
+    ).not.toBe('Allowed');
   });
 });

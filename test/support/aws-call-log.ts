@@ -43,7 +43,12 @@ export function recordedAwsCalls(): AwsCall[] {
   } catch {
     return [];
   }
-  return files.flatMap((f) => readFileSync(`${awsCallLog}${f}`, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as AwsCall));
+  return files.flatMap((f) =>
+    readFileSync(`${awsCallLog}${f}`, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as AwsCall),
+  );
 }
 
 const seen = new Set<string>();
@@ -96,10 +101,16 @@ const dynamoActions: Record<string, (input: Input) => Array<[string, AwsCall['re
   TransactWriteItemsCommand: (i) =>
     (i.TransactItems as Input[]).map((item) => {
       const [kind] = Object.keys(item);
-      const action = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem' }[kind as 'Put'];
+      const action = {
+        Put: 'PutItem',
+        Update: 'UpdateItem',
+        Delete: 'DeleteItem',
+        ConditionCheck: 'ConditionCheckItem',
+      }[kind as 'Put'];
       return [`dynamodb:${action}`, { kind: 'table' }] as [string, AwsCall['resource']];
     }),
-  TransactGetItemsCommand: (i) => (i.TransactItems as Input[]).map(() => ['dynamodb:GetItem', { kind: 'table' }] as [string, AwsCall['resource']]),
+  TransactGetItemsCommand: (i) =>
+    (i.TransactItems as Input[]).map(() => ['dynamodb:GetItem', { kind: 'table' }] as [string, AwsCall['resource']]),
 };
 
 /** Records each command a client sends, mapped to the IAM actions AWS authorizes for it. */
@@ -108,17 +119,24 @@ export function recordAwsCalls(client: Middlewared, names: LocalNames) {
   const add = client.middlewareStack.add as (mw: unknown, options: { step: 'initialize'; name: string }) => void;
   add.call(
     client.middlewareStack,
-    (next: (args: { input: Input }) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: Input }) => {
-      // Only the runtime's calls: a test's own set-up runs outside any function.
-      const fn = currentFunction.getStore();
-      if (fn) for (const [action, resource] of mapCommand(context.commandName ?? '', args.input, bucketOf)) recordAs(fn, action, resource);
-      return next(args);
-    },
+    (next: (args: { input: Input }) => Promise<unknown>, context: { commandName?: string }) =>
+      async (args: { input: Input }) => {
+        // Only the runtime's calls: a test's own set-up runs outside any function.
+        const fn = currentFunction.getStore();
+        if (fn)
+          for (const [action, resource] of mapCommand(context.commandName ?? '', args.input, bucketOf))
+            recordAs(fn, action, resource);
+        return next(args);
+      },
     { step: 'initialize', name: 'recordAwsCalls' },
   );
 }
 
-function mapCommand(command: string, input: Input, bucketOf: (name: string) => 'temp' | 'audit'): Array<[string, AwsCall['resource']]> {
+function mapCommand(
+  command: string,
+  input: Input,
+  bucketOf: (name: string) => 'temp' | 'audit',
+): Array<[string, AwsCall['resource']]> {
   const dynamo = dynamoActions[command];
   if (dynamo) return dynamo(input);
   const bucket = input.Bucket ? bucketOf(input.Bucket) : 'temp';
@@ -131,7 +149,10 @@ function mapCommand(command: string, input: Input, bucketOf: (name: string) => '
     case 'DeleteObjectCommand':
       return [['s3:DeleteObject', { kind: 'bucket', bucket, key: input.Key }]];
     case 'DeleteObjectsCommand':
-      return (input.Delete?.Objects ?? []).map((o: Input) => ['s3:DeleteObject', { kind: 'bucket', bucket, key: o.Key }]);
+      return (input.Delete?.Objects ?? []).map((o: Input) => [
+        's3:DeleteObject',
+        { kind: 'bucket', bucket, key: o.Key },
+      ]);
     case 'ListObjectsV2Command':
       return [['s3:ListBucket', { kind: 'bucket', bucket, prefix: input.Prefix }]];
     case 'ConverseCommand':
@@ -142,6 +163,8 @@ function mapCommand(command: string, input: Input, bucketOf: (name: string) => '
     case 'GetSecretValueCommand':
       return [['secretsmanager:GetSecretValue', { kind: 'secret' }]];
     default:
-      throw new Error(`recordAwsCalls: no IAM mapping for ${command}; add one so the least-privilege tests can evaluate it`);
+      throw new Error(
+        `recordAwsCalls: no IAM mapping for ${command}; add one so the least-privilege tests can evaluate it`,
+      );
   }
 }

@@ -46,7 +46,10 @@ export interface StreamedInvocation {
 }
 
 /** Splits the bytes of a streamed HTTP integration response at its first 8 NUL bytes, as API Gateway does. */
-export function parseIntegrationResponse(bytes: Buffer): { prelude: StreamedInvocation['prelude']; bodyOffset: number } {
+export function parseIntegrationResponse(bytes: Buffer): {
+  prelude: StreamedInvocation['prelude'];
+  bodyOffset: number;
+} {
   const delimiter = bytes.indexOf(Buffer.alloc(8));
   if (delimiter < 0) throw new Error('No 8-NUL delimiter after the prelude');
   return { prelude: JSON.parse(bytes.subarray(0, delimiter).toString('utf8')), bodyOffset: delimiter + 8 };
@@ -84,7 +87,10 @@ export async function invokeStreaming(
         }
       }
     },
-  }) as Writable & { setContentType(type: string): void; _onBeforeFirstWrite?: (write: (chunk: unknown) => void) => void };
+  }) as Writable & {
+    setContentType(type: string): void;
+    _onBeforeFirstWrite?: (write: (chunk: unknown) => void) => void;
+  };
   stream.setContentType = (type) => (contentType = type);
   stream.on('error', () => undefined);
   const write = stream.write.bind(stream) as (chunk: unknown) => boolean;
@@ -95,7 +101,10 @@ export async function invokeStreaming(
     }
     return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof stream.write;
-  await (handler as (e: unknown, s: unknown, c: unknown) => Promise<void>)(event, stream, { awsRequestId: 'lambda-request-1', functionName: 'serenya-chat' });
+  await (handler as (e: unknown, s: unknown, c: unknown) => Promise<void>)(event, stream, {
+    awsRequestId: 'lambda-request-1',
+    functionName: 'serenya-chat',
+  });
   const bytes = Buffer.concat(raw);
   const { prelude, bodyOffset } = parseIntegrationResponse(bytes);
   let offset = 0;

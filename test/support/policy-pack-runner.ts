@@ -83,7 +83,9 @@ export async function startPolicyPack(dir: string, stack: StackContext) {
       if (line) resolve(Number(line[1]));
       else if (stdout.includes('\n')) output += stdout;
     });
-    child.on('exit', (code) => reject(new Error(`the policy pack exited (${code}) before it served:\n${output}${stdout}`)));
+    child.on('exit', (code) =>
+      reject(new Error(`the policy pack exited (${code}) before it served:\n${output}${stdout}`)),
+    );
   });
   const client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   type Unary = (req: unknown, done: (e: Grpc.ServiceError | null, res: unknown) => void) => void;
@@ -101,9 +103,11 @@ export async function startPolicyPack(dir: string, stack: StackContext) {
   await call('configureStack', configureStack);
 
   const struct = (value: Record<string, unknown>) => Struct.fromJavaScript(JSON.parse(JSON.stringify(value)));
-  const options_ = () => new proto.AnalyzerResourceOptions().setCustomtimeouts(new proto.AnalyzerResourceOptions.CustomTimeouts());
+  const options_ = () =>
+    new proto.AnalyzerResourceOptions().setCustomtimeouts(new proto.AnalyzerResourceOptions.CustomTimeouts());
   const provider = (p: EngineResource['provider']) =>
-    p && new proto.AnalyzerProviderResource().setUrn(p.urn).setType(p.type).setName(p.name).setProperties(struct(p.props));
+    p &&
+    new proto.AnalyzerProviderResource().setUrn(p.urn).setType(p.type).setName(p.name).setProperties(struct(p.props));
   // A diagnostic from `Analyze` names no URN: the engine knows which resource it asked about.
   const diagnostics = (res: Analyzer.AnalyzeResponse, urn = ''): Diagnostic[] =>
     res.getDiagnosticsList().map((d) => ({
@@ -144,7 +148,10 @@ export async function startPolicyPack(dir: string, stack: StackContext) {
       const request = new proto.ConfigureAnalyzerRequest();
       for (const policy of policies) {
         const given = file[policy.name];
-        const level = typeof given === 'string' ? given : ((given?.enforcementLevel as EnforcementLevel) ?? policy.enforcementLevel);
+        const level =
+          typeof given === 'string'
+            ? given
+            : ((given?.enforcementLevel as EnforcementLevel) ?? policy.enforcementLevel);
         const schema = Object.entries(policy.configSchema?.properties ?? {});
         const defaults = schema.flatMap(([k, s]) => ('default' in s ? [[k, s.default]] : []));
         const { enforcementLevel: _, ...props } = typeof given === 'object' ? given : {};
@@ -152,7 +159,9 @@ export async function startPolicyPack(dir: string, stack: StackContext) {
         for (const required of policy.configSchema?.required ?? []) {
           if (!(required in properties)) problems.push(`${policy.name}: ${required} is required`);
         }
-        const config = new proto.PolicyConfig().setEnforcementlevel(levels.indexOf(level)).setProperties(struct(properties));
+        const config = new proto.PolicyConfig()
+          .setEnforcementlevel(levels.indexOf(level))
+          .setProperties(struct(properties));
         request.getPolicyconfigMap().set(policy.name, config);
       }
       if (problems.length) throw new Error(`validating policy config: ${problems.sort().join('; ')}`);
@@ -160,7 +169,12 @@ export async function startPolicyPack(dir: string, stack: StackContext) {
     },
     /** `Analyze`: one resource as it registers (its inputs). */
     async analyze(r: EngineResource) {
-      const req = new proto.AnalyzeRequest().setUrn(r.urn).setType(r.type).setName(r.name).setProperties(struct(r.inputs)).setOptions(options_());
+      const req = new proto.AnalyzeRequest()
+        .setUrn(r.urn)
+        .setType(r.type)
+        .setName(r.name)
+        .setProperties(struct(r.inputs))
+        .setOptions(options_());
       if (r.provider) req.setProvider(provider(r.provider));
       return diagnostics(await call('analyze', req), r.urn);
     },
@@ -168,7 +182,11 @@ export async function startPolicyPack(dir: string, stack: StackContext) {
     async analyzeStack(resources: EngineResource[]) {
       const req = new proto.AnalyzeStackRequest().setResourcesList(
         resources.map((r) => {
-          const res = new proto.AnalyzerResource().setUrn(r.urn).setType(r.type).setName(r.name).setProperties(struct(r.outputs));
+          const res = new proto.AnalyzerResource()
+            .setUrn(r.urn)
+            .setType(r.type)
+            .setName(r.name)
+            .setProperties(struct(r.outputs));
           res.setOptions(options_()).setDependenciesList(r.dependencies);
           if (r.provider) res.setProvider(provider(r.provider));
           return res;

@@ -12,7 +12,10 @@ export interface ReadEvent {
  * algorithm), event by event as the bytes arrive. `stopAfter` cancels the body once that many
  * events have been read, as an app that goes away does.
  */
-export async function readEvents(body: ReadableStream<Uint8Array>, options: { stopAfter?: number; onEvent?: (e: ReadEvent) => void } = {}) {
+export async function readEvents(
+  body: ReadableStream<Uint8Array>,
+  options: { stopAfter?: number; onEvent?: (e: ReadEvent) => void } = {},
+) {
   const events: ReadEvent[] = [];
   const parser = createParser({
     onEvent: (message: EventSourceMessage) => {

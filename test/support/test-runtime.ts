@@ -76,24 +76,42 @@ export async function createTestRuntime(
   // (and Bedrock stand-in); the others share the run's s3rver.
   const ownS3 = options.processing ? await startS3Local({ buckets: [] }) : undefined;
   const standIn = options.processing ? await startBedrockStandIn() : undefined;
-  const appleId = options.appleId ? await startAppleIdStandIn({ identityProviderKeyPem: keys.identityProviderKeyPem }) : undefined;
+  const appleId = options.appleId
+    ? await startAppleIdStandIn({ identityProviderKeyPem: keys.identityProviderKeyPem })
+    : undefined;
   const { deps, clients, identityProvider, bedrock } = createLocalDeps({
     config,
-    endpoints: { dynamodb: inject('dynamodbEndpoint'), s3: ownS3?.endpoint ?? inject('s3Endpoint'), bedrock: standIn?.endpoint ?? 'http://127.0.0.1:9' },
+    endpoints: {
+      dynamodb: inject('dynamodbEndpoint'),
+      s3: ownS3?.endpoint ?? inject('s3Endpoint'),
+      bedrock: standIn?.endpoint ?? 'http://127.0.0.1:9',
+    },
     keys,
     logger,
     clock,
     appStoreRoots: options.appStoreRoots,
     appleId: appleId && { url: appleId.url, key: appleId.key },
   });
-  recordCallsOf(deps, [clients.dynamoClient, clients.s3, bedrock], { table: config.usersTable, tempBucket: config.tempBucket, auditBucket: config.auditBucket });
+  recordCallsOf(deps, [clients.dynamoClient, clients.s3, bedrock], {
+    table: config.usersTable,
+    tempBucket: config.tempBucket,
+    auditBucket: config.auditBucket,
+  });
   await ensureUsersTable(clients.dynamoClient, config.usersTable);
-  for (const Bucket of [config.tempBucket, config.auditBucket]) await clients.s3.send(new CreateBucketCommand({ Bucket }));
+  for (const Bucket of [config.tempBucket, config.auditBucket])
+    await clients.s3.send(new CreateBucketCommand({ Bucket }));
   // The same front door as Lambda and npm start.
   const runtime = createRuntime(deps);
   const { services, app } = runtime;
   const uploads = ownS3
-    ? forwardUploads(ownS3, { bucket: config.tempBucket, region: config.region, handler: (event) => asFunction('worker', () => runtime.uploads(event)), onError: (err) => { throw err; } })
+    ? forwardUploads(ownS3, {
+        bucket: config.tempBucket,
+        region: config.region,
+        handler: (event) => asFunction('worker', () => runtime.uploads(event)),
+        onError: (err) => {
+          throw err;
+        },
+      })
     : undefined;
   const stop = async () => {
     await uploads?.settled();
@@ -121,12 +139,21 @@ export async function createTestRuntime(
   /** A unique Google identity (or the given one). */
   const identity = (who: Partial<LocalIdentity> = {}): LocalIdentity => {
     const n = `${suffix}-${++counter}`;
-    return { sub: `sub-${n}`, email: `user-${n}@example.com`, name: `Test User ${n}`, givenName: 'Test', familyName: `User ${n}`, ...who };
+    return {
+      sub: `sub-${n}`,
+      email: `user-${n}@example.com`,
+      name: `Test User ${n}`,
+      givenName: 'Test',
+      familyName: `User ${n}`,
+      ...who,
+    };
   };
 
   async function onboard(who: LocalIdentity = identity(), provider: 'google' | 'apple' = 'google') {
     const idToken = await identityProvider.mint(provider, who);
-    const res = await request('POST', '/api/v1/auth/oauth-onboarding', { body: { provider, residency: 'IE', idToken, consents, device } });
+    const res = await request('POST', '/api/v1/auth/oauth-onboarding', {
+      body: { provider, residency: 'IE', idToken, consents, device },
+    });
     if (res.status !== 201) throw new Error(`onboarding failed: ${res.status} ${JSON.stringify(res.body)}`);
     return {
       who,
@@ -139,11 +166,32 @@ export async function createTestRuntime(
 
   /** Every item in this file's table, as stored. */
   async function rawItems(): Promise<Record<string, unknown>[]> {
-    const { Items = [] } = await deps.dynamo.send(new ScanCommand({ TableName: config.usersTable, ConsistentRead: true }));
+    const { Items = [] } = await deps.dynamo.send(
+      new ScanCommand({ TableName: config.usersTable, ConsistentRead: true }),
+    );
     return Items;
   }
 
-  return { app, runtime, deps, services, bedrock, clients, config, keys, clock, identityProvider, standIn, appleId, uploads, request, identity, onboard, rawItems, stop };
+  return {
+    app,
+    runtime,
+    deps,
+    services,
+    bedrock,
+    clients,
+    config,
+    keys,
+    clock,
+    identityProvider,
+    standIn,
+    appleId,
+    uploads,
+    request,
+    identity,
+    onboard,
+    rawItems,
+    stop,
+  };
 }
 
 export type TestRuntime = Awaited<ReturnType<typeof createTestRuntime>>;
@@ -152,7 +200,11 @@ export type TestRuntime = Awaited<ReturnType<typeof createTestRuntime>>;
  * Records the AWS calls the runtime makes (see `aws-calls.ts`): at the SDK clients, and at the
  * offline key services for the KMS calls the AWS keyring and signer would make in their place.
  */
-function recordCallsOf(deps: Deps, clients: Parameters<typeof recordAwsCalls>[0][], names: Parameters<typeof recordAwsCalls>[1]) {
+function recordCallsOf(
+  deps: Deps,
+  clients: Parameters<typeof recordAwsCalls>[0][],
+  names: Parameters<typeof recordAwsCalls>[1],
+) {
   for (const client of clients) recordAwsCalls(client, names);
   const { signer, emailMac, pii } = deps;
   deps.signer = {
@@ -162,8 +214,16 @@ function recordCallsOf(deps: Deps, clients: Parameters<typeof recordAwsCalls>[0]
   };
   deps.emailMac = { mac: (email) => (record('kms:GenerateMac', { kind: 'key', key: 'mac' }), emailMac.mac(email)) };
   // With the part of the encryption context that says what a message holds (KMS conditions read it).
-  const sealed = (attribute: string) => ({ kind: 'key' as const, key: 'data' as const, context: { [piiEncryptionContext.attribute]: attribute } });
-  const profileRecord = { kind: 'key' as const, key: 'data' as const, context: { [piiEncryptionContext.format]: profileRecordFormat } };
+  const sealed = (attribute: string) => ({
+    kind: 'key' as const,
+    key: 'data' as const,
+    context: { [piiEncryptionContext.attribute]: attribute },
+  });
+  const profileRecord = {
+    kind: 'key' as const,
+    key: 'data' as const,
+    context: { [piiEncryptionContext.format]: profileRecordFormat },
+  };
   deps.pii = {
     seal: (...args) => (record('kms:GenerateDataKey', sealed(args[1])), pii.seal(...args)),
     open: (...args) => (record('kms:Decrypt', sealed(args[1])), pii.open(...args)),

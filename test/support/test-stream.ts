@@ -9,7 +9,11 @@ import type { TestRuntime } from './test-runtime';
 export function startTestStream(t: TestRuntime) {
   return startStreamPoller({
     dynamo: t.clients.dynamoClient,
-    streams: new DynamoDBStreamsClient({ endpoint: inject('dynamodbEndpoint'), region: t.config.region, credentials: localCredentials }),
+    streams: new DynamoDBStreamsClient({
+      endpoint: inject('dynamodbEndpoint'),
+      region: t.config.region,
+      credentials: localCredentials,
+    }),
     table: t.config.usersTable,
     region: t.config.region,
     handler: (event) => asFunction('stream', () => t.runtime.streamBatches(event)),

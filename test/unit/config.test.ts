@@ -8,7 +8,9 @@ import { deployedAppEnv, deployedKeyEnv } from '../../local/fixtures/deployed-en
 const valid = {
   ...deployedAppEnv,
   [envVars.googleClientIds]: 'a.apps.googleusercontent.com, b.apps.googleusercontent.com',
-  [envVars.zoneDirectory]: JSON.stringify({ us: { issuer: 'https://api.us.serenya.health', homeApi: 'https://api.us.serenya.health' } }),
+  [envVars.zoneDirectory]: JSON.stringify({
+    us: { issuer: 'https://api.us.serenya.health', homeApi: 'https://api.us.serenya.health' },
+  }),
 };
 const errorOf = (fn: () => unknown) => {
   try {
@@ -28,7 +30,14 @@ describe('configuration from the environment', () => {
   });
 
   it('names every bad or missing variable in one message', () => {
-    const err = errorOf(() => parseAppConfig({ ...valid, [envVars.zone]: 'mars', [envVars.usersTable]: undefined, [envVars.issuer]: 'http://example.com' }));
+    const err = errorOf(() =>
+      parseAppConfig({
+        ...valid,
+        [envVars.zone]: 'mars',
+        [envVars.usersTable]: undefined,
+        [envVars.issuer]: 'http://example.com',
+      }),
+    );
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.problems).toHaveLength(3);
     expect(err.message).toContain(`${envVars.zone} must be`);
@@ -39,7 +48,14 @@ describe('configuration from the environment', () => {
   it.each([
     ['a zone directory that is not JSON', { [envVars.zoneDirectory]: '{nope' }],
     ['a zone directory entry without homeApi', { [envVars.zoneDirectory]: '{"us":{"issuer":"https://x.test"}}' }],
-    ['a zone directory naming this zone’s own issuer', { [envVars.zoneDirectory]: JSON.stringify({ eu: { issuer: valid[envVars.issuer], homeApi: valid[envVars.homeApi] } }) }],
+    [
+      'a zone directory naming this zone’s own issuer',
+      {
+        [envVars.zoneDirectory]: JSON.stringify({
+          eu: { issuer: valid[envVars.issuer], homeApi: valid[envVars.homeApi] },
+        }),
+      },
+    ],
     ['no sign-in provider at all', { [envVars.googleClientIds]: '' }],
     ['a region that is not one', { [envVars.region]: 'europe' }],
     ['a global inference profile', { [envVars.modelId]: 'global.anthropic.claude-haiku-4-5-20251001-v1:0' }],
@@ -51,15 +67,23 @@ describe('configuration from the environment', () => {
 
   it('needs the KMS key ARNs in Lambda, and names them when they are missing', () => {
     const err = errorOf(() => parseLambdaConfig(valid));
-    for (const name of [envVars.dataKeyArn, envVars.signingKeyArn, envVars.emailMacKeyArn]) expect(err.message).toContain(name);
-    const ok = parseLambdaConfig({ ...valid, ...deployedKeyEnv, [envVars.emailMacKeyArn]: 'arn:aws:kms:eu-west-1:123456789012:alias/serenya-email-mac' });
+    for (const name of [envVars.dataKeyArn, envVars.signingKeyArn, envVars.emailMacKeyArn])
+      expect(err.message).toContain(name);
+    const ok = parseLambdaConfig({
+      ...valid,
+      ...deployedKeyEnv,
+      [envVars.emailMacKeyArn]: 'arn:aws:kms:eu-west-1:123456789012:alias/serenya-email-mac',
+    });
     expect(ok.keys.dataKeyArn).toContain('mrk-1234');
   });
 
   it('reads the quotas as one value, each quota defaulting to the contract', () => {
     const defaults = parseAppConfig(valid).quotas;
     expect(defaults.concurrentJobs).toBe(quotaSettings.concurrentJobs.default);
-    expect(defaults.daily.chat).toEqual({ free: quotaSettings.dailyChatFree.default, premium: quotaSettings.dailyChatPremium.default });
+    expect(defaults.daily.chat).toEqual({
+      free: quotaSettings.dailyChatFree.default,
+      premium: quotaSettings.dailyChatPremium.default,
+    });
     const changed = parseAppConfig({ ...valid, [envVars.quotas]: JSON.stringify({ dailyChatFree: 7 }) }).quotas;
     expect(changed.daily.chat).toEqual({ free: 7, premium: quotaSettings.dailyChatPremium.default });
     expect(changed.daily.doctor_report.free).toBe(0);

@@ -11,7 +11,11 @@ import { withDeployValues } from '../../policy/stack-snapshot';
 import { stackFileConfig } from '../../policy/stack-yaml';
 
 /** A stack that records what the orchestration asked of it, failing where told. */
-function fakeStack(name: string, calls: string[], fail: { at?: 'preflight' | 'preview' | 'up' | 'drift'; drifted?: number } = {}): ZoneStack {
+function fakeStack(
+  name: string,
+  calls: string[],
+  fail: { at?: 'preflight' | 'preview' | 'up' | 'drift'; drifted?: number } = {},
+): ZoneStack {
   const step = (what: 'preview' | 'up' | 'drift', result: StepResult) => async () => {
     calls.push(`${name} ${what}`);
     if (fail.at === what) throw new Error(`${what} of ${name} failed`);
@@ -26,14 +30,21 @@ function fakeStack(name: string, calls: string[], fail: { at?: 'preflight' | 'pr
     },
     preview: step('preview', { changes: 2, policyViolations: 0 }),
     up: step('up', { changes: 2, policyViolations: 0 }),
-    drift: step('drift', { changes: fail.drifted ?? 0, policyViolations: 0, drifted: fail.drifted ? ['serenya-users-table'] : [] }),
+    drift: step('drift', {
+      changes: fail.drifted ?? 0,
+      policyViolations: 0,
+      drifted: fail.drifted ? ['serenya-users-table'] : [],
+    }),
   };
 }
 
 describe('npm run deploy', () => {
   it('goes dev → prod-eu → prod-us, preflight and a preview before every up', async () => {
     const calls: string[] = [];
-    const { rows, exitCode } = await orchestrate('up', ['dev', 'prod-eu', 'prod-us'].map((n) => fakeStack(n, calls)));
+    const { rows, exitCode } = await orchestrate(
+      'up',
+      ['dev', 'prod-eu', 'prod-us'].map((n) => fakeStack(n, calls)),
+    );
     expect(calls).toEqual(['dev', 'prod-eu', 'prod-us'].flatMap((n) => [`${n} preflight`, `${n} preview`, `${n} up`]));
     expect(rows.map((r) => r.result)).toEqual(['ok', 'ok', 'ok']);
     expect(exitCode).toBe(0);
@@ -46,7 +57,11 @@ describe('npm run deploy', () => {
     const { rows, exitCode } = await orchestrate('up', stacks, (l) => progress.push(l));
     expect(exitCode).toBe(1);
     expect(calls.filter((c) => c.startsWith('prod-us'))).toEqual([]);
-    expect(rows.map((r) => [r.stack, r.result])).toEqual([['dev', 'ok'], ['prod-eu', 'failed'], ['prod-us', 'skipped']]);
+    expect(rows.map((r) => [r.stack, r.result])).toEqual([
+      ['dev', 'ok'],
+      ['prod-eu', 'failed'],
+      ['prod-us', 'skipped'],
+    ]);
     expect(rows[1]!.error).toBe('up of prod-eu failed');
     expect(progress).toContain('prod-eu: FAILED — up of prod-eu failed');
     const table = summaryTable('up', rows);
@@ -71,7 +86,11 @@ describe('npm run deploy', () => {
   it('reports drift per stack, with exit code 3', async () => {
     const calls: string[] = [];
     const progress: string[] = [];
-    const { rows, exitCode } = await orchestrate('drift', [fakeStack('dev', calls), fakeStack('prod-eu', calls, { drifted: 1 })], (l) => progress.push(l));
+    const { rows, exitCode } = await orchestrate(
+      'drift',
+      [fakeStack('dev', calls), fakeStack('prod-eu', calls, { drifted: 1 })],
+      (l) => progress.push(l),
+    );
     expect(calls).toEqual(['dev drift', 'prod-eu drift']);
     expect(rows.map((r) => r.changes)).toEqual([0, 1]);
     expect(progress).toContain('prod-eu: drifted: serenya-users-table');
@@ -83,26 +102,42 @@ describe('npm run deploy', () => {
     expect(parseDeployArgs(['--', 'up', '--all'])).toEqual({ command: 'up', stacks: ['dev', 'prod-eu', 'prod-us'] });
     expect(parseDeployArgs(['preview', '--stack', 'prod-eu'])).toEqual({ command: 'preview', stacks: ['prod-eu'] });
     expect(parseDeployArgs(['up'])).toEqual({ error: 'name one stack with --stack, or --all' });
-    expect(parseDeployArgs(['up', '--all', '--stack', 'dev'])).toEqual({ error: 'name one stack with --stack, or --all' });
+    expect(parseDeployArgs(['up', '--all', '--stack', 'dev'])).toEqual({
+      error: 'name one stack with --stack, or --all',
+    });
     expect(parseDeployArgs(['destroy', '--all'])).toMatchObject({ error: expect.stringContaining('name a command') });
-    expect(parseDeployArgs(['up', '--stack', 'prod-ap'])).toMatchObject({ error: expect.stringContaining('unknown stack prod-ap') });
+    expect(parseDeployArgs(['up', '--stack', 'prod-ap'])).toMatchObject({
+      error: expect.stringContaining('unknown stack prod-ap'),
+    });
   });
 });
 
 describe('the release after pulumi up', () => {
   const lambda = mockClient(LambdaClient);
   const codedeploy = mockClient(CodeDeployClient);
-  const target = { functionName: 'serenya-prod-eu-api', alias: 'live', version: '8', application: 'app', deploymentGroup: 'serenya-prod-eu-api-live' };
+  const target = {
+    functionName: 'serenya-prod-eu-api',
+    alias: 'live',
+    version: '8',
+    application: 'app',
+    deploymentGroup: 'serenya-prod-eu-api-live',
+  };
   beforeEach(() => {
     lambda.reset();
     codedeploy.reset();
   });
-  const clients = () => ({ lambda: new LambdaClient({ region: 'eu-west-1' }), codedeploy: new CodeDeployClient({ region: 'eu-west-1' }) });
+  const clients = () => ({
+    lambda: new LambdaClient({ region: 'eu-west-1' }),
+    codedeploy: new CodeDeployClient({ region: 'eu-west-1' }),
+  });
 
   it('shifts the alias from its version to the new one through CodeDeploy', async () => {
     lambda.on(GetAliasCommand).resolves({ FunctionVersion: '7' });
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-1' });
-    codedeploy.on(GetDeploymentCommand).resolvesOnce({ deploymentInfo: { status: 'InProgress' } }).resolves({ deploymentInfo: { status: 'Succeeded' } });
+    codedeploy
+      .on(GetDeploymentCommand)
+      .resolvesOnce({ deploymentInfo: { status: 'InProgress' } })
+      .resolves({ deploymentInfo: { status: 'Succeeded' } });
     const progress: string[] = [];
     expect(await release([target], clients(), { pollMs: 1, progress: (l) => progress.push(l) })).toBe(1);
     // While CodeDeploy shifts traffic, each poll says so.
@@ -129,8 +164,14 @@ describe('the release after pulumi up', () => {
   it('fails the deploy when an alarm stopped the release, saying it was rolled back', async () => {
     lambda.on(GetAliasCommand).resolves({ FunctionVersion: '7' });
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-2' });
-    codedeploy.on(GetDeploymentCommand).resolves({ deploymentInfo: { status: 'Stopped', errorInformation: { message: 'alarm serenya-api-5xx fired' } } });
-    await expect(release([target], clients(), { pollMs: 1 })).rejects.toThrow('release of serenya-prod-eu-api stopped and was rolled back to version 7 (alarm serenya-api-5xx fired)');
+    codedeploy
+      .on(GetDeploymentCommand)
+      .resolves({
+        deploymentInfo: { status: 'Stopped', errorInformation: { message: 'alarm serenya-api-5xx fired' } },
+      });
+    await expect(release([target], clients(), { pollMs: 1 })).rejects.toThrow(
+      'release of serenya-prod-eu-api stopped and was rolled back to version 7 (alarm serenya-api-5xx fired)',
+    );
   });
 });
 
@@ -141,8 +182,24 @@ describe('drift on the Automation API', () => {
     urn: urn(name),
     type: 'aws:dynamodb/table:Table',
     provider: 'aws',
-    old: { type: 'aws:dynamodb/table:Table', urn: urn(name), id: name, parent: '', provider: 'aws', inputs: {}, outputs: {} },
-    new: { type: 'aws:dynamodb/table:Table', urn: urn(name), id: name, parent: '', provider: 'aws', inputs: {}, outputs: {} },
+    old: {
+      type: 'aws:dynamodb/table:Table',
+      urn: urn(name),
+      id: name,
+      parent: '',
+      provider: 'aws',
+      inputs: {},
+      outputs: {},
+    },
+    new: {
+      type: 'aws:dynamodb/table:Table',
+      urn: urn(name),
+      id: name,
+      parent: '',
+      provider: 'aws',
+      inputs: {},
+      outputs: {},
+    },
     ...change,
   });
   const unchanged = Array.from({ length: 40 }, (_, i) => step(`serenya-resource-${i}`));
@@ -161,15 +218,29 @@ describe('drift on the Automation API', () => {
     },
     async refresh(opts?: { onEvent?: (e: EngineEvent) => void }) {
       events.forEach((e) => opts?.onEvent?.(e));
-      return { stdout: '', stderr: '', summary: { kind: 'update', result: 'succeeded', resourceChanges: { create: 42 } } };
+      return {
+        stdout: '',
+        stderr: '',
+        summary: { kind: 'update', result: 'succeeded', resourceChanges: { create: 42 } },
+      };
     },
   } as unknown as PulumiStack;
   const config = stackFileConfig('dev', (c) => withDeployValues('dev', c));
   const pulumiVersions = { pulumiCliVersion: async () => '3.300.0', pulumiSdkVersion: '3.270.0' };
 
   it('counts and names only what changed outside Pulumi, from a preview of the refresh', async () => {
-    const result = await automationStack('dev', config, pulumiVersions, () => {}, async () => stack).drift();
-    expect(result).toEqual({ changes: 2, policyViolations: 0, drifted: ['serenya-users-table', 'serenya-stream-failures'] });
+    const result = await automationStack(
+      'dev',
+      config,
+      pulumiVersions,
+      () => {},
+      async () => stack,
+    ).drift();
+    expect(result).toEqual({
+      changes: 2,
+      policyViolations: 0,
+      drifted: ['serenya-users-table', 'serenya-stream-failures'],
+    });
   });
 
   it('prints each policy finding of a preview, not only their count', async () => {
@@ -195,7 +266,13 @@ describe('drift on the Automation API', () => {
       },
     } as unknown as PulumiStack;
     const progress: string[] = [];
-    const result = await automationStack('dev', config, pulumiVersions, (l) => progress.push(l), async () => previewing).preview();
+    const result = await automationStack(
+      'dev',
+      config,
+      pulumiVersions,
+      (l) => progress.push(l),
+      async () => previewing,
+    ).preview();
     expect(result).toEqual({ changes: 3, policyViolations: 1 });
     expect(progress).toEqual([
       'Previewing update (dev)',
@@ -206,11 +283,19 @@ describe('drift on the Automation API', () => {
   it('exits 0 on a stack nothing changed since `up`', async () => {
     const quiet = {
       async previewRefresh(opts?: { onEvent?: (e: EngineEvent) => void }) {
-        unchanged.forEach((metadata, i) => opts?.onEvent?.({ sequence: i, timestamp: 0, resOutputsEvent: { metadata } }));
+        unchanged.forEach((metadata, i) =>
+          opts?.onEvent?.({ sequence: i, timestamp: 0, resOutputsEvent: { metadata } }),
+        );
         return { stdout: '', stderr: '', changeSummary: { same: 40 } };
       },
     } as unknown as PulumiStack;
-    const zone = automationStack('dev', config, pulumiVersions, () => {}, async () => quiet);
+    const zone = automationStack(
+      'dev',
+      config,
+      pulumiVersions,
+      () => {},
+      async () => quiet,
+    );
     const { rows, exitCode } = await orchestrate('drift', [zone]);
     expect(rows[0]!.changes).toBe(0);
     expect(exitCode).toBe(0);

@@ -24,7 +24,11 @@ describe('classifyEvent', () => {
 });
 
 describe('the dispatcher', () => {
-  const handlers = () => ({ http: vi.fn(async () => 'http'), stream: vi.fn(async () => 'stream'), s3: vi.fn(async () => 's3') });
+  const handlers = () => ({
+    http: vi.fn(async () => 'http'),
+    stream: vi.fn(async () => 'stream'),
+    s3: vi.fn(async () => 's3'),
+  });
   const logger = createLogger('dev');
 
   it('hands each event to its own handler', async () => {
@@ -40,7 +44,9 @@ describe('the dispatcher', () => {
     const { s3: _, ...withoutWorker } = handlers();
     // Captured: the refusal is logged, and a passing run prints nothing.
     const logs = await captureOutput(() =>
-      expect(createDispatcher(withoutWorker, logger)(s3Event, {} as never)).rejects.toBeInstanceOf(UnsupportedEventError),
+      expect(createDispatcher(withoutWorker, logger)(s3Event, {} as never)).rejects.toBeInstanceOf(
+        UnsupportedEventError,
+      ),
     );
     expect(logs).toContain('unsupported event');
   });
@@ -49,7 +55,9 @@ describe('the dispatcher', () => {
     const dispatch = createDispatcher(handlers(), logger);
     let rejection: unknown;
     const logs = await captureOutput(async () => {
-      rejection = await dispatch({ patientName: 'Secret Value', nested: { diagnosis: 'x' } }, {} as never).catch((e) => e);
+      rejection = await dispatch({ patientName: 'Secret Value', nested: { diagnosis: 'x' } }, {} as never).catch(
+        (e) => e,
+      );
     });
     expect(rejection).toBeInstanceOf(UnsupportedEventError);
     expect(logs).toContain('unsupported event');

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { envVars, functionEnvironment, lambdaEnvVars, optionalEnvVars, type EnvVar, type FunctionEnvironment } from '../../contract';
+import {
+  envVars,
+  functionEnvironment,
+  lambdaEnvVars,
+  optionalEnvVars,
+  type EnvVar,
+  type FunctionEnvironment,
+} from '../../contract';
 import { parseLambdaConfig } from '../../handlers/core/config';
 import { deployedAppEnv, deployedKeyEnv } from '../../local/fixtures/deployed-env';
 
@@ -10,7 +17,9 @@ import { deployedAppEnv, deployedKeyEnv } from '../../local/fixtures/deployed-en
  * nothing the contract lets a stack leave out.
  */
 const keyOf = Object.fromEntries(Object.entries(envVars).map(([key, name]) => [name, key])) as Record<string, EnvVar>;
-const deployed = Object.fromEntries(Object.entries({ ...deployedAppEnv, ...deployedKeyEnv }).map(([name, value]) => [keyOf[name]!, value]));
+const deployed = Object.fromEntries(
+  Object.entries({ ...deployedAppEnv, ...deployedKeyEnv }).map(([name, value]) => [keyOf[name]!, value]),
+);
 
 const everything: FunctionEnvironment<string> = {
   zone: deployed.zone!,
@@ -49,7 +58,9 @@ describe('the functions’ environment contract', () => {
   });
 
   it('starts the runtime with only what the contract requires: the optional variables are optional there too', () => {
-    const required = Object.fromEntries(Object.entries(everything).filter(([key]) => !(optionalEnvVars as readonly string[]).includes(key))) as FunctionEnvironment<string>;
+    const required = Object.fromEntries(
+      Object.entries(everything).filter(([key]) => !(optionalEnvVars as readonly string[]).includes(key)),
+    ) as FunctionEnvironment<string>;
     expect(Object.keys(required)).not.toContain('appleBundleId');
     expect(() => parseLambdaConfig(asLambdaRunsIt(functionEnvironment(required)))).not.toThrow();
   });
@@ -58,7 +69,9 @@ describe('the functions’ environment contract', () => {
     // @ts-expect-error Lambda sets AWS_REGION itself: a stack that sets it does not compile
     const withRegion: FunctionEnvironment<string> = { ...everything, region: 'eu-west-1' };
     expect(functionEnvironment(withRegion)[envVars[lambdaEnvVars[0]]]).toBe('eu-west-1');
-    expect(Object.keys(functionEnvironment({ ...everything, appleSignInSecretArn: undefined }))).not.toContain(envVars.appleSignInSecretArn);
+    expect(Object.keys(functionEnvironment({ ...everything, appleSignInSecretArn: undefined }))).not.toContain(
+      envVars.appleSignInSecretArn,
+    );
   });
 
   it('does not compile a stack that leaves out or misspells a variable', () => {

@@ -22,7 +22,12 @@ beforeAll(async () => {
       req.on('end', () => {
         const form = new URLSearchParams(body);
         const [h, c, s] = (form.get('assertion') ?? '').split('.');
-        const signed = verify('RSA-SHA256', Buffer.from(`${h}.${c}`), createPublicKey(privateKey), Buffer.from(s ?? '', 'base64url'));
+        const signed = verify(
+          'RSA-SHA256',
+          Buffer.from(`${h}.${c}`),
+          createPublicKey(privateKey),
+          Buffer.from(s ?? '', 'base64url'),
+        );
         const decode = (part?: string) => JSON.parse(Buffer.from(part ?? '', 'base64url').toString());
         assertions.push({ header: decode(h), claims: decode(c), signed, grant: form.get('grant_type') });
         res.writeHead(signed ? 200 : 401, { 'content-type': 'application/json' });
@@ -38,12 +43,25 @@ beforeAll(async () => {
       req.on('end', () => {
         secretReads++;
         res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-        res.end(JSON.stringify({ ARN: secretArn, SecretString: JSON.stringify({ client_email: 'play@serenya.iam.gserviceaccount.com', private_key: privatePem, token_uri: tokenUri }) }));
+        res.end(
+          JSON.stringify({
+            ARN: secretArn,
+            SecretString: JSON.stringify({
+              client_email: 'play@serenya.iam.gserviceaccount.com',
+              private_key: privatePem,
+              token_uri: tokenUri,
+            }),
+          }),
+        );
       });
     }),
   );
   servers.push(google.close, secrets.close);
-  Object.assign(process.env, { AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url, AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test' });
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+  });
 });
 afterAll(async () => {
   for (const close of servers) await close();
@@ -60,7 +78,11 @@ describe('Play Developer API access tokens from a service-account key in Secrets
       signed: true,
       grant: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
       header: { alg: 'RS256', typ: 'JWT' },
-      claims: { iss: 'play@serenya.iam.gserviceaccount.com', scope: 'https://www.googleapis.com/auth/androidpublisher', aud: tokenUri },
+      claims: {
+        iss: 'play@serenya.iam.gserviceaccount.com',
+        scope: 'https://www.googleapis.com/auth/androidpublisher',
+        aud: tokenUri,
+      },
     });
     expect(assertions[0]!.claims.exp - assertions[0]!.claims.iat).toBe(3600);
 

@@ -59,7 +59,10 @@ describe('the KMS stand-in (the Lambda bundle, through the real SDK)', () => {
   /** The error KMS answers with (HTTP 400), as the SDK hands it to the runtime. */
   const refusal = async (request: Promise<unknown>) => {
     type KmsError = { name: string; message: string; $metadata: { httpStatusCode?: number } };
-    const err = await request.then(() => undefined, (e: unknown) => e as KmsError);
+    const err = await request.then(
+      () => undefined,
+      (e: unknown) => e as KmsError,
+    );
     expect(err, 'KMS refuses this request').toBeDefined();
     expect(err!.$metadata.httpStatusCode).toBe(400);
     return { name: err!.name, message: err!.message };

@@ -21,11 +21,17 @@ describe('readable local logs', () => {
   });
 
   it('print any other log line by its message and fields', () => {
-    const line = JSON.stringify({ level: 'WARN', message: 'stream poll failed', timestamp: '2026-11-30T06:00:00.000Z', errorName: 'TimeoutError' });
+    const line = JSON.stringify({
+      level: 'WARN',
+      message: 'stream poll failed',
+      timestamp: '2026-11-30T06:00:00.000Z',
+      errorName: 'TimeoutError',
+    });
     expect(readableLogLine(line)).toBe('06:00:00 WARN  stream poll failed  errorName=TimeoutError');
   });
 
   it('leave what is not one of the runtime’s lines as it is', () => {
-    for (const line of ['Starting the Serenya platform offline…', '{not json', '{"a":1}']) expect(readableLogLine(line)).toBe(line);
+    for (const line of ['Starting the Serenya platform offline…', '{not json', '{"a":1}'])
+      expect(readableLogLine(line)).toBe(line);
   });
 });

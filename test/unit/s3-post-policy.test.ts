@@ -134,7 +134,10 @@ describe('the offline S3 checks a presigned POST as S3 does', () => {
 
   it('refuses an unsigned form (the buckets are private) and fields before the file over 20 KB', async () => {
     const { url, fields } = await presign(10);
-    const unsigned = await post(url, [['key', fields.key!], ['file', bytes(10)]]);
+    const unsigned = await post(url, [
+      ['key', fields.key!],
+      ['file', bytes(10)],
+    ]);
     expect(unsigned).toMatchObject({ status: 403, code: 'AccessDenied' });
     const padding: Part = ['x-ignore-padding', 'x'.repeat(postLimits.preDataBytes)];
     const padded = await post(url, asParts(fields, bytes(10), [padding]));

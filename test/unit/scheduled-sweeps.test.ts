@@ -32,7 +32,12 @@ describe('the offline sweep schedule', () => {
     expect(overlapped).toBe(false);
     expect(inFlight).toBe(0);
     for (const event of events) expect(classifyEvent(event)).toBe('schedule');
-    expect(events[0]).toMatchObject({ source: 'aws.events', 'detail-type': 'Scheduled Event', region: 'eu-west-1', detail: {} });
+    expect(events[0]).toMatchObject({
+      source: 'aws.events',
+      'detail-type': 'Scheduled Event',
+      region: 'eu-west-1',
+      detail: {},
+    });
     expect(events[0]!.time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
   });
 

@@ -66,7 +66,10 @@ const roleJobs: Record<CiRoleKind, { job: string; environment: string; stacks: (
   deploy: {
     job: 'up',
     environment: '${{ inputs.stack }}',
-    stacks: () => Object.values(workflow('deploy.yml').jobs).filter(callsZoneDeploy).map((j) => j.with!.stack!),
+    stacks: () =>
+      Object.values(workflow('deploy.yml').jobs)
+        .filter(callsZoneDeploy)
+        .map((j) => j.with!.stack!),
   },
   preview: {
     job: 'preview',
@@ -88,8 +91,8 @@ describe('the GitHub workflows', () => {
 
   it('would catch a broken workflow (the linter is really running)', async () => {
     const lint = await createLinter();
-    const broken = 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n'
-      + '      - run: echo ${{ github.nope }}\n';
+    const broken =
+      'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n' + '      - run: echo ${{ github.nope }}\n';
     expect(lint(broken, 'x.yml')).not.toEqual([]);
   });
 
@@ -253,7 +256,10 @@ describe('CI roles: one per GitHub environment, trusted by its OIDC subject', ()
       expect(ciMaxSessionDuration(kind)).toBeLessThanOrEqual(maxSessionDurationBounds.max);
       // AWS caps a chained session (a role assuming another) at one hour, shorter than a deploy.
       expect(step.with, kind).not.toHaveProperty('role-chaining');
-      expect(job.steps!.filter((s) => s.uses?.startsWith(credentialAction)), kind).toHaveLength(1);
+      expect(
+        job.steps!.filter((s) => s.uses?.startsWith(credentialAction)),
+        kind,
+      ).toHaveLength(1);
     }
     expect(ciSessionSeconds('deploy')).toBeGreaterThan(3600);
   });
@@ -295,7 +301,10 @@ describe('CI cannot be turned against its roles', () => {
         if (run.startsWith('npm rebuild')) expect(run.split(/\s+/).slice(2).sort(), at).toEqual(rebuilt);
         else expect(run, at).toBe('npm ci --ignore-scripts');
       }
-      expect(steps.filter((s) => s.run?.trim().startsWith('npm rebuild')), at).toHaveLength(1);
+      expect(
+        steps.filter((s) => s.run?.trim().startsWith('npm rebuild')),
+        at,
+      ).toHaveLength(1);
       // The GitHub token that checkout persists in .git/config is a credential too.
       for (const s of steps.filter((s) => s.uses?.startsWith('actions/checkout@'))) {
         expect(s.with?.['persist-credentials'], at).toBe(false);
@@ -322,7 +331,9 @@ describe('CI cannot be turned against its roles', () => {
   it('pin every action by commit SHA with its version, the same everywhere, and the Pulumi CLI by version', () => {
     const pins = new Map<string, string>();
     for (const f of files) {
-      for (const line of read(f).split('\n').filter((l) => /^\s*(- )?uses:/.test(l))) {
+      for (const line of read(f)
+        .split('\n')
+        .filter((l) => /^\s*(- )?uses:/.test(l))) {
         const ref = line.replace(/^\s*(- )?uses:\s*/, '');
         if (ref.startsWith('./')) continue;
         const pinned = /^([\w-]+\/[\w.-]+)@[0-9a-f]{40} # v\d+\.\d+\.\d+$/.exec(ref);

@@ -16,7 +16,13 @@ type Image = Record<string, AttributeValue>;
 
 const str = (image: Image | undefined, name: string) => image?.[name]?.S;
 /** Sign-in bookkeeping; the session's own event records the sign-in. */
-const signInBookkeeping = new Set(['current_device', 'last_signin_at', 'apple_refresh_token', 'apple_client_id', 'device_id']);
+const signInBookkeeping = new Set([
+  'current_device',
+  'last_signin_at',
+  'apple_refresh_token',
+  'apple_client_id',
+  'device_id',
+]);
 
 /**
  * The names of what changed. The personal fields are sealed together as `pii`; the write names the

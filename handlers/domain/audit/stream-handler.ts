@@ -63,7 +63,12 @@ export function createStreamHandler(deps: {
       } catch (err) {
         failures = records.slice(i).map((r) => ({ itemIdentifier: r.dynamodb?.SequenceNumber ?? '' }));
         const errorName = (err as Error).name;
-        deps.logger.error('stream record failed', { eventId: record.eventID, step, errorName, retried: failures.length });
+        deps.logger.error('stream record failed', {
+          eventId: record.eventID,
+          step,
+          errorName,
+          retried: failures.length,
+        });
         break;
       }
       const pending = deps.appleTokens?.pendingOf(record);

@@ -71,7 +71,9 @@ export function createIdempotencyStore(deps: { dynamo: DynamoDBDocumentClient; t
       if (!cancelled) return { kind: 'claimed', attempt };
       const reason = cancelled.reasons.record;
       if (reason !== 'ConditionalCheckFailed' && reason !== 'TransactionConflict') throw cancelled.error;
-      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: key(userId, idempotencyKey), ConsistentRead: true }));
+      const { Item } = await dynamo.send(
+        new GetCommand({ TableName: table, Key: key(userId, idempotencyKey), ConsistentRead: true }),
+      );
       // Gone or expired in between: another attempt is taking the key.
       if (!Item || Item.ttl <= seconds) return { kind: 'in_progress' };
       if (Item.digest !== digest) return { kind: 'mismatch' };

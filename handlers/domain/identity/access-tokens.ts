@@ -37,13 +37,24 @@ const CLOCK_SKEW_SECONDS = 60;
  * canonical base64url (2048-bit RSA: 342 characters, the last one carrying no stray bits), and
  * `iat`/`exp` present, `iat` not in the future, a lifetime no longer than we issue.
  */
-function isOurShape(token: string, header: Record<string, unknown>, payload: Record<string, unknown>, now: number, ttl: number): boolean {
+function isOurShape(
+  token: string,
+  header: Record<string, unknown>,
+  payload: Record<string, unknown>,
+  now: number,
+  ttl: number,
+): boolean {
   const keys = Object.keys(header).sort().join();
   if (keys !== 'alg,kid,typ' || header.alg !== 'RS256' || header.typ !== 'JWT') return false;
   const signature = token.split('.')[2] ?? '';
-  if (!/^[A-Za-z0-9_-]{342}$/.test(signature) || Buffer.from(signature, 'base64url').toString('base64url') !== signature) return false;
+  if (
+    !/^[A-Za-z0-9_-]{342}$/.test(signature) ||
+    Buffer.from(signature, 'base64url').toString('base64url') !== signature
+  )
+    return false;
   const { iat, exp } = payload;
-  if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isInteger(iat) || !Number.isInteger(exp)) return false;
+  if (typeof iat !== 'number' || typeof exp !== 'number' || !Number.isInteger(iat) || !Number.isInteger(exp))
+    return false;
   return iat <= now + CLOCK_SKEW_SECONDS && exp > iat && exp - iat <= ttl;
 }
 
@@ -94,14 +105,21 @@ export function createAccessTokens(config: AppConfig, signer: Signer, clock: Clo
       const homeApi = typeof payload.iss === 'string' ? otherZones.get(payload.iss) : undefined;
       if (homeApi) throw new WrongZoneError(homeApi);
       if (header.kid !== kid) throw new InvalidAccessTokenError(false);
-      if (!isOurShape(token, header, payload, Math.floor(clock.now().getTime() / 1000), config.accessTokenTtlSeconds)) throw new InvalidAccessTokenError(false);
+      if (!isOurShape(token, header, payload, Math.floor(clock.now().getTime() / 1000), config.accessTokenTtlSeconds))
+        throw new InvalidAccessTokenError(false);
       let claims: Record<string, unknown>;
       try {
         claims = verifier.verifySync(token);
       } catch (err) {
         throw new InvalidAccessTokenError(err instanceof JwtExpiredError);
       }
-      if (claims.zone !== config.zone || typeof claims.sub !== 'string' || !uuid.test(claims.sub) || typeof claims.sid !== 'string' || !uuid.test(claims.sid)) {
+      if (
+        claims.zone !== config.zone ||
+        typeof claims.sub !== 'string' ||
+        !uuid.test(claims.sub) ||
+        typeof claims.sid !== 'string' ||
+        !uuid.test(claims.sid)
+      ) {
         throw new InvalidAccessTokenError(false);
       }
       return { userId: claims.sub, sessionId: claims.sid };

@@ -77,7 +77,10 @@ export function createAppleIdClient(options: {
     const iat = Math.floor(options.clock.now().getTime() / 1000);
     const claims = { iss: teamId, iat, exp: iat + 300, aud: appleIssuer, sub: clientId };
     const input = `${b64({ alg: 'ES256', kid: keyId })}.${b64(claims)}`;
-    const signature = sign('sha256', Buffer.from(input), { key: createPrivateKey(privateKey), dsaEncoding: 'ieee-p1363' });
+    const signature = sign('sha256', Buffer.from(input), {
+      key: createPrivateKey(privateKey),
+      dsaEncoding: 'ieee-p1363',
+    });
     return `${input}.${signature.toString('base64url')}`;
   }
 
@@ -104,7 +107,12 @@ export function createAppleIdClient(options: {
   return {
     /** Apple's refresh token for an authorization code the app got at sign-in with Apple, and whose it is. */
     async exchange(code: string, clientId: string): Promise<AppleGrant> {
-      const res = await post('/auth/token', { client_id: clientId, client_secret: await clientSecret(clientId), code, grant_type: 'authorization_code' });
+      const res = await post('/auth/token', {
+        client_id: clientId,
+        client_secret: await clientSecret(clientId),
+        code,
+        grant_type: 'authorization_code',
+      });
       if (res.status === 400) throw new InvalidAuthorizationCodeError('Apple refused the authorization code');
       if (!res.ok) throw new Error(`Apple's token endpoint answered ${res.status}`);
       const { refresh_token, id_token } = (await res.json()) as { refresh_token?: string; id_token?: unknown };
@@ -117,7 +125,12 @@ export function createAppleIdClient(options: {
      * already revoked, so any other answer (a 400 such as `invalid_client`, a 5xx, a timeout) throws.
      */
     async revoke(refreshToken: string, clientId: string): Promise<void> {
-      const res = await post('/auth/revoke', { client_id: clientId, client_secret: await clientSecret(clientId), token: refreshToken, token_type_hint: 'refresh_token' });
+      const res = await post('/auth/revoke', {
+        client_id: clientId,
+        client_secret: await clientSecret(clientId),
+        token: refreshToken,
+        token_type_hint: 'refresh_token',
+      });
       if (res.ok) return;
       const body = (await res.json().catch(() => ({}))) as { error?: unknown };
       const known = typeof body.error === 'string' && appleErrors.has(body.error);
@@ -133,7 +146,9 @@ export function appleKeyFromSecret(region: string, secretArn: string): () => Pro
   let key: Promise<AppleSignInKey> | undefined;
   return () => {
     key ??= import('@aws-sdk/client-secrets-manager').then(async ({ SecretsManagerClient, GetSecretValueCommand }) => {
-      const out = await new SecretsManagerClient({ region, maxAttempts: 3 }).send(new GetSecretValueCommand({ SecretId: secretArn }));
+      const out = await new SecretsManagerClient({ region, maxAttempts: 3 }).send(
+        new GetSecretValueCommand({ SecretId: secretArn }),
+      );
       return JSON.parse(out.SecretString ?? '{}') as AppleSignInKey;
     });
     key.catch(() => (key = undefined));

@@ -184,7 +184,12 @@ export function createAppleTokens(deps: {
       const items: PendingRevocation[] = [];
       const pages = paginateQuery(
         { client: dynamo },
-        { TableName: table, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': pendingPartition }, ConsistentRead: true },
+        {
+          TableName: table,
+          KeyConditionExpression: 'PK = :pk',
+          ExpressionAttributeValues: { ':pk': pendingPartition },
+          ConsistentRead: true,
+        },
       );
       for await (const page of pages) items.push(...(page.Items ?? []).map(pendingOfItem));
       items.sort((a, b) => a.queuedAt.localeCompare(b.queuedAt));

@@ -38,7 +38,10 @@ export class IdProviderUnavailableError extends DomainError {
 
 /** The real issuers and key sets. Offline trusts a local key by serving it through `jwksCache`. */
 export const identityProviders = {
-  google: { issuers: ['https://accounts.google.com', 'accounts.google.com'], jwksUri: 'https://www.googleapis.com/oauth2/v3/certs' },
+  google: {
+    issuers: ['https://accounts.google.com', 'accounts.google.com'],
+    jwksUri: 'https://www.googleapis.com/oauth2/v3/certs',
+  },
   apple: { issuers: ['https://appleid.apple.com'], jwksUri: 'https://appleid.apple.com/auth/keys' },
 } as const satisfies Record<Provider, { issuers: readonly string[]; jwksUri: string }>;
 
@@ -76,7 +79,8 @@ export function createIdTokenVerifier(
       if (audiences.length > 1 && !(typeof claims.azp === 'string' && clientIds[provider].includes(claims.azp))) {
         throw new InvalidIdTokenError(provider, `The ${provider} ID token was issued to another party`);
       }
-      if (typeof claims.exp !== 'number') throw new InvalidIdTokenError(provider, `The ${provider} ID token has no expiry`);
+      if (typeof claims.exp !== 'number')
+        throw new InvalidIdTokenError(provider, `The ${provider} ID token has no expiry`);
       const subject = str(claims.sub);
       const email = str(claims.email);
       // Apple sends email_verified as the string "true".

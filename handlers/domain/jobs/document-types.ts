@@ -17,7 +17,8 @@ export const documentContentTypes = Object.keys(documentTypes) as DocumentConten
 // An own property only: "toString" or "__proto__" is in every object, never a document type.
 export const isDocumentContentType = (type: string): type is DocumentContentType => Object.hasOwn(documentTypes, type);
 
-const startsWith = (bytes: Uint8Array, signature: number[], offset = 0) => signature.every((b, i) => bytes[offset + i] === b);
+const startsWith = (bytes: Uint8Array, signature: number[], offset = 0) =>
+  signature.every((b, i) => bytes[offset + i] === b);
 const ascii = (s: string) => [...s].map((c) => c.charCodeAt(0));
 
 /** Whether the bytes really are what the upload declared. */

@@ -8,7 +8,9 @@ const s3Commands = () => import('@aws-sdk/client-s3');
 export function createJobObjects(s3: () => Promise<S3Client>, bucket: string) {
   const put = async (key: string, body: string) => {
     const { PutObjectCommand } = await s3Commands();
-    await (await s3()).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }));
+    await (await s3()).send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'application/json' }),
+    );
   };
   return {
     /**
@@ -16,7 +18,11 @@ export function createJobObjects(s3: () => Promise<S3Client>, bucket: string) {
      * size, exactly (a range of one length); the worker checks the bytes themselves. Loaded on the
      * first upload, not at every cold start.
      */
-    async presignInput(userId: string, jobId: string, upload: { contentType: string; contentLength: number; expiresIn: number }) {
+    async presignInput(
+      userId: string,
+      jobId: string,
+      upload: { contentType: string; contentLength: number; expiresIn: number },
+    ) {
       const [{ createPresignedPost }, client] = await Promise.all([import('@aws-sdk/s3-presigned-post'), s3()]);
       return createPresignedPost(client, {
         Bucket: bucket,
@@ -33,14 +39,20 @@ export function createJobObjects(s3: () => Promise<S3Client>, bucket: string) {
     async getInput(userId: string, jobId: string): Promise<Uint8Array | undefined> {
       return read(layout.input(userId, jobId));
     },
-    putResult: (userId: string, jobId: string, result: unknown) => put(layout.result(userId, jobId), JSON.stringify(result)),
+    putResult: (userId: string, jobId: string, result: unknown) =>
+      put(layout.result(userId, jobId), JSON.stringify(result)),
     /** The stored result's bytes; the job service parses them with their schema. */
     getResult: (userId: string, jobId: string) => read(layout.result(userId, jobId)),
     /** Deletes the job's objects (either may already be gone). */
     async remove(userId: string, jobId: string, which: Array<'input' | 'result'> = ['input', 'result']) {
       const keys = { input: layout.input(userId, jobId), result: layout.result(userId, jobId) };
       const { DeleteObjectsCommand } = await s3Commands();
-      await (await s3()).send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: which.map((w) => ({ Key: keys[w] })), Quiet: true } }));
+      await (await s3()).send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: { Objects: which.map((w) => ({ Key: keys[w] })), Quiet: true },
+        }),
+      );
     },
   };
 

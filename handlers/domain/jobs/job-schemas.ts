@@ -10,9 +10,15 @@ import { Usage, type JobType } from './job';
 export const ChatInput = z.strictObject({
   message: z.string().min(1).max(4000),
   context: z
-    .strictObject({ summary: z.string().max(4000).optional(), labResults: z.array(z.record(z.string(), z.unknown())).max(200).optional() })
+    .strictObject({
+      summary: z.string().max(4000).optional(),
+      labResults: z.array(z.record(z.string(), z.unknown())).max(200).optional(),
+    })
     .optional(),
-  history: z.array(z.strictObject({ role: z.enum(['user', 'assistant']), content: z.string().min(1).max(4000) })).max(20).optional(),
+  history: z
+    .array(z.strictObject({ role: z.enum(['user', 'assistant']), content: z.string().min(1).max(4000) }))
+    .max(20)
+    .optional(),
 });
 
 export const DoctorReportInput = z.strictObject({
@@ -54,7 +60,11 @@ export const DoctorReportResult = z.object({
 });
 
 /** The result each job type gives. */
-export const resultSchemas = { document: DocumentResult, chat: ChatResult, doctor_report: DoctorReportResult } as const satisfies Record<JobType, z.ZodType>;
+export const resultSchemas = {
+  document: DocumentResult,
+  chat: ChatResult,
+  doctor_report: DoctorReportResult,
+} as const satisfies Record<JobType, z.ZodType>;
 
 /** `result.json` beside the input: the job's type, its result and usage, read back with this schema. */
 export const StoredResult = z.discriminatedUnion('type', [

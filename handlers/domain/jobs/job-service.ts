@@ -31,27 +31,39 @@ export interface JobServiceDeps {
 }
 
 /** Every kind of job counts against the plan's daily cap for that kind: every model call is bounded. */
-const dailyCounters: Record<JobType, DailyCounter> = { document: 'documents', chat: 'chat_messages', doctor_report: 'doctor_reports' };
+const dailyCounters: Record<JobType, DailyCounter> = {
+  document: 'documents',
+  chat: 'chat_messages',
+  doctor_report: 'doctor_reports',
+};
 const premiumOnly: Record<JobType, boolean> = { document: false, chat: false, doctor_report: true };
 
 /** Premium until it expires: a cancelled subscription keeps its benefits to the end of the period. */
-const isPremium = (plan: { type: string; status: string }) => plan.type === 'premium' && (plan.status === 'active' || plan.status === 'cancelled');
+const isPremium = (plan: { type: string; status: string }) =>
+  plan.type === 'premium' && (plan.status === 'active' || plan.status === 'cancelled');
 
 /** Requests the server itself wrote (chat, report) are bounded by the API's body cap. */
 const MAX_REQUEST_BYTES = 256 * 1024;
 
 /** The input must be what was declared, and within its limit; an empty or disguised file fails the job. */
 function checkInput(job: Job, input: Uint8Array | undefined): Uint8Array {
-  if (!input || input.length === 0) throw new JobFailure('INVALID_DOCUMENT', 'The upload was empty; upload the file again', false);
+  if (!input || input.length === 0)
+    throw new JobFailure('INVALID_DOCUMENT', 'The upload was empty; upload the file again', false);
   if (job.type !== 'document') {
     if (input.length > MAX_REQUEST_BYTES) throw new JobFailure('INVALID_REQUEST', 'The request was too large', false);
     return input;
   }
-  if (!isDocumentContentType(job.contentType)) throw new JobFailure('INVALID_DOCUMENT', 'This type of file is not supported', false);
+  if (!isDocumentContentType(job.contentType))
+    throw new JobFailure('INVALID_DOCUMENT', 'This type of file is not supported', false);
   const { maxBytes } = documentTypes[job.contentType];
-  if (input.length > maxBytes) throw new JobFailure('INVALID_DOCUMENT', `The file is larger than ${maxBytes} bytes`, false);
+  if (input.length > maxBytes)
+    throw new JobFailure('INVALID_DOCUMENT', `The file is larger than ${maxBytes} bytes`, false);
   if (!matchesDeclaredType(input, job.contentType)) {
-    throw new JobFailure('INVALID_DOCUMENT', `The file is not a valid ${job.contentType} file; upload the original document`, false);
+    throw new JobFailure(
+      'INVALID_DOCUMENT',
+      `The file is not a valid ${job.contentType} file; upload the original document`,
+      false,
+    );
   }
   return input;
 }
@@ -118,7 +130,11 @@ export function createJobService(deps: JobServiceDeps) {
      * A document job and the presigned POST its file goes to: 415 for a type we do not read, 413
      * over its limit. `profile` is the caller's profile item, read with the session: their plan.
      */
-    async startUpload(userId: string, profile: Record<string, unknown> | undefined, upload: { contentType: string; contentLength: number; documentType?: string }) {
+    async startUpload(
+      userId: string,
+      profile: Record<string, unknown> | undefined,
+      upload: { contentType: string; contentLength: number; documentType?: string },
+    ) {
       const { contentType, contentLength, documentType } = upload;
       checkUpload(upload);
       const job = await start(userId, profile, 'document', { contentType, documentType });
@@ -148,12 +164,21 @@ export function createJobService(deps: JobServiceDeps) {
     recordUsage,
 
     /** A chat or report request becomes the job's input object, so every job takes the worker's path. */
-    async submit(userId: string, profile: Record<string, unknown> | undefined, type: Exclude<JobType, 'document'>, request: unknown): Promise<Job> {
+    async submit(
+      userId: string,
+      profile: Record<string, unknown> | undefined,
+      type: Exclude<JobType, 'document'>,
+      request: unknown,
+    ): Promise<Job> {
       const job = await start(userId, profile, type, { contentType: 'application/json' });
       try {
         await objects.putInput(userId, job.jobId, JSON.stringify(request));
       } catch (err) {
-        await store.fail(userId, job.jobId, { code: 'SUBMIT_FAILED', message: 'The request could not be queued; send it again', retryable: true });
+        await store.fail(userId, job.jobId, {
+          code: 'SUBMIT_FAILED',
+          message: 'The request could not be queued; send it again',
+          retryable: true,
+        });
         throw err;
       }
       return job;
@@ -213,7 +238,8 @@ export function createJobService(deps: JobServiceDeps) {
         usage = answer.usage;
         await objects.putResult(userId, jobId, { type: job.type, result: answer.result, usage });
       } catch (err) {
-        failure = err instanceof JobFailure ? err : new JobFailure('PROCESSING_FAILED', 'Processing failed; try again', true);
+        failure =
+          err instanceof JobFailure ? err : new JobFailure('PROCESSING_FAILED', 'Processing failed; try again', true);
       } finally {
         await objects.remove(userId, jobId, ['input']);
       }
@@ -222,7 +248,11 @@ export function createJobService(deps: JobServiceDeps) {
         if (!(await store.complete(userId, jobId, usage))) await objects.remove(userId, jobId, ['result']);
         recordUsage(job.type, usage);
       } else {
-        await store.fail(userId, jobId, { code: failure!.code, message: failure!.message, retryable: failure!.retryable });
+        await store.fail(userId, jobId, {
+          code: failure!.code,
+          message: failure!.message,
+          retryable: failure!.retryable,
+        });
       }
       logger.info('job finished', {
         jobId,

@@ -37,7 +37,11 @@ function toJob(item: Record<string, any>): Job {
     contentType: item.content_type,
     documentType: item.document_type,
     error: item.error,
-    usage: item.usage && { modelId: item.usage.model_id, inputTokens: item.usage.input_tokens, outputTokens: item.usage.output_tokens },
+    usage: item.usage && {
+      modelId: item.usage.model_id,
+      inputTokens: item.usage.input_tokens,
+      outputTokens: item.usage.output_tokens,
+    },
     createdAt: item.created_at,
     updatedAt: item.updated_at,
     startedAt: item.started_at,
@@ -71,7 +75,12 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
   }
 
   /** Moves a job to a final state; false when it was no longer in one of `from` (e.g. cleaned up meanwhile). */
-  async function finish(userId: string, jobId: string, set: Record<string, unknown>, from: JobStatus[]): Promise<boolean> {
+  async function finish(
+    userId: string,
+    jobId: string,
+    set: Record<string, unknown>,
+    from: JobStatus[],
+  ): Promise<boolean> {
     const names = Object.keys(set);
     const update = new UpdateCommand({
       TableName: table,
@@ -85,7 +94,10 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
       },
     });
     try {
-      return await unlessConditionFails(dynamo.send(update).then(() => true), false);
+      return await unlessConditionFails(
+        dynamo.send(update).then(() => true),
+        false,
+      );
     } finally {
       await release(userId, jobId);
     }
@@ -115,8 +127,12 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
       return retrying(afterConflict, exhausted, async () => {
         const now = clock.now();
         const seconds = nowSeconds();
-        const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: activeKey(userId), ConsistentRead: true }));
-        const live = Object.entries((Item?.slots ?? {}) as Record<string, number>).filter(([, expires]) => expires > seconds);
+        const { Item } = await dynamo.send(
+          new GetCommand({ TableName: table, Key: activeKey(userId), ConsistentRead: true }),
+        );
+        const live = Object.entries((Item?.slots ?? {}) as Record<string, number>).filter(
+          ([, expires]) => expires > seconds,
+        );
         if (live.length >= config.quotas.concurrentJobs) {
           throw new QuotaExceededError('concurrent', Math.max(1, Math.min(...live.map(([, e]) => e)) - seconds));
         }
@@ -141,13 +157,20 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
           slots: {
             Put: {
               TableName: table,
-              Item: { ...activeKey(userId), slots: Object.fromEntries([...live, [jobId, slotExpires]]), version: version + 1, ttl: seconds + 2 * 86400 },
+              Item: {
+                ...activeKey(userId),
+                slots: Object.fromEntries([...live, [jobId, slotExpires]]),
+                version: version + 1,
+                ttl: seconds + 2 * 86400,
+              },
               // Optimistic: another request that changed the slots since our read wins, we retry.
               ConditionExpression: 'attribute_not_exists(version) OR version = :version',
               ExpressionAttributeValues: { ':version': version },
             },
           },
-          job: input.streamed ? undefined : { Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
+          job: input.streamed
+            ? undefined
+            : { Put: { TableName: table, Item: item, ConditionExpression: 'attribute_not_exists(PK)' } },
           daily: {
             Update: {
               TableName: table,
@@ -167,7 +190,8 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
         }
         // Lost to another write of the same items (the slots' version, or any item's transaction
         // conflict): read again and retry a few times, then the client retries (409).
-        if (reasons.slots === 'ConditionalCheckFailed' || Object.values(reasons).includes('TransactionConflict')) return again;
+        if (reasons.slots === 'ConditionalCheckFailed' || Object.values(reasons).includes('TransactionConflict'))
+          return again;
         throw cancelled.error;
       });
     },
@@ -176,7 +200,9 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
     releaseSlot: release,
 
     async get(userId: string, jobId: string): Promise<Job | undefined> {
-      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: jobKey(userId, jobId), ConsistentRead: true }));
+      const { Item } = await dynamo.send(
+        new GetCommand({ TableName: table, Key: jobKey(userId, jobId), ConsistentRead: true }),
+      );
       return this.fromItem(Item);
     },
 
@@ -205,13 +231,20 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
       return finish(
         userId,
         jobId,
-        { status: 'completed', updated_at: clock.now().toISOString(), usage: { model_id: usage.modelId, input_tokens: usage.inputTokens, output_tokens: usage.outputTokens } },
+        {
+          status: 'completed',
+          updated_at: clock.now().toISOString(),
+          usage: { model_id: usage.modelId, input_tokens: usage.inputTokens, output_tokens: usage.outputTokens },
+        },
         ['processing'],
       );
     },
 
     fail(userId: string, jobId: string, error: JobError) {
-      return finish(userId, jobId, { status: 'failed', updated_at: clock.now().toISOString(), error }, ['processing', 'awaiting_upload']);
+      return finish(userId, jobId, { status: 'failed', updated_at: clock.now().toISOString(), error }, [
+        'processing',
+        'awaiting_upload',
+      ]);
     },
 
     /**
@@ -225,7 +258,8 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
         TableName: table,
         Key: jobKey(userId, jobId),
         ConditionExpression: 'attribute_exists(PK)',
-        UpdateExpression: 'SET #status = :cleaned, updated_at = :now REMOVE #error, #usage, #type, content_type, document_type',
+        UpdateExpression:
+          'SET #status = :cleaned, updated_at = :now REMOVE #error, #usage, #type, content_type, document_type',
         ExpressionAttributeNames: { '#status': 'status', '#error': 'error', '#usage': 'usage', '#type': 'type' },
         ExpressionAttributeValues: { ':cleaned': 'cleaned_up', ':now': clock.now().toISOString() },
         ReturnValues: 'ALL_OLD',
@@ -239,11 +273,26 @@ export function createJobStore(deps: { dynamo: DynamoDBDocumentClient; config: A
     /** The job as the app sees it: a job silent past its deadline has failed, so none stays stuck. */
     view(job: Job): Job {
       const age = (since: string) => (clock.now().getTime() - Date.parse(since)) / 1000;
-      if (job.status === 'processing' && age(job.startedAt ?? job.createdAt) > config.workerTimeoutSeconds + MARGIN_SECONDS) {
-        return { ...job, status: 'failed', error: { code: 'PROCESSING_TIMEOUT', message: 'Processing took too long; start a new upload', retryable: true } };
+      if (
+        job.status === 'processing' &&
+        age(job.startedAt ?? job.createdAt) > config.workerTimeoutSeconds + MARGIN_SECONDS
+      ) {
+        return {
+          ...job,
+          status: 'failed',
+          error: {
+            code: 'PROCESSING_TIMEOUT',
+            message: 'Processing took too long; start a new upload',
+            retryable: true,
+          },
+        };
       }
       if (job.status === 'awaiting_upload' && age(job.createdAt) > slotSeconds) {
-        return { ...job, status: 'failed', error: { code: 'UPLOAD_TIMEOUT', message: 'No upload arrived in time; start a new upload', retryable: true } };
+        return {
+          ...job,
+          status: 'failed',
+          error: { code: 'UPLOAD_TIMEOUT', message: 'No upload arrived in time; start a new upload', retryable: true },
+        };
       }
       return job;
     },

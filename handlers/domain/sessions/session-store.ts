@@ -31,7 +31,9 @@ export class RefreshTokenReusedError extends DomainError {
 }
 
 const hashOf = (secret: string) => createHash('sha256').update(secret).digest('base64url');
-const refreshTokenFormat = new RegExp(`^(${uuidPattern})\\.(${uuidPattern})\\.(0|[1-9][0-9]{0,8})\\.([A-Za-z0-9_-]{43})\\.([A-Za-z0-9_-]{22})$`);
+const refreshTokenFormat = new RegExp(
+  `^(${uuidPattern})\\.(${uuidPattern})\\.(0|[1-9][0-9]{0,8})\\.([A-Za-z0-9_-]{43})\\.([A-Za-z0-9_-]{22})$`,
+);
 
 /** The keyed-MAC message the generation key derives from; no email or other MAC input looks like it. */
 const generationKeyMessage = 'session-generations\nv1';
@@ -63,13 +65,21 @@ export function createSessionStore(deps: {
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
   const generationKey = once(() => deps.mac.mac(generationKeyMessage));
   const tagOf = (key: string, userId: string, sessionId: string, generation: number) =>
-    createHmac('sha256', Buffer.from(key, 'base64url')).update(`${userId}.${sessionId}.${generation}`).digest().subarray(0, 16).toString('base64url');
+    createHmac('sha256', Buffer.from(key, 'base64url'))
+      .update(`${userId}.${sessionId}.${generation}`)
+      .digest()
+      .subarray(0, 16)
+      .toString('base64url');
   const mint = (userId: string, sessionId: string, generation: number, key: string) => {
     const secret = randomBytes(32).toString('base64url');
-    return { refreshToken: `${userId}.${sessionId}.${generation}.${secret}.${tagOf(key, userId, sessionId, generation)}`, hash: hashOf(secret) };
+    return {
+      refreshToken: `${userId}.${sessionId}.${generation}.${secret}.${tagOf(key, userId, sessionId, generation)}`,
+      hash: hashOf(secret),
+    };
   };
   /** When the session ends for good (epoch seconds); sessions opened before `ends_at` was kept end by their start. */
-  const endOf = (item: Record<string, unknown>) => Number(item.ends_at ?? Math.floor(Date.parse(String(item.created_at)) / 1000) + lifetimeSeconds);
+  const endOf = (item: Record<string, unknown>) =>
+    Number(item.ends_at ?? Math.floor(Date.parse(String(item.created_at)) / 1000) + lifetimeSeconds);
 
   return {
     /** A session item to write, on its own or inside the onboarding transaction. */
@@ -107,29 +117,51 @@ export function createSessionStore(deps: {
      * Whether the session is live, and the items a route needs, in one strongly consistent round
      * trip (a sign-out or deletion fails the very next request). `items[i]` answers `keys[i]`.
      */
-    async check(userId: string, sessionId: string, keys: Array<{ PK: string; SK: string }> = []): Promise<{ active: boolean; items: Array<Record<string, unknown> | undefined> }> {
+    async check(
+      userId: string,
+      sessionId: string,
+      keys: Array<{ PK: string; SK: string }> = [],
+    ): Promise<{ active: boolean; items: Array<Record<string, unknown> | undefined> }> {
       const wanted = [key(userId, sessionId), ...keys];
       const found: Record<string, unknown>[] = [];
       let requested: Array<Record<string, unknown>> = wanted;
-      await retrying(afterThrottling, () => new Error('DynamoDB kept keys unprocessed while checking a session'), async () => {
-        const out = await dynamo.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: requested, ConsistentRead: true } } }));
-        found.push(...(out.Responses?.[table] ?? []));
-        requested = out.UnprocessedKeys?.[table]?.Keys ?? [];
-        return requested.length ? again : undefined;
-      });
+      await retrying(
+        afterThrottling,
+        () => new Error('DynamoDB kept keys unprocessed while checking a session'),
+        async () => {
+          const out = await dynamo.send(
+            new BatchGetCommand({ RequestItems: { [table]: { Keys: requested, ConsistentRead: true } } }),
+          );
+          found.push(...(out.Responses?.[table] ?? []));
+          requested = out.UnprocessedKeys?.[table]?.Keys ?? [];
+          return requested.length ? again : undefined;
+        },
+      );
       const [session, ...items] = wanted.map((k) => found.find((f) => f.PK === k.PK && f.SK === k.SK));
       const now = nowSeconds();
-      return { active: !!session && session.revoked === false && Number(session.ttl) > now && endOf(session) > now, items };
+      return {
+        active: !!session && session.revoked === false && Number(session.ttl) > now && endOf(session) > now,
+        items,
+      };
     },
 
     /** Spends a refresh token and returns the next one; a token of an older generation revokes the session. */
     async rotate(refreshToken: string): Promise<{ userId: string; sessionId: string; refreshToken: string }> {
       const parsed = refreshTokenFormat.exec(refreshToken);
       if (!parsed) throw new InvalidRefreshTokenError('Malformed refresh token');
-      const [, userId, sessionId, generationText, secret, tag] = parsed as unknown as [string, string, string, string, string, string];
+      const [, userId, sessionId, generationText, secret, tag] = parsed as unknown as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
       const generation = Number(generationText);
       const presented = hashOf(secret);
-      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: key(userId, sessionId), ConsistentRead: true }));
+      const { Item } = await dynamo.send(
+        new GetCommand({ TableName: table, Key: key(userId, sessionId), ConsistentRead: true }),
+      );
       if (!Item || Item.revoked !== false) throw new InvalidRefreshTokenError('Session is over');
       const endsAt = endOf(Item);
       if (endsAt <= nowSeconds()) throw new SessionExpiredError('Session reached its absolute lifetime');
@@ -139,12 +171,14 @@ export function createSessionStore(deps: {
       // Sessions opened before the key was derived kept theirs in the item: it checks their tags
       // once more, and this refresh moves them onto the derived key (older tags then read as unknown).
       const legacyKey = typeof Item.generation_key === 'string' ? Item.generation_key : undefined;
-      if (!timingSafeEqual(Buffer.from(tag), Buffer.from(tagOf(legacyKey ?? derived, userId, sessionId, generation)))) throw new InvalidRefreshTokenError('Unknown refresh token');
+      if (!timingSafeEqual(Buffer.from(tag), Buffer.from(tagOf(legacyKey ?? derived, userId, sessionId, generation))))
+        throw new InvalidRefreshTokenError('Unknown refresh token');
       if (generation < current) {
         await this.revoke(userId, sessionId, 'refresh_token_reused');
         throw new RefreshTokenReusedError('Refresh token reused');
       }
-      if (generation > current || Item.refresh_hash !== presented) throw new InvalidRefreshTokenError('Unknown refresh token');
+      if (generation > current || Item.refresh_hash !== presented)
+        throw new InvalidRefreshTokenError('Unknown refresh token');
       const next = mint(userId, sessionId, current + 1, derived);
       const rotation = {
         Update: {
@@ -152,7 +186,8 @@ export function createSessionStore(deps: {
           Key: key(userId, sessionId),
           // Two refreshes racing with one token: only one wins; the loser is a reuse.
           ConditionExpression: 'refresh_hash = :presented AND generation = :generation AND revoked = :false',
-          UpdateExpression: 'SET refresh_hash = :next, generation = :nextGeneration, refreshed_at = :now, #ttl = :ttl REMOVE generation_key',
+          UpdateExpression:
+            'SET refresh_hash = :next, generation = :nextGeneration, refreshed_at = :now, #ttl = :ttl REMOVE generation_key',
           ExpressionAttributeNames: { '#ttl': 'ttl' },
           ExpressionAttributeValues: {
             ':presented': presented,
@@ -167,7 +202,9 @@ export function createSessionStore(deps: {
         },
       };
       const cancelled = await transactWhileLive(dynamo, table, userId, { session: rotation }).catch((err: unknown) => {
-        throw err instanceof AccountClosedError ? new InvalidRefreshTokenError('The account is gone or being deleted') : err;
+        throw err instanceof AccountClosedError
+          ? new InvalidRefreshTokenError('The account is gone or being deleted')
+          : err;
       });
       if (cancelled) {
         const { session } = cancelled.reasons;

@@ -24,26 +24,36 @@ function checkAudience(payload: Record<string, unknown>, config: AppStoreConfig)
  * to a subscription state. The user is the one whose `storeAccountToken` the transaction's
  * `appAccountToken` is (the app sets it at purchase).
  */
-export function readAppStoreNotification(signedPayload: string, roots: X509Certificate[], config: AppStoreConfig, now = new Date()): SubscriptionEvent {
+export function readAppStoreNotification(
+  signedPayload: string,
+  roots: X509Certificate[],
+  config: AppStoreConfig,
+  now = new Date(),
+): SubscriptionEvent {
   // The notification must be fresh; the transaction and renewal inside it may be older.
   const notification = verifyAppleJws(signedPayload, roots, { now, maxAgeMs: MAX_SIGNED_AGE_MS });
   const data = notification.data as Record<string, unknown> | undefined;
   const kind = str(notification.notificationType);
   const notificationId = str(notification.notificationUUID);
   const eventTime = num(notification.signedDate)!;
-  if (!kind || !notificationId) throw new MalformedNotificationError('notificationType and notificationUUID are required');
+  if (!kind || !notificationId)
+    throw new MalformedNotificationError('notificationType and notificationUUID are required');
   if (typeof data !== 'object' || data === null) throw new MalformedNotificationError('data is missing');
   // A TEST notification too is for this app in this environment, or it is not ours.
   checkAudience(data, config);
   if (kind === 'TEST') return { provider: 'apple', notificationId, eventTime, kind };
-  if (config.environment === 'Production' && data.appAppleId !== config.appAppleId) throw new UntrustedSignatureError('appAppleId is not this app');
+  if (config.environment === 'Production' && data.appAppleId !== config.appAppleId)
+    throw new UntrustedSignatureError('appAppleId is not this app');
 
   const signedTransaction = str(data.signedTransactionInfo);
   if (!signedTransaction) throw new MalformedNotificationError('signedTransactionInfo is missing');
   const transaction = verifyAppleJws(signedTransaction, roots, { now });
   checkAudience(transaction, config);
-  const renewal = str(data.signedRenewalInfo) ? verifyAppleJws(str(data.signedRenewalInfo)!, roots, { now }) : undefined;
-  if (renewal && renewal.environment !== config.environment) throw new UntrustedSignatureError('renewal environment is not this one');
+  const renewal = str(data.signedRenewalInfo)
+    ? verifyAppleJws(str(data.signedRenewalInfo)!, roots, { now })
+    : undefined;
+  if (renewal && renewal.environment !== config.environment)
+    throw new UntrustedSignatureError('renewal environment is not this one');
 
   const purchaseReference = str(transaction.originalTransactionId);
   if (!purchaseReference) throw new MalformedNotificationError('originalTransactionId is missing');
@@ -54,8 +64,19 @@ export function readAppStoreNotification(signedPayload: string, roots: X509Certi
   const expiresAt = expires !== undefined ? new Date(expires).toISOString() : undefined;
   const subtype = str(notification.subtype);
 
-  const state = (status: 'active' | 'cancelled' | 'expired', until = expiresAt) => ({ type: 'premium' as const, status, expiresAt: until, purchaseReference });
-  const base = { provider: 'apple' as const, notificationId, eventTime, accountToken, kind: subtype ? `${kind}/${subtype}` : kind };
+  const state = (status: 'active' | 'cancelled' | 'expired', until = expiresAt) => ({
+    type: 'premium' as const,
+    status,
+    expiresAt: until,
+    purchaseReference,
+  });
+  const base = {
+    provider: 'apple' as const,
+    notificationId,
+    eventTime,
+    accountToken,
+    kind: subtype ? `${kind}/${subtype}` : kind,
+  };
   switch (kind) {
     case 'SUBSCRIBED':
     case 'DID_RENEW':
@@ -66,7 +87,13 @@ export function readAppStoreNotification(signedPayload: string, roots: X509Certi
       // Auto-renew off: still premium until it expires, then it ends.
       return { ...base, state: state(subtype === 'AUTO_RENEW_DISABLED' ? 'cancelled' : 'active') };
     case 'DID_FAIL_TO_RENEW':
-      return { ...base, state: subtype === 'GRACE_PERIOD' && graceEnds ? state('active', new Date(graceEnds).toISOString()) : state('expired') };
+      return {
+        ...base,
+        state:
+          subtype === 'GRACE_PERIOD' && graceEnds
+            ? state('active', new Date(graceEnds).toISOString())
+            : state('expired'),
+      };
     case 'EXPIRED':
     case 'GRACE_PERIOD_EXPIRED':
     case 'REFUND':

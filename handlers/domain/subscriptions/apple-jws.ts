@@ -63,7 +63,8 @@ export function verifyAppleJws(
   const [leaf, intermediate] = chain as [X509Certificate, X509Certificate];
   const root = pinnedRoots.find((pinned) => intermediate.checkIssued(pinned) && intermediate.verify(pinned.publicKey));
   if (!root) fail('intermediate not issued by a pinned root');
-  if (!leaf.checkIssued(intermediate) || !leaf.verify(intermediate.publicKey)) fail('leaf not issued by the intermediate');
+  if (!leaf.checkIssued(intermediate) || !leaf.verify(intermediate.publicKey))
+    fail('leaf not issued by the intermediate');
   if (!intermediate.ca) fail('intermediate is not a CA');
   if (!hasExtension(leaf, appleOids.leaf)) fail('leaf lacks the App Store marker extension');
   if (!hasExtension(intermediate, appleOids.intermediate)) fail('intermediate lacks the Apple WWDR marker extension');
@@ -71,13 +72,19 @@ export function verifyAppleJws(
   if (leaf.publicKey.asymmetricKeyType !== 'ec' || key?.namedCurve !== 'prime256v1') fail('leaf key is not EC P-256');
 
   const signature = Buffer.from(signatureSegment, 'base64url');
-  const signed = verify('sha256', Buffer.from(`${headerSegment}.${payloadSegment}`), { key: leaf.publicKey, dsaEncoding: 'ieee-p1363' }, signature);
+  const signed = verify(
+    'sha256',
+    Buffer.from(`${headerSegment}.${payloadSegment}`),
+    { key: leaf.publicKey, dsaEncoding: 'ieee-p1363' },
+    signature,
+  );
   if (!signed) fail('signature does not verify');
 
   const payload = decodeSegment(payloadSegment);
   const signedDate = typeof payload.signedDate === 'number' ? payload.signedDate : fail('no signedDate');
   const now = options.now.getTime();
-  const validAt = (when: number) => (cert: X509Certificate) => when >= Date.parse(cert.validFrom) && when <= Date.parse(cert.validTo);
+  const validAt = (when: number) => (cert: X509Certificate) =>
+    when >= Date.parse(cert.validFrom) && when <= Date.parse(cert.validTo);
   const certificates = [leaf, intermediate, root!];
   if (!certificates.every(validAt(signedDate))) fail('a certificate was not valid at signedDate');
   if (!certificates.every(validAt(now))) fail('a certificate is not valid now');

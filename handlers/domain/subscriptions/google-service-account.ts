@@ -17,7 +17,9 @@ export function serviceAccountAccessToken(region: string, secretArn: string, clo
     if (cached && cached.expiresAt - 60_000 > now) return cached.token;
     // Loaded on the first Google notification: no other path pays for the Secrets Manager client.
     key ??= import('@aws-sdk/client-secrets-manager').then(async ({ SecretsManagerClient, GetSecretValueCommand }) => {
-      const out = await new SecretsManagerClient({ region, maxAttempts: 3 }).send(new GetSecretValueCommand({ SecretId: secretArn }));
+      const out = await new SecretsManagerClient({ region, maxAttempts: 3 }).send(
+        new GetSecretValueCommand({ SecretId: secretArn }),
+      );
       return JSON.parse(out.SecretString ?? '{}');
     });
     key.catch(() => (key = undefined));

@@ -16,7 +16,11 @@ export class PurchaseNotFoundError extends Error {
  * configurable (the offline platform points it at its stand-in); the access token comes from a
  * provider (a service account in AWS).
  */
-export function createPlayDeveloperClient(options: { baseUrl: string; accessToken: () => Promise<string>; timeoutMs?: number }) {
+export function createPlayDeveloperClient(options: {
+  baseUrl: string;
+  accessToken: () => Promise<string>;
+  timeoutMs?: number;
+}) {
   return {
     async getSubscription(packageName: string, purchaseToken: string): Promise<SubscriptionPurchaseV2> {
       const url = `${options.baseUrl.replace(/\/$/, '')}/androidpublisher/v3/applications/${encodeURIComponent(packageName)}/purchases/subscriptionsv2/tokens/${encodeURIComponent(purchaseToken)}`;
@@ -24,7 +28,8 @@ export function createPlayDeveloperClient(options: { baseUrl: string; accessToke
         headers: { authorization: `Bearer ${await options.accessToken()}` },
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
-      if (res.status === 404 || res.status === 410) throw new PurchaseNotFoundError(`Play Developer API answered ${res.status}`);
+      if (res.status === 404 || res.status === 410)
+        throw new PurchaseNotFoundError(`Play Developer API answered ${res.status}`);
       if (!res.ok) throw new Error(`Play Developer API answered ${res.status}`);
       return (await res.json()) as SubscriptionPurchaseV2;
     },

@@ -23,7 +23,11 @@ const states: Record<string, 'active' | 'cancelled' | 'expired'> = {
  * Developer API. The user is the one whose `storeAccountToken` the purchase's
  * `obfuscatedExternalAccountId` is (the app sets it at purchase).
  */
-export async function readPlayNotification(push: PubSubPush, packageName: string, play: PlayDeveloperClient): Promise<SubscriptionEvent> {
+export async function readPlayNotification(
+  push: PubSubPush,
+  packageName: string,
+  play: PlayDeveloperClient,
+): Promise<SubscriptionEvent> {
   let data: Record<string, any>;
   try {
     data = JSON.parse(Buffer.from(push.message.data, 'base64').toString('utf8'));
@@ -51,7 +55,12 @@ export async function readPlayNotification(push: PubSubPush, packageName: string
     kind: `SUBSCRIPTION/${notification.notificationType}`,
     accountToken: account && storeAccountTokenPattern.test(account) ? account.toLowerCase() : undefined,
     state: status
-      ? { type: 'premium', status, expiresAt: expiryTime ? new Date(expiryTime).toISOString() : undefined, purchaseReference: notification.purchaseToken }
+      ? {
+          type: 'premium',
+          status,
+          expiresAt: expiryTime ? new Date(expiryTime).toISOString() : undefined,
+          purchaseReference: notification.purchaseToken,
+        }
       : undefined,
   };
 }

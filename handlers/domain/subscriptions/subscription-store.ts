@@ -118,7 +118,8 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
         event_time: event.eventTime,
         ...(event.state.expiresAt ? { expires_at: event.state.expiresAt } : {}),
       };
-      const exhausted = () => new ContentionError('The purchases of this account kept changing while a notification was applied');
+      const exhausted = () =>
+        new ContentionError('The purchases of this account kept changing while a notification was applied');
       return retrying(afterConflict, exhausted, async (): Promise<ApplyOutcome | typeof again> => {
         const read = await purchasesOf(userId);
         if (!read) return 'unknown_user';
@@ -153,7 +154,9 @@ export function createSubscriptionStore(deps: { dynamo: DynamoDBDocumentClient; 
         if (!cancelled) return 'applied';
         const { reasons } = cancelled;
         if (reasons.marker === 'ConditionalCheckFailed') return 'duplicate';
-        const raced = Object.values(reasons).every((r) => !r || r === 'ConditionalCheckFailed' || r === 'TransactionConflict');
+        const raced = Object.values(reasons).every(
+          (r) => !r || r === 'ConditionalCheckFailed' || r === 'TransactionConflict',
+        );
         if (!raced) throw cancelled.error;
         // Another notification of this user's purchases (or the deletion fence) came first: read again.
         return again;

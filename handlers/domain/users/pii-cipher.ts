@@ -3,7 +3,14 @@ import type { KeyringNode, NodeMaterialsManager } from '@aws-crypto/client-node'
 import { once } from '../../core/once';
 
 /** The profile attributes that hold personal data and are never stored in plaintext. */
-export const piiAttributes = ['email', 'name', 'given_name', 'family_name', 'device_id', 'apple_refresh_token'] as const;
+export const piiAttributes = [
+  'email',
+  'name',
+  'given_name',
+  'family_name',
+  'device_id',
+  'apple_refresh_token',
+] as const;
 export type PiiAttribute = (typeof piiAttributes)[number];
 
 /** The format of a profile's personal fields sealed as one message (the version is in the context). */
@@ -28,13 +35,24 @@ export interface PiiCipher {
  * `materials` is loaded with the Encryption SDK on the first seal or open: routes that touch no
  * personal data (health, jobs, subscriptions) never load either.
  */
-export function createPiiCipher(materials: () => Promise<KeyringNode | NodeMaterialsManager>, table: string): PiiCipher {
+export function createPiiCipher(
+  materials: () => Promise<KeyringNode | NodeMaterialsManager>,
+  table: string,
+): PiiCipher {
   const sdk = once(async () => {
     const { AlgorithmSuiteIdentifier, buildClient, CommitmentPolicy } = await import('./encryption-sdk');
-    const { encrypt, decrypt } = buildClient({ commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT, maxEncryptedDataKeys: 1 });
+    const { encrypt, decrypt } = buildClient({
+      commitmentPolicy: CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT,
+      maxEncryptedDataKeys: 1,
+    });
     // Key-committing AES-GCM without the default ECDSA signature: writer and reader are the
     // same service, and a P-384 signature per message cost ~10 ms on every profile read.
-    return { encrypt, decrypt, suiteId: AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY, materials: await materials() };
+    return {
+      encrypt,
+      decrypt,
+      suiteId: AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY,
+      materials: await materials(),
+    };
   });
   const contextOf = (userId: string, attribute: PiiAttribute) => ({
     [ctx.table]: table,
@@ -64,6 +82,7 @@ export function createPiiCipher(materials: () => Promise<KeyringNode | NodeMater
     seal: (userId, attribute, plaintext) => sealWith(contextOf(userId, attribute), plaintext),
     open: (userId, attribute, ciphertext) => openWith(contextOf(userId, attribute), ciphertext),
     sealRecord: (userId, record) => sealWith(recordContextOf(userId), JSON.stringify(record)),
-    openRecord: async (userId, ciphertext) => JSON.parse(await openWith(recordContextOf(userId), ciphertext)) as Record<string, string>,
+    openRecord: async (userId, ciphertext) =>
+      JSON.parse(await openWith(recordContextOf(userId), ciphertext)) as Record<string, string>,
   };
 }

@@ -78,7 +78,9 @@ export function createUserRepository(deps: {
     // the client retries (409), as contention is no fault of ours.
     const exhausted = () => new ContentionError('The profile kept changing while it was being updated');
     return retrying(afterConflict, exhausted, async () => {
-      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: userKey(userId), ConsistentRead: true }));
+      const { Item } = await dynamo.send(
+        new GetCommand({ TableName: table, Key: userKey(userId), ConsistentRead: true }),
+      );
       // An account being deleted is gone for writes.
       if (!Item || Item.deleting_at) return undefined;
       const before = await personalOf(Item, pii);
@@ -93,7 +95,10 @@ export function createUserRepository(deps: {
       };
       const names = Object.keys(set);
       // The first format's attributes go; a device written anew carries no sealed id of its own.
-      const remove = [...legacyAttributes.map((a) => `#legacy_${a}`), ...('current_device' in set ? [] : ['current_device.device_id'])];
+      const remove = [
+        ...legacyAttributes.map((a) => `#legacy_${a}`),
+        ...('current_device' in set ? [] : ['current_device.device_id']),
+      ];
       const unchanged = version
         ? 'pii_version = :version'
         : 'attribute_exists(PK) AND attribute_not_exists(pii_version)';
@@ -219,12 +224,20 @@ export function createUserRepository(deps: {
     },
 
     async findUserId(provider: Provider, subject: string): Promise<string | undefined> {
-      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: guardKey(await externalKey(emailMac, provider, subject)), ConsistentRead: true }));
+      const { Item } = await dynamo.send(
+        new GetCommand({
+          TableName: table,
+          Key: guardKey(await externalKey(emailMac, provider, subject)),
+          ConsistentRead: true,
+        }),
+      );
       return Item?.user_id as string | undefined;
     },
 
     async get(userId: string): Promise<Profile | undefined> {
-      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: userKey(userId), ConsistentRead: true }));
+      const { Item } = await dynamo.send(
+        new GetCommand({ TableName: table, Key: userKey(userId), ConsistentRead: true }),
+      );
       return Item ? toProfile(Item) : undefined;
     },
 
@@ -237,12 +250,23 @@ export function createUserRepository(deps: {
      * Records the device of a sign-in (and a new Sign in with Apple refresh token, sealed);
      * `updated_at` is for changes the user made.
      */
-    recordSignIn(userId: string, device: Device, apple?: { refreshToken: string; clientId: string }): Promise<Profile | undefined> {
-      return rewrite(userId, (fields) => ({ ...fields, device_id: device.deviceId }), async () => ({
-        current_device: storedDevice(device),
-        last_signin_at: now(),
-        ...(apple && { apple_refresh_token: await pii.seal(userId, 'apple_refresh_token', apple.refreshToken), apple_client_id: apple.clientId }),
-      }));
+    recordSignIn(
+      userId: string,
+      device: Device,
+      apple?: { refreshToken: string; clientId: string },
+    ): Promise<Profile | undefined> {
+      return rewrite(
+        userId,
+        (fields) => ({ ...fields, device_id: device.deviceId }),
+        async () => ({
+          current_device: storedDevice(device),
+          last_signin_at: now(),
+          ...(apple && {
+            apple_refresh_token: await pii.seal(userId, 'apple_refresh_token', apple.refreshToken),
+            apple_client_id: apple.clientId,
+          }),
+        }),
+      );
     },
 
     update(userId: string, changes: ProfileChanges): Promise<Profile | undefined> {
@@ -293,7 +317,9 @@ export function createUserRepository(deps: {
 
     /** Whether the account's deletion has begun and is not finished (its work item still stands). */
     async deletionPending(userId: string): Promise<boolean> {
-      const { Item } = await dynamo.send(new GetCommand({ TableName: table, Key: itemKeys.pendingDeletion(userId), ConsistentRead: true }));
+      const { Item } = await dynamo.send(
+        new GetCommand({ TableName: table, Key: itemKeys.pendingDeletion(userId), ConsistentRead: true }),
+      );
       return Item !== undefined;
     },
 

@@ -31,7 +31,11 @@ export function sessionCheck(deps: { accessTokens: AccessTokens; sessions: Sessi
       if (!match) throw new ApiError(401, 'UNAUTHENTICATED', how);
       const claims = await accessTokens.verify(match[1]!);
       const wanted = Object.entries(reads?.(c, claims) ?? {});
-      const { active, items } = await sessions.check(claims.userId, claims.sessionId, wanted.map(([, key]) => key));
+      const { active, items } = await sessions.check(
+        claims.userId,
+        claims.sessionId,
+        wanted.map(([, key]) => key),
+      );
       if (!active) throw new ApiError(401, 'SESSION_ENDED', 'This session has ended; sign in again');
       c.set('auth', claims);
       c.set('prefetched', Object.fromEntries(wanted.map(([name], i) => [name, items[i]])));

@@ -13,7 +13,8 @@ const IdempotencyKey = z.uuid();
 export const IdempotencyHeaders = z.object({
   [idempotencyHeader]: IdempotencyKey.optional().openapi({
     param: { name: idempotencyHeader, in: 'header' },
-    description: 'A UUID per logical request: a retry with the same key and body within 24 h returns the first answer and spends nothing',
+    description:
+      'A UUID per logical request: a retry with the same key and body within 24 h returns the first answer and spends nothing',
   }),
 });
 
@@ -43,12 +44,24 @@ export function idempotency(store: IdempotencyStore, mac: EmailMac): MiddlewareH
   return async (c, next) => {
     const key = c.req.header(idempotencyHeader);
     if (key === undefined) return next();
-    if (!IdempotencyKey.safeParse(key).success) throw new ApiError(400, 'VALIDATION_ERROR', 'Idempotency-Key must be a UUID; send a new one per logical request');
+    if (!IdempotencyKey.safeParse(key).success)
+      throw new ApiError(400, 'VALIDATION_ERROR', 'Idempotency-Key must be a UUID; send a new one per logical request');
     const { userId } = c.get('auth');
     const digest = await mac.mac(`idempotency\n${requestDigest(c.req.method, c.req.path, await c.req.text())}`);
     const claim = await store.claim(userId, key, digest);
-    if (claim.kind === 'mismatch') throw new ApiError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used for another request; use a new key per request');
-    if (claim.kind === 'in_progress') throw new ApiError(409, 'REQUEST_IN_PROGRESS', 'The first request with this Idempotency-Key is still running; retry in a moment', { retryable: true });
+    if (claim.kind === 'mismatch')
+      throw new ApiError(
+        422,
+        'IDEMPOTENCY_KEY_REUSED',
+        'This Idempotency-Key was used for another request; use a new key per request',
+      );
+    if (claim.kind === 'in_progress')
+      throw new ApiError(
+        409,
+        'REQUEST_IN_PROGRESS',
+        'The first request with this Idempotency-Key is still running; retry in a moment',
+        { retryable: true },
+      );
     if (claim.kind === 'completed') {
       const first = claim.response;
       if ('body' in first) {

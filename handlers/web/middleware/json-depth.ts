@@ -13,7 +13,8 @@ export function jsonDepth(text: string, stopAbove = MAX_JSON_DEPTH): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
@@ -33,7 +34,11 @@ export function jsonDepthLimit(): MiddlewareHandler<AppEnv> {
     if (c.req.header('content-type')?.toLowerCase().includes('json')) {
       const depth = jsonDepth(await c.req.text());
       if (depth > MAX_JSON_DEPTH) {
-        throw new ApiError(400, 'VALIDATION_ERROR', `The body nests deeper than ${MAX_JSON_DEPTH} levels; send a flatter JSON object`);
+        throw new ApiError(
+          400,
+          'VALIDATION_ERROR',
+          `The body nests deeper than ${MAX_JSON_DEPTH} levels; send a flatter JSON object`,
+        );
       }
     }
     await next();

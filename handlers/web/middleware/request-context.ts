@@ -13,9 +13,10 @@ import type { Clock } from '../../core/clock';
 export function requestContext(logger: Logger, clock: Clock): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = clock.now().getTime();
-    const apiGatewayId = (c.env as { event?: { requestContext?: { requestId?: unknown } } } | undefined)?.event?.requestContext
-      ?.requestId;
-    const requestId = typeof apiGatewayId === 'string' && /^[\w-]{1,64}$/.test(apiGatewayId) ? apiGatewayId : randomUUID();
+    const apiGatewayId = (c.env as { event?: { requestContext?: { requestId?: unknown } } } | undefined)?.event
+      ?.requestContext?.requestId;
+    const requestId =
+      typeof apiGatewayId === 'string' && /^[\w-]{1,64}$/.test(apiGatewayId) ? apiGatewayId : randomUUID();
     c.set('requestId', requestId);
     // Most requests log only the request line below: the child logger is made when a route logs.
     let child: Logger | undefined;

@@ -3,7 +3,11 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '../api-error';
 import { InvalidAuthorizationCodeError } from '../../domain/identity/apple-id';
 import { ForeignAuthorizationCodeError } from '../../domain/identity/apple-tokens';
-import { IdProviderUnavailableError, type ExternalIdentity, type Provider as ProviderName } from '../../domain/identity/id-tokens';
+import {
+  IdProviderUnavailableError,
+  type ExternalIdentity,
+  type Provider as ProviderName,
+} from '../../domain/identity/id-tokens';
 import type { Services } from '../../services/services';
 import { createStoreAccountToken } from '../../domain/subscriptions/store-account-token';
 import { AccountClosedError } from '../../domain/users/live-profile';
@@ -45,7 +49,9 @@ const OnboardingRequest = z
     device: Device,
   })
   .openapi('OnboardingRequest');
-const SignInRequest = z.strictObject({ provider: Provider, idToken: IdToken, authorizationCode: AuthorizationCode, device: Device }).openapi('SignInRequest');
+const SignInRequest = z
+  .strictObject({ provider: Provider, idToken: IdToken, authorizationCode: AuthorizationCode, device: Device })
+  .openapi('SignInRequest');
 const RefreshRequest = z.strictObject({ refreshToken: z.string().min(1).max(512) }).openapi('RefreshRequest');
 const Session = z
   .object({ user: Profile, tokens: Tokens, zone: z.string(), homeApi: z.string().url() })
@@ -54,40 +60,51 @@ const Session = z
 const routesOf = (guard: Guard) => {
   const { secured } = guard;
   return {
-    onboarding: createRoute(publicRoute({
-      method: 'post',
-      path: '/oauth-onboarding',
-      tags: ['Auth'],
-      summary: 'Create an account from a Google or Apple ID token',
-      request: { body: jsonBody(OnboardingRequest) },
-      responses: {
-        201: jsonResponse('Account created and signed in', Session),
-        ...errorResponses(400, 401, 409, 413, 415, 421, 503),
-      },
-    })),
-    signin: createRoute(publicRoute({
-      method: 'post',
-      path: '/oauth-signin',
-      tags: ['Auth'],
-      summary: 'Sign in to an existing account',
-      request: { body: jsonBody(SignInRequest) },
-      responses: { 200: jsonResponse('Signed in', Session), ...errorResponses(400, 401, 404, 413, 415, 503) },
-    })),
-    refresh: createRoute(publicRoute({
-      method: 'post',
-      path: '/refresh',
-      tags: ['Auth'],
-      summary: 'Trade a refresh token (good once) for new tokens',
-      request: { body: jsonBody(RefreshRequest) },
-      responses: { 200: jsonResponse('New tokens', z.object({ tokens: Tokens })), ...errorResponses(400, 401, 413, 415) },
-    })),
-    signout: createRoute(secured({
-      method: 'post',
-      path: '/signout',
-      tags: ['Auth'],
-      summary: "End this session; its tokens stop working",
-      responses: { 204: { description: 'Signed out' }, ...errorResponses(401, 421) },
-    })),
+    onboarding: createRoute(
+      publicRoute({
+        method: 'post',
+        path: '/oauth-onboarding',
+        tags: ['Auth'],
+        summary: 'Create an account from a Google or Apple ID token',
+        request: { body: jsonBody(OnboardingRequest) },
+        responses: {
+          201: jsonResponse('Account created and signed in', Session),
+          ...errorResponses(400, 401, 409, 413, 415, 421, 503),
+        },
+      }),
+    ),
+    signin: createRoute(
+      publicRoute({
+        method: 'post',
+        path: '/oauth-signin',
+        tags: ['Auth'],
+        summary: 'Sign in to an existing account',
+        request: { body: jsonBody(SignInRequest) },
+        responses: { 200: jsonResponse('Signed in', Session), ...errorResponses(400, 401, 404, 413, 415, 503) },
+      }),
+    ),
+    refresh: createRoute(
+      publicRoute({
+        method: 'post',
+        path: '/refresh',
+        tags: ['Auth'],
+        summary: 'Trade a refresh token (good once) for new tokens',
+        request: { body: jsonBody(RefreshRequest) },
+        responses: {
+          200: jsonResponse('New tokens', z.object({ tokens: Tokens })),
+          ...errorResponses(400, 401, 413, 415),
+        },
+      }),
+    ),
+    signout: createRoute(
+      secured({
+        method: 'post',
+        path: '/signout',
+        tags: ['Auth'],
+        summary: 'End this session; its tokens stop working',
+        responses: { 204: { description: 'Signed out' }, ...errorResponses(401, 421) },
+      }),
+    ),
   };
 };
 
@@ -103,9 +120,14 @@ export function authRoutes(p: Services, guard: Guard) {
   const verifyIdToken = (provider: ProviderName, idToken: string) => p.idTokens.verify(provider, idToken);
   const zone = { zone: p.config.zone, homeApi: p.config.homeApi };
   /** Apple's refresh token for the authorization code, when the app sent one with an Apple sign-in. */
-  const appleRefreshToken = async (body: { provider: ProviderName; authorizationCode?: string }, identity: ExternalIdentity, log: () => Logger) => {
+  const appleRefreshToken = async (
+    body: { provider: ProviderName; authorizationCode?: string },
+    identity: ExternalIdentity,
+    log: () => Logger,
+  ) => {
     if (body.authorizationCode === undefined) return undefined;
-    if (body.provider !== 'apple') throw new ApiError(400, 'VALIDATION_ERROR', 'authorizationCode is for provider "apple" only; leave it out');
+    if (body.provider !== 'apple')
+      throw new ApiError(400, 'VALIDATION_ERROR', 'authorizationCode is for provider "apple" only; leave it out');
     if (!p.appleId) {
       log().warn('apple authorization code ignored', { reason: 'no Sign in with Apple key in this zone' });
       return undefined;
@@ -160,10 +182,21 @@ export function authRoutes(p: Services, guard: Guard) {
     .openapi(routes.signin, async (c) => {
       const body = c.req.valid('json');
       const identity = await verifyIdToken(body.provider, body.idToken);
-      const noAccount = () => new ApiError(404, 'USER_NOT_FOUND', 'No account for this sign-in in this zone; create one with /api/v1/auth/oauth-onboarding');
+      const noAccount = () =>
+        new ApiError(
+          404,
+          'USER_NOT_FOUND',
+          'No account for this sign-in in this zone; create one with /api/v1/auth/oauth-onboarding',
+        );
       const userId = await p.users.findUserId(identity.provider, identity.subject);
       const apple = userId ? await appleRefreshToken(body, identity, c.var.log) : undefined;
-      const profile = userId ? await p.users.recordSignIn(userId, body.device, apple ? { refreshToken: apple, clientId: identity.clientId } : undefined) : undefined;
+      const profile = userId
+        ? await p.users.recordSignIn(
+            userId,
+            body.device,
+            apple ? { refreshToken: apple, clientId: identity.clientId } : undefined,
+          )
+        : undefined;
       // The account went while this sign-in ran: the token redeemed for it is revoked, not left live.
       if (apple && !profile) await p.appleTokens.discard(apple, identity.clientId);
       // An account whose deletion was cut short: this sign-in finishes it.

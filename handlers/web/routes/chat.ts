@@ -15,10 +15,22 @@ import type { Guard } from '../guard';
 
 /** Conversation starters, by category; fixed text, the same for everyone. */
 export const chatPrompts = [
-  { id: 'results-explained', category: 'understanding_results', text: 'What do my latest results mean in plain words?' },
-  { id: 'out-of-range', category: 'understanding_results', text: 'Which of my results are outside the normal range, and why might that be?' },
+  {
+    id: 'results-explained',
+    category: 'understanding_results',
+    text: 'What do my latest results mean in plain words?',
+  },
+  {
+    id: 'out-of-range',
+    category: 'understanding_results',
+    text: 'Which of my results are outside the normal range, and why might that be?',
+  },
   { id: 'trend', category: 'trends', text: 'How have my results changed over time?' },
-  { id: 'doctor-questions', category: 'preparing_for_a_visit', text: 'What should I ask my doctor at my next appointment?' },
+  {
+    id: 'doctor-questions',
+    category: 'preparing_for_a_visit',
+    text: 'What should I ask my doctor at my next appointment?',
+  },
   { id: 'lifestyle', category: 'lifestyle', text: 'Are there everyday habits that can help with these results?' },
 ] as const;
 
@@ -76,47 +88,67 @@ const refusingIdempotencyKey = <R extends { middleware: MiddlewareHandler<AppEnv
 const routesOf = (guard: Guard) => {
   const { secured, securedReading, securedIdempotent } = guard;
   return {
-    prompts: createRoute(secured({
-      method: 'get',
-      path: '/prompts',
-      summary: 'Suggested questions to start a conversation',
-      tags: ['Chat'],
-      responses: { 200: jsonResponse('Suggested questions', Prompts), ...errorResponses(401, 421) },
-    })),
-    message: createRoute(securedIdempotent({
-      method: 'post',
-      path: '/messages',
-      tags: ['Chat'],
-      summary: 'Ask a health question; follow the job with /chat/status',
-      request: { body: jsonBody(withOpenApi(ChatInput, 'ChatMessage')) },
-      responses: { 202: jsonResponse('Accepted', Accepted), ...errorResponses(400, 401, 413, 415, 421, 429) },
-    })),
-    stream: createRoute(refusingIdempotencyKey(securedReading({
-        method: 'post',
-        path: '/stream',
+    prompts: createRoute(
+      secured({
+        method: 'get',
+        path: '/prompts',
+        summary: 'Suggested questions to start a conversation',
         tags: ['Chat'],
-        summary: 'Ask a health question; the answer streams back as it is written (server-sent events), never stored',
-        description:
-          'Same body, plan, concurrency limit and daily cap as /chat/messages. Idempotency-Key is not accepted (400). ' +
-          'The answer comes as `delta` events, then one `done` event with the usage and a disclaimer, or one `error` ' +
-          'event.',
+        responses: { 200: jsonResponse('Suggested questions', Prompts), ...errorResponses(401, 421) },
+      }),
+    ),
+    message: createRoute(
+      securedIdempotent({
+        method: 'post',
+        path: '/messages',
+        tags: ['Chat'],
+        summary: 'Ask a health question; follow the job with /chat/status',
         request: { body: jsonBody(withOpenApi(ChatInput, 'ChatMessage')) },
-        responses: {
-          200: {
-            description: 'The answer as server-sent events',
-            content: { 'text/event-stream': { schema: StreamEvent } },
+        responses: { 202: jsonResponse('Accepted', Accepted), ...errorResponses(400, 401, 413, 415, 421, 429) },
+      }),
+    ),
+    stream: createRoute(
+      refusingIdempotencyKey(
+        securedReading(
+          {
+            method: 'post',
+            path: '/stream',
+            tags: ['Chat'],
+            summary:
+              'Ask a health question; the answer streams back as it is written (server-sent events), never stored',
+            description:
+              'Same body, plan, concurrency limit and daily cap as /chat/messages. Idempotency-Key is not accepted (400). ' +
+              'The answer comes as `delta` events, then one `done` event with the usage and a disclaimer, or one `error` ' +
+              'event.',
+            request: { body: jsonBody(withOpenApi(ChatInput, 'ChatMessage')) },
+            responses: {
+              200: {
+                description: 'The answer as server-sent events',
+                content: { 'text/event-stream': { schema: StreamEvent } },
+              },
+              ...errorResponses(400, 401, 403, 409, 413, 415, 421, 429),
+            },
           },
-          ...errorResponses(400, 401, 403, 409, 413, 415, 421, 429),
+          ownProfile,
+        ),
+      ),
+    ),
+    status: createRoute(
+      securedReading(
+        {
+          method: 'get',
+          path: '/status/{jobId}',
+          summary: "A chat message's job: its status, and the answer once completed",
+          tags: ['Chat'],
+          request: { params: JobParams },
+          responses: {
+            200: jsonResponse('Status, with the answer once completed', ChatStatus),
+            ...errorResponses(400, 401, 404, 421),
+          },
         },
-      }, ownProfile))),
-    status: createRoute(securedReading({
-      method: 'get',
-      path: '/status/{jobId}',
-      summary: "A chat message's job: its status, and the answer once completed",
-      tags: ['Chat'],
-      request: { params: JobParams },
-      responses: { 200: jsonResponse('Status, with the answer once completed', ChatStatus), ...errorResponses(400, 401, 404, 421) },
-    }, jobReads)),
+        jobReads,
+      ),
+    ),
   };
 };
 
@@ -149,6 +181,9 @@ export function chatRoutes(p: Services, guard: Guard) {
       const status = statusOf(job);
       if (job.status !== 'completed') return c.json(status, 200);
       const stored = await p.jobs.result(job);
-      return c.json({ ...status, ...(stored.type === 'chat' && { response: { message: stored.result.message } }) }, 200);
+      return c.json(
+        { ...status, ...(stored.type === 'chat' && { response: { message: stored.result.message } }) },
+        200,
+      );
     });
 }

@@ -34,32 +34,48 @@ const ResultResponse = z
   .object({
     jobId: z.uuid(),
     type: z.string(),
-    result: z.union([withOpenApi(DocumentResult, 'DocumentResult'), withOpenApi(DoctorReportResult, 'DoctorReportResult')]),
+    result: z.union([
+      withOpenApi(DocumentResult, 'DocumentResult'),
+      withOpenApi(DoctorReportResult, 'DoctorReportResult'),
+    ]),
     usage: Usage,
   })
   .openapi('JobResult');
 
 type Responses = Parameters<typeof createRoute>[0]['responses'];
-const jobRouteOf = ({ secured, securedReading }: Guard) =>
-  <M extends 'get' | 'delete'>(method: M, path: string, summary: string, ok: Responses) => createRoute(
-    method === 'get'
-      ? securedReading({ method, path, tags: ['Processing'], summary, request: { params: JobParams }, responses: ok }, jobReads)
-      : secured({ method, path, tags: ['Processing'], summary, request: { params: JobParams }, responses: ok }),
-  );
+const jobRouteOf =
+  ({ secured, securedReading }: Guard) =>
+  <M extends 'get' | 'delete'>(method: M, path: string, summary: string, ok: Responses) =>
+    createRoute(
+      method === 'get'
+        ? securedReading(
+            { method, path, tags: ['Processing'], summary, request: { params: JobParams }, responses: ok },
+            jobReads,
+          )
+        : secured({ method, path, tags: ['Processing'], summary, request: { params: JobParams }, responses: ok }),
+    );
 
 const routesOf = (guard: Guard) => {
   const { securedIdempotent } = guard;
   const jobRoute = jobRouteOf(guard);
   return {
-    upload: createRoute(securedIdempotent({
-      method: 'post',
-      path: '/upload',
-      tags: ['Processing'],
-      summary: 'Start a document job and get a presigned S3 POST for the file',
-      request: { body: jsonBody(UploadRequest) },
-      responses: { 201: jsonResponse('Job created; POST the file to upload.url with upload.fields', UploadResponse), ...errorResponses(400, 401, 413, 415, 421, 429) },
-    })),
-    status: jobRoute('get', '/status/{jobId}', "A job's status", { 200: jsonResponse('Status', JobStatus), ...errorResponses(400, 401, 404, 421) }),
+    upload: createRoute(
+      securedIdempotent({
+        method: 'post',
+        path: '/upload',
+        tags: ['Processing'],
+        summary: 'Start a document job and get a presigned S3 POST for the file',
+        request: { body: jsonBody(UploadRequest) },
+        responses: {
+          201: jsonResponse('Job created; POST the file to upload.url with upload.fields', UploadResponse),
+          ...errorResponses(400, 401, 413, 415, 421, 429),
+        },
+      }),
+    ),
+    status: jobRoute('get', '/status/{jobId}', "A job's status", {
+      200: jsonResponse('Status', JobStatus),
+      ...errorResponses(400, 401, 404, 421),
+    }),
     result: jobRoute('get', '/result/{jobId}', "A completed job's result", {
       200: jsonResponse('Result', ResultResponse),
       ...errorResponses(400, 401, 404, 409, 421),
@@ -68,14 +84,19 @@ const routesOf = (guard: Guard) => {
       204: { description: 'Gone (also when already cleaned up)' },
       ...errorResponses(400, 401, 404, 421),
     }),
-    doctorReport: createRoute(securedIdempotent({
-      method: 'post',
-      path: '/doctor-report',
-      tags: ['Processing'],
-      summary: 'Premium: a report on the health history the app keeps',
-      request: { body: jsonBody(withOpenApi(DoctorReportInput, 'DoctorReportRequest')) },
-      responses: { 202: jsonResponse('Accepted; follow the job with status and result', Accepted), ...errorResponses(400, 401, 403, 413, 415, 421, 429) },
-    })),
+    doctorReport: createRoute(
+      securedIdempotent({
+        method: 'post',
+        path: '/doctor-report',
+        tags: ['Processing'],
+        summary: 'Premium: a report on the health history the app keeps',
+        request: { body: jsonBody(withOpenApi(DoctorReportInput, 'DoctorReportRequest')) },
+        responses: {
+          202: jsonResponse('Accepted; follow the job with status and result', Accepted),
+          ...errorResponses(400, 401, 403, 413, 415, 421, 429),
+        },
+      }),
+    ),
   };
 };
 
@@ -104,7 +125,12 @@ export function processRoutes(p: Services, guard: Guard) {
       return c.body(null, 204);
     })
     .openapi(routes.doctorReport, async (c) => {
-      const job = await p.jobs.submit(c.get('auth').userId, c.get('prefetched').profile, 'doctor_report', c.req.valid('json'));
+      const job = await p.jobs.submit(
+        c.get('auth').userId,
+        c.get('prefetched').profile,
+        'doctor_report',
+        c.req.valid('json'),
+      );
       return c.json({ jobId: job.jobId }, 202);
     });
 }

@@ -8,39 +8,56 @@ import type { Guard } from '../guard';
 
 const Name = z.string().trim().min(1).max(200);
 const ProfileUpdate = z
-  .strictObject({ name: Name.optional(), givenName: Name.optional(), familyName: Name.optional(), device: Device.optional() })
+  .strictObject({
+    name: Name.optional(),
+    givenName: Name.optional(),
+    familyName: Name.optional(),
+    device: Device.optional(),
+  })
   .openapi('ProfileUpdate');
 
 const path = '/profile';
 const routesOf = (guard: Guard) => {
   const { secured, securedReading } = guard;
   return {
-    get: createRoute(securedReading({
-      method: 'get',
-      path,
-      tags: ['Profile'],
-      summary: 'The caller’s profile, decrypted',
-      responses: { 200: jsonResponse('The profile', Profile), ...errorResponses(401, 421) },
-    }, (_c, auth) => ({ profile: itemKeys.profile(auth.userId) }))),
-    put: createRoute(secured({
-      method: 'put',
-      path,
-      tags: ['Profile'],
-      summary: 'Change names or the device; the email comes from the identity provider',
-      request: { body: jsonBody(ProfileUpdate) },
-      responses: { 200: jsonResponse('The updated profile', Profile), ...errorResponses(400, 401, 409, 413, 415, 421) },
-    })),
-    delete: createRoute(secured({
-      method: 'delete',
-      path,
-      tags: ['Profile'],
-      summary: 'Delete the account, its sessions and every object of its jobs',
-      responses: {
-        204: { description: 'Deleted' },
-        202: { description: 'Closed: the account takes no more requests and its erasure finishes in the background' },
-        ...errorResponses(401, 421),
-      },
-    })),
+    get: createRoute(
+      securedReading(
+        {
+          method: 'get',
+          path,
+          tags: ['Profile'],
+          summary: 'The caller’s profile, decrypted',
+          responses: { 200: jsonResponse('The profile', Profile), ...errorResponses(401, 421) },
+        },
+        (_c, auth) => ({ profile: itemKeys.profile(auth.userId) }),
+      ),
+    ),
+    put: createRoute(
+      secured({
+        method: 'put',
+        path,
+        tags: ['Profile'],
+        summary: 'Change names or the device; the email comes from the identity provider',
+        request: { body: jsonBody(ProfileUpdate) },
+        responses: {
+          200: jsonResponse('The updated profile', Profile),
+          ...errorResponses(400, 401, 409, 413, 415, 421),
+        },
+      }),
+    ),
+    delete: createRoute(
+      secured({
+        method: 'delete',
+        path,
+        tags: ['Profile'],
+        summary: 'Delete the account, its sessions and every object of its jobs',
+        responses: {
+          204: { description: 'Deleted' },
+          202: { description: 'Closed: the account takes no more requests and its erasure finishes in the background' },
+          ...errorResponses(401, 421),
+        },
+      }),
+    ),
   };
 };
 

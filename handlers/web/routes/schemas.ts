@@ -8,7 +8,9 @@ import * as domain from '../../domain/users/profile';
 export const ErrorBody = z
   .object({
     error: z.object({
-      code: z.enum(allErrorCodes).openapi({ description: 'What went wrong, for the app to act on; the message is for people' }),
+      code: z
+        .enum(allErrorCodes)
+        .openapi({ description: 'What went wrong, for the app to act on; the message is for people' }),
       message: z.string(),
       retryable: z.boolean(),
       requestId: z.string(),
@@ -69,11 +71,23 @@ export function errorResponses(...statuses: number[]) {
     503: 'A dependency is unavailable; retry',
   };
   // 429 always, and the retryable 409s (REQUEST_IN_PROGRESS, TRY_AGAIN), say when to retry.
-  const retryAfter = { 'Retry-After': { description: 'Seconds after which a retry can succeed', schema: { type: 'integer' as const, minimum: 1 } } };
+  const retryAfter = {
+    'Retry-After': {
+      description: 'Seconds after which a retry can succeed',
+      schema: { type: 'integer' as const, minimum: 1 },
+    },
+  };
   // Each status's example names a code that status really comes with.
   const example = (s: number) => {
     const code = errorCodes[s as keyof typeof errorCodes][0];
-    return { error: { code, message: descriptions[s]!, retryable: s === 429 || s === 503, requestId: 'c0ffee00-0000-4000-8000-000000000000' } };
+    return {
+      error: {
+        code,
+        message: descriptions[s]!,
+        retryable: s === 429 || s === 503,
+        requestId: 'c0ffee00-0000-4000-8000-000000000000',
+      },
+    };
   };
   return Object.fromEntries(
     statuses.map((s) => [
@@ -101,7 +115,11 @@ export const bearerAuth = [{ bearerAuth: [] }];
 
 /** `get /api/v1/process/status/{jobId}` → `getProcessStatus`: one stable id per operation, for generated clients. */
 function operationIdOf(method: string, path: string): string {
-  const words = path.replace(/^\/api\/v1\//, '/').replace(/\{[^}]+\}/g, '').split(/[^A-Za-z0-9]+/).filter(Boolean);
+  const words = path
+    .replace(/^\/api\/v1\//, '/')
+    .replace(/\{[^}]+\}/g, '')
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean);
   return [method.toLowerCase(), ...words].map((w, i) => (i === 0 ? w : w[0]!.toUpperCase() + w.slice(1))).join('');
 }
 
@@ -111,11 +129,15 @@ function operationIdOf(method: string, path: string): string {
  */
 export function nameOperations(registry: OpenAPIHono['openAPIRegistry']) {
   for (const definition of registry.definitions) {
-    if (definition.type === 'route') definition.route.operationId ??= operationIdOf(definition.route.method, definition.route.path);
+    if (definition.type === 'route')
+      definition.route.operationId ??= operationIdOf(definition.route.method, definition.route.path);
   }
 }
 
 export type RouteWithoutSecurity = Omit<RouteConfig, 'security' | 'middleware' | 'operationId'>;
 
 /** A route anyone may call: it says so in the document (`security: []`), as every route says one or the other. */
-export const publicRoute = <R extends RouteWithoutSecurity>(route: R) => ({ ...route, security: [] as Array<Record<string, string[]>> });
+export const publicRoute = <R extends RouteWithoutSecurity>(route: R) => ({
+  ...route,
+  security: [] as Array<Record<string, string[]>>,
+});

@@ -11,20 +11,35 @@ import { PurchaseNotFoundError } from '../../domain/subscriptions/play-developer
 import { readPlayNotification } from '../../domain/subscriptions/play-notifications';
 import { zoneOfStoreAccountToken } from '../../domain/subscriptions/store-account-token';
 import { MalformedNotificationError, type SubscriptionEvent } from '../../domain/subscriptions/subscription-event';
-import { createZoneForwarder, forwardedFromHeader, ZoneUnavailableError } from '../../domain/subscriptions/zone-forwarding';
+import {
+  createZoneForwarder,
+  forwardedFromHeader,
+  ZoneUnavailableError,
+} from '../../domain/subscriptions/zone-forwarding';
 import { errorResponses, jsonBody, jsonResponse, publicRoute, Subscription } from './schemas';
 import type { Guard } from '../guard';
 
 // The stores' envelopes, not our clients' bodies: extra fields are theirs to add (Pub/Sub sends
 // both camelCase and snake_case copies), so these are not strict.
-const AppStoreEnvelope = z.object({ signedPayload: z.string().min(1).max(64 * 1024) });
+const AppStoreEnvelope = z.object({
+  signedPayload: z
+    .string()
+    .min(1)
+    .max(64 * 1024),
+});
 const PubSubEnvelope = z.object({
   message: z.object({ data: z.string().max(64 * 1024), messageId: z.string().min(1).max(200) }),
   subscription: z.string().max(500).optional(),
 });
 const Webhook = z.union([AppStoreEnvelope, PubSubEnvelope]).openapi('StoreNotification');
 const Outcome = z.enum([
-  'applied', 'recorded', 'duplicate', 'stale', 'unknown_user', 'unknown_purchase', 'not_this_zone',
+  'applied',
+  'recorded',
+  'duplicate',
+  'stale',
+  'unknown_user',
+  'unknown_purchase',
+  'not_this_zone',
 ]);
 const WebhookAnswer = z
   .object({
@@ -37,32 +52,42 @@ const WebhookAnswer = z
   })
   .openapi('StoreNotificationOutcome');
 
-
 const routesOf = (guard: Guard) => {
   const { securedReading } = guard;
   return {
-    get: createRoute(securedReading({
-      method: 'get',
-      path: '/',
-      tags: ['Subscriptions'],
-      summary: "The caller's subscription, as the stores last reported it",
-      responses: { 200: jsonResponse("The caller's subscription", Subscription), ...errorResponses(401, 421) },
-    }, (_c, auth) => ({ profile: itemKeys.profile(auth.userId) }))),
-    webhook: createRoute(publicRoute({
-      method: 'post',
-      path: '/webhook',
-      tags: ['Subscriptions'],
-      summary: 'App Store Server Notifications v2, or a Google Play RTDN Pub/Sub push (with its OIDC bearer token)',
-      request: { body: jsonBody(Webhook) },
-      responses: {
-        200: jsonResponse('Verified; applied, or a duplicate or older notification that changes nothing', WebhookAnswer),
-        ...errorResponses(400, 401, 413, 415, 421, 503),
-      },
-    })),
+    get: createRoute(
+      securedReading(
+        {
+          method: 'get',
+          path: '/',
+          tags: ['Subscriptions'],
+          summary: "The caller's subscription, as the stores last reported it",
+          responses: { 200: jsonResponse("The caller's subscription", Subscription), ...errorResponses(401, 421) },
+        },
+        (_c, auth) => ({ profile: itemKeys.profile(auth.userId) }),
+      ),
+    ),
+    webhook: createRoute(
+      publicRoute({
+        method: 'post',
+        path: '/webhook',
+        tags: ['Subscriptions'],
+        summary: 'App Store Server Notifications v2, or a Google Play RTDN Pub/Sub push (with its OIDC bearer token)',
+        request: { body: jsonBody(Webhook) },
+        responses: {
+          200: jsonResponse(
+            'Verified; applied, or a duplicate or older notification that changes nothing',
+            WebhookAnswer,
+          ),
+          ...errorResponses(400, 401, 413, 415, 421, 503),
+        },
+      }),
+    ),
   };
 };
 
-const unverified = () => new ApiError(401, 'WEBHOOK_UNVERIFIED', 'The notification did not verify; nothing was changed');
+const unverified = () =>
+  new ApiError(401, 'WEBHOOK_UNVERIFIED', 'The notification did not verify; nothing was changed');
 
 export function subscriptionRoutes(p: Services, guard: Guard) {
   const routes = routesOf(guard);
@@ -82,9 +107,19 @@ export function subscriptionRoutes(p: Services, guard: Guard) {
     try {
       return await readPlayNotification(body, googlePlay.packageName, play);
     } catch (err) {
-      if (err instanceof UntrustedSignatureError || err instanceof MalformedNotificationError || err instanceof PurchaseNotFoundError) throw err;
+      if (
+        err instanceof UntrustedSignatureError ||
+        err instanceof MalformedNotificationError ||
+        err instanceof PurchaseNotFoundError
+      )
+        throw err;
       // Play's API is down: Pub/Sub redelivers on a 5xx.
-      throw new ApiError(503, 'STORE_UNAVAILABLE', 'The store could not be asked for the subscription state; retry later', { retryable: true });
+      throw new ApiError(
+        503,
+        'STORE_UNAVAILABLE',
+        'The store could not be asked for the subscription state; retry later',
+        { retryable: true },
+      );
     }
   }
 
@@ -129,7 +164,8 @@ export function subscriptionRoutes(p: Services, guard: Guard) {
       try {
         event = await read(body, c.req.header('authorization'));
       } catch (err) {
-        if (err instanceof UntrustedSignatureError) c.var.log().warn('store notification refused', { reason: err.message });
+        if (err instanceof UntrustedSignatureError)
+          c.var.log().warn('store notification refused', { reason: err.message });
         // Verified, but for a purchase Play does not know: a 5xx would have Pub/Sub redeliver it for days.
         if (err instanceof PurchaseNotFoundError) {
           c.var.log().info('store notification', { provider: 'google', outcome: 'unknown_purchase' });
