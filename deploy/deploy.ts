@@ -19,17 +19,19 @@ Runs on Pulumi's Automation API: the Pulumi CLI must be installed and logged in 
 backend (PULUMI_BACKEND_URL), with AWS credentials for each zone's account.
 Exit codes: 0 done, 1 a stack failed (the table says where), 2 usage, 3 drift found.`;
 
+const deployOptions = {
+  stack: { type: 'string' },
+  all: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** `--stack x` / `--all` / the command, or the reason they do not parse. */
 export function parseDeployArgs(args: string[]): { command: Command; stacks: StackName[] } | { error: string } {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof deployOptions; allowPositionals: true }>>;
   try {
     parsed = parseArgs({
       args: args.filter((a) => a !== '--'),
-      options: {
-        stack: { type: 'string' },
-        all: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: deployOptions,
       allowPositionals: true,
     });
   } catch (error) {
@@ -56,7 +58,7 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const progress = (line: string) => console.log(`  ${line}`);
-  let zones;
+  let zones: ReturnType<typeof automationStack>[];
   try {
     zones = parsed.stacks.map((name) => automationStack(name, stackFileConfig(name), pulumiVersions, progress));
   } catch (error) {

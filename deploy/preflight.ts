@@ -55,7 +55,7 @@ async function main(args: string[]): Promise<number> {
     console.error(`Unknown stack ${stack}; choose from ${stacks.join(', ')}.`);
     return 2;
   }
-  let config;
+  let config: ReturnType<typeof stackFileConfig>;
   try {
     config = stackFileConfig(stack as StackName);
   } catch (error) {

@@ -1,5 +1,5 @@
-import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
-import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { type CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
+import { GetAliasCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { ReleaseTarget } from '../components/releases';
 
 /** How long the deploy waits for one function's release before it gives up (CI sizes its session by it). */

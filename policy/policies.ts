@@ -42,7 +42,11 @@ const statements = (policy: unknown): PolicyStatement[] => {
 function waitsFor(resource: PolicyResource): Set<PolicyResource> {
   const seen = new Set<PolicyResource>();
   const visit = (r: PolicyResource) => {
-    for (const d of r.dependencies ?? []) if (!seen.has(d)) seen.add(d), visit(d);
+    for (const d of r.dependencies ?? []) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      visit(d);
+    }
   };
   visit(resource);
   return seen;

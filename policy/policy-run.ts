@@ -87,7 +87,9 @@ export async function runPolicies(
     asType: (cls) => (isTypeOf(r.type, cls) ? (r.outputs as never) : undefined),
   }));
   const byUrn = new Map(asStack.map((r) => [r.urn, r]));
-  resources.forEach((r, i) => asStack[i]!.dependencies.push(...r.dependencies.map((d) => byUrn.get(d)!)));
+  resources.forEach((r, i) => {
+    asStack[i]!.dependencies.push(...r.dependencies.map((d) => byUrn.get(d)!));
+  });
 
   const results = [];
   for (const policy of zonePolicies) {

@@ -78,7 +78,7 @@ export function residencyDiagram(snapshot: StackSnapshot, classificationOf: (r: 
       const [role, cls] = key.split('|') as [string, string];
       const members = here.filter((r) => roleOf(r.type) === role && classOf(classificationOf(r)) === cls);
       const nodeId = id(`${region} ${role} ${cls}`);
-      members.forEach((r) => group.set(r, nodeId));
+      for (const r of members) group.set(r, nodeId);
       const names = members.filter((r) => named.test(r.type)).map(shortName);
       const rest = members.length - names.length;
       const list = [...names, ...(rest ? [`${names.length ? '+ ' : ''}${rest} resource${rest === 1 ? '' : 's'}`] : [])];

@@ -284,7 +284,7 @@ async function dependenciesOf(props: Record<string, unknown>, opts: pulumi.Resou
     if (pulumi.Output.isInstance(value)) {
       // Internal to Pulumi's Output, and the only place that knows an input's resources.
       const all = (value as unknown as { allResources?: () => Promise<Set<pulumi.Resource>> }).allResources?.();
-      if (all) outputs.push(all.then((set) => set.forEach((r) => found.add(r))));
+      if (all) outputs.push(all.then((set) => set.forEach((r) => void found.add(r))));
     } else if (pulumi.Resource.isInstance(value)) found.add(value);
     else if (Array.isArray(value)) value.forEach(walk);
     else if (

@@ -1,7 +1,8 @@
 import {
   DescribeStreamCommand,
-  DynamoDBStreamsClient,
+  type DynamoDBStreamsClient,
   GetRecordsCommand,
+  type GetRecordsCommandOutput,
   GetShardIteratorCommand,
   type _Record,
 } from '@aws-sdk/client-dynamodb-streams';
@@ -60,7 +61,7 @@ export function startStreamPoller(options: {
       }
       const iterator = iterators.get(shardId);
       if (!iterator) continue; // closed shard, read to its end
-      let page;
+      let page: GetRecordsCommandOutput;
       try {
         page = await streams.send(new GetRecordsCommand({ ShardIterator: iterator }));
       } catch (err) {

@@ -57,7 +57,13 @@ describe('component transforms', () => {
   it('reach each function', async () => {
     const s = await snapshotStack('dev', {
       code: stubCode,
-      transform: { functions: { function: (args) => void (args.memorySize = 1536) } },
+      transform: {
+        functions: {
+          function: (args) => {
+            args.memorySize = 1536;
+          },
+        },
+      },
     });
     const functions = s.resources.filter((r) => r.type === 'aws:lambda/function:Function');
     expect(functions.map((f) => f.inputs.memorySize)).toEqual([1536, 1536, 1536, 1536]);

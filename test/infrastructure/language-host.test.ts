@@ -42,7 +42,9 @@ describe('the program under Pulumi’s own runner (what the Node.js language hos
     for (const stack of stacks) snapshots[stack] = await snapshotStack(stack, { code: stubCode });
     await started;
   }, 120_000);
-  afterAll(() => Object.values(runs).forEach((run) => rmSync(run.tmp, { recursive: true, force: true })));
+  afterAll(() => {
+    for (const run of Object.values(runs)) rmSync(run.tmp, { recursive: true, force: true });
+  });
 
   describe.each(stacks)('%s', (stack) => {
     it('runs to the end: exit 0, no error logged, the stack resource set as root, shutdown signalled', () => {

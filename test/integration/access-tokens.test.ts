@@ -184,11 +184,9 @@ describe('verifying an access token in AWS', () => {
     const { createLogger } = await import('../../handlers/core/logger');
     const { deployedAppEnv, deployedKeyEnv, deployedSigningKey } = await import('../../local/fixtures/deployed-env');
     const kms = mockClient(KMSClient);
-    kms
-      .on(SignCommand)
-      .callsFake(({ Message }: { Message: Uint8Array }) => ({
-        Signature: sign('sha256', Buffer.from(Message), deployedSigningKey.privateKey),
-      }));
+    kms.on(SignCommand).callsFake(({ Message }: { Message: Uint8Array }) => ({
+      Signature: sign('sha256', Buffer.from(Message), deployedSigningKey.privateKey),
+    }));
     try {
       const { app, keys } = parseLambdaConfig({ ...deployedAppEnv, ...deployedKeyEnv });
       const issuer = createServices(createAwsDeps(app, keys, createLogger('eu', 'SILENT')));

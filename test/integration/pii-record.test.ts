@@ -26,12 +26,10 @@ describe('a profile read, with the AWS keyring', () => {
       issued.set(blob.toString('base64'), Buffer.from(plaintext));
       return { KeyId: input.KeyId, Plaintext: plaintext, CiphertextBlob: blob };
     });
-    kms
-      .on(DecryptCommand)
-      .callsFake((input: { CiphertextBlob: Uint8Array; KeyId: string }) => ({
-        KeyId: input.KeyId,
-        Plaintext: Buffer.from(issued.get(Buffer.from(input.CiphertextBlob).toString('base64'))!),
-      }));
+    kms.on(DecryptCommand).callsFake((input: { CiphertextBlob: Uint8Array; KeyId: string }) => ({
+      KeyId: input.KeyId,
+      Plaintext: Buffer.from(issued.get(Buffer.from(input.CiphertextBlob).toString('base64'))!),
+    }));
   });
   afterAll(() => kms.restore());
   const freshDeps = () => {

@@ -249,7 +249,7 @@ export async function captureOutput(fn: () => Promise<void>): Promise<string> {
   try {
     await fn();
   } finally {
-    restore.forEach((r) => r());
+    for (const r of restore) r();
   }
   return chunks.join('');
 }

@@ -164,11 +164,9 @@ describe('the release after pulumi up', () => {
   it('fails the deploy when an alarm stopped the release, saying it was rolled back', async () => {
     lambda.on(GetAliasCommand).resolves({ FunctionVersion: '7' });
     codedeploy.on(CreateDeploymentCommand).resolves({ deploymentId: 'd-2' });
-    codedeploy
-      .on(GetDeploymentCommand)
-      .resolves({
-        deploymentInfo: { status: 'Stopped', errorInformation: { message: 'alarm serenya-api-5xx fired' } },
-      });
+    codedeploy.on(GetDeploymentCommand).resolves({
+      deploymentInfo: { status: 'Stopped', errorInformation: { message: 'alarm serenya-api-5xx fired' } },
+    });
     await expect(release([target], clients(), { pollMs: 1 })).rejects.toThrow(
       'release of serenya-prod-eu-api stopped and was rolled back to version 7 (alarm serenya-api-5xx fired)',
     );
@@ -213,11 +211,11 @@ describe('drift on the Automation API', () => {
   /** A stack after its first `up`: the last update created 42 resources; 2 have changed since. */
   const stack = {
     async previewRefresh(opts?: { onEvent?: (e: EngineEvent) => void }) {
-      events.forEach((e) => opts?.onEvent?.(e));
+      for (const e of events) opts?.onEvent?.(e);
       return { stdout: '', stderr: '', changeSummary: { same: 40, update: 1, delete: 1 } };
     },
     async refresh(opts?: { onEvent?: (e: EngineEvent) => void }) {
-      events.forEach((e) => opts?.onEvent?.(e));
+      for (const e of events) opts?.onEvent?.(e);
       return {
         stdout: '',
         stderr: '',
@@ -283,9 +281,9 @@ describe('drift on the Automation API', () => {
   it('exits 0 on a stack nothing changed since `up`', async () => {
     const quiet = {
       async previewRefresh(opts?: { onEvent?: (e: EngineEvent) => void }) {
-        unchanged.forEach((metadata, i) =>
-          opts?.onEvent?.({ sequence: i, timestamp: 0, resOutputsEvent: { metadata } }),
-        );
+        unchanged.forEach((metadata, i) => {
+          opts?.onEvent?.({ sequence: i, timestamp: 0, resOutputsEvent: { metadata } });
+        });
         return { stdout: '', stderr: '', changeSummary: { same: 40 } };
       },
     } as unknown as PulumiStack;

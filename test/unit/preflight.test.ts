@@ -124,11 +124,13 @@ const failedChecks = (results: Awaited<ReturnType<typeof runPreflight>>) =>
 describe('npm run preflight', () => {
   let config: StackConfig;
   beforeEach(() => {
-    Object.values(mocks).forEach((m) => m.reset());
+    for (const m of Object.values(mocks)) m.reset();
     config = filled('prod-eu');
     healthyAccount('prod-eu', config);
   });
-  afterEach(() => Object.values(mocks).forEach((m) => m.reset()));
+  afterEach(() => {
+    for (const m of Object.values(mocks)) m.reset();
+  });
 
   it('passes an account that has everything, checking Bedrock in every region of the zone’s profile', async () => {
     const results = await runPreflight('prod-eu', config, deps());
@@ -147,12 +149,10 @@ describe('npm run preflight', () => {
   });
 
   it('names each failure with its fix', async () => {
-    mocks.route53
-      .on(GetHostedZoneCommand)
-      .resolves({
-        HostedZone: { Id: 'Z', Name: 'example.org.', CallerReference: 'x' },
-        DelegationSet: { NameServers: [] },
-      });
+    mocks.route53.on(GetHostedZoneCommand).resolves({
+      HostedZone: { Id: 'Z', Name: 'example.org.', CallerReference: 'x' },
+      DelegationSet: { NameServers: [] },
+    });
     mocks.lambda
       .on(GetAccountSettingsCommand)
       .resolves({ AccountLimit: { ConcurrentExecutions: 10, UnreservedConcurrentExecutions: 10 } });
@@ -160,21 +160,17 @@ describe('npm run preflight', () => {
     mocks.bedrock
       .on(GetModelInvocationLoggingConfigurationCommand)
       .resolves({ loggingConfig: { textDataDeliveryEnabled: true } });
-    mocks.bedrock
-      .on(GetFoundationModelAvailabilityCommand)
-      .resolves({
-        modelId: 'm',
-        authorizationStatus: 'NOT_AUTHORIZED',
-        entitlementAvailability: 'AVAILABLE',
-        regionAvailability: 'AVAILABLE',
-        agreementAvailability: { status: 'NOT_AVAILABLE' },
-      });
-    mocks.secrets
-      .on(DescribeSecretCommand)
-      .callsFake((input: { SecretId: string }) => ({
-        ARN: input.SecretId,
-        KmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/custom',
-      }));
+    mocks.bedrock.on(GetFoundationModelAvailabilityCommand).resolves({
+      modelId: 'm',
+      authorizationStatus: 'NOT_AUTHORIZED',
+      entitlementAvailability: 'AVAILABLE',
+      regionAvailability: 'AVAILABLE',
+      agreementAvailability: { status: 'NOT_AVAILABLE' },
+    });
+    mocks.secrets.on(DescribeSecretCommand).callsFake((input: { SecretId: string }) => ({
+      ARN: input.SecretId,
+      KmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:key/custom',
+    }));
     const results = await runPreflight('prod-eu', config, deps('3.100.0'));
     const failed = failedChecks(results);
     expect(failed['hosted zone']!.detail).toContain('serves example.org');
@@ -292,7 +288,7 @@ describe('npm run preflight', () => {
 
 describe('preflight of the certificates', () => {
   beforeEach(() => {
-    Object.values(mocks).forEach((m) => m.reset());
+    for (const m of Object.values(mocks)) m.reset();
   });
 
   it('fails when the registrar delegates the domain elsewhere than the hosted zone, naming its name servers', async () => {
@@ -319,21 +315,21 @@ describe('preflight of the certificates', () => {
       { critical: 0, issue: 'letsencrypt.org' },
       { critical: 0, iodef: 'mailto:security@serenya.health' },
     ]);
-    const failed = failedChecks(await runPreflight('prod-eu', config, deps()))['CAA'];
+    const failed = failedChecks(await runPreflight('prod-eu', config, deps())).CAA;
     expect(failed!.detail).toBe(
       'ACM may not issue for api.eu.serenya.health (CAA at serenya.health allows only letsencrypt.org); api.serenya.health (CAA at serenya.health allows only letsencrypt.org)',
     );
     expect(failed!.fix).toContain('0 issue "amazon.com"');
     // The closest record set decides: one allowing Amazon at the global name is enough there.
     dns.caa.set('api.serenya.health', [{ critical: 0, issue: 'amazontrust.com; cansignhttpexchanges=yes' }]);
-    expect(failedChecks(await runPreflight('prod-eu', config, deps()))['CAA']!.detail).toBe(
+    expect(failedChecks(await runPreflight('prod-eu', config, deps())).CAA!.detail).toBe(
       'ACM may not issue for api.eu.serenya.health (CAA at serenya.health allows only letsencrypt.org)',
     );
     dns.caa.set('serenya.health', [
       { critical: 0, issue: 'amazon.com' },
       { critical: 0, issue: 'letsencrypt.org' },
     ]);
-    expect(failedChecks(await runPreflight('prod-eu', config, deps()))['CAA']).toBeUndefined();
+    expect(failedChecks(await runPreflight('prod-eu', config, deps())).CAA).toBeUndefined();
   });
 
   it('fails, for a stack that does not own it, when the global name’s validation record is missing', async () => {
@@ -346,13 +342,11 @@ describe('preflight of the certificates', () => {
     });
     // Only the zone name's own validation record (from an earlier deploy) follows: it validates nothing here.
     const zoneNameRecord = { ...validationRecord, Name: '_5e6f7a.api.us.serenya.health.' };
-    mocks.route53
-      .on(ListResourceRecordSetsCommand)
-      .resolves({
-        ResourceRecordSets: [{ Name: 'api.serenya.health.', Type: 'A' }, zoneNameRecord],
-        IsTruncated: false,
-        MaxItems: 100,
-      });
+    mocks.route53.on(ListResourceRecordSetsCommand).resolves({
+      ResourceRecordSets: [{ Name: 'api.serenya.health.', Type: 'A' }, zoneNameRecord],
+      IsTruncated: false,
+      MaxItems: 100,
+    });
     const failed = failedChecks(await runPreflight('prod-us', config, deps()))[
       'ACM validation record of api.serenya.health'
     ];
@@ -370,7 +364,7 @@ describe('preflight of the certificates', () => {
 describe('preflight of the inference profile (the prod-us decision)', () => {
   let config: StackConfig;
   beforeEach(() => {
-    Object.values(mocks).forEach((m) => m.reset());
+    for (const m of Object.values(mocks)) m.reset();
     config = filled('prod-us');
     healthyAccount('prod-us', config);
   });

@@ -28,7 +28,23 @@ const MARGIN_SECONDS = 60;
 
 const { job: jobKey, activeJobs: activeKey, dailyJobs: dailyKey } = itemKeys;
 
-function toJob(item: Record<string, any>): Job {
+/** A job item as this store writes it (snake case, as every item of the table). */
+interface JobItem {
+  job_id: string;
+  user_id: string;
+  type: Job['type'];
+  status: Job['status'];
+  content_type: Job['contentType'];
+  document_type: Job['documentType'];
+  error: Job['error'];
+  usage?: { model_id: string; input_tokens: number; output_tokens: number };
+  created_at: string;
+  updated_at: string;
+  started_at: Job['startedAt'];
+}
+
+function toJob(record: Record<string, unknown>): Job {
+  const item = record as unknown as JobItem;
   return {
     jobId: item.job_id,
     userId: item.user_id,

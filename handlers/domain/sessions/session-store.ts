@@ -162,7 +162,7 @@ export function createSessionStore(deps: {
       const { Item } = await dynamo.send(
         new GetCommand({ TableName: table, Key: key(userId, sessionId), ConsistentRead: true }),
       );
-      if (!Item || Item.revoked !== false) throw new InvalidRefreshTokenError('Session is over');
+      if (Item?.revoked !== false) throw new InvalidRefreshTokenError('Session is over');
       const endsAt = endOf(Item);
       if (endsAt <= nowSeconds()) throw new SessionExpiredError('Session reached its absolute lifetime');
       if (Number(Item.ttl) <= nowSeconds()) throw new InvalidRefreshTokenError('Session is over');

@@ -28,7 +28,7 @@ export async function readPlayNotification(
   packageName: string,
   play: PlayDeveloperClient,
 ): Promise<SubscriptionEvent> {
-  let data: Record<string, any>;
+  let data: Record<string, unknown>;
   try {
     data = JSON.parse(Buffer.from(push.message.data, 'base64').toString('utf8'));
   } catch {
@@ -40,12 +40,16 @@ export async function readPlayNotification(
   if (!Number.isFinite(eventTime)) throw new MalformedNotificationError('eventTimeMillis is missing');
   const base = { provider: 'google' as const, notificationId: push.message.messageId, eventTime };
   if (data.testNotification) return { ...base, kind: 'TEST' };
-  const notification = data.subscriptionNotification;
+  // The RTDN's shape (developer-notifications reference): checked field by field below.
+  const notification = data.subscriptionNotification as
+    | { purchaseToken?: unknown; notificationType?: unknown }
+    | undefined;
   if (!notification) return { ...base, kind: data.voidedPurchaseNotification ? 'VOIDED_PURCHASE' : 'OTHER' };
   if (typeof notification.purchaseToken !== 'string' || !notification.purchaseToken) {
     throw new MalformedNotificationError('subscriptionNotification.purchaseToken is missing');
   }
-  const purchase = await play.getSubscription(packageName, notification.purchaseToken);
+  const purchaseToken = notification.purchaseToken;
+  const purchase = await play.getSubscription(packageName, purchaseToken);
   const account = purchase.externalAccountIdentifiers?.obfuscatedExternalAccountId;
   const state = purchase.subscriptionState ?? '';
   const status = Object.hasOwn(states, state) ? states[state] : undefined;
@@ -59,7 +63,7 @@ export async function readPlayNotification(
           type: 'premium',
           status,
           expiresAt: expiryTime ? new Date(expiryTime).toISOString() : undefined,
-          purchaseReference: notification.purchaseToken,
+          purchaseReference: purchaseToken,
         }
       : undefined,
   };

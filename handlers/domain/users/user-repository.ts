@@ -125,8 +125,8 @@ export function createUserRepository(deps: {
   }
 
   /** Every item of a partition, all pages (strongly consistent). */
-  async function partition(pk: string, projection?: string): Promise<Record<string, any>[]> {
-    const items: Record<string, any>[] = [];
+  async function partition(pk: string, projection?: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
     const pages = paginateQuery(
       { client: dynamo },
       {
@@ -338,8 +338,8 @@ export function createUserRepository(deps: {
       const guards = items.flatMap((item) =>
         item.SK === 'PROFILE'
           ? [
-              guardKey(item.external_key),
-              ...(item.store_account_token ? [itemKeys.storeAccount(item.store_account_token)] : []),
+              guardKey(item.external_key as string),
+              ...(item.store_account_token ? [itemKeys.storeAccount(item.store_account_token as string)] : []),
             ]
           : [],
       );
