@@ -1,5 +1,6 @@
-import type { Context, ScheduledEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scheduledEvent } from '../../local/stand-ins/scheduled-sweeps';
 import type { startStreamPoller } from '../../local/stand-ins/stream-poller';
 import { asFunction } from '../support/aws-call-log';
 import { startTestStream } from '../support/test-stream';
@@ -31,17 +32,7 @@ const live = (sub: string) => t.appleId!.liveTokensOf(sub);
 const sweep = () => asFunction('api', () => t.runtime.services.appleTokens.sweep());
 /** EventBridge's scheduled event, through the bundle's one entry, as the schedule rule invokes it. */
 const scheduled = () => {
-  const event: ScheduledEvent = {
-    version: '0',
-    id: crypto.randomUUID(),
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: '123456789012',
-    time: t.clock.now().toISOString(),
-    region: t.config.region,
-    resources: ['arn:aws:events:eu-west-1:123456789012:rule/sweep'],
-    detail: {},
-  };
+  const event = scheduledEvent(t.config.region, t.clock.now());
   return t.runtime.handler(event, { awsRequestId: crypto.randomUUID() } as Context) as Promise<{
     appleRevocations: { revoked: number };
   }>;

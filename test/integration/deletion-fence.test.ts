@@ -1,6 +1,7 @@
 import { DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { Context, ScheduledEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { scheduledEvent } from '../../local/stand-ins/scheduled-sweeps';
 import type { SubscriptionEvent } from '../../handlers/domain/subscriptions/subscription-event';
 import { createTestRuntime, device, type TestRuntime } from '../support/test-runtime';
 
@@ -79,17 +80,7 @@ async function withS3Failing<T>(fn: () => Promise<T>): Promise<T> {
 
 /** EventBridge's scheduled event, through the bundle's one entry, as the schedule rule invokes it. */
 const scheduled = () => {
-  const event: ScheduledEvent = {
-    version: '0',
-    id: crypto.randomUUID(),
-    'detail-type': 'Scheduled Event',
-    source: 'aws.events',
-    account: '123456789012',
-    time: t.clock.now().toISOString(),
-    region: t.config.region,
-    resources: ['arn:aws:events:eu-west-1:123456789012:rule/sweep'],
-    detail: {},
-  };
+  const event = scheduledEvent(t.config.region, t.clock.now());
   return t.runtime.handler(event, { awsRequestId: crypto.randomUUID() } as Context) as Promise<{
     deletions: { finished: number; failed: number; oldestAgeSeconds: number };
   }>;
