@@ -8,29 +8,20 @@ export async function deleteUserObjects(
   userId: string,
 ): Promise<number> {
   // Loaded here, not at every cold start: only deletion lists a user's objects.
-  const [{ DeleteObjectsCommand, ListObjectsV2Command }, s3] = await Promise.all([
+  const [{ DeleteObjectsCommand, paginateListObjectsV2 }, s3] = await Promise.all([
     import('@aws-sdk/client-s3'),
     s3Client(),
   ]);
   let deleted = 0;
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: tempBucketLayout.userPrefix(userId),
-        ContinuationToken: token,
-      }),
-    );
+  for await (const page of paginateListObjectsV2(
+    { client: s3 },
+    { Bucket: bucket, Prefix: tempBucketLayout.userPrefix(userId) },
+  )) {
     const objects = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
-    if (objects.length) {
-      const out = await s3.send(
-        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }),
-      );
-      if (out.Errors?.length) throw new Error(`S3 could not delete ${out.Errors.length} object(s) of a deleted user`);
-      deleted += objects.length;
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
+    if (!objects.length) continue;
+    const out = await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }));
+    if (out.Errors?.length) throw new Error(`S3 could not delete ${out.Errors.length} object(s) of a deleted user`);
+    deleted += objects.length;
+  }
   return deleted;
 }
