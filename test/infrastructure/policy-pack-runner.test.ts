@@ -9,22 +9,12 @@ import { writePolicyPackConfig } from '../../policy/pack-config';
 import { engineResources } from '../../policy/policy-run';
 import { snapshotStack, withDeployValues, type StackSnapshot } from '../../policy/stack-snapshot';
 import { stackFileConfig, stackYamlConfig, stacks, type StackName } from '../../policy/stack-yaml';
+import { zonePolicies } from '../../policy/policies';
 import { startPolicyPack } from '../support/policy-pack-runner';
 import { stubCode } from '../support/stack-queries';
 
-const policies = [
-  'region-allow-list',
-  'global-table-replicas-in-zone',
-  'kms-encryption-at-rest',
-  'tls-only-bucket-policy',
-  'block-public-access',
-  'temp-bucket-expiry',
-  'log-retention',
-  'pitr-in-production',
-  'bedrock-in-zone',
-  'aws-creation-order',
-  'no-public-lambda-url',
-];
+/** Every policy the pack's source declares: the runner must serve each, by name. */
+const policies = zonePolicies.map((p) => p.name);
 const manifest = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
 
 /** The engine's view of a stack: its configuration as shipped, `SET-ME` values and all. */
