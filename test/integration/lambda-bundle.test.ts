@@ -1,21 +1,14 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envVars } from '../../contract';
+import { bundleEnv, registerBundleUser } from '../support/bundle-user';
 import { bundleLambda } from '../../components/lambda-bundle';
-import { createAwsDeps } from '../../handlers/edge/aws-deps';
-import { parseLambdaConfig } from '../../handlers/core/config';
-import { createLogger } from '../../handlers/core/logger';
-import { createServices } from '../../handlers/services/services';
-import { ensureUsersTable } from '../../local/create-users-table';
 import { deployedAppEnv, deployedKeyEnv, deployedSigningKey } from '../../local/fixtures/deployed-env';
 import { startKmsStandIn } from '../../local/stand-ins/kms-stand-in';
-import { registerUser } from '../../local/fixtures/registered-user';
 import { restEvent } from '../../local/fixtures/rest-event';
 
 let dir: string;
@@ -169,26 +162,11 @@ describe('the Lambda bundle', () => {
 
   it('reads and changes a profile and signs a token as bundled: the KMS client and the Encryption SDK load on first use and work', async () => {
     const kms = await startKmsStandIn(deployedSigningKey.privateKey);
-    const env: Record<string, string> = {
-      ...deployedEnv,
-      [envVars.usersTable]: `bundle-${randomUUID().slice(0, 8)}`,
-      AWS_ACCESS_KEY_ID: 'bundletest',
-      AWS_SECRET_ACCESS_KEY: 'bundletest',
-      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
-      AWS_ENDPOINT_URL_KMS: kms.endpoint,
-    };
-    const saved = { ...process.env };
+    const env = bundleEnv({ kms: kms.endpoint });
+    const profilePath = '/api/v1/user/profile';
     try {
-      // The user is registered in this process with the same Lambda dependencies (its PII sealed through KMS)…
-      Object.assign(process.env, env);
-      const { app: config, keys } = parseLambdaConfig(env);
-      await ensureUsersTable(
-        new DynamoDBClient({ endpoint: env.AWS_ENDPOINT_URL_DYNAMODB, region: config.region }),
-        config.usersTable,
-      );
-      const p = createServices(createAwsDeps(config, keys, createLogger(config.zone, 'SILENT')));
-      const profilePath = '/api/v1/user/profile';
-      const { session, token } = await registerUser(p, {
+      // The user is registered with the same Lambda dependencies (its PII sealed through KMS)…
+      const { session, token } = await registerBundleUser(env, {
         subject: 'bundle',
         email: 'bundle@example.com',
         name: 'Bun Dle',
@@ -207,7 +185,6 @@ console.log(JSON.stringify([read.statusCode, JSON.parse(read.body).email, change
       expect(status).toBe(0);
       expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual([200, 'bundle@example.com', 200, 'Bundled', 200]);
     } finally {
-      process.env = saved;
       await kms.stop();
     }
   });

@@ -4,23 +4,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createParser } from 'eventsource-parser';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { envVars } from '../../contract';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleEnv, registerBundleUser } from '../support/bundle-user';
 import { bundleLambda } from '../../components/lambda-bundle';
-import { createAwsDeps } from '../../handlers/edge/aws-deps';
-import { parseLambdaConfig } from '../../handlers/core/config';
-import { createLogger } from '../../handlers/core/logger';
-import { createServices } from '../../handlers/services/services';
 import { createStreamingHandler } from '../../handlers/edge/response-stream';
 import { startBedrockStandIn } from '../../local/stand-ins/bedrock-stand-in';
-import { ensureUsersTable } from '../../local/create-users-table';
 import { asFunction } from '../support/aws-call-log';
-import { deployedAppEnv, deployedKeyEnv, deployedSigningKey } from '../../local/fixtures/deployed-env';
+import { deployedSigningKey } from '../../local/fixtures/deployed-env';
 import { installAwslambda, invokeStreaming, parseIntegrationResponse } from '../support/lambda-streaming-runtime';
 import { startKmsStandIn } from '../../local/stand-ins/kms-stand-in';
-import { registerUser } from '../../local/fixtures/registered-user';
 import { restEvent } from '../../local/fixtures/rest-event';
 import { createTestRuntime, type TestRuntime } from '../support/test-runtime';
 
@@ -154,28 +147,9 @@ console.log(JSON.stringify({ marker, contentType, raw: Buffer.concat(raw).toStri
   it('streams a chat answer from Bedrock through the bundle, in the integration response format', async () => {
     const kms = await startKmsStandIn(deployedSigningKey.privateKey);
     const bedrock = await startBedrockStandIn();
-    const env: Record<string, string> = {
-      ...deployedAppEnv,
-      ...deployedKeyEnv,
-      [envVars.version]: 'test',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      [envVars.usersTable]: `stream-bundle-${randomUUID().slice(0, 8)}`,
-      AWS_ACCESS_KEY_ID: 'bundletest',
-      AWS_SECRET_ACCESS_KEY: 'bundletest',
-      AWS_ENDPOINT_URL_DYNAMODB: inject('dynamodbEndpoint'),
-      AWS_ENDPOINT_URL_KMS: kms.endpoint,
-      AWS_ENDPOINT_URL_BEDROCK_RUNTIME: bedrock.endpoint,
-    };
-    const saved = { ...process.env };
+    const env = bundleEnv({ kms: kms.endpoint, bedrock: bedrock.endpoint });
     try {
-      Object.assign(process.env, env);
-      const { app: config, keys } = parseLambdaConfig(env);
-      await ensureUsersTable(
-        new DynamoDBClient({ endpoint: env.AWS_ENDPOINT_URL_DYNAMODB, region: config.region }),
-        config.usersTable,
-      );
-      const p = createServices(createAwsDeps(config, keys, createLogger(config.zone, 'SILENT')));
-      const { token } = await registerUser(p, {
+      const { token } = await registerBundleUser(env, {
         subject: 'stream-bundle',
         email: 'stream@example.com',
         name: 'Stream Bundle',
@@ -199,7 +173,6 @@ console.log(JSON.stringify({ marker, contentType, raw: Buffer.concat(raw).toStri
       expect(events.at(-1)!.event).toBe('done');
       expect(bedrock.calls.at(-1)!.streamed).toMatchObject({ cancelled: false });
     } finally {
-      process.env = saved;
       await Promise.all([kms.stop(), bedrock.stop()]);
     }
   });
