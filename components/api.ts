@@ -46,7 +46,7 @@ export interface ApiArgs {
 const stageName = 'live';
 
 /** A path answered by a streaming function: API Gateway streams its response as the function writes it. */
-export interface StreamedRoute {
+interface StreamedRoute {
   /** The full path, e.g. `/api/v1/chat/stream`; every method on it goes to `handler`. */
   path: string;
   /** The streaming function's `live` alias (its handler wrapped by `awslambda.streamifyResponse`). */
@@ -56,9 +56,9 @@ export interface StreamedRoute {
 }
 
 /** API Gateway's URI for Lambda's `InvokeWithResponseStream` of a function or alias. */
-export const responseStreamingUri = (region: string, functionArn: pulumi.Input<string>) =>
+const responseStreamingUri = (region: string, functionArn: pulumi.Input<string>) =>
   pulumi.interpolate`arn:aws:apigateway:${region}:lambda:path/2021-11-15/functions/${functionArn}/response-streaming-invocations`;
-export const apiGatewayLogsPolicyArn = 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs';
+const apiGatewayLogsPolicyArn = 'arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs';
 
 /** What API Gateway writes per request: ids, codes, sizes and latencies — never a body, a path or an address. */
 const accessLogFormat = JSON.stringify({

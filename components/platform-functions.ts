@@ -53,7 +53,7 @@ export const liveAlias = 'live';
  * How often the sweeps run. Each run reports, so the deletion and revocation alarms (hourly periods,
  * silence breaching) hear from it many times an hour.
  */
-export const sweepInterval = 'rate(5 minutes)';
+const sweepInterval = 'rate(5 minutes)';
 
 /**
  * Memory and timeout of each function; the worker and chat wait on Bedrock (a stream's slot lasts
@@ -68,7 +68,7 @@ export const functionSizes: Record<FunctionName, { memorySize: number; timeout: 
 };
 
 /** Each function's export of the bundle: `chat` streams its answers (Lambda response streaming). */
-export const functionHandlers: Record<FunctionName, string> = {
+const functionHandlers: Record<FunctionName, string> = {
   api: 'index.handler',
   worker: 'index.handler',
   stream: 'index.handler',

@@ -14,11 +14,7 @@ export const assumableBy = (service: string) =>
  * service passes the account and the resource it acts for, so no other account's resource (a
  * confused deputy) can make the service act with this role.
  */
-export const assumableOnBehalfOf = (
-  service: string,
-  sourceAccount: pulumi.Input<string>,
-  sourceArn: pulumi.Input<string>,
-) =>
+const assumableOnBehalfOf = (service: string, sourceAccount: pulumi.Input<string>, sourceArn: pulumi.Input<string>) =>
   pulumi.jsonStringify({
     Version: '2012-10-17',
     Statement: [

@@ -10,13 +10,13 @@ import {
 import { fileURLToPath } from 'node:url';
 import type { ReleaseTarget } from '../components/releases';
 import type { StackConfig } from '../components/stack-config';
+import { policyPackDir } from '../policy/build';
 import { writePolicyPackConfig } from '../policy/pack-config';
 import type { ZoneStack } from './orchestrate';
 import { awsClients, publicDns, runPreflight, type PreflightDeps } from './preflight-checks';
 import { release } from './release';
 
 const projectDir = fileURLToPath(new URL('..', import.meta.url));
-const policyPack = fileURLToPath(new URL('../policy', import.meta.url));
 
 const changed = (ops: OpMap | undefined) =>
   Object.entries(ops ?? {}).reduce((n, [op, count]) => (op === 'same' || op === 'read' ? n : n + (count ?? 0)), 0);
@@ -63,7 +63,7 @@ export function automationStack(
   };
   const output = (line: string) => progress(line.trimEnd());
   /** The pack, given this zone's rules as its configuration (`policy/zone-rules.ts`). */
-  const policyPacks = () => ({ policyPacks: [policyPack], policyPackConfigs: [writePolicyPackConfig(config)] });
+  const policyPacks = () => ({ policyPacks: [policyPackDir], policyPackConfigs: [writePolicyPackConfig(config)] });
   return {
     name,
     region: config.homeRegion,

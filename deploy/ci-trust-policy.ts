@@ -33,7 +33,7 @@ const minutes = (ms: number) => ms / 60_000;
  * certificate validation and replica tables); then each function's release, one after the other,
  * each waited on for up to `releaseTimeoutMs` (a canary shift plus its bake time).
  */
-export const deployJobMinutes = {
+const deployJobMinutes = {
   setupAndPreview: 30,
   up: 60,
   releases: functionNames.length * minutes(releaseTimeoutMs),
@@ -49,10 +49,18 @@ export const ciJobMinutes: Record<CiRoleKind, number> = {
 export const ciSessionSeconds = (kind: CiRoleKind) => ciJobMinutes[kind] * 60;
 
 /** The role's MaxSessionDuration: at least the session the job asks for (AWS refuses a longer one). */
-export const ciMaxSessionDuration = (kind: CiRoleKind) =>
-  Math.max(maxSessionDurationBounds.min, ciSessionSeconds(kind));
+export function ciMaxSessionDuration(kind: CiRoleKind): number {
+  const seconds = ciSessionSeconds(kind);
+  if (seconds > maxSessionDurationBounds.max) {
+    throw new Error(
+      `a ${kind} job needs a ${seconds} s session, over IAM's ${maxSessionDurationBounds.max} s: ` +
+        'shorten the release wait (releaseTimeoutMs) or release fewer functions per job',
+    );
+  }
+  return Math.max(maxSessionDurationBounds.min, seconds);
+}
 
-export interface CiRoleTarget {
+interface CiRoleTarget {
   /** `owner/repo` on GitHub. */
   repository: string;
   /** The AWS account holding the role and GitHub's OIDC provider. */
@@ -91,7 +99,7 @@ export function ciTrustPolicy({ repository, accountId, kind, stack }: CiRoleTarg
 }
 
 /** Every CI role of a repository, as `aws iam create-role` takes it. */
-export function ciRoles(repository: string, accountId: string) {
+function ciRoles(repository: string, accountId: string) {
   return (['deploy', 'preview'] as const).flatMap((kind) =>
     stacks.map((stack) => ({
       RoleName: `serenya-ci-${ciEnvironment(kind, stack)}`,

@@ -32,17 +32,17 @@ export interface CheckResult {
 }
 
 /** Lambda refuses a reservation that leaves fewer unreserved executions than this. */
-export const lambdaUnreservedMinimum = 100;
+const lambdaUnreservedMinimum = 100;
 
 /** The certificate authorities a CAA `issue` record must name for ACM to issue (ACM's documentation). */
-export const amazonCaaIssuers = ['amazon.com', 'amazontrust.com', 'awstrust.com', 'amazonaws.com'];
+const amazonCaaIssuers = ['amazon.com', 'amazontrust.com', 'awstrust.com', 'amazonaws.com'];
 
 /**
  * Regions an account must enable before anything reaches them (launched after March 2019). Bedrock's
  * EU profile routes to eu-south-1 and eu-south-2; preflight asks the Account API about every region
  * the zone uses, this list only names the prerequisite before credentials are at hand.
  */
-export const optInRegions = [
+const optInRegions = [
   'af-south-1',
   'ap-east-1',
   'ap-east-2',

@@ -111,7 +111,7 @@ function bedrockProcessing(snapshot: StackSnapshot) {
   }));
 }
 
-export function reportRows(snapshot: StackSnapshot): ReportRow[] {
+function reportRows(snapshot: StackSnapshot): ReportRow[] {
   return snapshot.resources
     .filter((r) => r.custom)
     .map((r) => ({

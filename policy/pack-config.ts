@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,10 +12,9 @@ import { policyPackConfig, zoneRules } from './zone-rules';
  * validated configuration, and returns its path (for `pulumi preview --policy-pack-config`, or
  * the Automation API's `policyPackConfigs`).
  */
-export function writePolicyPackConfig(
-  config: StackConfig,
-  dir = mkdtempSync(join(tmpdir(), 'serenya-policy-')),
-): string {
+export function writePolicyPackConfig(config: StackConfig, dir = join(tmpdir(), 'serenya-policy-config')): string {
+  // One folder, one file per zone, written again at each run: nothing piles up across deploys.
+  mkdirSync(dir, { recursive: true });
   const file = join(dir, `policy-config.${config.zone}.json`);
   writeFileSync(file, `${JSON.stringify(policyPackConfig(zoneRules(config), zonePolicies), null, 2)}\n`);
   return file;

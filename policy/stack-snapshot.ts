@@ -37,7 +37,7 @@ const account = mockAccount;
  * ship `SET-ME` there, refused at preview): well-formed values, so the mock run shows the stack as
  * it deploys.
  */
-export const mockDeployValues: Record<string, (stack: string, region: string) => string> = {
+const mockDeployValues: Record<string, (stack: string, region: string) => string> = {
   hostedZoneId: () => 'Z04SERENYAMOCK',
   credentialsSecretArn: (_stack, region) =>
     `arn:aws:secretsmanager:${region}:${account}:secret:serenya/google-play-api-key-Ab12Cd`,
@@ -53,7 +53,7 @@ const mockSigningPublicKey = generateKeyPairSync('rsa', { modulusLength: 2048 })
   .toString('base64');
 
 /** The hosted zone Route 53 answers for the mock's zone id. */
-export const mockHostedZone = { name: 'serenya.health.', privateZone: false };
+const mockHostedZone = { name: 'serenya.health.', privateZone: false };
 
 /** The stack file's config with each `SET-ME` value filled in as the platform engineer would. */
 export function withDeployValues(stack: string, config: Record<string, string>): Record<string, string> {
