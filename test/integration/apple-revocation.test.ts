@@ -19,7 +19,7 @@ beforeAll(async () => {
   poller = startTestStream(t);
 });
 afterAll(async () => {
-  poller.stop();
+  await poller.stop();
   await t.stop();
 });
 
