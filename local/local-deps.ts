@@ -30,7 +30,7 @@ export interface LocalEndpoints {
 }
 
 /** The real SDK clients, pointed at the stand-ins on loopback. */
-export function createLocalClients(endpoints: LocalEndpoints, region: string) {
+function createLocalClients(endpoints: LocalEndpoints, region: string) {
   const dynamoClient = new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials: localCredentials });
   return {
     dynamoClient,

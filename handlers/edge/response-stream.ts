@@ -27,7 +27,7 @@ export interface IntegrationPrelude {
 const hopByHop = new Set(['connection', 'transfer-encoding', 'keep-alive', 'content-length']);
 
 /** An API Gateway REST (v1) proxy event as the Request the app takes, aborted when `signal` is. */
-export function requestOf(event: APIGatewayProxyEvent, signal: AbortSignal): Request {
+function requestOf(event: APIGatewayProxyEvent, signal: AbortSignal): Request {
   const headers = new Headers();
   for (const [name, values] of Object.entries(event.multiValueHeaders ?? {})) {
     for (const v of values ?? []) headers.append(name, v);

@@ -10,7 +10,8 @@ import { idempotency, IdempotencyHeaders } from './middleware/idempotency';
 import { bearerAuth, errorResponses, type RouteWithoutSecurity } from './routes/schemas';
 
 /** The caller's profile item, for the plan a new job counts against. */
-const ownProfile: Reads = (_c, auth) => ({ profile: itemKeys.profile(auth.userId) });
+/** The caller's own profile, read with the session in the same round trip. */
+export const ownProfile: Reads = (_c, auth) => ({ profile: itemKeys.profile(auth.userId) });
 
 /**
  * The protected routes' definitions, built once from the services their middleware needs: the

@@ -36,7 +36,7 @@ const vitalLine =
   /^\s*(heart rate|pulse|temperature|weight|height|respiratory rate|oxygen saturation)\s*:?\s+(-?\d+(?:\.\d+)?)\s*(\S+)?\s*$/i;
 
 /** The text of a PDF's uncompressed content streams: the strings shown by Tj/TJ, a line per text line. */
-export function pdfText(pdf: Buffer): string {
+function pdfText(pdf: Buffer): string {
   const source = pdf.toString('latin1');
   const lines: string[] = [];
   for (const block of source.matchAll(/BT([\s\S]*?)ET/g)) {

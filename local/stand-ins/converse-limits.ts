@@ -155,7 +155,7 @@ function maxTokensProblem(body: ConverseBody): string | undefined {
 const base64Length = (value: unknown) => Buffer.from(String(value ?? ''), 'base64').length;
 
 /** An image's width and height from its header (PNG, JPEG, GIF, WebP), or undefined when it has none. */
-export function imageSize(bytes: Buffer, format: string): { width: number; height: number } | undefined {
+function imageSize(bytes: Buffer, format: string): { width: number; height: number } | undefined {
   if (format === 'png' && bytes.length >= 24 && bytes.toString('latin1', 12, 16) === 'IHDR') {
     return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
   }

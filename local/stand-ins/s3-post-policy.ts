@@ -81,7 +81,7 @@ type Condition =
  * the policy's expiration, every condition, no field that no condition covers, and the file's
  * size within `content-length-range`. Throws `PostPolicyError` with S3's code and message.
  */
-export function checkPostForm(form: PostForm, context: PostContext): AcceptedPost {
+function checkPostForm(form: PostForm, context: PostContext): AcceptedPost {
   const fileAt = form.parts.findIndex((p) => p.name.toLowerCase() === 'file');
   const file = form.parts[fileAt];
   if (!file || !('file' in file)) {
@@ -248,7 +248,7 @@ function parseCondition(raw: unknown): Condition {
  * The parts of a `multipart/form-data` body, in order, with the offset of the file's part
  * (S3 counts the bytes before it). Undefined when the body is not such a form.
  */
-export function parseMultipart(body: Buffer, contentType: string): PostForm | undefined {
+function parseMultipart(body: Buffer, contentType: string): PostForm | undefined {
   const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(contentType);
   const delimiter = Buffer.from(`--${boundary?.[1] ?? boundary?.[2] ?? ''}`);
   if (!boundary) return undefined;
@@ -338,7 +338,7 @@ async function readBody(stream: Readable): Promise<Buffer> {
 const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** S3's error body: `<Error><Code/><Message/>…detail…</Error>`. */
-export function errorXml(err: PostPolicyError): string {
+function errorXml(err: PostPolicyError): string {
   const detail = Object.entries(err.detail).map(([k, v]) => `<${k}>${escapeXml(String(v))}</${k}>`);
   const message = escapeXml(err.message);
   const body = `<Code>${err.code}</Code><Message>${message}</Message>${detail.join('')}`;

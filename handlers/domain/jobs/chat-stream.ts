@@ -18,8 +18,7 @@ export type ChatPiece = { type: 'delta'; text: string } | { type: 'usage'; usage
 export type ChatModel = (request: z.infer<typeof ChatInput>, signal: AbortSignal) => AsyncIterable<ChatPiece>;
 
 /** Sent with every complete streamed answer: fixed words, not the model's. */
-export const chatDisclaimer =
-  'This is general information, not medical advice. Talk to your doctor about your results.';
+const chatDisclaimer = 'This is general information, not medical advice. Talk to your doctor about your results.';
 
 /** The events of a streamed answer, in order: deltas, then one `done` or one `error`. */
 export type ChatStreamEvent =
@@ -55,6 +54,7 @@ export function createChatStreams(deps: {
         let usage: Usage | undefined;
         let deltas = 0;
         let outcome = 'completed';
+        let faultName: string | undefined;
         try {
           for await (const piece of (await model())(request, signal)) {
             if (signal.aborted) break;
@@ -75,6 +75,8 @@ export function createChatStreams(deps: {
             const unknown = new JobFailure('PROCESSING_FAILED', 'The answer failed; ask again', true);
             const failure = err instanceof JobFailure ? err : unknown;
             outcome = failure.code;
+            // A fault of ours: its class only (its message may quote the model or the request).
+            if (failure === unknown) faultName = (err as Error).name;
             const { code, message, retryable } = failure;
             yield { event: 'error', data: { code, message, retryable } };
           }
@@ -85,6 +87,7 @@ export function createChatStreams(deps: {
             streamId: reservation.id,
             userId,
             outcome,
+            faultName,
             deltas,
             durationMs: clock.now().getTime() - started,
             inputTokens: usage?.inputTokens,

@@ -1,7 +1,7 @@
 import type { X509Certificate } from 'node:crypto';
 
 /** DER encoding of an object identifier's value, e.g. `1.2.840.113635.100.6.11.1`. */
-export function encodeOid(oid: string): Buffer {
+function encodeOid(oid: string): Buffer {
   const [first = 0, second = 0, ...rest] = oid.split('.').map(Number);
   const bytes = [first * 40 + second];
   for (const arc of rest) {

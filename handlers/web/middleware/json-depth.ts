@@ -3,7 +3,7 @@ import { ApiError } from '../api-error';
 import type { AppEnv } from '../app-env';
 
 /** No API body nests deeper than this; the deepest schema (a chat context) needs a handful of levels. */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 /** How deep a JSON text nests, counted without parsing it (brackets inside strings do not count). */
 export function jsonDepth(text: string, stopAbove = MAX_JSON_DEPTH): number {

@@ -1,20 +1,18 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { itemKeys } from '../../../contract';
 import type { AppEnv } from '../app-env';
 import { ApiError } from '../api-error';
 import { ChatInput } from '../../domain/jobs/job-schemas';
-import type { Reads } from '../middleware/authenticate';
 import { idempotencyHeader } from '../middleware/idempotency';
 import type { Services } from '../../services/services';
 import { createRouter } from '../router';
 import { Accepted, JobParams, jobReads, JobStatus, statusOf } from './job-answers';
 import { errorResponses, jsonBody, jsonResponse, withOpenApi } from './schemas';
-import type { Guard } from '../guard';
+import { ownProfile, type Guard } from '../guard';
 
 /** Conversation starters, by category; fixed text, the same for everyone. */
-export const chatPrompts = [
+const chatPrompts = [
   {
     id: 'results-explained',
     category: 'understanding_results',
@@ -68,7 +66,6 @@ const StreamEvent = z
   });
 
 /** The caller's profile item (their plan) comes with the session check, as for a chat job. */
-const ownProfile: Reads = (_c, auth) => ({ profile: itemKeys.profile(auth.userId) });
 
 /** A stream cannot be replayed: a retry would be a second answer, so the header is refused, not ignored. */
 const noIdempotencyKey: MiddlewareHandler<AppEnv> = async (c, next) => {
