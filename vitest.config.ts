@@ -7,6 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores here: more workers only fight over DynamoDB Local's JVM.
     maxWorkers: 2,
+    isolate: false,
     // Logs of passing tests are noise; a failing test still shows its own.
     silent: 'passed-only',
     projects: [

@@ -33,6 +33,13 @@ export interface TestResponse<T = any> {
   headers: Headers;
 }
 
+let keysOfThisWorker: LocalKeys | undefined;
+/**
+ * One set of local keys per test worker: each file's table and buckets are its own, so sharing the
+ * keys proves nothing less, and two RSA keys per runtime were the integration tests' largest CPU cost.
+ */
+const workerKeys = () => (keysOfThisWorker ??= generateLocalKeys());
+
 /** A clock tests can move; starts at real time so ID tokens minted now are valid. */
 export function movableClock(): Clock & { advance(seconds: number): void } {
   let offset = 0;
@@ -41,7 +48,7 @@ export function movableClock(): Clock & { advance(seconds: number): void } {
 
 /**
  * The real app against DynamoDB Local and s3rver (started once per run by global-setup), with a
- * fresh table and buckets for this test file and freshly generated local keys.
+ * fresh table and buckets for this test file, and the worker's local keys unless a test brings its own.
  */
 export async function createTestRuntime(
   options: {
@@ -58,7 +65,7 @@ export async function createTestRuntime(
   } = {},
 ) {
   const suffix = randomUUID().slice(0, 8);
-  const keys = options.keys ?? generateLocalKeys();
+  const keys = options.keys ?? workerKeys();
   const clock = movableClock();
   const config = offlineConfig({
     apiUrl,
