@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores here: more workers only fight over DynamoDB Local's JVM.
     maxWorkers: 2,
+    // Files share a worker's modules (each still makes its own tables, buckets and stacks): loading the SDKs
+    // and Pulumi afresh for every file cost more than its tests.
     isolate: false,
     // Logs of passing tests are noise; a failing test still shows its own.
     silent: 'passed-only',

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StackConfig } from '../../components/stack-config';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPolicyPack, policyPackDir } from '../../policy/build';
 import { writePolicyPackConfig } from '../../policy/pack-config';
 import { engineResources } from '../../policy/policy-run';
@@ -26,19 +26,24 @@ const stackContext = (stack: StackName) => ({
   dryRun: true,
 });
 
-// Every pack a test starts ends with it, also one still starting when the test failed.
-const running: ReturnType<typeof startPolicyPack>[] = [];
-const start = (stack: StackName) => {
-  const pack = startPolicyPack(policyPackDir, stackContext(stack));
-  running.push(pack);
-  return pack;
-};
-afterEach(async () => {
-  await Promise.all(running.splice(0).map(async (p) => (await p.catch(() => undefined))?.close()));
+// One pack per stack, as the engine starts one per preview; each test configures it before it judges
+// (`Configure` replaces the rules). Every pack ends with the file, also one still starting when a test failed.
+const packs = {} as Record<StackName, ReturnType<typeof startPolicyPack>>;
+beforeAll(async () => {
+  // What `npm test` and `npm run deploy` build first; built here too, so this file alone judges the current pack.
+  await buildPolicyPack();
+  for (const stack of stacks) {
+    packs[stack] = startPolicyPack(policyPackDir, stackContext(stack));
+    packs[stack].catch(() => undefined); // a pack that fails to start fails the tests that use it
+  }
 });
+afterAll(async () => {
+  await Promise.all(Object.values(packs).map(async (p) => (await p.catch(() => undefined))?.close()));
+});
+const packOf = (stack: StackName) => packs[stack];
 
 /** Every resource through `Analyze` as it registers, then the stack through `AnalyzeStack`, as a preview runs a pack. */
-async function judge(pack: Awaited<ReturnType<typeof start>>, snapshot: StackSnapshot) {
+async function judge(pack: Awaited<ReturnType<typeof packOf>>, snapshot: StackSnapshot) {
   const resources = engineResources(snapshot);
   const perResource = await Promise.all(resources.map((r) => pack.analyze(r)));
   return [...perResource.flat(), ...(await pack.analyzeStack(resources))];
@@ -49,12 +54,9 @@ const rulesOf = (config: StackConfig) => JSON.parse(readFileSync(writePolicyPack
 const configDir = mkdtempSync(join(tmpdir(), 'serenya-policy-test-'));
 afterAll(() => rmSync(configDir, { recursive: true, force: true }));
 
-// What `npm test` and `npm run deploy` build first; built here too, so this file alone judges the current pack.
-beforeAll(() => buildPolicyPack());
-
 describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyzer protocol)", () => {
   it('serves every policy, mandatory, at the version its package.json declares', async () => {
-    const info = await (await start('dev')).info();
+    const info = await (await packOf('dev')).info();
     expect(info.name).toBe('serenya-zone');
     expect(info.version).toBe(manifest(policyPackDir).version);
     expect(info.policies.map((p) => p.name)).toEqual(policies);
@@ -69,7 +71,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
   });
 
   it("is refused without the zone's rules, each missing one named as the engine names it", async () => {
-    const pack = await start('prod-eu');
+    const pack = await packOf('prod-eu');
     await expect(pack.configure()).rejects.toThrow(
       'region-allow-list: allowedRegions is required; region-allow-list: zone is required',
     );
@@ -80,7 +82,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
   it.each(stacks)(
     'passes stack %s given its rules as --policy-pack-config, though its file still says SET-ME',
     async (stack) => {
-      const [pack, snapshot] = await Promise.all([start(stack), snapshotStack(stack, { code: stubCode })]);
+      const [pack, snapshot] = await Promise.all([packOf(stack), snapshotStack(stack, { code: stubCode })]);
       await pack.configure(rulesOf(snapshot.config));
       expect(await judge(pack, snapshot)).toEqual([]);
     },
@@ -88,7 +90,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
 
   it('reports an injected violation, mandatory, on the resource that breaks the rule', async () => {
     const [pack, snapshot] = await Promise.all([
-      start('prod-eu'),
+      packOf('prod-eu'),
       snapshotStack('prod-eu', {
         code: stubCode,
         extra: () => {
@@ -118,7 +120,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
   });
 
   it("judges by the rules it is configured with: another zone's rules refuse this zone's stack", async () => {
-    const [pack, eu] = await Promise.all([start('prod-eu'), snapshotStack('prod-eu', { code: stubCode })]);
+    const [pack, eu] = await Promise.all([packOf('prod-eu'), snapshotStack('prod-eu', { code: stubCode })]);
     const us = stackFileConfig('prod-us', (c) => withDeployValues('prod-us', c));
     await pack.configure(rulesOf(us));
     const found = await judge(pack, eu);
