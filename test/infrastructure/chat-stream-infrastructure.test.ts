@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chatStreamPath } from '../../contract';
-import { snapshotStack, type ResourceRecord, type StackSnapshot } from '../../policy/stack-snapshot';
+import type { ResourceRecord, StackSnapshot } from '../../policy/stack-snapshot';
 import { stacks } from '../../policy/stack-yaml';
-import { ofType, stubCode } from '../support/stack-queries';
+import { ofType, zoneSnapshot } from '../support/stack-queries';
 
 /**
  * Streamed chat answers in AWS, under Pulumi's mocks: `POST /api/v1/chat/stream` goes through a
@@ -26,7 +26,7 @@ describe.each(stacks)('stack %s', (stack) => {
   let chat: ResourceRecord;
   let chatAlias: ResourceRecord;
   beforeAll(async () => {
-    s = await snapshotStack(stack, { code: stubCode });
+    s = await zoneSnapshot(stack);
     chat = ofType(s, 'aws:lambda/function:Function').find((f) => f.inputs.name === `serenya-${stack}-chat`)!;
     chatAlias = ofType(s, 'aws:lambda/alias:Alias').find((a) => a.inputs.functionName === chat.state.name)!;
   });

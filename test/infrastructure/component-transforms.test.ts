@@ -2,7 +2,7 @@ import type * as aws from '@pulumi/aws';
 import { describe, expect, it } from 'vitest';
 import { runPolicies } from '../../policy/policy-run';
 import { snapshotStack } from '../../policy/stack-snapshot';
-import { stubCode } from '../support/stack-queries';
+import { stubCode, zoneSnapshot } from '../support/stack-queries';
 
 /**
  * A stack changes one resource without editing a component (`ZoneArgs.transform`, in
@@ -12,7 +12,7 @@ type Rule = aws.types.input.wafv2.WebAclRule;
 
 describe('component transforms', () => {
   it('change one WAF rule and one bucket setting, and leave everything else as the components make it', async () => {
-    const plain = await snapshotStack('prod-eu', { code: stubCode });
+    const plain = await zoneSnapshot('prod-eu');
     const changed = await snapshotStack('prod-eu', {
       code: stubCode,
       transform: {

@@ -5,7 +5,7 @@ import { parseLambdaConfig } from '../../handlers/core/config';
 import { runPolicies } from '../../policy/policy-run';
 import { snapshotStack, type StackSnapshot } from '../../policy/stack-snapshot';
 import { stacks } from '../../policy/stack-yaml';
-import { ofType, stubCode } from '../support/stack-queries';
+import { ofType, stubCode, zoneSnapshot } from '../support/stack-queries';
 
 /**
  * What AWS would refuse at the first `pulumi up` that Pulumi's mocks accept: each test here names
@@ -27,7 +27,7 @@ const failure = (promise: Promise<unknown>) =>
 describe.each(stacks)('stack %s as AWS would take it', (stack) => {
   let s: StackSnapshot;
   beforeAll(async () => {
-    s = await snapshotStack(stack, { code: stubCode });
+    s = await zoneSnapshot(stack);
   });
 
   it('gives every function an environment its own configuration parser accepts, as Lambda runs it', () => {
@@ -106,8 +106,8 @@ describe('first deploy of a production zone', () => {
   let us: StackSnapshot;
   beforeAll(async () => {
     // One mock monitor at a time: snapshots run one after another.
-    eu = await snapshotStack('prod-eu', { code: stubCode });
-    us = await snapshotStack('prod-us', { code: stubCode });
+    eu = await zoneSnapshot('prod-eu');
+    us = await zoneSnapshot('prod-us');
   });
 
   it.each(['prod-eu', 'prod-us'] as const)(

@@ -3,11 +3,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { snapshotStack, type StackSnapshot } from '../../policy/stack-snapshot';
+import type { StackSnapshot } from '../../policy/stack-snapshot';
 import { stacks, type StackName } from '../../policy/stack-yaml';
 import { nodejsRuntime, runUnderLanguageHost, type LanguageHostRun } from '../support/language-host';
 import { sig } from '../support/resource-monitor';
-import { stubCode } from '../support/stack-queries';
+import { zoneSnapshot } from '../support/stack-queries';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -39,7 +39,7 @@ describe('the program under Pulumi’s own runner (what the Node.js language hos
   beforeAll(async () => {
     // The three programs run side by side in their own processes; Pulumi's mocks run one stack at a time.
     const started = Promise.all(stacks.map(async (stack) => (runs[stack] = await runUnderLanguageHost(stack))));
-    for (const stack of stacks) snapshots[stack] = await snapshotStack(stack, { code: stubCode });
+    for (const stack of stacks) snapshots[stack] = await zoneSnapshot(stack);
     await started;
   }, 120_000);
   afterAll(() => {

@@ -11,7 +11,7 @@ import { snapshotStack, withDeployValues, type StackSnapshot } from '../../polic
 import { stackFileConfig, stackYamlConfig, stacks, type StackName } from '../../policy/stack-yaml';
 import { zonePolicies } from '../../policy/policies';
 import { startPolicyPack } from '../support/policy-pack-runner';
-import { stubCode } from '../support/stack-queries';
+import { stubCode, zoneSnapshot } from '../support/stack-queries';
 
 /** Every policy the pack's source declares: the runner must serve each, by name. */
 const policies = zonePolicies.map((p) => p.name);
@@ -82,7 +82,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
   it.each(stacks)(
     'passes stack %s given its rules as --policy-pack-config, though its file still says SET-ME',
     async (stack) => {
-      const [pack, snapshot] = await Promise.all([packOf(stack), snapshotStack(stack, { code: stubCode })]);
+      const [pack, snapshot] = await Promise.all([packOf(stack), zoneSnapshot(stack)]);
       await pack.configure(rulesOf(snapshot.config));
       expect(await judge(pack, snapshot)).toEqual([]);
     },
@@ -120,7 +120,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
   });
 
   it("judges by the rules it is configured with: another zone's rules refuse this zone's stack", async () => {
-    const [pack, eu] = await Promise.all([packOf('prod-eu'), snapshotStack('prod-eu', { code: stubCode })]);
+    const [pack, eu] = await Promise.all([packOf('prod-eu'), zoneSnapshot('prod-eu')]);
     const us = stackFileConfig('prod-us', (c) => withDeployValues('prod-us', c));
     await pack.configure(rulesOf(us));
     const found = await judge(pack, eu);

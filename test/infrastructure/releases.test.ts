@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { functionNames } from '../../components/function-roles';
 import { rollbackAlarmRule } from '../../components/observability';
-import { snapshotStack, type StackSnapshot } from '../../policy/stack-snapshot';
+import type { StackSnapshot } from '../../policy/stack-snapshot';
 import { stacks } from '../../policy/stack-yaml';
-import { ofType, stubCode } from '../support/stack-queries';
+import { ofType, zoneSnapshot } from '../support/stack-queries';
 
 /**
  * Releases that cannot take a zone down, under mocks: every trigger invokes a function's `live`
@@ -16,7 +16,7 @@ const aliasArn = /^arn:aws:lambda:[a-z0-9-]+:\d{12}:function:[^:]+:live$/;
 describe.each(stacks)('stack %s', (stack) => {
   let s: StackSnapshot;
   beforeAll(async () => {
-    s = await snapshotStack(stack, { code: stubCode });
+    s = await zoneSnapshot(stack);
   });
 
   it('publishes a version of every function and gives each a live alias that Pulumi does not move', () => {
@@ -86,8 +86,8 @@ describe.each(stacks)('stack %s', (stack) => {
 
 describe('the strategies', () => {
   it('shift dev all at once and production by a canary', async () => {
-    const dev = await snapshotStack('dev', { code: stubCode });
-    const prod = await snapshotStack('prod-eu', { code: stubCode });
+    const dev = await zoneSnapshot('dev');
+    const prod = await zoneSnapshot('prod-eu');
     expect(dev.config.release.strategy).toBe('CodeDeployDefault.LambdaAllAtOnce');
     expect(prod.config.release.strategy).toBe('CodeDeployDefault.LambdaCanary10Percent5Minutes');
   });

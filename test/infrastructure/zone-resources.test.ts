@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { StackConfigError } from '../../components/stack-config';
 import { mockAccount, snapshotStack, type ResourceRecord, type StackSnapshot } from '../../policy/stack-snapshot';
 import { stackYamlConfig, stacks } from '../../policy/stack-yaml';
-import { ofType, stubCode } from '../support/stack-queries';
+import { ofType, stubCode, zoneSnapshot } from '../support/stack-queries';
 
 const one = (s: StackSnapshot, type: string, name: string) => {
   const found = s.resources.find((r) => r.type === type && r.name === name);
@@ -21,7 +21,7 @@ const configuring = (s: StackSnapshot, bucket: ResourceRecord, type: string) =>
 describe.each(stacks)('stack %s', (stack) => {
   let s: StackSnapshot;
   beforeAll(async () => {
-    s = await snapshotStack(stack, { code: stubCode });
+    s = await zoneSnapshot(stack);
   });
 
   it('creates every cloud resource through a provider pinned to one of the zone’s allowed regions', () => {
@@ -379,7 +379,7 @@ describe('production stacks', () => {
   it.each(['prod-eu', 'prod-us'] as const)(
     '%s keeps point-in-time recovery and deletion protection on',
     async (stack) => {
-      const s = await snapshotStack(stack, { code: stubCode });
+      const s = await zoneSnapshot(stack);
       const [table] = ofType(s, 'aws:dynamodb/table:Table');
       expect(table!.inputs.pointInTimeRecovery.enabled).toBe(true);
       expect(table!.inputs.deletionProtectionEnabled).toBe(true);
@@ -424,7 +424,7 @@ describe('the data keys of a global table', () => {
   it.each(['prod-eu', 'prod-us'] as const)(
     '%s: DynamoDB may use each from any of the table’s regions, nothing else may',
     async (stack) => {
-      const s = await snapshotStack(stack, { code: stubCode });
+      const s = await zoneSnapshot(stack);
       const { homeRegion, replicaRegions } = s.config;
       const primary = one(s, 'aws:kms/key:Key', 'serenya-keys-data');
       const replicas = ofType(s, 'aws:kms/replicaKey:ReplicaKey');

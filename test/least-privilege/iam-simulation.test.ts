@@ -1,11 +1,11 @@
-import * as pulumi from '@pulumi/pulumi';
 import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { piiEncryptionContext } from '../../contract';
 import { functionNames, type FunctionName } from '../../components/function-roles';
 import { deployRoleName } from '../../components/zone-keys';
 import { profileRecordFormat } from '../../handlers/domain/users/pii-cipher';
-import { mockAccount, snapshotStack, type StackSnapshot } from '../../policy/stack-snapshot';
+import { mockAccount, type StackSnapshot } from '../../policy/stack-snapshot';
+import { zoneSnapshot } from '../support/stack-queries';
 import { stacks } from '../../policy/stack-yaml';
 import { recordedAwsCalls, type AwsCall } from '../support/aws-call-log';
 
@@ -16,8 +16,6 @@ import { recordedAwsCalls, type AwsCall } from '../support/aws-call-log';
  * with an IAM policy simulator (@cloud-copilot/iam-simulate, AGPL: a devDependency, never in the
  * Lambda bundle). Mocks accept any policy; this is where a policy that AWS would deny fails.
  */
-
-const stubCode = new pulumi.asset.AssetArchive({});
 
 /** Granted actions that no recorded runtime call needs, each with why it is granted anyway. */
 const grantedWithoutACall: Record<string, string> = {
@@ -239,7 +237,7 @@ const zones: Zone[] = [];
 beforeAll(async () => {
   calls = recordedAwsCalls();
   // One mock monitor at a time.
-  for (const stack of stacks) zones.push(zoneOf(await snapshotStack(stack, { code: stubCode })));
+  for (const stack of stacks) zones.push(zoneOf(await zoneSnapshot(stack)));
 });
 
 describe('the recording', () => {
