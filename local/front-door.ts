@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { apiDocs } from './api-docs';
 import { foreignHostRefusal, isLoopbackHost } from './listen';
@@ -8,7 +9,9 @@ import { foreignHostRefusal, isLoopbackHost } from './listen';
  * handed to the app whole, so the app answers it as it does in Lambda (its own 404 and errors in
  * the API's error body). A request addressed to a name other than loopback's reaches neither.
  */
-export function offlineFrontDoor(api: { fetch: (request: Request, env?: unknown) => Response | Promise<Response> }) {
+type FetchApp = { fetch: (request: Request, env?: unknown) => Response | Promise<Response> };
+
+export function offlineFrontDoor(api: FetchApp) {
   const site = new Hono();
   site.use(async (c, next) => {
     if (isLoopbackHost(c.req.header('host'))) return next();
@@ -21,4 +24,18 @@ export function offlineFrontDoor(api: { fetch: (request: Request, env?: unknown)
   // Not a page of the reference (nor of any other path): the app's own answer, 404 included.
   site.notFound((c) => api.fetch(c.req.raw, c.env));
   return site;
+}
+
+/** The front door served over HTTP on 127.0.0.1:`port`, as `npm start` serves it. */
+export async function serveOfflineFrontDoor(
+  api: FetchApp,
+  port: number,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const site = offlineFrontDoor(api);
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch: site.fetch, hostname: '127.0.0.1', port }, () => resolve(s));
+    s.once('error', reject);
+  });
+  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return { url: `http://127.0.0.1:${port}`, close };
 }

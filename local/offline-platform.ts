@@ -1,12 +1,11 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createRuntime } from '../handlers/edge/runtime';
 import { appleRootCaG3 } from '../handlers/domain/subscriptions/apple-root-ca-g3';
 import { createLogger } from '../handlers/core/logger';
-import { offlineFrontDoor } from './front-door';
+import { serveOfflineFrontDoor } from './front-door';
 import { startAppleIdStandIn } from './stand-ins/apple-id-stand-in';
 import { faultsFromEnv, startBedrockStandIn } from './stand-ins/bedrock-stand-in';
 import { loadOrCreateLocalAppStore } from './stand-ins/app-store-chain';
@@ -103,12 +102,8 @@ export async function startOfflinePlatform(options: OfflinePlatformOptions) {
     });
 
     // The API as Lambda serves it, plus the offline-only API reference at /docs.
-    const site = offlineFrontDoor(runtime.app);
-    const server: ServerType = await new Promise((resolve, reject) => {
-      const s = serve({ fetch: site.fetch, hostname: '127.0.0.1', port: options.port }, () => resolve(s));
-      s.once('error', reject);
-    });
-    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const site = await serveOfflineFrontDoor(runtime.app, options.port);
+    stops.push(site.close);
 
     return {
       url: apiUrl,

@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port';
-import { startOfflinePlatform } from '../../local/offline-platform';
+import { serveOfflineFrontDoor } from '../../local/front-door';
 import { restEvent } from '../../local/fixtures/rest-event';
 import { createTestRuntime, type TestRuntime } from '../support/test-runtime';
 
@@ -12,8 +9,8 @@ import { createTestRuntime, type TestRuntime } from '../support/test-runtime';
  * API.md: every error, whatever the status, has the error body and nothing else, as JSON in UTF-8.
  * A route the API does not have — an unknown path, or a method a known path does not take (API.md
  * lists no 405: "404 unknown") — is answered so by every front door: Lambda (API Gateway's REST
- * proxy event through the exported handler), `npm start` (the whole offline platform, over HTTP)
- * and the tests' app.
+ * proxy event through the exported handler), `npm start`'s (its front door over HTTP, `/docs`
+ * beside the app) and the tests' app.
  */
 
 const unknownRoutes: Array<[method: string, path: string, body?: object]> = [
@@ -54,15 +51,13 @@ const requestInit = (method: string, body?: object): RequestInit => ({
 });
 
 let t: TestRuntime;
-let platform: Awaited<ReturnType<typeof startOfflinePlatform>>;
-const keysDir = mkdtempSync(join(tmpdir(), 'serenya-unknown-routes-'));
+let site: Awaited<ReturnType<typeof serveOfflineFrontDoor>>;
 beforeAll(async () => {
   t = await createTestRuntime();
-  platform = await startOfflinePlatform({ port: await freePort(), keysDir, logLevel: 'SILENT' });
-}, 60_000);
+  site = await serveOfflineFrontDoor(t.app, await freePort());
+});
 afterAll(async () => {
-  await Promise.all([t?.stop(), platform?.stop()]);
-  rmSync(keysDir, { recursive: true, force: true });
+  await Promise.all([t?.stop(), site?.close()]);
 });
 
 describe.each(unknownRoutes)('%s %s', (method, path, body) => {
@@ -78,8 +73,8 @@ describe.each(unknownRoutes)('%s %s', (method, path, body) => {
     expect(JSON.parse(result.body).error.requestId, "API Gateway's request id").toBe(event.requestContext.requestId);
   });
 
-  it('npm start answers 404 with the error body', async () => {
-    expectNotFoundBody(await answerOf(await fetch(`${platform.url}${path}`, requestInit(method, body))));
+  it("npm start's front door, over HTTP, answers 404 with the error body", async () => {
+    expectNotFoundBody(await answerOf(await fetch(`${site.url}${path}`, requestInit(method, body))));
   });
 
   it("the tests' app answers 404 with the error body", async () => {
