@@ -475,8 +475,8 @@ describe('privacy', () => {
 });
 
 describe('under load', () => {
-  it('50 users × 2 documents at once: every result goes to its own uploader, none lost', async () => {
-    const users = await Promise.all(Array.from({ length: 50 }, () => t.onboard()));
+  it('20 users × 2 documents at once: every result goes to its own uploader, none lost', async () => {
+    const users = await Promise.all(Array.from({ length: 20 }, () => t.onboard()));
     const runs = await Promise.all(
       users.flatMap((user, u) =>
         [0, 1].map(async (d) => {
