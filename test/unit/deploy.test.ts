@@ -1,7 +1,7 @@
 import { CodeDeployClient, CreateDeploymentCommand, GetDeploymentCommand } from '@aws-sdk/client-codedeploy';
 import { GetAliasCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineEvent, StepEventMetadata } from '@pulumi/pulumi/automation';
 import { automationStack, type PulumiStack } from '../../deploy/automation';
 import { parseDeployArgs } from '../../deploy/deploy';
@@ -125,6 +125,11 @@ describe('the release after pulumi up', () => {
   beforeEach(() => {
     lambda.reset();
     codedeploy.reset();
+  });
+  // The clients' prototypes are stubbed for this worker: later files must meet the real SDK.
+  afterAll(() => {
+    lambda.restore();
+    codedeploy.restore();
   });
   const clients = () => ({
     lambda: new LambdaClient({ region: 'eu-west-1' }),

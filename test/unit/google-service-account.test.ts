@@ -1,6 +1,6 @@
 import { createPublicKey, generateKeyPairSync, verify } from 'node:crypto';
 import { createServer } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { serviceAccountAccessToken } from '../../handlers/domain/subscriptions/google-service-account';
 import { listenOnLoopback } from '../../local/listen';
 import { movableClock } from '../support/test-runtime';
@@ -57,13 +57,13 @@ beforeAll(async () => {
     }),
   );
   servers.push(google.close, secrets.close);
-  Object.assign(process.env, {
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-  });
+  // This worker's environment, until the file ends: later files must not meet these.
+  vi.stubEnv('AWS_ENDPOINT_URL_SECRETS_MANAGER', secrets.url);
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
 });
 afterAll(async () => {
+  vi.unstubAllEnvs();
   for (const close of servers) await close();
 });
 

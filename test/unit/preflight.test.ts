@@ -14,7 +14,7 @@ import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { CaaRecord } from 'node:dns';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StackConfig } from '../../components/stack-config';
 import { formatChecklist } from '../../deploy/preflight';
 import {
@@ -41,6 +41,10 @@ const mocks = {
   iam: mockClient(IAMClient),
   account: mockClient(AccountClient),
 };
+// The clients' prototypes are stubbed for this worker: later files must meet the real SDK.
+afterAll(() => {
+  for (const m of Object.values(mocks)) m.restore();
+});
 const awsError = (name: string, message = name) => Object.assign(new Error(message), { name });
 const dnsError = (code: string) => Object.assign(new Error(`query ${code}`), { code });
 
