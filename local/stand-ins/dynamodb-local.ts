@@ -44,9 +44,26 @@ function jarDirectory(): string {
 
 /**
  * Starts the official DynamoDB Local: in memory, or in `dataDir` to keep data across restarts.
- * Telemetry is off (the platform must run with no network).
+ * Telemetry is off (the platform must run with no network). Resolves once it answers.
  */
 export async function startDynamoDbLocal(options: { port?: number; dataDir?: string } = {}): Promise<DynamoDbLocal> {
+  const dynamodb = await launchDynamoDbLocal(options);
+  try {
+    await dynamodb.ready;
+  } catch (err) {
+    await dynamodb.stop();
+    throw err;
+  }
+  return dynamodb;
+}
+
+/**
+ * The same, resolving as soon as the JVM is launched: `ready` resolves once it answers (what a
+ * caller that has other work to do meanwhile awaits, or `untilDynamoDbAnswers` from elsewhere).
+ */
+export async function launchDynamoDbLocal(
+  options: { port?: number; dataDir?: string } = {},
+): Promise<DynamoDbLocal & { ready: Promise<void> }> {
   checkJava();
   const port = options.port ?? (await freePort());
   const dir = jarDirectory();
@@ -74,33 +91,16 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
   process.once('exit', killOnExit);
 
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  const ready = untilDynamoDbAnswers(endpoint, () =>
+    child.exitCode !== null ? `DynamoDB Local exited with code ${child.exitCode}:` : undefined,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${output}`.trimEnd());
   });
-  const deadline = Date.now() + 30_000;
-  try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`DynamoDB Local exited with code ${child.exitCode}:\n${output}`);
-      try {
-        await client.send(new ListTablesCommand({}));
-        break;
-      } catch {
-        if (Date.now() > deadline)
-          throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s:\n${output}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  } catch (err) {
-    child.kill('SIGKILL');
-    throw err;
-  } finally {
-    client.destroy();
-  }
+  ready.catch(() => undefined); // a caller that never awaits it still stops the JVM
 
   return {
     endpoint,
+    ready,
     async stop() {
       process.off('exit', killOnExit);
       if (child.exitCode === null) {
@@ -111,4 +111,29 @@ export async function startDynamoDbLocal(options: { port?: number; dataDir?: str
       }
     },
   };
+}
+
+/** Resolves once DynamoDB Local at `endpoint` answers, within 30 s; `failed` names a reason to stop waiting. */
+export async function untilDynamoDbAnswers(endpoint: string, failed: () => string | undefined = () => undefined) {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const deadline = Date.now() + 30_000;
+  try {
+    for (;;) {
+      const reason = failed();
+      if (reason) throw new Error(reason);
+      try {
+        await client.send(new ListTablesCommand({}));
+        return;
+      } catch {
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  } finally {
+    client.destroy();
+  }
 }

@@ -9,6 +9,7 @@ import { createServices } from '../../handlers/services/services';
 import { ensureUsersTable } from '../../local/create-users-table';
 import { deployedAppEnv, deployedKeyEnv } from '../../local/fixtures/deployed-env';
 import { registerUser } from '../../local/fixtures/registered-user';
+import { runDynamoDb } from './run-dynamodb';
 
 /** A deployed function's environment, pointed at this run's DynamoDB Local (a table of its own) and the given stand-ins. */
 export function bundleEnv(endpoints: { kms: string; bedrock?: string }): Record<string, string> {
@@ -32,6 +33,7 @@ export function bundleEnv(endpoints: { kms: string; bedrock?: string }): Record<
  * while it runs, as in Lambda, and restored after.
  */
 export async function registerBundleUser(env: Record<string, string>, who: Parameters<typeof registerUser>[1]) {
+  await runDynamoDb();
   const saved = { ...process.env };
   try {
     Object.assign(process.env, env);

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from '../../local/stand-ins/dynamodb-local';
+import { launchDynamoDbLocal } from '../../local/stand-ins/dynamodb-local';
 import { startS3Local } from '../../local/stand-ins/s3-local';
 import { resetAwsCallLog } from './aws-call-log';
 
@@ -10,11 +10,14 @@ declare module 'vitest' {
   }
 }
 
-/** Starts the stand-ins once per run, on random loopback ports. */
+/**
+ * Starts the stand-ins once per run, on random loopback ports. DynamoDB Local is not awaited: the
+ * other projects' files run while its JVM starts, and a test runtime waits until it answers.
+ */
 export default async function setup(project: TestProject) {
   // This run's AWS calls, for the least-privilege project that runs after it.
   resetAwsCallLog();
-  const [dynamodb, s3] = await Promise.all([startDynamoDbLocal(), startS3Local({ buckets: [] })]);
+  const [dynamodb, s3] = await Promise.all([launchDynamoDbLocal(), startS3Local({ buckets: [] })]);
   project.provide('dynamodbEndpoint', dynamodb.endpoint);
   project.provide('s3Endpoint', s3.endpoint);
   return async () => {

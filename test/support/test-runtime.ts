@@ -18,6 +18,7 @@ import { ensureUsersTable } from '../../local/create-users-table';
 import { startS3Local } from '../../local/stand-ins/s3-local';
 import { forwardUploads } from '../../local/stand-ins/upload-events';
 import { asFunction, record, recordAwsCalls } from './aws-call-log';
+import { runDynamoDb } from './run-dynamodb';
 
 /** Another zone, so tests can present its tokens. */
 export const euZone = { issuer: 'https://api.eu.serenya.test', homeApi: 'https://api.eu.serenya.test' };
@@ -89,7 +90,7 @@ export async function createTestRuntime(
   const { deps, clients, identityProvider, bedrock } = createLocalDeps({
     config,
     endpoints: {
-      dynamodb: inject('dynamodbEndpoint'),
+      dynamodb: await runDynamoDb(),
       s3: ownS3?.endpoint ?? inject('s3Endpoint'),
       bedrock: standIn?.endpoint ?? 'http://127.0.0.1:9',
     },
