@@ -13,6 +13,8 @@ export default defineConfig({
     // Logs of passing tests are noise; a failing test still shows its own.
     silent: 'passed-only',
     projects: [
+      // The project type-checks: a test, so the compiler runs beside the others.
+      { extends: true, test: { name: 'checks', include: ['test/checks/*.test.ts'], sequence: { groupOrder: 0 } } },
       // Code on its own, or against a stand-in the test starts itself: no shared services.
       { extends: true, test: { name: 'unit', include: ['test/unit/*.test.ts'], sequence: { groupOrder: 0 } } },
       // The zone's stacks: Pulumi's mocks, its language host and policy runner, the policy pack.

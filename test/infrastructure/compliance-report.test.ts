@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import * as pulumi from '@pulumi/pulumi';
 import { complianceIndex, complianceReport } from '../../policy/compliance-report';
 import { residencyDiagram } from '../../policy/residency-diagram';
-import { snapshotStack } from '../../policy/stack-snapshot';
 import { stacks } from '../../policy/stack-yaml';
+import { zoneSnapshot } from '../support/stack-queries';
 
 describe('the compliance report', () => {
   it.each(stacks)('for %s is current: compliance/<stack>.md is what the program creates today', async (stack) => {
@@ -27,7 +26,7 @@ describe('the residency diagram', () => {
   it.each(stacks)(
     "of %s shows the zone at a glance: its regions, the model's, and no region outside the zone",
     async (stack) => {
-      const snapshot = await snapshotStack(stack, { code: new pulumi.asset.AssetArchive({}) });
+      const snapshot = await zoneSnapshot(stack);
       const diagram = residencyDiagram(snapshot, () => 'none');
       const boxes = [...diagram.matchAll(/subgraph region_[^[]*\["([a-z0-9-]+) — /g)].map((m) => m[1]!);
       expect(boxes).toContain(snapshot.config.homeRegion);
@@ -44,7 +43,7 @@ describe('the residency diagram', () => {
   );
 
   it('would place an injected resource in its own region, so a stray one shows', async () => {
-    const snapshot = await snapshotStack('prod-eu', { code: new pulumi.asset.AssetArchive({}) });
+    const snapshot = await zoneSnapshot('prod-eu');
     const stray = {
       ...snapshot.resources.find((r) => r.type === 'aws:s3/bucket:Bucket')!,
       name: 'stray-bucket',
