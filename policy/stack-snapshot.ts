@@ -221,12 +221,21 @@ export function mockCloud(
   };
 }
 
+/** Pulumi's mocks and configuration are the process's: one mock deployment at a time. */
+let previous: Promise<unknown> = Promise.resolve();
+
 /**
  * Runs the real program of a stack — its YAML configuration through `loadStackConfig`, then
  * `Zone` — against Pulumi's mock monitor, and returns every resource it declared.
  * `changeConfig` edits the YAML configuration first (to prove that bad configurations are refused).
  */
-export async function snapshotStack(
+export function snapshotStack(...args: Parameters<typeof runMockDeployment>): Promise<StackSnapshot> {
+  const run = previous.catch(() => undefined).then(() => runMockDeployment(...args));
+  previous = run;
+  return run;
+}
+
+async function runMockDeployment(
   stack: StackName,
   options: MockCloudOptions & {
     changeConfig?: (config: Record<string, string>) => Record<string, string>;
