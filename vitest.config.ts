@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Two cores here: more workers only fight over DynamoDB Local's JVM.
     maxWorkers: 2,
+    // Worker threads, not processes: cheaper to start and to talk to, and no test needs a process of its own.
+    pool: 'threads',
     // Files share a worker's modules (each still makes its own tables, buckets and stacks): loading the SDKs
     // and Pulumi afresh for every file cost more than its tests.
     isolate: false,
