@@ -12,7 +12,8 @@ import { foreignHostRefusal, isLoopbackHost } from './listen';
 type FetchApp = { fetch: (request: Request, env?: unknown) => Response | Promise<Response> };
 
 export function offlineFrontDoor(api: FetchApp) {
-  const site = new Hono();
+  // `/docs/` is the reference too, as a browser or a reader's typing leaves it.
+  const site = new Hono({ strict: false });
   site.use(async (c, next) => {
     if (isLoopbackHost(c.req.header('host'))) return next();
     const requestId = randomUUID();

@@ -134,6 +134,7 @@ describe('the offline platform', () => {
       expect(res.status, ref).toBe(200);
       expect((await res.arrayBuffer()).byteLength, ref).toBeGreaterThan(100);
     }
+    expect(await (await fetch(`${platform.url}/docs/`)).text(), '/docs/ is the same page').toBe(html);
     const init = await (await fetch(`${platform.url}/docs/init.js`)).text();
     expect(init).toContain('url: "/api/v1/openapi.json"');
     expect(init).toContain('validatorUrl: null');
