@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as pulumi from '@pulumi/pulumi';
 import { classificationTag } from '../components/tags';
+import { asArray } from './policies';
 import { runPolicies } from './policy-run';
 import { residencyDiagram, zoneRegions, zonesOverview } from './residency-diagram';
 import { snapshotStack, type ResourceRecord, type StackSnapshot } from './stack-snapshot';
@@ -16,8 +17,6 @@ interface ReportRow {
   encryption: string;
   retention: string;
 }
-
-const asArray = <X>(v: X | X[] | undefined): X[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /** A resource's classification: its own tag, else that of the tagged resource it configures. */
 function classificationOf(r: ResourceRecord, all: ResourceRecord[]): string {

@@ -21,7 +21,8 @@ import { readsRules } from './zone-rules';
 const awsProvider = 'pulumi:providers:aws';
 type ResourceClass<T extends pulumi.Resource> = new (...rest: any[]) => T;
 
-const asArray = <X>(v: X | X[] | undefined): X[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+/** A value AWS takes as one or many (an IAM `Action`, a bucket's lifecycle rules), as a list. */
+export const asArray = <X>(v: X | X[] | undefined): X[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 /** An IAM or bucket policy document, given as JSON text or as an object. */
 interface PolicyStatement {
   Effect?: string;

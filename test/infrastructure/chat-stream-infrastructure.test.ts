@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chatStreamPath } from '../../contract';
 import type { ResourceRecord, StackSnapshot } from '../../policy/stack-snapshot';
+import { asArray } from '../../policy/policies';
 import { stacks } from '../../policy/stack-yaml';
 import { ofType, zoneSnapshot } from '../support/stack-queries';
 
@@ -12,7 +13,6 @@ import { ofType, zoneSnapshot } from '../support/stack-queries';
  * zone's model only.
  */
 const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
-const asArray = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
 
 /** A REST API resource's full path, from its `pathPart` and its parents'. */
 function pathOf(s: StackSnapshot, resource: ResourceRecord): string {

@@ -3,6 +3,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { StackConfigError } from '../../components/stack-config';
 import { mockAccount, snapshotStack, type ResourceRecord, type StackSnapshot } from '../../policy/stack-snapshot';
+import { asArray } from '../../policy/policies';
 import { stackYamlConfig, stacks } from '../../policy/stack-yaml';
 import { ofType, stubCode, zoneSnapshot } from '../support/stack-queries';
 
@@ -12,7 +13,6 @@ const one = (s: StackSnapshot, type: string, name: string) => {
   return found;
 };
 const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
-const asArray = <T>(v: T | T[]) => (Array.isArray(v) ? v : [v]);
 const buckets = (s: StackSnapshot) => ofType(s, 'aws:s3/bucket:Bucket');
 /** The sub-resources that configure a bucket, found by the bucket id they name. */
 const configuring = (s: StackSnapshot, bucket: ResourceRecord, type: string) =>
