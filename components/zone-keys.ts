@@ -38,8 +38,11 @@ const administration = [
   'kms:CancelKeyDeletion',
 ];
 
-/** Default key administrator: the stack's CI deploy role (`deploy/ci-trust-policy.ts` creates it). */
-export const deployRoleName = (stack: string) => `serenya-ci-${stack}`;
+/**
+ * A CI role's name, by the GitHub environment that assumes it (`deploy/ci-trust-policy.ts` makes
+ * them). A stack's deploy role, its environment named as the stack, is its keys' default administrator.
+ */
+export const ciRoleName = (environment: string) => `serenya-ci-${environment}`;
 
 export interface ZoneKeysArgs {
   /** The zone, used in key aliases and descriptions. */

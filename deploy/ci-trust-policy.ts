@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { functionNames } from '../components/function-roles';
+import { ciRoleName } from '../components/zone-keys';
 import { stacks, type StackName } from '../policy/stack-yaml';
 import { releaseTimeoutMs } from './release';
 
@@ -102,7 +103,7 @@ export function ciTrustPolicy({ repository, accountId, kind, stack }: CiRoleTarg
 function ciRoles(repository: string, accountId: string) {
   return (['deploy', 'preview'] as const).flatMap((kind) =>
     stacks.map((stack) => ({
-      RoleName: `serenya-ci-${ciEnvironment(kind, stack)}`,
+      RoleName: ciRoleName(ciEnvironment(kind, stack)),
       environment: ciEnvironment(kind, stack),
       MaxSessionDuration: ciMaxSessionDuration(kind),
       AssumeRolePolicyDocument: ciTrustPolicy({ repository, accountId, kind, stack }),

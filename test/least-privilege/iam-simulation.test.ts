@@ -2,7 +2,7 @@ import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { piiEncryptionContext } from '../../contract';
 import { functionNames, type FunctionName } from '../../components/function-roles';
-import { deployRoleName } from '../../components/zone-keys';
+import { ciRoleName } from '../../components/zone-keys';
 import { profileRecordFormat } from '../../handlers/domain/users/pii-cipher';
 import { mockAccount, type StackSnapshot } from '../../policy/stack-snapshot';
 import { zoneSnapshot } from '../support/stack-queries';
@@ -332,7 +332,7 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
   it('lets only the named administrators administer the keys, and the deploying role stays one of them', async () => {
     const everything = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
     const administrator =
-      zone().snapshot.config.keyAdministrators?.[0] ?? `arn:aws:iam::${mockAccount}:role/${deployRoleName(stack)}`;
+      zone().snapshot.config.keyAdministrators?.[0] ?? `arn:aws:iam::${mockAccount}:role/${ciRoleName(stack)}`;
     const other = `arn:aws:iam::${mockAccount}:role/account-admin`;
     const keys = [...Object.values(zone().keys), ...zone().replicaKeys];
     const outcomes = async (principal: string, action: string, context: Record<string, string> = {}) =>
@@ -366,7 +366,7 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
 
   it('replicates the data key only into the zone’s regions', async () => {
     const administrator =
-      zone().snapshot.config.keyAdministrators?.[0] ?? `arn:aws:iam::${mockAccount}:role/${deployRoleName(stack)}`;
+      zone().snapshot.config.keyAdministrators?.[0] ?? `arn:aws:iam::${mockAccount}:role/${ciRoleName(stack)}`;
     const everything = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
     const { data } = zone().keys;
     // ReplicateKey names the new replica's region, UpdatePrimaryRegion the new primary's.
