@@ -320,10 +320,23 @@ export const residencyGroups = {
 /** Every residency no other zone serves: the dev zone's, and the one zone that takes the rest of the world. */
 export const otherResidencies = '*';
 
+/** A value both a stack file and a function's environment hold: its pattern, and what it must look like. */
+export interface ValueFormat {
+  pattern: RegExp;
+  description: string;
+}
+
 /** A zone's residencies as written in its stack file and its environment: a country, a group, or `*`. */
-export const residencyPattern = new RegExp(
-  `^([A-Z]{2}|${Object.keys(residencyGroups).join('|')}|\\${otherResidencies})$`,
-);
+export const residencyFormat: ValueFormat = {
+  pattern: new RegExp(`^([A-Z]{2}|${Object.keys(residencyGroups).join('|')}|\\${otherResidencies})$`),
+  description: 'a country code (IE), a residency group (EEA) or * (every residency no other zone names)',
+};
+
+/** An AWS region's name. */
+export const regionFormat: ValueFormat = {
+  pattern: /^[a-z]{2}(-[a-z]+)+-\d$/,
+  description: 'an AWS region such as eu-west-1',
+};
 
 /**
  * Where a zone takes store notifications (App Store Server Notifications, Play's Pub/Sub pushes),

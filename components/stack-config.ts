@@ -1,10 +1,10 @@
 import * as pulumi from '@pulumi/pulumi';
 import { z } from 'zod';
-import { quotaSettings, residencyPattern, storeNotificationPath, zones, type Quotas } from '../contract';
+import { quotaSettings, regionFormat, residencyFormat, storeNotificationPath, zones, type Quotas } from '../contract';
 import { profileGeography } from './bedrock-arns';
 import { releaseStrategies } from './releases';
 
-const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1');
+const region = z.string().regex(regionFormat.pattern, regionFormat.description);
 /**
  * A value a platform engineer must set for the real account. The stack files ship `SET-ME …`
  * placeholders (and AWS's documentation account 123456789012 is refused too), so a stack that
@@ -27,9 +27,7 @@ const quotas = z.strictObject(
     z.ZodDefault<typeof positive>
   >,
 );
-const residency = z
-  .string()
-  .regex(residencyPattern, 'a country code (IE), a residency group (EEA) or * (every residency no other zone names)');
+const residency = z.string().regex(residencyFormat.pattern, residencyFormat.description);
 /** A Google OAuth client id as Google Cloud Console issues it: `<project number>-<id>.apps.googleusercontent.com`. */
 const googleClientId = accountValue(
   z

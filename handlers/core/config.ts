@@ -2,7 +2,8 @@ import { z } from 'zod';
 import {
   envVars,
   quotaSettings,
-  residencyPattern,
+  regionFormat,
+  residencyFormat,
   zones,
   type EnvVar,
   type PublicJwk,
@@ -16,7 +17,7 @@ import {
  * table is generated from the same schemas (`npm run docs:config`).
  */
 
-const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1');
+const region = z.string().regex(regionFormat.pattern, regionFormat.description);
 const name = z.string().min(3, 'a resource name');
 const httpsOrLoopbackUrl = z
   .string()
@@ -58,9 +59,7 @@ const jsonVariable = <T extends z.ZodType>(example: string, schema: T) =>
     })
     .pipe(schema);
 
-const residency = z
-  .string()
-  .regex(residencyPattern, 'a country code (IE), a residency group (EEA) or * (every residency no other zone names)');
+const residency = z.string().regex(residencyFormat.pattern, residencyFormat.description);
 
 const zoneEntry = z.strictObject({
   issuer: httpsOrLoopbackUrl,
