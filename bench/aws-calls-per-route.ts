@@ -11,7 +11,7 @@ import { createServices } from '../handlers/services/services';
 import type { DynamoDbLocal } from '../local/stand-ins/dynamodb-local';
 import { listenOnLoopback } from '../local/listen';
 import { ensureUsersTable } from '../local/create-users-table';
-import { deployedAppEnv, deployedKeyEnv, deployedSigningKey } from '../local/fixtures/deployed-env';
+import { deployedAppEnv, deployedKeyEnv, deployedKmsKeys } from '../local/fixtures/deployed-env';
 import { startKmsStandIn } from '../local/stand-ins/kms-stand-in';
 import { registerUser } from '../local/fixtures/registered-user';
 import { restEvent } from '../local/fixtures/rest-event';
@@ -45,7 +45,7 @@ const total = (counts: Map<string, number>) => [...counts.values()].reduce((a, b
  */
 export async function measureAwsCalls(dynamodb: DynamoDbLocal) {
   const proxy = await countingProxy(dynamodb.endpoint);
-  const kms = await startKmsStandIn(deployedSigningKey.privateKey);
+  const kms = await startKmsStandIn(deployedKmsKeys);
   const saved = { ...process.env };
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_DYNAMODB: proxy.url,

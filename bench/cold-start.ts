@@ -12,7 +12,7 @@ import { createServices } from '../handlers/services/services';
 import type { DynamoDbLocal } from '../local/stand-ins/dynamodb-local';
 import { ensureUsersTable } from '../local/create-users-table';
 import { startKmsStandIn } from '../local/stand-ins/kms-stand-in';
-import { deployedAppEnv, deployedKeyEnv, deployedSigningKey } from '../local/fixtures/deployed-env';
+import { deployedAppEnv, deployedKeyEnv, deployedKmsKeys } from '../local/fixtures/deployed-env';
 import { registerUser } from '../local/fixtures/registered-user';
 import { restEvent } from '../local/fixtures/rest-event';
 
@@ -68,7 +68,7 @@ export async function measureColdStarts(options: {
   workdir: string;
   runs?: number;
 }) {
-  const kms = await startKmsStandIn(deployedSigningKey.privateKey);
+  const kms = await startKmsStandIn(deployedKmsKeys);
   try {
     const env = lambdaEnvironment(options.dynamodb.endpoint, kms.endpoint);
     Object.assign(process.env, env);

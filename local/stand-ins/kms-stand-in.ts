@@ -17,18 +17,45 @@ const digestInfo = Buffer.from('3031300d060960864801650304020105000420', 'hex');
 /** An error KMS answers with, by its name. */
 const kmsError = (name: string, message: string) => Object.assign(new Error(message), { name });
 
+/** The zone's three keys, by the ids the functions name them with (their ARNs in the environment). */
+export interface KmsStandInKeys {
+  /** The symmetric data key (GenerateDataKey, Decrypt). */
+  data: string;
+  /** The RSA_2048 signing key (Sign), with its private half. */
+  signing: { id: string; privateKey: KeyObject };
+  /** The HMAC_256 email-MAC key (GenerateMac). */
+  mac: string;
+}
+
+/** The MAC algorithm of an HMAC_256 key: the only one KMS takes for it. */
+const macAlgorithm = 'HMAC_SHA_256';
+
 /**
  * Just enough KMS (JSON 1.1 over HTTP) to run the real Lambda bundle and its dependencies —
  * KMS keyring, signer and email MAC — against loopback: GenerateDataKey, Decrypt, Sign,
- * GenerateMac — and as strict as KMS about their inputs (`local/stand-ins/kms-limits.ts`): a request KMS
- * refuses gets KMS's ValidationException here. It signs with the key whose public half the
- * environment's TOKEN_JWKS holds, as the stack arranges in AWS. The bench and the bundle's tests
- * only: the offline platform swaps keyrings instead.
+ * GenerateMac — and as strict as KMS: about their inputs (`local/stand-ins/kms-limits.ts`,
+ * ValidationException) and about keys (a key it does not hold is NotFoundException; a key used for
+ * what its spec does not do, or a MAC algorithm its spec does not take, InvalidKeyUsageException).
+ * It signs with the key whose public half the environment's TOKEN_JWKS holds, as the stack arranges
+ * in AWS. The bench and the bundle's tests only: the offline platform swaps keyrings instead.
  */
-export async function startKmsStandIn(signingKey: KeyObject) {
+export async function startKmsStandIn(keys: KmsStandInKeys) {
   const master = randomBytes(32);
   const macKey = randomBytes(32);
-  const privateKey = signingKey;
+  const privateKey = keys.signing.privateKey;
+  const usages: Record<string, 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC'> = {
+    [keys.data]: 'ENCRYPT_DECRYPT',
+    [keys.signing.id]: 'SIGN_VERIFY',
+    [keys.mac]: 'GENERATE_VERIFY_MAC',
+  };
+  /** The key a request names, if it is held and made for `usage`; KMS's errors otherwise. */
+  const keyFor = (keyId: string, usage: string, operation: string) => {
+    const held = Object.hasOwn(usages, keyId) ? usages[keyId] : undefined;
+    if (!held) throw kmsError('NotFoundException', `Key '${keyId}' does not exist`);
+    if (held !== usage)
+      throw kmsError('InvalidKeyUsageException', `${keyId} key usage is ${held} which is not valid for ${operation}.`);
+    return keyId;
+  };
   const aad = (context: Record<string, string> = {}) => Buffer.from(JSON.stringify(Object.entries(context).sort()));
 
   const bytes = (base64: unknown) => Buffer.from(typeof base64 === 'string' ? base64 : '', 'base64');
@@ -38,6 +65,7 @@ export async function startKmsStandIn(signingKey: KeyObject) {
   const ops: Record<string, (body: any) => object> = {
     GenerateDataKey({ KeyId = '', NumberOfBytes, KeySpec, EncryptionContext }) {
       checkGenerateDataKey({ KeyId, NumberOfBytes, KeySpec });
+      keyFor(KeyId, 'ENCRYPT_DECRYPT', 'GenerateDataKey');
       const plaintext = randomBytes(NumberOfBytes ?? dataKeyBytes[KeySpec] ?? 32);
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', master, iv).setAAD(aad(EncryptionContext));
@@ -54,6 +82,7 @@ export async function startKmsStandIn(signingKey: KeyObject) {
     },
     Decrypt({ KeyId, CiphertextBlob, EncryptionContext }) {
       checkDecrypt({ KeyId, CiphertextBlob: bytes(CiphertextBlob) });
+      if (KeyId !== undefined) keyFor(KeyId, 'ENCRYPT_DECRYPT', 'Decrypt');
       try {
         const { k, iv, tag, ct } = JSON.parse(bytes(CiphertextBlob).toString());
         const decipher = createDecipheriv('aes-256-gcm', master, Buffer.from(iv, 'base64'));
@@ -68,6 +97,7 @@ export async function startKmsStandIn(signingKey: KeyObject) {
     Sign({ KeyId = '', Message, MessageType = 'RAW', SigningAlgorithm }) {
       const message = bytes(Message);
       checkSign({ KeyId, Message: message, MessageType, SigningAlgorithm });
+      keyFor(KeyId, 'SIGN_VERIFY', 'Sign');
       if (SigningAlgorithm !== signingAlgorithm) {
         throw kmsError('UnsupportedOperationException', `The stand-in's key signs with ${signingAlgorithm} only`);
       }
@@ -77,6 +107,10 @@ export async function startKmsStandIn(signingKey: KeyObject) {
     GenerateMac({ KeyId = '', Message, MacAlgorithm }) {
       const message = bytes(Message);
       checkGenerateMac({ KeyId, Message: message });
+      keyFor(KeyId, 'GENERATE_VERIFY_MAC', 'GenerateMac');
+      if (MacAlgorithm !== macAlgorithm) {
+        throw kmsError('InvalidKeyUsageException', `${KeyId} is an HMAC_256 key: it takes ${macAlgorithm} only.`);
+      }
       return { KeyId, MacAlgorithm, Mac: createHmac('sha256', macKey).update(message).digest('base64') };
     },
   };

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envVars } from '../../contract';
 import { bundleEnv, registerBundleUser } from '../support/bundle-user';
 import { bundleLambda } from '../../components/lambda-bundle';
-import { deployedAppEnv, deployedKeyEnv, deployedSigningKey } from '../../local/fixtures/deployed-env';
+import { deployedAppEnv, deployedKeyEnv, deployedKmsKeys } from '../../local/fixtures/deployed-env';
 import { startKmsStandIn } from '../../local/stand-ins/kms-stand-in';
 import { restEvent } from '../../local/fixtures/rest-event';
 
@@ -161,7 +161,7 @@ describe('the Lambda bundle', () => {
   });
 
   it('reads and changes a profile and signs a token as bundled: the KMS client and the Encryption SDK load on first use and work', async () => {
-    const kms = await startKmsStandIn(deployedSigningKey.privateKey);
+    const kms = await startKmsStandIn(deployedKmsKeys);
     const env = bundleEnv({ kms: kms.endpoint });
     const profilePath = '/api/v1/user/profile';
     try {

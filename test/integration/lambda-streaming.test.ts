@@ -11,7 +11,7 @@ import { bundleLambda } from '../../components/lambda-bundle';
 import { createStreamingHandler } from '../../handlers/edge/response-stream';
 import { startBedrockStandIn } from '../../local/stand-ins/bedrock-stand-in';
 import { asFunction } from '../support/aws-call-log';
-import { deployedSigningKey } from '../../local/fixtures/deployed-env';
+import { deployedKmsKeys } from '../../local/fixtures/deployed-env';
 import { installAwslambda, invokeStreaming, parseIntegrationResponse } from '../support/lambda-streaming-runtime';
 import { startKmsStandIn } from '../../local/stand-ins/kms-stand-in';
 import { restEvent } from '../../local/fixtures/rest-event';
@@ -145,7 +145,7 @@ console.log(JSON.stringify({ marker, contentType, raw: Buffer.concat(raw).toStri
   }
 
   it('streams a chat answer from Bedrock through the bundle, in the integration response format', async () => {
-    const kms = await startKmsStandIn(deployedSigningKey.privateKey);
+    const kms = await startKmsStandIn(deployedKmsKeys);
     const bedrock = await startBedrockStandIn();
     const env = bundleEnv({ kms: kms.endpoint, bedrock: bedrock.endpoint });
     try {

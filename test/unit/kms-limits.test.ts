@@ -49,13 +49,16 @@ describe('the KMS stand-in (the Lambda bundle, through the real SDK)', () => {
   const signingKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   let kms: Awaited<ReturnType<typeof startKmsStandIn>>;
   let client: KMSClient;
+  const key = (id: string) => `arn:aws:kms:eu-west-1:111122223333:key/${id}`;
+  const KeyId = key('1234abcd-12ab-34cd-56ef-1234567890ab');
+  const SigningKeyId = key('sign');
+  const MacKeyId = key('mac');
   beforeAll(async () => {
-    kms = await startKmsStandIn(signingKey);
+    kms = await startKmsStandIn({ data: KeyId, signing: { id: SigningKeyId, privateKey: signingKey }, mac: MacKeyId });
     const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
     client = new KMSClient({ endpoint: kms.endpoint, region: 'eu-west-1', credentials, maxAttempts: 1 });
   });
   afterAll(() => kms.stop());
-  const KeyId = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
   /** The error KMS answers with (HTTP 400), as the SDK hands it to the runtime. */
   const refusal = async (request: Promise<unknown>) => {
     type KmsError = { name: string; message: string; $metadata: { httpStatusCode?: number } };
@@ -69,7 +72,7 @@ describe('the KMS stand-in (the Lambda bundle, through the real SDK)', () => {
   };
 
   it('GenerateMac: a message of 1..4096 bytes, a key id of 1..2048 characters', async () => {
-    const mac = (bytes: number, keyId = KeyId) =>
+    const mac = (bytes: number, keyId = MacKeyId) =>
       client.send(
         new GenerateMacCommand({ KeyId: keyId, MacAlgorithm: 'HMAC_SHA_256', Message: Buffer.alloc(bytes, 7) }),
       );
@@ -83,7 +86,9 @@ describe('the KMS stand-in (the Lambda bundle, through the real SDK)', () => {
 
   it('Sign: a RAW message of 1..4096 bytes, a DIGEST of exactly the algorithm’s hash length', async () => {
     const signing = (Message: Buffer, MessageType: 'RAW' | 'DIGEST' = 'RAW') =>
-      client.send(new SignCommand({ KeyId, Message, MessageType, SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }));
+      client.send(
+        new SignCommand({ KeyId: SigningKeyId, Message, MessageType, SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }),
+      );
     expect(await refusal(signing(Buffer.alloc(maxMessage + 1, 1)))).toEqual(refused(tooLong('message', maxMessage)));
     expect(await refusal(signing(Buffer.alloc(31, 1), 'DIGEST'))).toEqual(
       refused('Digest is invalid length for algorithm RSASSA_PKCS1_V1_5_SHA_256.'),
@@ -116,5 +121,28 @@ describe('the KMS stand-in (the Lambda bundle, through the real SDK)', () => {
     const { CiphertextBlob, Plaintext } = await client.send(new GenerateDataKeyCommand({ KeyId, NumberOfBytes: 32 }));
     const decrypted = await client.send(new DecryptCommand({ KeyId, CiphertextBlob }));
     expect(Buffer.from(decrypted.Plaintext!)).toEqual(Buffer.from(Plaintext!));
+  });
+  it('holds only the zone’s keys, each for its own use, and decrypts only with the key that encrypted', async () => {
+    const other = key('not-a-key-of-this-zone');
+    const dataKey = (keyId: string) => client.send(new GenerateDataKeyCommand({ KeyId: keyId, NumberOfBytes: 32 }));
+    expect(await refusal(dataKey(other))).toEqual({
+      name: 'NotFoundException',
+      message: `Key '${other}' does not exist`,
+    });
+    expect((await refusal(dataKey(SigningKeyId))).name).toBe('InvalidKeyUsageException');
+    const signWith = (keyId: string) =>
+      client.send(
+        new SignCommand({ KeyId: keyId, Message: Buffer.from('m'), SigningAlgorithm: 'RSASSA_PKCS1_V1_5_SHA_256' }),
+      );
+    expect((await refusal(signWith(KeyId))).name).toBe('InvalidKeyUsageException');
+    const macWith = (keyId: string, MacAlgorithm: 'HMAC_SHA_256' | 'HMAC_SHA_512' = 'HMAC_SHA_256') =>
+      client.send(new GenerateMacCommand({ KeyId: keyId, MacAlgorithm, Message: Buffer.from('m') }));
+    expect((await refusal(macWith(KeyId))).name).toBe('InvalidKeyUsageException');
+    expect((await refusal(macWith(MacKeyId, 'HMAC_SHA_512'))).name).toBe('InvalidKeyUsageException');
+    const { CiphertextBlob } = await dataKey(KeyId);
+    expect((await refusal(client.send(new DecryptCommand({ KeyId: MacKeyId, CiphertextBlob })))).name).toBe(
+      'InvalidKeyUsageException',
+    );
+    expect((await client.send(new DecryptCommand({ CiphertextBlob }))).KeyId, 'a ciphertext names its key').toBe(KeyId);
   });
 });
