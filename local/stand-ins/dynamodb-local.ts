@@ -11,25 +11,29 @@ export interface DynamoDbLocal {
   stop(): Promise<void>;
 }
 
+const checkedJava = new Set<string>();
 /**
  * A JDK 17+ runs DynamoDB Local through `java/LoopbackDynamoDbLocal.java` (a source file, so the
  * JDK's compiler module is needed, not only a JRE); say plainly what to install when it is missing.
  */
-export function checkJava(): void {
-  const result = spawnSync('java', ['-version'], { encoding: 'utf8' });
-  const major = Number(/version "(\d+)/.exec(`${result.stderr}${result.stdout}`)?.[1] ?? 0);
-  const modules = result.error ? '' : spawnSync('java', ['--list-modules'], { encoding: 'utf8' }).stdout;
+export function checkJava(java = 'java'): void {
+  if (checkedJava.has(java)) return;
+  // One JVM start answers both: the modules' versions are the JDK's, and the compiler is one of them.
+  const result = spawnSync(java, ['--list-modules'], { encoding: 'utf8' });
+  const modules = result.error ? '' : `${result.stdout}`;
+  const major = Number(/^java\.base@(\d+)/m.exec(modules)?.[1] ?? 0);
   if (result.error || major < 17 || !/^jdk\.compiler@/m.test(modules)) {
     const found = result.error
       ? 'no "java" on PATH'
       : major < 17
-        ? `found Java ${major}`
+        ? `found Java ${major || 'older than 9'}`
         : `found a Java ${major} runtime without the JDK's compiler`;
     throw new Error(
       `DynamoDB Local needs a JDK 17 or newer (${found}). ` +
         'Install one, e.g. "sudo apt-get install openjdk-17-jdk-headless" or "brew install openjdk@17", then run npm start again.',
     );
   }
+  checkedJava.add(java);
 }
 
 const loopbackLauncher = fileURLToPath(new URL('./java/LoopbackDynamoDbLocal.java', import.meta.url));
