@@ -5,7 +5,7 @@ export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Two cores here: more workers only fight over DynamoDB Local's JVM.
+    // Two workers keep two cores busy; more only add overhead (docs/testing.md, How long it takes).
     maxWorkers: 2,
     // Worker threads, not processes: cheaper to start and to talk to, and no test needs a process of its own.
     pool: 'threads',
