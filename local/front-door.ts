@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { apiDocs } from './api-docs';
@@ -27,7 +28,7 @@ export function offlineFrontDoor(api: FetchApp) {
   return site;
 }
 
-/** The front door served over HTTP on 127.0.0.1:`port`, as `npm start` serves it. */
+/** The front door served over HTTP on 127.0.0.1:`port` (0: any free one), as `npm start` serves it. */
 export async function serveOfflineFrontDoor(
   api: FetchApp,
   port: number,
@@ -38,5 +39,5 @@ export async function serveOfflineFrontDoor(
     s.once('error', reject);
   });
   const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
-  return { url: `http://127.0.0.1:${port}`, close };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close };
 }

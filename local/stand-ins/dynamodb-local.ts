@@ -100,7 +100,7 @@ export async function launchDynamoDbLocal(
   ).catch((err: Error) => {
     throw new Error(`${err.message}\n${output}`.trimEnd());
   });
-  ready.catch(() => undefined); // a caller that never awaits it still stops the JVM
+  ready.catch(() => undefined); // not an unhandled rejection: the caller awaits it, or stops without
 
   return {
     endpoint,

@@ -48,13 +48,12 @@ export async function startKmsStandIn(keys: KmsStandInKeys) {
     [keys.signing.id]: 'SIGN_VERIFY',
     [keys.mac]: 'GENERATE_VERIFY_MAC',
   };
-  /** The key a request names, if it is held and made for `usage`; KMS's errors otherwise. */
-  const keyFor = (keyId: string, usage: string, operation: string) => {
+  /** KMS's error when the key a request names is not held, or not made for `usage`. */
+  const checkKey = (keyId: string, usage: string, operation: string) => {
     const held = Object.hasOwn(usages, keyId) ? usages[keyId] : undefined;
     if (!held) throw kmsError('NotFoundException', `Key '${keyId}' does not exist`);
     if (held !== usage)
       throw kmsError('InvalidKeyUsageException', `${keyId} key usage is ${held} which is not valid for ${operation}.`);
-    return keyId;
   };
   const aad = (context: Record<string, string> = {}) => Buffer.from(JSON.stringify(Object.entries(context).sort()));
 
@@ -65,7 +64,7 @@ export async function startKmsStandIn(keys: KmsStandInKeys) {
   const ops: Record<string, (body: any) => object> = {
     GenerateDataKey({ KeyId = '', NumberOfBytes, KeySpec, EncryptionContext }) {
       checkGenerateDataKey({ KeyId, NumberOfBytes, KeySpec });
-      keyFor(KeyId, 'ENCRYPT_DECRYPT', 'GenerateDataKey');
+      checkKey(KeyId, 'ENCRYPT_DECRYPT', 'GenerateDataKey');
       const plaintext = randomBytes(NumberOfBytes ?? dataKeyBytes[KeySpec] ?? 32);
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', master, iv).setAAD(aad(EncryptionContext));
@@ -82,7 +81,7 @@ export async function startKmsStandIn(keys: KmsStandInKeys) {
     },
     Decrypt({ KeyId, CiphertextBlob, EncryptionContext }) {
       checkDecrypt({ KeyId, CiphertextBlob: bytes(CiphertextBlob) });
-      if (KeyId !== undefined) keyFor(KeyId, 'ENCRYPT_DECRYPT', 'Decrypt');
+      if (KeyId !== undefined) checkKey(KeyId, 'ENCRYPT_DECRYPT', 'Decrypt');
       try {
         const { k, iv, tag, ct } = JSON.parse(bytes(CiphertextBlob).toString());
         const decipher = createDecipheriv('aes-256-gcm', master, Buffer.from(iv, 'base64'));
@@ -97,7 +96,7 @@ export async function startKmsStandIn(keys: KmsStandInKeys) {
     Sign({ KeyId = '', Message, MessageType = 'RAW', SigningAlgorithm }) {
       const message = bytes(Message);
       checkSign({ KeyId, Message: message, MessageType, SigningAlgorithm });
-      keyFor(KeyId, 'SIGN_VERIFY', 'Sign');
+      checkKey(KeyId, 'SIGN_VERIFY', 'Sign');
       if (SigningAlgorithm !== signingAlgorithm) {
         throw kmsError('UnsupportedOperationException', `The stand-in's key signs with ${signingAlgorithm} only`);
       }
@@ -107,7 +106,7 @@ export async function startKmsStandIn(keys: KmsStandInKeys) {
     GenerateMac({ KeyId = '', Message, MacAlgorithm }) {
       const message = bytes(Message);
       checkGenerateMac({ KeyId, Message: message });
-      keyFor(KeyId, 'GENERATE_VERIFY_MAC', 'GenerateMac');
+      checkKey(KeyId, 'GENERATE_VERIFY_MAC', 'GenerateMac');
       if (MacAlgorithm !== macAlgorithm) {
         throw kmsError('InvalidKeyUsageException', `${KeyId} is an HMAC_256 key: it takes ${macAlgorithm} only.`);
       }

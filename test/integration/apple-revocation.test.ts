@@ -1,9 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scheduledEvent } from '../../local/stand-ins/scheduled-sweeps';
-import type { startStreamPoller } from '../../local/stand-ins/stream-poller';
 import { asFunction } from '../support/aws-call-log';
-import { startTestStream } from '../support/test-stream';
 import { consents, createTestRuntime, device, type TestRuntime } from '../support/test-runtime';
 
 /**
@@ -13,15 +11,10 @@ import { consents, createTestRuntime, device, type TestRuntime } from '../suppor
  * itself never waits on Apple. Against the offline Apple stand-in.
  */
 let t: TestRuntime;
-let poller: ReturnType<typeof startStreamPoller>;
 beforeAll(async () => {
-  t = await createTestRuntime({ appleId: true });
-  poller = startTestStream(t);
+  t = await createTestRuntime({ appleId: true, stream: true });
 });
-afterAll(async () => {
-  await poller.stop();
-  await t.stop();
-});
+afterAll(() => t.stop());
 
 /** The stream reaches Apple a moment after the deletion answered (and later under load). */
 const revoked = (token: string) =>
@@ -241,7 +234,7 @@ describe('Sign in with Apple tokens', () => {
     expect(res.status).toBe(201);
     const revokedBefore = t.appleId!.revoked.length;
     await t.request('DELETE', '/api/v1/user/profile', { token: res.body.tokens.accessToken });
-    await poller.drain();
+    await t.stream!.drain();
     expect(t.appleId!.revoked.length).toBe(revokedBefore);
   });
 });

@@ -5,24 +5,17 @@ import { auditEventOf, auditObjectKey } from '../../handlers/domain/audit/audit-
 import { createStreamHandler } from '../../handlers/domain/audit/stream-handler';
 import { createLogger } from '../../handlers/core/logger';
 import { createMetrics } from '../../handlers/core/metrics';
-import type { startStreamPoller } from '../../local/stand-ins/stream-poller';
-import { startTestStream } from '../support/test-stream';
 import { consents, createTestRuntime, device, type TestRuntime } from '../support/test-runtime';
 
 let t: TestRuntime;
-let poller: ReturnType<typeof startStreamPoller>;
 
 beforeAll(async () => {
-  t = await createTestRuntime({ appleId: true });
-  poller = startTestStream(t);
+  t = await createTestRuntime({ appleId: true, stream: true });
 });
-afterAll(async () => {
-  await poller.stop();
-  await t.stop();
-});
+afterAll(() => t.stop());
 
 async function auditObjects(): Promise<Array<{ key: string; body: string }>> {
-  await poller.drain();
+  await t.stream!.drain();
   const { Contents = [] } = await t.clients.s3.send(new ListObjectsV2Command({ Bucket: t.config.auditBucket }));
   return Promise.all(
     Contents.map(async ({ Key }) => {

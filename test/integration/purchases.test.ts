@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { itemKeys } from '../../contract';
 import { planOf, type PurchaseState } from '../../handlers/domain/subscriptions/purchase-plan';
 import { localStores } from '../../local/offline-config';
-import { startPlayDeveloperStandIn, type PlayDeveloperStandIn } from '../../local/stand-ins/play-developer-stand-in';
-import { appleLikeChain, appStoreNotification } from '../../local/stand-ins/app-store-chain';
+import type { PlayDeveloperStandIn } from '../../local/stand-ins/play-developer-stand-in';
+import { type appleLikeChain, appStoreNotification } from '../../local/stand-ins/app-store-chain';
+import { startStoreStandIns } from '../support/store-stand-ins';
 import { apiUrl, createTestRuntime, type TestRuntime } from '../support/test-runtime';
 
 type User = Awaited<ReturnType<TestRuntime['onboard']>>;
@@ -14,12 +15,17 @@ let t: TestRuntime;
 let chain: Awaited<ReturnType<typeof appleLikeChain>>;
 let play: PlayDeveloperStandIn;
 
+let stopStores: () => Promise<void>;
+
 beforeAll(async () => {
-  chain = await appleLikeChain();
-  play = await startPlayDeveloperStandIn();
-  t = await createTestRuntime({ appStoreRoots: [chain.root], playDeveloperApiUrl: play.url });
+  const stores = await startStoreStandIns();
+  ({ chain, play, stop: stopStores } = stores);
+  t = await createTestRuntime(stores.runtime);
 });
-afterAll(() => play.stop());
+afterAll(async () => {
+  await t.stop();
+  await stopStores();
+});
 
 const day = 86_400_000;
 const minute = 60_000;

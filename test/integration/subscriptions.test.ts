@@ -11,8 +11,9 @@ import { parseLambdaConfig } from '../../handlers/core/config';
 import { createLogger } from '../../handlers/core/logger';
 import { deployedAppEnv, deployedKeyEnv } from '../../local/fixtures/deployed-env';
 import { localStores } from '../../local/offline-config';
-import { startPlayDeveloperStandIn, type PlayDeveloperStandIn } from '../../local/stand-ins/play-developer-stand-in';
+import type { PlayDeveloperStandIn } from '../../local/stand-ins/play-developer-stand-in';
 import { appleLikeChain, appStoreNotification, signAppleJws } from '../../local/stand-ins/app-store-chain';
+import { startStoreStandIns } from '../support/store-stand-ins';
 import { apiUrl, createTestRuntime, type TestRuntime } from '../support/test-runtime';
 
 type Chain = Awaited<ReturnType<typeof appleLikeChain>>;
@@ -22,12 +23,17 @@ let t: TestRuntime;
 let chain: Chain;
 let play: PlayDeveloperStandIn;
 
+let stopStores: () => Promise<void>;
+
 beforeAll(async () => {
-  chain = await appleLikeChain();
-  play = await startPlayDeveloperStandIn();
-  t = await createTestRuntime({ appStoreRoots: [chain.root], playDeveloperApiUrl: play.url });
+  const stores = await startStoreStandIns();
+  ({ chain, play, stop: stopStores } = stores);
+  t = await createTestRuntime(stores.runtime);
 });
-afterAll(() => play.stop());
+afterAll(async () => {
+  await t.stop();
+  await stopStores();
+});
 
 const day = 86_400_000;
 const webhook = (body: unknown, headers: Record<string, string> = {}) =>

@@ -11,10 +11,11 @@ import {
 import { appleLikeChain, appStoreNotification } from '../../local/stand-ins/app-store-chain';
 import { countriesOf } from '../../handlers/domain/zones/residency';
 import { localStores } from '../../local/offline-config';
-import { startPlayDeveloperStandIn, type PlayDeveloperStandIn } from '../../local/stand-ins/play-developer-stand-in';
+import type { PlayDeveloperStandIn } from '../../local/stand-ins/play-developer-stand-in';
 import { withDeployValues } from '../../policy/stack-snapshot';
 import { stackFileConfig, stackYamlConfig } from '../../policy/stack-yaml';
 import { consents, createTestRuntime, device, type TestRuntime } from '../support/test-runtime';
+import { startStoreStandIns } from '../support/store-stand-ins';
 
 /**
  * Two zones offline, as production has them: each its own runtime, table and HTTP server on
@@ -62,10 +63,10 @@ const zoneEnv = ({ zone, server: own, residencies }: Side, other: Side) => ({
 });
 
 beforeAll(async () => {
-  chain = await appleLikeChain();
-  play = await startPlayDeveloperStandIn();
+  const stores = await startStoreStandIns();
+  ({ chain, play } = stores);
   servers = { eu: await zoneServer(), us: await zoneServer() };
-  const common = { appStoreRoots: [chain.root], playDeveloperApiUrl: play.url };
+  const common = stores.runtime;
   const euSide: Side = { zone: 'eu', server: servers.eu, residencies: ['EEA'] };
   const usSide: Side = { zone: 'us', server: servers.us, residencies: ['US', '*'] };
   eu = await createTestRuntime({ ...common, env: zoneEnv(euSide, usSide) });

@@ -18,6 +18,8 @@ export default async function setup(project: TestProject) {
   // This run's AWS calls, for the least-privilege project that runs after it.
   resetAwsCallLog();
   const [dynamodb, s3] = await Promise.all([launchDynamoDbLocal(), startS3Local({ buckets: [] })]);
+  // The workers see only that it does not answer; why (the JVM's exit and output) is known here.
+  dynamodb.ready.catch((err: Error) => console.error(err.message));
   project.provide('dynamodbEndpoint', dynamodb.endpoint);
   project.provide('s3Endpoint', s3.endpoint);
   return async () => {

@@ -1,5 +1,6 @@
 import * as pulumi from '@pulumi/pulumi';
-import { snapshotStack, type StackSnapshot } from '../../policy/stack-snapshot';
+import { reviewedSnapshot } from '../../policy/compliance-report';
+import type { StackSnapshot } from '../../policy/stack-snapshot';
 import type { StackName } from '../../policy/stack-yaml';
 
 /** Lambda code for stacks under mocks: no bundle is built. */
@@ -7,12 +8,12 @@ export const stubCode = new pulumi.asset.AssetArchive({});
 
 const shipped = new Map<StackName, Promise<StackSnapshot>>();
 /**
- * A stack as its file ships it (`SET-ME` values filled in), under Pulumi's mocks with stub code.
- * Most test files read these same three, so each test worker makes each once and freezes it: a test
- * that wants a changed stack calls `snapshotStack` with its change.
+ * A stack as its file ships it (`SET-ME` values filled in), under Pulumi's mocks with stub code:
+ * what the compliance reports show. Most test files read these same three, so each test worker makes
+ * each once and freezes it: a test that wants a changed stack calls `snapshotStack` with its change.
  */
 export function zoneSnapshot(stack: StackName): Promise<StackSnapshot> {
-  if (!shipped.has(stack)) shipped.set(stack, snapshotStack(stack, { code: stubCode }).then(deepFreeze));
+  if (!shipped.has(stack)) shipped.set(stack, reviewedSnapshot(stack).then(deepFreeze));
   return shipped.get(stack)!;
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID, type X509Certificate } from 'node:crypto';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
@@ -12,11 +13,12 @@ import { startAppleIdStandIn } from '../../local/stand-ins/apple-id-stand-in';
 import { startBedrockStandIn } from '../../local/stand-ins/bedrock-stand-in';
 import type { LocalIdentity } from '../../local/stand-ins/identity-provider';
 import { generateLocalKeys, type LocalKeys } from '../../local/local-keys';
-import { createLocalDeps } from '../../local/local-deps';
+import { createLocalDeps, localCredentials } from '../../local/local-deps';
 import { offlineConfig } from '../../local/offline-config';
 import { ensureUsersTable } from '../../local/create-users-table';
 import { startS3Local } from '../../local/stand-ins/s3-local';
 import { forwardUploads } from '../../local/stand-ins/upload-events';
+import { startStreamPoller } from '../../local/stand-ins/stream-poller';
 import { asFunction, record, recordAwsCalls } from './aws-call-log';
 import { runDynamoDb } from './run-dynamodb';
 
@@ -63,6 +65,8 @@ export async function createTestRuntime(
     playDeveloperApiUrl?: string;
     /** Start the Sign in with Apple stand-in (token exchange and revocation). */
     appleId?: boolean;
+    /** Hand the table's stream to the stream function, as Lambda's event source mapping does. */
+    stream?: boolean;
   } = {},
 ) {
   const suffix = randomUUID().slice(0, 8);
@@ -121,7 +125,22 @@ export async function createTestRuntime(
         },
       })
     : undefined;
+  const stream = options.stream
+    ? startStreamPoller({
+        dynamo: clients.dynamoClient,
+        streams: new DynamoDBStreamsClient({
+          endpoint: await runDynamoDb(),
+          region: config.region,
+          credentials: localCredentials,
+        }),
+        table: config.usersTable,
+        region: config.region,
+        handler: (event) => asFunction('stream', () => runtime.streamBatches(event)),
+        intervalMs: 50,
+      })
+    : undefined;
   const stop = async () => {
+    await stream?.stop();
     await uploads?.settled();
     await Promise.all([ownS3?.stop(), standIn?.stop(), appleId?.stop()]);
   };
@@ -194,6 +213,7 @@ export async function createTestRuntime(
     standIn,
     appleId,
     uploads,
+    stream,
     request,
     identity,
     onboard,

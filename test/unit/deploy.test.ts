@@ -180,12 +180,9 @@ describe('the release after pulumi up', () => {
 
 describe('drift on the Automation API', () => {
   const urn = (name: string) => `urn:pulumi:dev::serenya::aws:dynamodb/table:Table::${name}`;
-  const step = (name: string, change: Partial<StepEventMetadata> = {}): StepEventMetadata => ({
-    op: 'refresh',
-    urn: urn(name),
-    type: 'aws:dynamodb/table:Table',
-    provider: 'aws',
-    old: {
+  const step = (name: string, change: Partial<StepEventMetadata> = {}): StepEventMetadata => {
+    // A refresh that found the resource as it was: the same state before and after.
+    const state = {
       type: 'aws:dynamodb/table:Table',
       urn: urn(name),
       id: name,
@@ -193,18 +190,17 @@ describe('drift on the Automation API', () => {
       provider: 'aws',
       inputs: {},
       outputs: {},
-    },
-    new: {
-      type: 'aws:dynamodb/table:Table',
+    };
+    return {
+      op: 'refresh',
       urn: urn(name),
-      id: name,
-      parent: '',
+      type: state.type,
       provider: 'aws',
-      inputs: {},
-      outputs: {},
-    },
-    ...change,
-  });
+      old: state,
+      new: { ...state },
+      ...change,
+    };
+  };
   const unchanged = Array.from({ length: 40 }, (_, i) => step(`serenya-resource-${i}`));
   const tableEdited = step('serenya-users-table', { diffs: ['pointInTimeRecovery'] });
   const queueDeleted = step('serenya-stream-failures', { new: undefined });
