@@ -6,7 +6,6 @@ import { planOf, type PurchaseState } from '../../handlers/domain/subscriptions/
 import { localStores } from '../../local/offline-config';
 import type { PlayDeveloperStandIn } from '../../local/stand-ins/play-developer-stand-in';
 import { type appleLikeChain, appStoreNotification } from '../../local/stand-ins/app-store-chain';
-import { startStoreStandIns } from '../support/store-stand-ins';
 import { apiUrl, createTestRuntime, type TestRuntime } from '../support/test-runtime';
 
 type User = Awaited<ReturnType<TestRuntime['onboard']>>;
@@ -15,17 +14,11 @@ let t: TestRuntime;
 let chain: Awaited<ReturnType<typeof appleLikeChain>>;
 let play: PlayDeveloperStandIn;
 
-let stopStores: () => Promise<void>;
-
 beforeAll(async () => {
-  const stores = await startStoreStandIns();
-  ({ chain, play, stop: stopStores } = stores);
-  t = await createTestRuntime(stores.runtime);
+  t = await createTestRuntime({ stores: true });
+  ({ chain, play } = t.stores!);
 });
-afterAll(async () => {
-  await t.stop();
-  await stopStores();
-});
+afterAll(() => t.stop());
 
 const day = 86_400_000;
 const minute = 60_000;

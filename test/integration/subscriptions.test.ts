@@ -13,7 +13,6 @@ import { deployedAppEnv, deployedKeyEnv } from '../../local/fixtures/deployed-en
 import { localStores } from '../../local/offline-config';
 import type { PlayDeveloperStandIn } from '../../local/stand-ins/play-developer-stand-in';
 import { appleLikeChain, appStoreNotification, signAppleJws } from '../../local/stand-ins/app-store-chain';
-import { startStoreStandIns } from '../support/store-stand-ins';
 import { apiUrl, createTestRuntime, type TestRuntime } from '../support/test-runtime';
 
 type Chain = Awaited<ReturnType<typeof appleLikeChain>>;
@@ -23,17 +22,11 @@ let t: TestRuntime;
 let chain: Chain;
 let play: PlayDeveloperStandIn;
 
-let stopStores: () => Promise<void>;
-
 beforeAll(async () => {
-  const stores = await startStoreStandIns();
-  ({ chain, play, stop: stopStores } = stores);
-  t = await createTestRuntime(stores.runtime);
+  t = await createTestRuntime({ stores: true });
+  ({ chain, play } = t.stores!);
 });
-afterAll(async () => {
-  await t.stop();
-  await stopStores();
-});
+afterAll(() => t.stop());
 
 const day = 86_400_000;
 const webhook = (body: unknown, headers: Record<string, string> = {}) =>

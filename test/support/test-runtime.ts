@@ -21,6 +21,7 @@ import { forwardUploads } from '../../local/stand-ins/upload-events';
 import { startStreamPoller } from '../../local/stand-ins/stream-poller';
 import { asFunction, record, recordAwsCalls } from './aws-call-log';
 import { runDynamoDb } from './run-dynamodb';
+import { startStoreStandIns } from './store-stand-ins';
 
 /** Another zone, so tests can present its tokens. */
 export const euZone = { issuer: 'https://api.eu.serenya.test', homeApi: 'https://api.eu.serenya.test' };
@@ -67,8 +68,12 @@ export async function createTestRuntime(
     appleId?: boolean;
     /** Hand the table's stream to the stream function, as Lambda's event source mapping does. */
     stream?: boolean;
+    /** Start store stand-ins of its own (`startStoreStandIns`) and verify purchases against them. */
+    stores?: boolean;
   } = {},
 ) {
+  const stores = options.stores ? await startStoreStandIns() : undefined;
+  if (stores) options = { ...options, ...stores.runtime };
   const suffix = randomUUID().slice(0, 8);
   const keys = options.keys ?? workerKeys();
   const clock = movableClock();
@@ -142,7 +147,7 @@ export async function createTestRuntime(
   const stop = async () => {
     await stream?.stop();
     await uploads?.settled();
-    await Promise.all([ownS3?.stop(), standIn?.stop(), appleId?.stop()]);
+    await Promise.all([ownS3?.stop(), standIn?.stop(), appleId?.stop(), stores?.stop()]);
   };
 
   async function request<T = any>(
@@ -214,6 +219,7 @@ export async function createTestRuntime(
     appleId,
     uploads,
     stream,
+    stores,
     request,
     identity,
     onboard,
