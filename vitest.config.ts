@@ -1,12 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
-/** The tests by kind, each kind a folder of `test/` and a project here. */
+/** The tests by kind, a folder of `test/` each; the projects here group them by the services they need. */
 export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Two workers keep two cores busy; more only add overhead (docs/testing.md, How long it takes).
-    maxWorkers: 2,
+    // Three workers on two cores: the integration files wait on DynamoDB Local and on processes a
+    // third of the time, and a third worker fills that (docs/testing.md, How long it takes).
+    maxWorkers: 3,
     // Worker threads, not processes: cheaper to start and to talk to, and no test needs a process of its own.
     pool: 'threads',
     // Files share a worker's modules (each still makes its own tables, buckets and stacks): loading the SDKs
@@ -15,14 +16,15 @@ export default defineConfig({
     // Logs of passing tests are noise; a failing test still shows its own.
     silent: 'passed-only',
     projects: [
-      // The project type-checks: a test, so the compiler runs beside the others.
-      { extends: true, test: { name: 'checks', include: ['test/checks/*.test.ts'], sequence: { groupOrder: 0 } } },
-      // Code on its own, or against a stand-in the test starts itself: no shared services.
-      { extends: true, test: { name: 'unit', include: ['test/unit/*.test.ts'], sequence: { groupOrder: 0 } } },
-      // The zone's stacks: Pulumi's mocks, its language host and policy runner, the policy pack.
       {
+        // No shared services: the type check, code on its own, and the zone's stacks (Pulumi's mocks, its
+        // language host and policy runner, the policy pack). One project, so its files share workers.
         extends: true,
-        test: { name: 'infrastructure', include: ['test/infrastructure/*.test.ts'], sequence: { groupOrder: 0 } },
+        test: {
+          name: 'offline',
+          include: ['test/checks/*.test.ts', 'test/unit/*.test.ts', 'test/infrastructure/*.test.ts'],
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,

@@ -24,16 +24,20 @@ const englishOnlyZod: Plugin = {
   },
 };
 
+/** A built bundle: its folder (the functions' code), its entry module and esbuild's account of it. */
+export interface LambdaBundle {
+  dir: string;
+  file: string;
+  metafile: Metafile;
+}
+
 /**
  * Bundles the runtime for Lambda (nodejs24.x, arm64): ESM, minified, the AWS SDK included so
  * the deployed code runs the SDK version the tests ran. Split into chunks: what only some
  * requests need (S3, KMS, the Encryption SDK, Bedrock, Secrets Manager) loads when first used,
  * not at every cold start. ESM bundles of CommonJS dependencies call `require`, hence the `createRequire` banner.
  */
-export async function bundleLambda(
-  outdir: string,
-  entry = lambdaEntry,
-): Promise<{ dir: string; file: string; metafile: Metafile }> {
+export async function bundleLambda(outdir: string, entry = lambdaEntry): Promise<LambdaBundle> {
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
   const file = join(outdir, 'index.mjs');

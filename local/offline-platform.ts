@@ -9,7 +9,7 @@ import { serveOfflineFrontDoor } from './front-door';
 import { startAppleIdStandIn } from './stand-ins/apple-id-stand-in';
 import { faultsFromEnv, startBedrockStandIn } from './stand-ins/bedrock-stand-in';
 import { loadOrCreateLocalAppStore } from './stand-ins/app-store-chain';
-import { startDynamoDbLocal } from './stand-ins/dynamodb-local';
+import { startDynamoDbLocal, untilDynamoDbAnswers } from './stand-ins/dynamodb-local';
 import { loadOrCreateLocalKeys } from './local-keys';
 import { createLocalDeps, localCredentials } from './local-deps';
 import { offlineConfig } from './offline-config';
@@ -26,6 +26,11 @@ export interface OfflinePlatformOptions {
   dataDir?: string;
   /** Where the local keys live (`.local/`). */
   keysDir: string;
+  /**
+   * A DynamoDB Local already running on loopback, to use instead of starting one.
+   * @default a DynamoDB Local of the platform's own
+   */
+  dynamodb?: string;
   logLevel?: string;
 }
 
@@ -51,8 +56,15 @@ export async function startOfflinePlatform(options: OfflinePlatformOptions) {
       mkdirSync(dir, { recursive: true });
       return dir;
     };
-    const dynamodb = await startDynamoDbLocal({ dataDir: dataDir('dynamodb') });
-    stops.push(dynamodb.stop);
+    let dynamodb: { endpoint: string };
+    if (options.dynamodb) {
+      await untilDynamoDbAnswers(options.dynamodb);
+      dynamodb = { endpoint: options.dynamodb };
+    } else {
+      const own = await startDynamoDbLocal({ dataDir: dataDir('dynamodb') });
+      stops.push(own.stop);
+      dynamodb = own;
+    }
     const s3 = await startS3Local({ buckets: [config.tempBucket, config.auditBucket], dataDir: dataDir('s3') });
     stops.push(s3.stop);
     const bedrock = await startBedrockStandIn({ faults: faultsFromEnv(process.env) });

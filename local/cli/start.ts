@@ -1,52 +1,39 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { auditBucketLayout, tempBucketLayout } from '../../contract';
 import { checkJava } from '../stand-ins/dynamodb-local';
 import { startOfflinePlatform } from '../offline-platform';
 import { printReadableLogs } from '../readable-logs';
-
-const usage = `Usage: npm start [-- --port 3000] [--data-dir <dir>] [--fresh] [--json-logs]
-
-  --port       where the API listens on 127.0.0.1 (default: $PORT or 3000)
-  --data-dir   keep DynamoDB and S3 data in <dir> across restarts (default: in memory)
-  --fresh      wipe .local/ (local keys) and the data dir before starting
-  --json-logs  print the runtime's log lines as Lambda writes them (JSON), not as readable lines`;
+import { parseStartOptions, startUsage } from './start-options';
 
 async function main() {
-  const { values } = parseArgs({
-    options: {
-      port: { type: 'string' },
-      'data-dir': { type: 'string' },
-      fresh: { type: 'boolean', default: false },
-      'json-logs': { type: 'boolean', default: false },
-      help: { type: 'boolean', default: false },
-    },
-  });
-  if (values.help) return void console.log(usage);
-  if (!values['json-logs']) printReadableLogs();
-  const port = Number(values.port ?? process.env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 1 || port > 65535)
-    throw new Error(`--port must be a TCP port, not "${values.port}"`);
+  const { help, port, dataDir, fresh, jsonLogs, dynamodb } = parseStartOptions(process.argv.slice(2));
+  if (help) return void console.log(startUsage);
+  if (!jsonLogs) printReadableLogs();
   const keysDir = resolve('.local');
-  const dataDir = values['data-dir'] ? resolve(values['data-dir']) : undefined;
-  if (values.fresh) {
+  if (fresh) {
     rmSync(keysDir, { recursive: true, force: true });
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
-  checkJava();
+  if (!dynamodb) checkJava();
   // Metrics are CloudWatch's business; offline they would only bury the request logs.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
   console.log('Starting the Serenya platform offline…');
-  const platform = await startOfflinePlatform({ port, dataDir, keysDir, logLevel: process.env.POWERTOOLS_LOG_LEVEL });
+  const platform = await startOfflinePlatform({
+    port,
+    dataDir,
+    keysDir,
+    dynamodb,
+    logLevel: process.env.POWERTOOLS_LOG_LEVEL,
+  });
   const { config } = platform;
   console.log(`
 Serenya platform (zone "${config.zone}", offline) — everything on 127.0.0.1, no cloud:
 
   API (Hono app)        ${platform.url}          OpenAPI: ${platform.url}/api/v1/openapi.json
   API reference         ${platform.url}/docs     Swagger UI, served from this machine; "Try it out" calls the local API
-  DynamoDB Local        ${platform.endpoints.dynamodb}   table ${config.usersTable} (${dataDir ? `data in ${dataDir}` : 'in memory'})
+  DynamoDB Local        ${platform.endpoints.dynamodb}   table ${config.usersTable} (${dynamodb ? 'yours, --dynamodb' : dataDir ? `data in ${dataDir}` : 'in memory'})
   S3 (s3rver)           ${platform.endpoints.s3}   buckets ${config.tempBucket}, ${config.auditBucket}
   Bedrock (stand-in)    ${platform.endpoints.bedrock}   Converse over HTTP/2; faults: SERENYA_STANDIN_THROTTLE_RATE, _DELAY_MS, _MALFORMED
   Uploads → worker      ${config.tempBucket} ObjectCreated ${tempBucketLayout.jobsPrefix}*${tempBucketLayout.inputSuffix} → worker (same bundle as the API)

@@ -133,7 +133,8 @@ export async function untilDynamoDbAnswers(endpoint: string, failed: () => strin
         await client.send(new ListTablesCommand({}));
         return;
       } catch {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s`);
+        if (Date.now() > deadline)
+          throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s: is it running, on that port?`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }

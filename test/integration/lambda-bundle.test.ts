@@ -3,19 +3,18 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { envVars } from '../../contract';
 import { bundleEnv, registerBundleUser } from '../support/bundle-user';
-import { bundleLambda } from '../../components/lambda-bundle';
 import { deployedAppEnv, deployedKeyEnv, deployedKmsKeys } from '../../local/fixtures/deployed-env';
 import { startKmsStandIn } from '../../local/stand-ins/kms-stand-in';
 import { restEvent } from '../../local/fixtures/rest-event';
 
+// The bundle the stacks deploy, built once for the run (global-setup); the scripts that load it go beside them here.
+const bundle = inject('lambdaBundle');
 let dir: string;
-let bundle: Awaited<ReturnType<typeof bundleLambda>>;
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'serenya-bundle-'));
-  bundle = await bundleLambda(dir);
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'serenya-bundle-run-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -5,9 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createParser } from 'eventsource-parser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bundleEnv, registerBundleUser } from '../support/bundle-user';
-import { bundleLambda } from '../../components/lambda-bundle';
 import { createStreamingHandler } from '../../handlers/edge/response-stream';
 import { startBedrockStandIn } from '../../local/stand-ins/bedrock-stand-in';
 import { asFunction } from '../support/aws-call-log';
@@ -98,11 +97,10 @@ describe('the streaming entry under the Lambda runtime’s contract', () => {
 });
 
 describe('the bundle’s streaming entry (index.streamHandler)', () => {
+  const bundle = inject('lambdaBundle');
   let dir: string;
-  let bundle: Awaited<ReturnType<typeof bundleLambda>>;
-  beforeAll(async () => {
+  beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'serenya-stream-bundle-'));
-    bundle = await bundleLambda(dir);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port';
 import { foreignHostRefusal } from '../../local/listen';
 import { startOfflinePlatform } from '../../local/offline-platform';
+import { runDynamoDb } from '../support/run-dynamodb';
 
 /**
  * Nothing the offline platform (or this test run) starts listens beyond loopback: every listening
@@ -117,7 +118,9 @@ describe('the offline platform', () => {
   let platform: Awaited<ReturnType<typeof startOfflinePlatform>>;
   const keysDir = mkdtempSync(join(tmpdir(), 'serenya-loopback-'));
   beforeAll(async () => {
-    platform = await startOfflinePlatform({ port: await freePort(), keysDir, logLevel: 'SILENT' });
+    // On the run's DynamoDB Local (`npm start -- --dynamodb`), itself in this process tree: one JVM less to start.
+    const dynamodb = await runDynamoDb();
+    platform = await startOfflinePlatform({ port: await freePort(), keysDir, dynamodb, logLevel: 'SILENT' });
   }, 60_000);
   afterAll(async () => {
     await platform?.stop();
