@@ -1,5 +1,5 @@
 import type { Provider } from '../identity/id-tokens';
-import type { Consent, Device, Profile, Subscription } from './profile';
+import type { Consent, Device, Profile, ProfileUpdate, Subscription } from './profile';
 import type { PiiAttribute, PiiCipher } from './pii-cipher';
 
 /**
@@ -7,14 +7,7 @@ import type { PiiAttribute, PiiCipher } from './pii-cipher';
  * here: the repository reads and writes the items; this says what they hold.
  */
 
-export type { Consent, Device, Profile, Subscription } from './profile';
-
-export interface ProfileChanges {
-  name?: string;
-  givenName?: string;
-  familyName?: string;
-  device?: Device;
-}
+export type { Consent, Device, Profile, ProfileUpdate, Subscription } from './profile';
 
 /** The personal fields of a profile, sealed together as the item's `pii` (one message). */
 export type PersonalFields = {
@@ -100,7 +93,7 @@ export function profileFrom(item: Record<string, unknown>, fields: PersonalField
 }
 
 /** The personal fields after a change the user made (`PATCH /user/profile`). */
-export function withChanges(fields: PersonalFields, changes: ProfileChanges): PersonalFields {
+export function withChanges(fields: PersonalFields, changes: ProfileUpdate): PersonalFields {
   return {
     ...fields,
     ...(changes.name !== undefined && { name: changes.name }),

@@ -14,6 +14,17 @@ export const Device = z.strictObject({
 });
 export type Device = z.infer<typeof Device>;
 
+const Name = z.string().trim().min(1).max(200);
+
+/** What a client may change in its profile; the email comes from the identity provider. */
+export const ProfileUpdate = z.strictObject({
+  name: Name.optional(),
+  givenName: Name.optional(),
+  familyName: Name.optional(),
+  device: Device.optional(),
+});
+export type ProfileUpdate = z.infer<typeof ProfileUpdate>;
+
 /** The plan the app sees, as the stores last reported it. */
 export const Subscription = z.object({
   type: z.enum(['free', 'premium']),

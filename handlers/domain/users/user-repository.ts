@@ -30,7 +30,7 @@ import {
   type Device,
   type PersonalFields,
   type Profile,
-  type ProfileChanges,
+  type ProfileUpdate,
 } from './profile-item';
 
 export class UserExistsError extends DomainError {
@@ -269,7 +269,7 @@ export function createUserRepository(deps: {
       );
     },
 
-    update(userId: string, changes: ProfileChanges): Promise<Profile | undefined> {
+    update(userId: string, changes: ProfileUpdate): Promise<Profile | undefined> {
       return rewrite(
         userId,
         (fields) => withChanges(fields, changes),

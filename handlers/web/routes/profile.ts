@@ -1,20 +1,14 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { createRoute } from '@hono/zod-openapi';
 import { itemKeys } from '../../../contract';
 import { AccountClosedError } from '../../domain/users/live-profile';
 import type { Services } from '../../services/services';
 import { createRouter } from '../router';
-import { Device, errorResponses, jsonBody, jsonResponse, Profile } from './schemas';
+import * as domain from '../../domain/users/profile';
+import { Device, errorResponses, jsonBody, jsonResponse, Profile, withOpenApi } from './schemas';
 import type { Guard } from '../guard';
 
-const Name = z.string().trim().min(1).max(200);
-const ProfileUpdate = z
-  .strictObject({
-    name: Name.optional(),
-    givenName: Name.optional(),
-    familyName: Name.optional(),
-    device: Device.optional(),
-  })
-  .openapi('ProfileUpdate');
+/** The domain's update, with its device the named schema. */
+const ProfileUpdate = withOpenApi(domain.ProfileUpdate.extend({ device: Device.optional() }), 'ProfileUpdate');
 
 const path = '/profile';
 const routesOf = (guard: Guard) => {
