@@ -24,4 +24,12 @@ export async function buildPolicyPack(): Promise<void> {
   });
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await buildPolicyPack();
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(
+      "Usage: npm run build:policy\n\nBundles the policy pack into policy/dist/pack.cjs, what Pulumi's runner loads.",
+    );
+  } else {
+    await buildPolicyPack();
+  }
+}

@@ -30,6 +30,12 @@ export async function servedOpenApiDocument(): Promise<string> {
 }
 
 if (process.argv[1]?.endsWith('openapi-doc.ts')) {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(
+      'Usage: npm run docs:openapi\n\nWrites docs/openapi.json, the OpenAPI document the API serves, from the routes.',
+    );
+    process.exit(0);
+  }
   writeFileSync(openApiDocument, await servedOpenApiDocument());
   console.error('docs/openapi.json: the OpenAPI document is written.');
 }
