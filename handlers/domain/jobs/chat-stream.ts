@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Clock } from '../../core/clock';
 import { once } from '../../core/once';
 import { JobFailure, type Usage } from './job';
@@ -20,11 +20,22 @@ export type ChatModel = (request: z.infer<typeof ChatInput>, signal: AbortSignal
 /** Sent with every complete streamed answer: fixed words, not the model's. */
 const chatDisclaimer = 'This is general information, not medical advice. Talk to your doctor about your results.';
 
-/** The events of a streamed answer, in order: deltas, then one `done` or one `error`. */
+/** `delta`: the next piece of the answer. */
+export const ChatStreamDelta = z.object({ text: z.string() });
+/** `done`: the answer is complete, with what it cost and the disclaimer; the last event. */
+export const ChatStreamDone = z.object({
+  usage: z.object({ inputTokens: z.number().int(), outputTokens: z.number().int() }),
+  disclaimer: z.string(),
+});
+
+/**
+ * The events of a streamed answer, in order: deltas, then one `done` or one `error` (a
+ * `JobFailure`'s code, message and whether to retry; the web layer answers it as the API's error body).
+ */
 export type ChatStreamEvent =
-  | { event: 'delta'; data: { text: string } }
-  | { event: 'done'; data: { usage: { inputTokens: number; outputTokens: number }; disclaimer: string } }
-  | { event: 'error'; data: { code: string; message: string; retryable: boolean } };
+  | { event: 'delta'; data: z.infer<typeof ChatStreamDelta> }
+  | { event: 'done'; data: z.infer<typeof ChatStreamDone> }
+  | { event: 'error'; data: Pick<JobFailure, 'code' | 'message' | 'retryable'> };
 
 /**
  * Chat answers streamed as the model writes them, with nothing stored: the reservation is a chat

@@ -4,6 +4,7 @@ import { streamSSE } from 'hono/streaming';
 import type { AppEnv } from '../app-env';
 import { ApiError } from '../api-error';
 import { ChatInput } from '../../domain/jobs/job-schemas';
+import * as streamEvents from '../../domain/jobs/chat-stream';
 import { idempotencyHeader } from '../middleware/idempotency';
 import type { Services } from '../../services/services';
 import { createRouter } from '../router';
@@ -37,16 +38,14 @@ const Prompts = z
   .openapi('ChatPrompts');
 const ChatStatus = JobStatus.extend({ response: z.object({ message: z.string() }).optional() }).openapi('ChatStatus');
 
-/** The events of `POST /chat/stream`, each sent as `event: <name>` and `data: <JSON>` lines. */
-const StreamDelta = z
-  .object({ text: z.string() })
-  .openapi('ChatStreamDelta', { description: '`event: delta`: the next piece of the answer' });
-const StreamDone = z
-  .object({
-    usage: z.object({ inputTokens: z.number().int(), outputTokens: z.number().int() }),
-    disclaimer: z.string(),
-  })
-  .openapi('ChatStreamDone', { description: '`event: done`: the answer is complete; the last event' });
+/** The events of `POST /chat/stream`, each sent as `event: <name>` and `data: <JSON>` lines; the domain defines their data. */
+const StreamDelta = withOpenApi(streamEvents.ChatStreamDelta, 'ChatStreamDelta', {
+  description: '`event: delta`: the next piece of the answer',
+});
+const StreamDone = withOpenApi(streamEvents.ChatStreamDone, 'ChatStreamDone', {
+  description: '`event: done`: the answer is complete; the last event',
+});
+// A job failure's code (MODEL_BUSY, PROCESSING_FAILED…), as a job's status gives it: not one of the error body's codes.
 const StreamError = z
   .object({
     error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean(), requestId: z.string() }),
