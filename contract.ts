@@ -271,6 +271,8 @@ export const platformMetrics = {
   pendingDeletionAge: 'PendingDeletionAgeSeconds',
   /** Account deletions a sweep tried to finish and could not. */
   deletionFailures: 'DeletionFailures',
+  /** App Store notifications of another zone's account that its zone did not take (the store retries them). */
+  notificationsNotHandedOn: 'StoreNotificationsNotHandedOn',
 } as const;
 
 /** Data-residency zones. A zone is a legal boundary, not a region: it may span several. */

@@ -166,6 +166,7 @@ export class Observability extends pulumi.ComponentResource {
     }
     this.createAuditStreamAlarms(name, args);
     this.createDeletionAlarms(name);
+    this.createHandOffAlarm(name);
     this.alarm(`${name}-worker-near-timeout`, this.warningTopic, {
       alarmDescription: 'Worker: slowest run above 80% of its timeout',
       namespace: 'AWS/Lambda',
@@ -270,6 +271,26 @@ export class Observability extends pulumi.ComponentResource {
       comparisonOperator: 'GreaterThanThreshold',
       period: 900,
       evaluationPeriods: 2,
+    });
+  }
+
+  /**
+   * App Store notifications this zone could not hand on to the zone that owns their account
+   * (503 ZONE_UNAVAILABLE): the store retries, for up to three days, but the owner's plan is stale
+   * meanwhile (docs/runbooks.md). Play pushes reach every zone on their own and are not counted.
+   */
+  private createHandOffAlarm(name: string) {
+    this.alarm(`${name}-notifications-not-handed-on`, this.warningTopic, {
+      alarmDescription:
+        'Store notifications: another zone did not take an App Store notification of its account (docs/runbooks.md)',
+      namespace: platformMetrics.namespace,
+      metricName: platformMetrics.notificationsNotHandedOn,
+      dimensions: { service: 'serenya' },
+      statistic: 'Sum',
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+      period: 3600,
+      evaluationPeriods: 1,
     });
   }
 

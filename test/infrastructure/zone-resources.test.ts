@@ -362,6 +362,14 @@ describe.each(stacks)('stack %s', (stack) => {
       statistic: 'Sum',
       threshold: 0,
     });
+    // An App Store notification another zone did not take: the store retries, the owner's plan is stale meanwhile.
+    expect(alarmOn('StoreNotificationsNotHandedOn')).toMatchObject({
+      namespace: 'Serenya',
+      dimensions: { service: 'serenya' },
+      statistic: 'Sum',
+      threshold: 0,
+      comparisonOperator: 'GreaterThanThreshold',
+    });
   });
 
   it('answers reviewers with the zone, its regions and its keys', () => {

@@ -1,5 +1,5 @@
 import { serve, type ServerType } from '@hono/node-server';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { envVars, otherResidencies, residencyGroups, storeNotificationPath } from '../../contract';
 import type { App } from '../../handlers/web/app';
 import { parseAppConfig } from '../../handlers/core/config';
@@ -14,7 +14,7 @@ import { localStores } from '../../local/offline-config';
 import type { PlayDeveloperStandIn } from '../../local/stand-ins/play-developer-stand-in';
 import { withDeployValues } from '../../policy/stack-snapshot';
 import { stackFileConfig, stackYamlConfig } from '../../policy/stack-yaml';
-import { consents, createTestRuntime, device, type TestRuntime } from '../support/test-runtime';
+import { captureOutput, consents, createTestRuntime, device, type TestRuntime } from '../support/test-runtime';
 import { startStoreStandIns } from '../support/store-stand-ins';
 
 /**
@@ -223,19 +223,30 @@ describe('App Store notifications reach the owner zone through the one URL', () 
     expect(markers).toHaveLength(1);
   });
 
-  it('while the owner zone is down, the store is told to retry, and the retry is applied', async () => {
+  it('while the owner zone is down, the store is told to retry, the miss is counted, and the retry is applied', async () => {
     const user = await onboard(eu, 'FR');
     const notification = notify(user);
     servers.eu.down();
+    // Metrics on for this test only (test runtimes keep them off: Powertools reads the switch per metric).
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
     try {
-      const res = await deliver(us, notification);
-      expect(res.status).toBe(503);
-      expect(res.body.error).toMatchObject({ code: 'ZONE_UNAVAILABLE', retryable: true });
+      const output = await captureOutput(async () => {
+        const res = await deliver(us, notification);
+        expect(res.status).toBe(503);
+        expect(res.body.error).toMatchObject({ code: 'ZONE_UNAVAILABLE', retryable: true });
+      });
+      // The metric the zone's alarm watches (docs/runbooks.md).
+      expect(output).toContain('"StoreNotificationsNotHandedOn":1');
+      servers.eu.serve(eu.app);
+      expect((await subscriptionOf(eu, user)).type).toBe('free');
+      const retried = await captureOutput(async () => {
+        expect((await deliver(us, notification)).body).toEqual({ outcome: 'applied' });
+      });
+      expect(retried).not.toContain('StoreNotificationsNotHandedOn');
     } finally {
       servers.eu.serve(eu.app);
+      vi.unstubAllEnvs();
     }
-    expect((await subscriptionOf(eu, user)).type).toBe('free');
-    expect((await deliver(us, notification)).body).toEqual({ outcome: 'applied' });
     expect((await subscriptionOf(eu, user)).status).toBe('active');
   });
 

@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createRoute, z } from '@hono/zod-openapi';
-import { itemKeys, storeNotificationPath } from '../../../contract';
+import { itemKeys, platformMetrics, storeNotificationPath } from '../../../contract';
 import { ApiError } from '../api-error';
 import { AccountClosedError } from '../../domain/users/live-profile';
 import type { Services } from '../../services/services';
@@ -137,8 +138,11 @@ export function subscriptionRoutes(p: Services, guard: Guard) {
       const message = 'This notification was handed on to a zone that does not own its account';
       throw new ApiError(421, 'WRONG_ZONE', `${message}; it is not handed on twice`);
     }
-    const unavailable = (why: string) =>
-      new ApiError(503, 'ZONE_UNAVAILABLE', `${why}; retry later`, { retryable: true });
+    // Counted: the store retries for days, but the owner's plan is stale meanwhile (an alarm, docs/runbooks.md).
+    const unavailable = (why: string) => {
+      p.metrics.singleMetric().addMetric(platformMetrics.notificationsNotHandedOn, MetricUnit.Count, 1);
+      return new ApiError(503, 'ZONE_UNAVAILABLE', `${why}; retry later`, { retryable: true });
+    };
     let answer: unknown;
     try {
       answer = await forward(owner, body.signedPayload);
