@@ -65,7 +65,11 @@ export async function startOfflinePlatform(options: OfflinePlatformOptions) {
       stops.push(own.stop);
       dynamodb = own;
     }
-    const s3 = await startS3Local({ buckets: [config.tempBucket, config.auditBucket], dataDir: dataDir('s3') });
+    const s3 = await startS3Local({
+      buckets: [config.tempBucket, config.auditBucket],
+      region: config.region,
+      dataDir: dataDir('s3'),
+    });
     stops.push(s3.stop);
     const bedrock = await startBedrockStandIn({ faults: faultsFromEnv(process.env) });
     stops.push(bedrock.stop);

@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 import { refuseForeignHosts } from '../listen';
-import { enforcePostPolicy } from './s3-post-policy';
+import { enforcePostPolicy, type KoaContext } from './s3-post-policy';
 
 /** s3rver's key pairs (the one it has is the offline credentials'): a presigned POST is signed with one of them. */
 const accounts = createRequire(import.meta.url)('s3rver/lib/models/account.js') as {
@@ -21,6 +22,26 @@ function beforeRoutes(server: S3rver, middleware: unknown) {
   stack.splice(routes, 0, middleware as { name: string });
 }
 
+/**
+ * Keeps each bucket's region as S3 does: the `LocationConstraint` of its CreateBucket, us-east-1
+ * without one (s3rver ignores it), so that a presigned POST signed for another region is refused.
+ */
+function recordBucketRegions(regions: Map<string, string>) {
+  return async function bucketRegions(ctx: KoaContext, next: () => Promise<unknown>) {
+    const bucket = /^\/([^/]+)\/?$/.exec(ctx.path)?.[1];
+    if (ctx.method !== 'PUT' || !bucket || ctx.querystring) return next();
+    const chunks: Buffer[] = [];
+    for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const constraint = /<LocationConstraint>([^<]+)<\/LocationConstraint>/.exec(body.toString('utf8'))?.[1];
+    const replay = Readable.from([body]);
+    ctx.req.pipe = ((destination: NodeJS.WritableStream) => replay.pipe(destination)) as Readable['pipe'];
+    await next();
+    const name = decodeURIComponent(bucket);
+    if (ctx.status < 300 && !regions.has(name)) regions.set(name, constraint ?? 'us-east-1');
+  };
+}
+
 export interface S3Local {
   endpoint: string;
   server: S3rver;
@@ -32,7 +53,14 @@ export interface S3Local {
  * without `dataDir` it gets a temporary folder that is removed on stop. s3rver stores any POST;
  * here a presigned POST is first checked as S3 checks it (`s3-post-policy.ts`).
  */
-export async function startS3Local(options: { buckets: string[]; dataDir?: string; port?: number }): Promise<S3Local> {
+export async function startS3Local(options: {
+  /** Buckets made at start, in `region`; tests make theirs with CreateBucket. */
+  buckets: string[];
+  /** The region of the buckets made at start (the zone's). @default us-east-1, as S3's CreateBucket */
+  region?: string;
+  dataDir?: string;
+  port?: number;
+}): Promise<S3Local> {
   const directory = options.dataDir ?? mkdtempSync(join(tmpdir(), 'serenya-s3-'));
   const server = new S3rver({
     address: '127.0.0.1',
@@ -41,7 +69,9 @@ export async function startS3Local(options: { buckets: string[]; dataDir?: strin
     directory,
     configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),
   });
-  beforeRoutes(server, enforcePostPolicy(secretOf));
+  const regions = new Map(options.buckets.map((name) => [name, options.region ?? 'us-east-1']));
+  beforeRoutes(server, recordBucketRegions(regions));
+  beforeRoutes(server, enforcePostPolicy({ secretOf, regionOf: (bucket) => regions.get(bucket) }));
   const { port } = (await server.run()) as { port: number };
   // s3rver makes its HTTP server in run(): the offline servers' Host check goes in front of it.
   refuseForeignHosts((server as S3rver & { httpServer: Server }).httpServer);

@@ -57,12 +57,14 @@ export interface PostForm {
   preDataBytes: number;
 }
 
-/** What the check needs besides the form: the bucket of the URL, the time, the stand-in's secrets. */
+/** What the check needs besides the form: the bucket of the URL, the time, the stand-in's secrets and buckets. */
 export interface PostContext {
   bucket: string;
   now: Date;
   /** The secret access key of an access key id the stand-in knows, or undefined. */
   secretOf: (accessKeyId: string) => string | undefined;
+  /** The region a bucket was made in, or undefined for one the stand-in does not know. */
+  regionOf: (bucket: string) => string | undefined;
 }
 
 /** The object a form uploads, once S3 would accept it. */
@@ -168,7 +170,7 @@ function checkPostForm(form: PostForm, context: PostContext): AcceptedPost {
 function checkSignature(
   policy: string,
   form: { algorithm: string; credential: string; date: string; signature: string },
-  { secretOf }: PostContext,
+  { secretOf, regionOf, bucket }: PostContext,
 ) {
   if (form.algorithm !== 'AWS4-HMAC-SHA256') {
     throw new PostPolicyError('InvalidArgument', 400, 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"', {
@@ -187,6 +189,13 @@ function checkSignature(
   if (!form.date.startsWith(day)) {
     const message = `Invalid credential date "${day}". This date is not the same as X-Amz-Date: "${form.date.slice(0, 8)}".`;
     throw new PostPolicyError('InvalidArgument', 400, message);
+  }
+  // S3 serves a bucket in its own region only: a form signed for another is refused before its signature is read.
+  const bucketRegion = regionOf(bucket);
+  if (bucketRegion && region !== bucketRegion) {
+    const message = `the region '${region}' is wrong; expecting '${bucketRegion}'`;
+    const detail = { ArgumentName: 'X-Amz-Credential', ArgumentValue: form.credential, Region: bucketRegion };
+    throw new PostPolicyError('InvalidArgument', 400, message, detail);
   }
   const secret = secretOf(accessKeyId);
   if (secret === undefined) {
@@ -275,7 +284,7 @@ function parseMultipart(body: Buffer, contentType: string): PostForm | undefined
 }
 
 /** The part of Koa's context the middleware uses (s3rver is a Koa app). */
-interface KoaContext {
+export interface KoaContext {
   method: string;
   path: string;
   querystring: string;
@@ -292,7 +301,11 @@ interface KoaContext {
  * as S3 checks it (`checkPostForm`) and refused with S3's XML error; an accepted form is handed
  * on to s3rver unchanged.
  */
-export function enforcePostPolicy(secretOf: PostContext['secretOf'], now: () => Date = () => new Date()) {
+export function enforcePostPolicy({
+  secretOf,
+  regionOf,
+  now = () => new Date(),
+}: Pick<PostContext, 'secretOf' | 'regionOf'> & { now?: () => Date }) {
   return async function postPolicy(ctx: KoaContext, next: () => Promise<unknown>) {
     const bucket = /^\/([^/]+)\/?$/.exec(ctx.path)?.[1];
     const contentType = ctx.get('content-type');
@@ -305,7 +318,7 @@ export function enforcePostPolicy(secretOf: PostContext['secretOf'], now: () => 
         const message = 'The body of your POST request is not well-formed multipart/form-data.';
         throw new PostPolicyError('MalformedPOSTRequest', 400, message);
       }
-      checkPostForm(parts, { bucket: decodeURIComponent(bucket), now: now(), secretOf });
+      checkPostForm(parts, { bucket: decodeURIComponent(bucket), now: now(), secretOf, regionOf });
       // s3rver reads the form from the request stream, which this check has read.
       const replay = Readable.from([body]);
       ctx.req.pipe = ((destination: NodeJS.WritableStream) => replay.pipe(destination)) as Readable['pipe'];

@@ -1,4 +1,4 @@
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobObjects } from '../../handlers/domain/jobs/job-objects';
 import { localCredentials } from '../../local/local-deps';
@@ -12,7 +12,7 @@ const client = (options: Partial<ConstructorParameters<typeof S3Client>[0]> = {}
   new S3Client({ endpoint: s3.endpoint, region, credentials: localCredentials, forcePathStyle: true, ...options });
 
 beforeAll(async () => {
-  s3 = await startS3Local({ buckets: [bucket] });
+  s3 = await startS3Local({ buckets: [bucket], region });
 });
 afterAll(() => s3.stop());
 
@@ -112,6 +112,39 @@ describe('the offline S3 checks a presigned POST as S3 does', () => {
     expect(stranger).toMatchObject({ status: 403, code: 'InvalidAccessKeyId' });
     const wrongSecret = await signedBy({ ...localCredentials, secretAccessKey: 'guess' });
     expect(wrongSecret).toMatchObject({ status: 403, code: 'SignatureDoesNotMatch' });
+  });
+
+  it("refuses a form signed for another region than the bucket's: InvalidArgument, naming both", async () => {
+    const { url, fields } = await presign(10, 'text/plain', client({ region: 'us-east-1' }));
+    const res = await post(url, asParts(fields, bytes(10)));
+    expect(res).toMatchObject({
+      status: 400,
+      code: 'InvalidArgument',
+      message: "the region 'us-east-1' is wrong; expecting 'eu-central-1'",
+    });
+    expect(res.text).toContain('<ArgumentName>X-Amz-Credential</ArgumentName>');
+    expect(await stored()).not.toContain(fields.key);
+  });
+
+  it('keeps the region CreateBucket names, us-east-1 without one, as S3 does', async () => {
+    // The SDK names its client's region as the LocationConstraint, except in us-east-1, which takes none.
+    const constraint = { LocationConstraint: 'eu-west-1' } as const;
+    await client().send(new CreateBucketCommand({ Bucket: 'temp-zone-eu', CreateBucketConfiguration: constraint }));
+    await client({ region: 'us-east-1' }).send(new CreateBucketCommand({ Bucket: 'temp-no-constraint' }));
+    const presignFor = (b: string, r: string) =>
+      createJobObjects(async () => client({ region: r }), b).presignInput('user-1', crypto.randomUUID(), {
+        contentType: 'text/plain',
+        contentLength: 10,
+        expiresIn: 600,
+      });
+    const statusOf = async (b: string, r: string) => {
+      const { url, fields } = await presignFor(b, r);
+      return (await post(url, asParts(fields, bytes(10)))).status;
+    };
+    expect(await statusOf('temp-zone-eu', 'eu-west-1')).toBe(204);
+    expect(await statusOf('temp-zone-eu', 'eu-central-1')).toBe(400);
+    expect(await statusOf('temp-no-constraint', 'us-east-1')).toBe(204);
+    expect(await statusOf('temp-no-constraint', 'eu-west-1')).toBe(400);
   });
 
   it('refuses an expired policy', async () => {
