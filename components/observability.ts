@@ -277,7 +277,8 @@ export class Observability extends pulumi.ComponentResource {
   /**
    * App Store notifications this zone could not hand on to the zone that owns their account
    * (503 ZONE_UNAVAILABLE): the store retries, for up to three days, but the owner's plan is stale
-   * meanwhile (docs/runbooks.md). Play pushes reach every zone on their own and are not counted.
+   * meanwhile (docs/runbooks.md). Only the zone that holds the App Store URL hands notifications on,
+   * so elsewhere it stays OK; Play pushes reach every zone on their own and are not counted.
    */
   private createHandOffAlarm(name: string) {
     this.alarm(`${name}-notifications-not-handed-on`, this.warningTopic, {

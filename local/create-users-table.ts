@@ -1,6 +1,8 @@
 import {
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
+  ResourceNotFoundException,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
   type DynamoDBClient,
@@ -41,4 +43,13 @@ export async function ensureUsersTable(client: DynamoDBClient, tableName: string
     }),
   );
   await client.send(new DescribeTableCommand({ TableName: tableName }));
+}
+
+/** Drops the users table offline, if there is one (items sealed with keys that are gone can no longer be read). */
+export async function dropUsersTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new DeleteTableCommand({ TableName: tableName }));
+  } catch (err) {
+    if (!(err instanceof ResourceNotFoundException)) throw err;
+  }
 }

@@ -1,5 +1,8 @@
 import type { Server } from 'node:net';
 
+/** This machine's loopback by name, as a URL's hostname writes it. */
+export const loopbackHostnames = ['127.0.0.1', 'localhost', '[::1]'];
+
 /**
  * The names a request to the offline platform may be addressed to. Binding to 127.0.0.1 keeps the
  * network out, not a web page: a site whose DNS name turns into 127.0.0.1 (DNS rebinding) reaches
@@ -7,7 +10,7 @@ import type { Server } from 'node:net';
  * put an address or `localhost` there. 10.0.2.2 is what the Android emulator calls this machine's
  * loopback (its NAT connects to 127.0.0.1); a browser on this machine never reaches loopback by it.
  */
-const loopbackNames = new Set(['127.0.0.1', 'localhost', '[::1]', '10.0.2.2']);
+const loopbackNames = new Set([...loopbackHostnames, '10.0.2.2']);
 
 /** Whether a `Host` header (or HTTP/2 `:authority`), with or without port, names this machine's loopback. */
 export function isLoopbackHost(host: string | undefined): boolean {

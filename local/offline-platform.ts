@@ -18,7 +18,7 @@ import { startPlayDeveloperStandIn } from './stand-ins/play-developer-stand-in';
 import { startScheduledSweeps } from './stand-ins/scheduled-sweeps';
 import { startStreamPoller } from './stand-ins/stream-poller';
 import { forwardUploads } from './stand-ins/upload-events';
-import { ensureUsersTable } from './create-users-table';
+import { dropUsersTable, ensureUsersTable } from './create-users-table';
 
 export interface OfflinePlatformOptions {
   port: number;
@@ -31,6 +31,8 @@ export interface OfflinePlatformOptions {
    * @default a DynamoDB Local of the platform's own
    */
   dynamodb?: string;
+  /** Keys made afresh: with `dynamodb`, the users table there is dropped first (the new keys cannot read it). */
+  fresh?: boolean;
   logLevel?: string;
 }
 
@@ -58,7 +60,9 @@ export async function startOfflinePlatform(options: OfflinePlatformOptions) {
     };
     let dynamodb: { endpoint: string };
     if (options.dynamodb) {
-      await untilDynamoDbAnswers(options.dynamodb);
+      await untilDynamoDbAnswers(options.dynamodb).catch((err: Error) => {
+        throw new Error(`${err.message}: is it running, on that port? Start it, or leave out --dynamodb`);
+      });
       dynamodb = { endpoint: options.dynamodb };
     } else {
       const own = await startDynamoDbLocal({ dataDir: dataDir('dynamodb') });
@@ -84,6 +88,7 @@ export async function startOfflinePlatform(options: OfflinePlatformOptions) {
       appStoreRoots: [new X509Certificate(Buffer.from(appleRootCaG3, 'base64')), appStore.root],
       appleId: { url: appleIdStandIn.url, key: appleIdStandIn.key },
     });
+    if (options.dynamodb && options.fresh) await dropUsersTable(clients.dynamoClient, config.usersTable);
     await ensureUsersTable(clients.dynamoClient, config.usersTable);
 
     // The same front door as Lambda's: uploads and stream batches go through its dispatcher.

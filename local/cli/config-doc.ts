@@ -1,13 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { configurationTable, configurationTableMarkers } from '../../handlers/core/config-reference';
 
-/** Writes the environment variables' reference table into docs/configuration.md, between its markers. */
 if (process.argv.includes('--help') || process.argv.includes('-h')) {
   console.log(
     'Usage: npm run docs:config\n\nWrites the environment variables table of docs/configuration.md from the schemas.',
   );
   process.exit(0);
 }
+/** Writes the environment variables' reference table into docs/configuration.md, between its markers. */
 const page = new URL('../../docs/configuration.md', import.meta.url);
 const text = readFileSync(page, 'utf8');
 const [open, close] = configurationTableMarkers;

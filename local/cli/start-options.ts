@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loopbackHostnames } from '../listen';
 
 export const startUsage = `Usage: npm start [-- --port 3000] [--data-dir <dir>] [--fresh] [--json-logs] [--dynamodb <url>]
 
@@ -7,9 +8,10 @@ export const startUsage = `Usage: npm start [-- --port 3000] [--data-dir <dir>] 
   --data-dir   keep DynamoDB and S3 data in <dir> across restarts (default: in memory)
   --fresh      wipe .local/ (local keys) and the data dir before starting
   --json-logs  print the runtime's log lines as Lambda writes them (JSON), not as readable lines
-  --dynamodb   use the DynamoDB Local already running at this loopback URL (e.g. the
-               amazon/dynamodb-local container on http://127.0.0.1:8000) instead of starting
-               one; then no JDK is needed, and its data stays where that DynamoDB Local keeps it`;
+  --dynamodb   use the DynamoDB Local already running at this loopback URL instead of starting
+               one, e.g. docker run -p 127.0.0.1:8000:8000 amazon/dynamodb-local, then
+               --dynamodb http://127.0.0.1:8000: no JDK needed; its data stays where it keeps it
+               (with --fresh, the users table there is dropped, as the new keys cannot read it)`;
 
 export interface StartOptions {
   help: boolean;
@@ -21,9 +23,6 @@ export interface StartOptions {
   /** A DynamoDB Local endpoint on loopback, started by someone else. */
   dynamodb?: string;
 }
-
-/** What may stand for this machine in `--dynamodb`: the offline platform calls nothing beyond it. */
-const loopbackHostnames = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /** `npm start`'s arguments, checked: a bad one throws an error that says what to pass instead. */
 export function parseStartOptions(args: string[], env: NodeJS.ProcessEnv = process.env): StartOptions {
@@ -38,11 +37,12 @@ export function parseStartOptions(args: string[], env: NodeJS.ProcessEnv = proce
       help: { type: 'boolean', default: false },
     },
   });
+  if (values.help) return { help: true, port: 0, fresh: false, jsonLogs: false };
   const port = Number(values.port ?? env.PORT ?? 3000);
   if (!Number.isInteger(port) || port < 1 || port > 65535)
     throw new Error(`--port must be a TCP port, not "${values.port ?? env.PORT}"`);
   return {
-    help: values.help,
+    help: false,
     port,
     dataDir: values['data-dir'] ? resolve(values['data-dir']) : undefined,
     fresh: values.fresh,
@@ -53,7 +53,8 @@ export function parseStartOptions(args: string[], env: NodeJS.ProcessEnv = proce
 
 function loopbackUrl(value: string): string {
   const url = URL.canParse(value) ? new URL(value) : undefined;
-  if (url?.protocol !== 'http:' || !loopbackHostnames.has(url.hostname) || url.pathname !== '/')
+  // What may stand for this machine: the offline platform calls nothing beyond it.
+  if (url?.protocol !== 'http:' || !loopbackHostnames.includes(url.hostname) || url.pathname !== '/')
     throw new Error(
       `--dynamodb must be a DynamoDB Local on this machine, like http://127.0.0.1:8000, not "${value}": ` +
         'the offline platform calls nothing beyond loopback',

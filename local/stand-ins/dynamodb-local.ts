@@ -133,8 +133,7 @@ export async function untilDynamoDbAnswers(endpoint: string, failed: () => strin
         await client.send(new ListTablesCommand({}));
         return;
       } catch {
-        if (Date.now() > deadline)
-          throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s: is it running, on that port?`);
+        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint} within 30 s`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }

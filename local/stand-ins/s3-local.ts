@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -22,23 +21,29 @@ function beforeRoutes(server: S3rver, middleware: unknown) {
   stack.splice(routes, 0, middleware as { name: string });
 }
 
+/** Where S3 makes a bucket whose CreateBucket names no region. */
+const defaultBucketRegion = 'us-east-1';
+
 /**
  * Keeps each bucket's region as S3 does: the `LocationConstraint` of its CreateBucket, us-east-1
- * without one (s3rver ignores it), so that a presigned POST signed for another region is refused.
+ * without one (s3rver ignores it), until the bucket is deleted; a presigned POST signed for another
+ * region is then refused. s3rver's CreateBucket reads no body, so the one read here is not replayed.
  */
 function recordBucketRegions(regions: Map<string, string>) {
   return async function bucketRegions(ctx: KoaContext, next: () => Promise<unknown>) {
     const bucket = /^\/([^/]+)\/?$/.exec(ctx.path)?.[1];
-    if (ctx.method !== 'PUT' || !bucket || ctx.querystring) return next();
+    if (!bucket || ctx.querystring || (ctx.method !== 'PUT' && ctx.method !== 'DELETE')) return next();
+    const name = decodeURIComponent(bucket);
+    if (ctx.method === 'DELETE') {
+      await next();
+      if (ctx.status < 300) regions.delete(name);
+      return;
+    }
     const chunks: Buffer[] = [];
     for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const constraint = /<LocationConstraint>([^<]+)<\/LocationConstraint>/.exec(body.toString('utf8'))?.[1];
-    const replay = Readable.from([body]);
-    ctx.req.pipe = ((destination: NodeJS.WritableStream) => replay.pipe(destination)) as Readable['pipe'];
+    const constraint = /<LocationConstraint>([^<]+)<\/LocationConstraint>/.exec(Buffer.concat(chunks).toString())?.[1];
     await next();
-    const name = decodeURIComponent(bucket);
-    if (ctx.status < 300 && !regions.has(name)) regions.set(name, constraint ?? 'us-east-1');
+    if (ctx.status < 300 && !regions.has(name)) regions.set(name, constraint ?? defaultBucketRegion);
   };
 }
 
@@ -69,7 +74,7 @@ export async function startS3Local(options: {
     directory,
     configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),
   });
-  const regions = new Map(options.buckets.map((name) => [name, options.region ?? 'us-east-1']));
+  const regions = new Map(options.buckets.map((name) => [name, options.region ?? defaultBucketRegion]));
   beforeRoutes(server, recordBucketRegions(regions));
   beforeRoutes(server, enforcePostPolicy({ secretOf, regionOf: (bucket) => regions.get(bucket) }));
   const { port } = (await server.run()) as { port: number };

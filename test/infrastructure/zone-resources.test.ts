@@ -362,13 +362,22 @@ describe.each(stacks)('stack %s', (stack) => {
       statistic: 'Sum',
       threshold: 0,
     });
-    // An App Store notification another zone did not take: the store retries, the owner's plan is stale meanwhile.
-    expect(alarmOn('StoreNotificationsNotHandedOn')).toMatchObject({
+  });
+
+  it("warns when an App Store notification could not be handed on to its account's zone, on any in an hour", () => {
+    const alarm = ofType(s, 'aws:cloudwatch/metricAlarm:MetricAlarm').find(
+      (a) => a.inputs.metricName === 'StoreNotificationsNotHandedOn',
+    );
+    const warning = ofType(s, 'aws:sns/topic:Topic').find((t) => t.name.endsWith('-warning'));
+    expect(alarm?.inputs).toMatchObject({
       namespace: 'Serenya',
       dimensions: { service: 'serenya' },
       statistic: 'Sum',
       threshold: 0,
       comparisonOperator: 'GreaterThanThreshold',
+      period: 3600,
+      evaluationPeriods: 1,
+      alarmActions: [warning!.state.arn],
     });
   });
 

@@ -3,16 +3,19 @@ import { request as http1Request } from 'node:http';
 import { connect as http2Connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient, PutItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../local/free-port';
 import { foreignHostRefusal } from '../../local/listen';
+import { localCredentials } from '../../local/local-deps';
 import { startOfflinePlatform } from '../../local/offline-platform';
 import { runDynamoDb } from '../support/run-dynamodb';
 
 /**
  * Nothing the offline platform (or this test run) starts listens beyond loopback: every listening
  * TCP socket of the test run's process tree — this worker, the run's DynamoDB Local and s3rver, and
- * the whole `npm start` platform started here — is bound to 127.0.0.0/8 or ::1. Read from the
+ * the whole `npm start` platform started here (on the run's DynamoDB Local, as `--dynamodb` has it;
+ * the tour's `npm start` launches its own) — is bound to 127.0.0.0/8 or ::1. Read from the
  * kernel (/proc), not from what the code says it asked for. Nor does a web page reach it through
  * the developer's browser: our servers answer only requests addressed to a loopback name (DNS
  * rebinding), and `/docs` cannot be framed nor keeps a token.
@@ -208,9 +211,33 @@ describe('the offline platform', () => {
     }
   });
 
+  it('with --fresh on a DynamoDB Local of yours, starts from an empty users table (new keys cannot read the old)', async () => {
+    const dynamoClient = new DynamoDBClient({
+      endpoint: platform.endpoints.dynamodb,
+      region: platform.config.region,
+      credentials: localCredentials,
+    });
+    const TableName = platform.config.usersTable;
+    await dynamoClient.send(new PutItemCommand({ TableName, Item: { PK: { S: 'USER#old' }, SK: { S: 'PROFILE' } } }));
+    const freshKeys = mkdtempSync(join(tmpdir(), 'serenya-fresh-'));
+    const fresh = await startOfflinePlatform({
+      port: await freePort(),
+      keysDir: freshKeys,
+      dynamodb: platform.endpoints.dynamodb,
+      fresh: true,
+      logLevel: 'SILENT',
+    });
+    try {
+      expect((await dynamoClient.send(new ScanCommand({ TableName }))).Items).toEqual([]);
+    } finally {
+      await fresh.stop();
+      rmSync(freshKeys, { recursive: true, force: true });
+    }
+  });
+
   it('listens on loopback only: every listening socket of the run, read from the kernel', () => {
     const sockets = listeners(socketInodes(processTree(process.ppid)));
-    // The API, DynamoDB Local (JVM), s3rver, the Bedrock and Play stand-ins — and the run's own.
+    // The API, the run's DynamoDB Local (JVM) it uses, s3rver, the Bedrock and Play stand-ins — and the run's own.
     const ports = new Set(sockets.map((s) => s.port));
     for (const url of [platform.url, ...Object.values(platform.endpoints)])
       expect(ports, url).toContain(Number(new URL(url).port));

@@ -110,7 +110,7 @@ describe('the concurrent-job limit and the daily caps bound model calls', () => 
     const user = await t.onboard();
     const limit = t.config.quotas.concurrentJobs;
     t.standIn!.load.peak = 0;
-    const statuses = await slowModel(1000, async () => {
+    const statuses = await slowModel(2000, async () => {
       const seen: number[] = [];
       for (let i = 0; i < limit + 2; i++) {
         const inFlight = t.standIn!.load.inFlight;

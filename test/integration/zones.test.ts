@@ -235,8 +235,13 @@ describe('App Store notifications reach the owner zone through the one URL', () 
         expect(res.status).toBe(503);
         expect(res.body.error).toMatchObject({ code: 'ZONE_UNAVAILABLE', retryable: true });
       });
-      // The metric the zone's alarm watches (docs/runbooks.md).
-      expect(output).toContain('"StoreNotificationsNotHandedOn":1');
+      // The metric the zone's alarm watches (docs/runbooks.md): its namespace, dimension and name.
+      const line = output.split('\n').find((l) => l.includes('"StoreNotificationsNotHandedOn"'));
+      expect(JSON.parse(line ?? '{}')).toMatchObject({
+        _aws: { CloudWatchMetrics: [{ Namespace: 'Serenya', Dimensions: [['service']] }] },
+        service: 'serenya',
+        StoreNotificationsNotHandedOn: 1,
+      });
       servers.eu.serve(eu.app);
       expect((await subscriptionOf(eu, user)).type).toBe('free');
       const retried = await captureOutput(async () => {

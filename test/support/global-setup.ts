@@ -17,9 +17,9 @@ declare module 'vitest' {
 }
 
 /**
- * Starts the stand-ins once per run, on random loopback ports, and builds the Lambda bundle once.
- * DynamoDB Local is not awaited: the other projects' files run while its JVM starts, and a test
- * runtime waits until it answers.
+ * Starts the stand-ins once per run, on random loopback ports, and builds the Lambda bundle once
+ * (while s3rver starts). DynamoDB Local is not awaited: the first files run while its JVM starts,
+ * and a test runtime waits until it answers.
  */
 export default async function setup(project: TestProject) {
   // This run's AWS calls, for the least-privilege project that runs after it.

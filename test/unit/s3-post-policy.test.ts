@@ -1,4 +1,4 @@
-import { CreateBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobObjects } from '../../handlers/domain/jobs/job-objects';
 import { localCredentials } from '../../local/local-deps';
@@ -128,8 +128,7 @@ describe('the offline S3 checks a presigned POST as S3 does', () => {
 
   it('keeps the region CreateBucket names, us-east-1 without one, as S3 does', async () => {
     // The SDK names its client's region as the LocationConstraint, except in us-east-1, which takes none.
-    const constraint = { LocationConstraint: 'eu-west-1' } as const;
-    await client().send(new CreateBucketCommand({ Bucket: 'temp-zone-eu', CreateBucketConfiguration: constraint }));
+    await client({ region: 'eu-west-1' }).send(new CreateBucketCommand({ Bucket: 'temp-zone-eu' }));
     await client({ region: 'us-east-1' }).send(new CreateBucketCommand({ Bucket: 'temp-no-constraint' }));
     const presignFor = (b: string, r: string) =>
       createJobObjects(async () => client({ region: r }), b).presignInput('user-1', crypto.randomUUID(), {
@@ -145,6 +144,11 @@ describe('the offline S3 checks a presigned POST as S3 does', () => {
     expect(await statusOf('temp-zone-eu', 'eu-central-1')).toBe(400);
     expect(await statusOf('temp-no-constraint', 'us-east-1')).toBe(204);
     expect(await statusOf('temp-no-constraint', 'eu-west-1')).toBe(400);
+    // Deleted and made again elsewhere: the new region is the bucket's.
+    await client({ region: 'us-east-1' }).send(new CreateBucketCommand({ Bucket: 'temp-moved' }));
+    await client({ region: 'us-east-1' }).send(new DeleteBucketCommand({ Bucket: 'temp-moved' }));
+    await client({ region: 'eu-west-1' }).send(new CreateBucketCommand({ Bucket: 'temp-moved' }));
+    expect(await statusOf('temp-moved', 'eu-west-1')).toBe(204);
   });
 
   it('refuses an expired policy', async () => {

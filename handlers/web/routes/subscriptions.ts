@@ -138,8 +138,9 @@ export function subscriptionRoutes(p: Services, guard: Guard) {
       const message = 'This notification was handed on to a zone that does not own its account';
       throw new ApiError(421, 'WRONG_ZONE', `${message}; it is not handed on twice`);
     }
-    // Counted: the store retries for days, but the owner's plan is stale meanwhile (an alarm, docs/runbooks.md).
-    const unavailable = (why: string) => {
+    // Logged and counted: the store retries for days, but the owner's plan is stale meanwhile (an alarm, docs/runbooks.md).
+    const unavailable = (why: string, reason: string) => {
+      log().warn('store notification not handed on', { owner, reason });
       p.metrics.singleMetric().addMetric(platformMetrics.notificationsNotHandedOn, MetricUnit.Count, 1);
       return new ApiError(503, 'ZONE_UNAVAILABLE', `${why}; retry later`, { retryable: true });
     };
@@ -148,11 +149,10 @@ export function subscriptionRoutes(p: Services, guard: Guard) {
       answer = await forward(owner, body.signedPayload);
     } catch (err) {
       if (!(err instanceof ZoneUnavailableError)) throw err;
-      log().warn('store notification not handed on', { owner, reason: err.message });
-      throw unavailable("The zone that owns this notification's account did not take it");
+      throw unavailable("The zone that owns this notification's account did not take it", err.message);
     }
     const handed = WebhookAnswer.safeParse(answer);
-    if (!handed.success) throw unavailable("The owner zone's answer was not understood");
+    if (!handed.success) throw unavailable("The owner zone's answer was not understood", 'answer not understood');
     return handed.data.outcome;
   }
 
