@@ -27,8 +27,13 @@ export function generateLocalKeys(): LocalKeys {
 }
 
 /** Keys in `<dir>/keys.json`, made on first use and kept across restarts (readable by the owner only). */
+const keysFile = (dir: string) => join(dir, 'keys.json');
+
+/** Whether `dir` holds local keys already (else the next `loadOrCreateLocalKeys` makes new ones). */
+export const localKeysExist = (dir: string): boolean => existsSync(keysFile(dir));
+
 export function loadOrCreateLocalKeys(dir: string): LocalKeys {
-  const file = join(dir, 'keys.json');
+  const file = keysFile(dir);
   if (existsSync(file)) {
     const stored = JSON.parse(readFileSync(file, 'utf8'));
     return {

@@ -10,7 +10,7 @@ import { startAppleIdStandIn } from './stand-ins/apple-id-stand-in';
 import { faultsFromEnv, startBedrockStandIn } from './stand-ins/bedrock-stand-in';
 import { loadOrCreateLocalAppStore } from './stand-ins/app-store-chain';
 import { startDynamoDbLocal, untilDynamoDbAnswers } from './stand-ins/dynamodb-local';
-import { loadOrCreateLocalKeys } from './local-keys';
+import { loadOrCreateLocalKeys, localKeysExist } from './local-keys';
 import { createLocalDeps, localCredentials } from './local-deps';
 import { offlineConfig } from './offline-config';
 import { startS3Local } from './stand-ins/s3-local';
@@ -31,8 +31,6 @@ export interface OfflinePlatformOptions {
    * @default a DynamoDB Local of the platform's own
    */
   dynamodb?: string;
-  /** Keys made afresh: with `dynamodb`, the users table there is dropped first (the new keys cannot read it). */
-  fresh?: boolean;
   logLevel?: string;
 }
 
@@ -43,6 +41,8 @@ export async function startOfflinePlatform(options: OfflinePlatformOptions) {
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
+    // New keys (a first start, or --fresh) cannot read items sealed with others.
+    const keysAreNew = !localKeysExist(options.keysDir);
     const keys = loadOrCreateLocalKeys(options.keysDir);
     const apiUrl = `http://127.0.0.1:${options.port}`;
     const playStandIn = await startPlayDeveloperStandIn();
@@ -88,7 +88,8 @@ export async function startOfflinePlatform(options: OfflinePlatformOptions) {
       appStoreRoots: [new X509Certificate(Buffer.from(appleRootCaG3, 'base64')), appStore.root],
       appleId: { url: appleIdStandIn.url, key: appleIdStandIn.key },
     });
-    if (options.dynamodb && options.fresh) await dropUsersTable(clients.dynamoClient, config.usersTable);
+    // Our own DynamoDB Local starts empty (or kept with the keys in --data-dir); yours may hold a table sealed with old keys.
+    if (options.dynamodb && keysAreNew) await dropUsersTable(clients.dynamoClient, config.usersTable);
     await ensureUsersTable(clients.dynamoClient, config.usersTable);
 
     // The same front door as Lambda's: uploads and stream batches go through its dispatcher.

@@ -11,7 +11,8 @@ export const startUsage = `Usage: npm start [-- --port 3000] [--data-dir <dir>] 
   --dynamodb   use the DynamoDB Local already running at this loopback URL instead of starting
                one, e.g. docker run -p 127.0.0.1:8000:8000 amazon/dynamodb-local, then
                --dynamodb http://127.0.0.1:8000: no JDK needed; its data stays where it keeps it
-               (with --fresh, the users table there is dropped, as the new keys cannot read it)`;
+               (new keys cannot read old items: on a first start or with --fresh, the users
+               table there is dropped)`;
 
 export interface StartOptions {
   help: boolean;

@@ -25,7 +25,6 @@ async function main() {
     dataDir,
     keysDir,
     dynamodb,
-    fresh,
     logLevel: process.env.POWERTOOLS_LOG_LEVEL,
   });
   const { config } = platform;

@@ -211,7 +211,7 @@ describe('the offline platform', () => {
     }
   });
 
-  it('with --fresh on a DynamoDB Local of yours, starts from an empty users table (new keys cannot read the old)', async () => {
+  it('on a DynamoDB Local of yours, with new keys (a first start, --fresh) starts from an empty users table', async () => {
     const dynamoClient = new DynamoDBClient({
       endpoint: platform.endpoints.dynamodb,
       region: platform.config.region,
@@ -224,7 +224,6 @@ describe('the offline platform', () => {
       port: await freePort(),
       keysDir: freshKeys,
       dynamodb: platform.endpoints.dynamodb,
-      fresh: true,
       logLevel: 'SILENT',
     });
     try {
