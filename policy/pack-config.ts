@@ -1,5 +1,4 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StackConfig } from '../components/stack-config';
@@ -12,8 +11,12 @@ import { policyPackConfig, zoneRules } from './zone-rules';
  * validated configuration, and returns its path (for `pulumi preview --policy-pack-config`, or
  * the Automation API's `policyPackConfigs`).
  */
-export function writePolicyPackConfig(config: StackConfig, dir = join(tmpdir(), 'serenya-policy-config')): string {
-  // One folder, one file per zone, written again at each run: nothing piles up across deploys.
+export function writePolicyPackConfig(
+  config: StackConfig,
+  dir = fileURLToPath(new URL('../.local/policy-config/', import.meta.url)),
+): string {
+  // One file per zone, written again at each run: nothing piles up across deploys. In the project's
+  // own `.local/`, not a shared temporary folder another user of the machine could write first.
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `policy-config.${config.zone}.json`);
   writeFileSync(file, `${JSON.stringify(policyPackConfig(zoneRules(config), zonePolicies), null, 2)}\n`);
