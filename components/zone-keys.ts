@@ -38,12 +38,6 @@ const administration = [
   'kms:CancelKeyDeletion',
 ];
 
-/**
- * A CI role's name, by the GitHub environment that assumes it (`deploy/ci-trust-policy.ts` makes
- * them). A stack's deploy role, its environment named as the stack, is its keys' default administrator.
- */
-export const ciRoleName = (environment: string) => `serenya-ci-${environment}`;
-
 export interface ZoneKeysArgs {
   /** The zone, used in key aliases and descriptions. */
   zone: string;

@@ -13,7 +13,8 @@ import { bedrockArns, profileGeography } from './bedrock-arns';
 import { FunctionRoles, type FunctionName } from './function-roles';
 import { GeoDns } from './geo-dns';
 import type { Statement } from './iam-statement';
-import { ciRoleName, ZoneKeys } from './zone-keys';
+import { ciRoleName } from './ci-roles';
+import { ZoneKeys } from './zone-keys';
 import { Observability } from './observability';
 import { functionSizes, PlatformFunctions, type FunctionSpec, type PlatformFunctionsArgs } from './platform-functions';
 import { Releases } from './releases';
@@ -178,7 +179,7 @@ export class Zone extends pulumi.ComponentResource {
     inHome: pulumi.ComponentResourceOptions,
   ) {
     const account = aws.getCallerIdentityOutput({}, { parent: this, provider: home }).accountId;
-    const deployRole = pulumi.interpolate`arn:aws:iam::${account}:role/${ciRoleName(stack)}`;
+    const deployRole = pulumi.interpolate`arn:aws:iam::${account}:role/${ciRoleName('deploy', stack)}`;
     return new ZoneKeys(
       `${name}-keys`,
       {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { functionNames } from '../components/function-roles';
-import { ciRoleName } from '../components/zone-keys';
+import { ciEnvironment, ciRoleName, type CiRoleKind } from '../components/ci-roles';
 import { stacks, type StackName } from '../policy/stack-yaml';
 import { releaseTimeoutMs } from './release';
 
@@ -18,10 +18,7 @@ export const githubOidcAudience = 'sts.amazonaws.com';
 /** AWS's bounds on a role's MaxSessionDuration. */
 export const maxSessionDurationBounds = { min: 3600, max: 43_200 } as const;
 
-export type CiRoleKind = 'deploy' | 'preview';
-
-/** The GitHub environment a kind of job runs in: the stack's own name, `preview-<stack>` for pull requests. */
-export const ciEnvironment = (kind: CiRoleKind, stack: StackName) => (kind === 'deploy' ? stack : `preview-${stack}`);
+export { ciEnvironment, type CiRoleKind };
 
 /** The workflow file whose job assumes each kind of role. */
 export const ciWorkflow: Record<CiRoleKind, string> = { deploy: 'deploy-zone.yml', preview: 'pull-request.yml' };
@@ -103,7 +100,7 @@ export function ciTrustPolicy({ repository, accountId, kind, stack }: CiRoleTarg
 function ciRoles(repository: string, accountId: string) {
   return (['deploy', 'preview'] as const).flatMap((kind) =>
     stacks.map((stack) => ({
-      RoleName: ciRoleName(ciEnvironment(kind, stack)),
+      RoleName: ciRoleName(kind, stack),
       environment: ciEnvironment(kind, stack),
       MaxSessionDuration: ciMaxSessionDuration(kind),
       AssumeRolePolicyDocument: ciTrustPolicy({ repository, accountId, kind, stack }),

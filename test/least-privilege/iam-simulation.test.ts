@@ -2,7 +2,7 @@ import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { piiEncryptionContext } from '../../contract';
 import { functionNames, type FunctionName } from '../../components/function-roles';
-import { ciRoleName } from '../../components/zone-keys';
+import { ciRoleName } from '../../components/ci-roles';
 import { profileRecordFormat } from '../../handlers/domain/users/pii-cipher';
 import { mockAccount, type StackSnapshot } from '../../policy/stack-snapshot';
 import { zoneSnapshot } from '../support/stack-queries';
@@ -236,8 +236,7 @@ const zones: Zone[] = [];
 
 beforeAll(async () => {
   calls = recordedAwsCalls();
-  // One mock monitor at a time.
-  for (const stack of stacks) zones.push(zoneOf(await zoneSnapshot(stack)));
+  zones.push(...(await Promise.all(stacks.map(zoneSnapshot))).map(zoneOf));
 });
 
 describe('the recording', () => {
@@ -332,7 +331,8 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
   it('lets only the named administrators administer the keys, and the deploying role stays one of them', async () => {
     const everything = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
     const administrator =
-      zone().snapshot.config.keyAdministrators?.[0] ?? `arn:aws:iam::${mockAccount}:role/${ciRoleName(stack)}`;
+      zone().snapshot.config.keyAdministrators?.[0] ??
+      `arn:aws:iam::${mockAccount}:role/${ciRoleName('deploy', stack)}`;
     const other = `arn:aws:iam::${mockAccount}:role/account-admin`;
     const keys = [...Object.values(zone().keys), ...zone().replicaKeys];
     const outcomes = async (principal: string, action: string, context: Record<string, string> = {}) =>
@@ -366,7 +366,8 @@ describe.each(stacks)('stack %s, evaluated as AWS evaluates it', (stack) => {
 
   it('replicates the data key only into the zone’s regions', async () => {
     const administrator =
-      zone().snapshot.config.keyAdministrators?.[0] ?? `arn:aws:iam::${mockAccount}:role/${ciRoleName(stack)}`;
+      zone().snapshot.config.keyAdministrators?.[0] ??
+      `arn:aws:iam::${mockAccount}:role/${ciRoleName('deploy', stack)}`;
     const everything = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] };
     const { data } = zone().keys;
     // ReplicateKey names the new replica's region, UpdatePrimaryRegion the new primary's.
