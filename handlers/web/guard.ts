@@ -9,8 +9,7 @@ import { sessionCheck, type Reads } from './middleware/authenticate';
 import { idempotency, IdempotencyHeaders } from './middleware/idempotency';
 import { bearerAuth, errorResponses, type RouteWithoutSecurity } from './routes/schemas';
 
-/** The caller's profile item, for the plan a new job counts against. */
-/** The caller's own profile, read with the session in the same round trip. */
+/** The caller's own profile (their plan, for a new job), read with the session in the same round trip. */
 export const ownProfile: Reads = (_c, auth) => ({ profile: itemKeys.profile(auth.userId) });
 
 /**

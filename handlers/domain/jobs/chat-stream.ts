@@ -65,7 +65,7 @@ export function createChatStreams(deps: {
         let usage: Usage | undefined;
         let deltas = 0;
         let outcome = 'completed';
-        let faultName: string | undefined;
+        let errorName: string | undefined;
         try {
           for await (const piece of (await model())(request, signal)) {
             if (signal.aborted) break;
@@ -87,7 +87,7 @@ export function createChatStreams(deps: {
             const failure = err instanceof JobFailure ? err : unknown;
             outcome = failure.code;
             // A fault of ours: its class only (its message may quote the model or the request).
-            if (failure === unknown) faultName = (err as Error).name;
+            if (failure === unknown) errorName = err instanceof Error ? err.name : typeof err;
             const { code, message, retryable } = failure;
             yield { event: 'error', data: { code, message, retryable } };
           }
@@ -98,7 +98,7 @@ export function createChatStreams(deps: {
             streamId: reservation.id,
             userId,
             outcome,
-            faultName,
+            errorName,
             deltas,
             durationMs: clock.now().getTime() - started,
             inputTokens: usage?.inputTokens,

@@ -64,8 +64,6 @@ const StreamEvent = z
     description: 'One server-sent event: `event: <event>` then `data: <data as JSON>` and a blank line',
   });
 
-/** The caller's profile item (their plan) comes with the session check, as for a chat job. */
-
 /** A stream cannot be replayed: a retry would be a second answer, so the header is refused, not ignored. */
 const noIdempotencyKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.req.header(idempotencyHeader) !== undefined) {

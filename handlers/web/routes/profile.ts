@@ -1,11 +1,10 @@
 import { createRoute } from '@hono/zod-openapi';
-import { itemKeys } from '../../../contract';
 import { AccountClosedError } from '../../domain/users/live-profile';
 import type { Services } from '../../services/services';
 import { createRouter } from '../router';
 import * as domain from '../../domain/users/profile';
 import { Device, errorResponses, jsonBody, jsonResponse, Profile, withOpenApi } from './schemas';
-import type { Guard } from '../guard';
+import { ownProfile, type Guard } from '../guard';
 
 /** The domain's update, with its device the named schema. */
 const ProfileUpdate = withOpenApi(domain.ProfileUpdate.extend({ device: Device.optional() }), 'ProfileUpdate');
@@ -23,7 +22,7 @@ const routesOf = (guard: Guard) => {
           summary: 'The caller’s profile, decrypted',
           responses: { 200: jsonResponse('The profile', Profile), ...errorResponses(401, 421) },
         },
-        (_c, auth) => ({ profile: itemKeys.profile(auth.userId) }),
+        ownProfile,
       ),
     ),
     put: createRoute(

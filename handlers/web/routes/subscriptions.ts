@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { createRoute, z } from '@hono/zod-openapi';
-import { itemKeys, platformMetrics, storeNotificationPath } from '../../../contract';
+import { platformMetrics, storeNotificationPath } from '../../../contract';
 import { ApiError } from '../api-error';
 import { AccountClosedError } from '../../domain/users/live-profile';
 import type { Services } from '../../services/services';
@@ -18,7 +18,7 @@ import {
   ZoneUnavailableError,
 } from '../../domain/subscriptions/zone-forwarding';
 import { errorResponses, jsonBody, jsonResponse, publicRoute, Subscription } from './schemas';
-import type { Guard } from '../guard';
+import { ownProfile, type Guard } from '../guard';
 
 // The stores' envelopes, not our clients' bodies: extra fields are theirs to add (Pub/Sub sends
 // both camelCase and snake_case copies), so these are not strict.
@@ -65,7 +65,7 @@ const routesOf = (guard: Guard) => {
           summary: "The caller's subscription, as the stores last reported it",
           responses: { 200: jsonResponse("The caller's subscription", Subscription), ...errorResponses(401, 421) },
         },
-        (_c, auth) => ({ profile: itemKeys.profile(auth.userId) }),
+        ownProfile,
       ),
     ),
     webhook: createRoute(
