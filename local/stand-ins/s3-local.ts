@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 import { refuseForeignHosts } from '../listen';
-import { enforcePostPolicy, type KoaContext } from './s3-post-policy';
+import { bucketRegions, enforcePostPolicy, recordBucketRegions } from './s3-post-policy';
 
 /** s3rver's key pairs (the one it has is the offline credentials'): a presigned POST is signed with one of them. */
 const accounts = createRequire(import.meta.url)('s3rver/lib/models/account.js') as {
@@ -19,32 +19,6 @@ function beforeRoutes(server: S3rver, middleware: unknown) {
   const routes = stack.findIndex((fn) => fn.name === 'dispatch');
   if (routes < 0) throw new Error("s3rver's routes were not found: check the s3rver version");
   stack.splice(routes, 0, middleware as { name: string });
-}
-
-/** Where S3 makes a bucket whose CreateBucket names no region. */
-const defaultBucketRegion = 'us-east-1';
-
-/**
- * Keeps each bucket's region as S3 does: the `LocationConstraint` of its CreateBucket, us-east-1
- * without one (s3rver ignores it), until the bucket is deleted; a presigned POST signed for another
- * region is then refused. s3rver's CreateBucket reads no body, so the one read here is not replayed.
- */
-function recordBucketRegions(regions: Map<string, string>) {
-  return async function bucketRegions(ctx: KoaContext, next: () => Promise<unknown>) {
-    const bucket = /^\/([^/]+)\/?$/.exec(ctx.path)?.[1];
-    if (!bucket || ctx.querystring || (ctx.method !== 'PUT' && ctx.method !== 'DELETE')) return next();
-    const name = decodeURIComponent(bucket);
-    if (ctx.method === 'DELETE') {
-      await next();
-      if (ctx.status < 300) regions.delete(name);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of ctx.req) chunks.push(chunk as Buffer);
-    const constraint = /<LocationConstraint>([^<]+)<\/LocationConstraint>/.exec(Buffer.concat(chunks).toString())?.[1];
-    await next();
-    if (ctx.status < 300 && !regions.has(name)) regions.set(name, constraint ?? defaultBucketRegion);
-  };
 }
 
 export interface S3Local {
@@ -74,7 +48,7 @@ export async function startS3Local(options: {
     directory,
     configureBuckets: options.buckets.map((name) => ({ name, configs: [] })),
   });
-  const regions = new Map(options.buckets.map((name) => [name, options.region ?? defaultBucketRegion]));
+  const regions = bucketRegions(options.buckets, options.region);
   beforeRoutes(server, recordBucketRegions(regions));
   beforeRoutes(server, enforcePostPolicy({ secretOf, regionOf: (bucket) => regions.get(bucket) }));
   const { port } = (await server.run()) as { port: number };

@@ -284,7 +284,7 @@ function parseMultipart(body: Buffer, contentType: string): PostForm | undefined
 }
 
 /** The part of Koa's context the middleware uses (s3rver is a Koa app). */
-export interface KoaContext {
+interface KoaContext {
   method: string;
   path: string;
   querystring: string;
@@ -307,10 +307,10 @@ export function enforcePostPolicy({
   now = () => new Date(),
 }: Pick<PostContext, 'secretOf' | 'regionOf'> & { now?: () => Date }) {
   return async function postPolicy(ctx: KoaContext, next: () => Promise<unknown>) {
-    const bucket = /^\/([^/]+)\/?$/.exec(ctx.path)?.[1];
+    const bucket = bucketOf(ctx);
     const contentType = ctx.get('content-type');
     const form = /^multipart\/form-data/i.test(contentType);
-    if (ctx.method !== 'POST' || !bucket || ctx.querystring || !form) return next();
+    if (ctx.method !== 'POST' || !bucket || !form) return next();
     try {
       const body = await readBody(ctx.req);
       const parts = parseMultipart(body, contentType);
@@ -318,20 +318,63 @@ export function enforcePostPolicy({
         const message = 'The body of your POST request is not well-formed multipart/form-data.';
         throw new PostPolicyError('MalformedPOSTRequest', 400, message);
       }
-      checkPostForm(parts, { bucket: decodeURIComponent(bucket), now: now(), secretOf, regionOf });
+      checkPostForm(parts, { bucket, now: now(), secretOf, regionOf });
       // s3rver reads the form from the request stream, which this check has read.
       const replay = Readable.from([body]);
       ctx.req.pipe = ((destination: NodeJS.WritableStream) => replay.pipe(destination)) as Readable['pipe'];
     } catch (err) {
-      if (!(err instanceof PostPolicyError)) throw err;
-      ctx.status = err.status;
-      ctx.type = 'application/xml';
-      ctx.set({ 'x-amz-error-code': err.code });
-      ctx.body = errorXml(err);
-      return;
+      return answerError(ctx, err);
     }
     return next();
   };
+}
+
+/** Where S3 makes a bucket whose CreateBucket names no region. */
+const defaultBucketRegion = 'us-east-1';
+
+/**
+ * A Koa middleware that keeps each bucket's region as S3 does, for `regionOf`: the
+ * `LocationConstraint` of its CreateBucket, us-east-1 without one (s3rver ignores it), until the
+ * bucket is deleted. s3rver's CreateBucket reads no body, so the one read here is not replayed.
+ */
+export function recordBucketRegions(regions: Map<string, string>) {
+  return async function bucketRegions(ctx: KoaContext, next: () => Promise<unknown>) {
+    const bucket = bucketOf(ctx);
+    if (!bucket || (ctx.method !== 'PUT' && ctx.method !== 'DELETE')) return next();
+    let constraint: string | undefined;
+    if (ctx.method === 'PUT') {
+      try {
+        constraint = /<LocationConstraint>([^<]+)<\/LocationConstraint>/.exec(
+          (await readBody(ctx.req)).toString(),
+        )?.[1];
+      } catch (err) {
+        return answerError(ctx, err);
+      }
+    }
+    await next();
+    if (ctx.status >= 300) return;
+    if (ctx.method === 'DELETE') regions.delete(bucket);
+    else if (!regions.has(bucket)) regions.set(bucket, constraint ?? defaultBucketRegion);
+  };
+}
+
+/** The regions of buckets made at start: the zone's, else S3's default. */
+export const bucketRegions = (buckets: string[], region = defaultBucketRegion) =>
+  new Map(buckets.map((name) => [name, region]));
+
+/** The bucket a request addresses by path (`/<bucket>`, no subresource), decoded. */
+function bucketOf(ctx: KoaContext): string | undefined {
+  const bucket = /^\/([^/]+)\/?$/.exec(ctx.path)?.[1];
+  return bucket && !ctx.querystring ? decodeURIComponent(bucket) : undefined;
+}
+
+/** S3's XML error for a `PostPolicyError`; anything else is not ours to answer. */
+function answerError(ctx: KoaContext, err: unknown) {
+  if (!(err instanceof PostPolicyError)) throw err;
+  ctx.status = err.status;
+  ctx.type = 'application/xml';
+  ctx.set({ 'x-amz-error-code': err.code });
+  ctx.body = errorXml(err);
 }
 
 async function readBody(stream: Readable): Promise<Buffer> {
