@@ -3,17 +3,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { envVars } from '../contract';
-import { createAwsDeps } from '../handlers/edge/aws-deps';
-import { parseLambdaConfig } from '../handlers/core/config';
-import { createLogger } from '../handlers/core/logger';
-import { createServices } from '../handlers/services/services';
 import type { DynamoDbLocal } from '../local/stand-ins/dynamodb-local';
-import { ensureUsersTable } from '../local/create-users-table';
 import { startKmsStandIn } from '../local/stand-ins/kms-stand-in';
 import { deployedAppEnv, deployedKeyEnv, deployedKmsKeys } from '../local/fixtures/deployed-env';
-import { registerUser } from '../local/fixtures/registered-user';
+import { registerDeployedUser } from '../local/fixtures/registered-user';
 import { restEvent } from '../local/fixtures/rest-event';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -72,13 +66,7 @@ export async function measureColdStarts(options: {
   try {
     const env = lambdaEnvironment(options.dynamodb.endpoint, kms.endpoint);
     Object.assign(process.env, env);
-    const { app: config, keys } = parseLambdaConfig(env);
-    await ensureUsersTable(
-      new DynamoDBClient({ endpoint: options.dynamodb.endpoint, region: config.region }),
-      config.usersTable,
-    );
-    const p = createServices(createAwsDeps(config, keys, createLogger(config.zone, 'SILENT')));
-    const { token } = await registerUser(p, {
+    const { token } = await registerDeployedUser(env, {
       subject: `cold-${Date.now()}`,
       email: 'cold@example.com',
       name: 'Cold Start',

@@ -32,22 +32,6 @@ export interface LambdaBundle {
 }
 
 /**
- * The SDK's client barrel reaches its browser user-agent parser, whose dynamic import of `bowser`
- * becomes a 33 KB chunk that Lambda never loads (Node clients use the Node user agent). Should
- * anything ever load it, it fails loudly rather than parse a browser's user agent.
- */
-const noBrowserUserAgent: Plugin = {
-  name: 'no-browser-user-agent',
-  setup(b) {
-    b.onResolve({ filter: /^bowser$/ }, () => ({ path: 'bowser', namespace: 'browser-only' }));
-    b.onLoad({ filter: /.*/, namespace: 'browser-only' }, () => ({
-      contents: "throw new Error('bowser parses a browser user agent; the Lambda bundle runs the Node SDK only');",
-      loader: 'js',
-    }));
-  },
-};
-
-/**
  * Bundles the runtime for Lambda (nodejs24.x, arm64): ESM, minified, the AWS SDK included so
  * the deployed code runs the SDK version the tests ran. Split into chunks: what only some
  * requests need (S3, KMS, the Encryption SDK, Bedrock, Secrets Manager) loads when first used,
@@ -63,7 +47,10 @@ export async function bundleLambda(outdir: string, entry = lambdaEntry): Promise
     outExtension: { '.js': '.mjs' },
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
-    plugins: [englishOnlyZod, noBrowserUserAgent],
+    plugins: [englishOnlyZod],
+    // The SDK's client barrel reaches its browser user-agent parser, whose `import('bowser')` would be
+    // a 33 KB chunk Lambda never loads (Node clients use the Node user agent): left unresolved.
+    external: ['bowser'],
     bundle: true,
     platform: 'node',
     format: 'esm',

@@ -5,13 +5,13 @@ import { Hono } from 'hono';
 import { apiDocs } from './api-docs';
 import { foreignHostRefusal, isLoopbackHost } from './listen';
 
+type FetchApp = { fetch: (request: Request, env?: unknown) => Response | Promise<Response> };
+
 /**
  * What `npm start` serves on its port: the API reference at `/docs`, and every other request
  * handed to the app whole, so the app answers it as it does in Lambda (its own 404 and errors in
  * the API's error body). A request addressed to a name other than loopback's reaches neither.
  */
-type FetchApp = { fetch: (request: Request, env?: unknown) => Response | Promise<Response> };
-
 export function offlineFrontDoor(api: FetchApp) {
   // `/docs/` is the reference too, as a browser or a reader's typing leaves it.
   const site = new Hono({ strict: false });

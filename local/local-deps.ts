@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -34,6 +35,8 @@ function createLocalClients(endpoints: LocalEndpoints, region: string) {
   const dynamoClient = new DynamoDBClient({ endpoint: endpoints.dynamodb, region, credentials: localCredentials });
   return {
     dynamoClient,
+    /** The users table's stream, which Lambda's event source mapping reads in AWS (`stand-ins/stream-poller.ts`). */
+    streams: new DynamoDBStreamsClient({ endpoint: endpoints.dynamodb, region, credentials: localCredentials }),
     dynamo: DynamoDBDocumentClient.from(dynamoClient, { marshallOptions: { removeUndefinedValues: true } }),
     s3: new S3Client({
       endpoint: endpoints.s3,

@@ -26,12 +26,12 @@ export function generateLocalKeys(): LocalKeys {
   };
 }
 
-/** Keys in `<dir>/keys.json`, made on first use and kept across restarts (readable by the owner only). */
 const keysFile = (dir: string) => join(dir, 'keys.json');
 
 /** Whether `dir` holds local keys already (else the next `loadOrCreateLocalKeys` makes new ones). */
 export const localKeysExist = (dir: string): boolean => existsSync(keysFile(dir));
 
+/** Keys in `<dir>/keys.json`, made on first use and kept across restarts (readable by the owner only). */
 export function loadOrCreateLocalKeys(dir: string): LocalKeys {
   const file = keysFile(dir);
   if (existsSync(file)) {

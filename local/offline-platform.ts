@@ -1,7 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { createRuntime } from '../handlers/edge/runtime';
 import { appleRootCaG3 } from '../handlers/domain/subscriptions/apple-root-ca-g3';
 import { createLogger } from '../handlers/core/logger';
@@ -11,7 +10,7 @@ import { faultsFromEnv, startBedrockStandIn } from './stand-ins/bedrock-stand-in
 import { loadOrCreateLocalAppStore } from './stand-ins/app-store-chain';
 import { startDynamoDbLocal, untilDynamoDbAnswers } from './stand-ins/dynamodb-local';
 import { loadOrCreateLocalKeys, localKeysExist } from './local-keys';
-import { createLocalDeps, localCredentials } from './local-deps';
+import { createLocalDeps } from './local-deps';
 import { offlineConfig } from './offline-config';
 import { startS3Local } from './stand-ins/s3-local';
 import { startPlayDeveloperStandIn } from './stand-ins/play-developer-stand-in';
@@ -88,20 +87,15 @@ export async function startOfflinePlatform(options: OfflinePlatformOptions) {
       appStoreRoots: [new X509Certificate(Buffer.from(appleRootCaG3, 'base64')), appStore.root],
       appleId: { url: appleIdStandIn.url, key: appleIdStandIn.key },
     });
-    // Our own DynamoDB Local starts empty (or kept with the keys in --data-dir); yours may hold a table sealed with old keys.
-    if (options.dynamodb && keysAreNew) await dropUsersTable(clients.dynamoClient, config.usersTable);
+    // A table kept from before (--data-dir, or a DynamoDB Local of yours) is sealed with the old keys.
+    if (keysAreNew) await dropUsersTable(clients.dynamoClient, config.usersTable);
     await ensureUsersTable(clients.dynamoClient, config.usersTable);
 
     // The same front door as Lambda's: uploads and stream batches go through its dispatcher.
     const runtime = createRuntime(deps);
-    const streams = new DynamoDBStreamsClient({
-      endpoint: dynamodb.endpoint,
-      region: config.region,
-      credentials: localCredentials,
-    });
     const poller = startStreamPoller({
       dynamo: clients.dynamoClient,
-      streams,
+      streams: clients.streams,
       table: config.usersTable,
       region: config.region,
       handler: runtime.streamBatches,

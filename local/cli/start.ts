@@ -1,7 +1,6 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { auditBucketLayout, tempBucketLayout } from '../../contract';
-import { checkJava } from '../stand-ins/dynamodb-local';
 import { startOfflinePlatform } from '../offline-platform';
 import { printReadableLogs } from '../readable-logs';
 import { parseStartOptions, startUsage } from './start-options';
@@ -15,7 +14,6 @@ async function main() {
     rmSync(keysDir, { recursive: true, force: true });
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
-  if (!dynamodb) checkJava();
   // Metrics are CloudWatch's business; offline they would only bury the request logs.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 

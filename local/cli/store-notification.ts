@@ -14,6 +14,10 @@ TYPE is SUBSCRIBED (default), DID_RENEW, EXPIRED, REFUND, REVOKE, DID_CHANGE_REN
 AUTO_RENEW_DISABLED), …; storeAccountToken is the one GET /api/v1/user/profile answers.`;
 
 const [accountToken, type = 'SUBSCRIBED', subtype] = process.argv.slice(2);
+if (accountToken === '--help' || accountToken === '-h') {
+  console.log(usage);
+  process.exit(0);
+}
 if (!accountToken || !/^[0-9a-f-]{36}$/i.test(accountToken)) {
   console.error(usage);
   process.exit(2);

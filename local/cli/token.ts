@@ -13,6 +13,10 @@ Sign in with Apple hands the app beside the ID token (redeemable once, for 5 min
   npm run token -- google 1234567890 ada@example.com "Ada Lovelace"`;
 
 const [provider, sub, email, ...nameParts] = process.argv.slice(2);
+if (provider === '--help' || provider === '-h') {
+  console.log(usage);
+  process.exit(0);
+}
 if (provider === 'apple-code' && sub) {
   const keys = loadOrCreateLocalKeys(resolve('.local'));
   console.log(

@@ -11,13 +11,11 @@ export interface DynamoDbLocal {
   stop(): Promise<void>;
 }
 
-const checkedJava = new Set<string>();
 /**
  * A JDK 17+ runs DynamoDB Local through `java/LoopbackDynamoDbLocal.java` (a source file, so the
  * JDK's compiler module is needed, not only a JRE); say plainly what to install when it is missing.
  */
 export function checkJava(java = 'java'): void {
-  if (checkedJava.has(java)) return;
   // One JVM start answers both: the modules' versions are the JDK's, and the compiler is one of them.
   const result = spawnSync(java, ['--list-modules'], { encoding: 'utf8' });
   const modules = result.error ? '' : `${result.stdout}`;
@@ -33,7 +31,6 @@ export function checkJava(java = 'java'): void {
         'Install one, e.g. "sudo apt-get install openjdk-17-jdk-headless" or "brew install openjdk@17", then run npm start again.',
     );
   }
-  checkedJava.add(java);
 }
 
 const loopbackLauncher = fileURLToPath(new URL('./java/LoopbackDynamoDbLocal.java', import.meta.url));

@@ -1,14 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { inject } from 'vitest';
+import { inject, vi } from 'vitest';
 import { envVars } from '../../contract';
-import { parseLambdaConfig } from '../../handlers/core/config';
-import { createLogger } from '../../handlers/core/logger';
-import { createAwsDeps } from '../../handlers/edge/aws-deps';
-import { createServices } from '../../handlers/services/services';
-import { ensureUsersTable } from '../../local/create-users-table';
 import { deployedAppEnv, deployedKeyEnv } from '../../local/fixtures/deployed-env';
-import { registerUser } from '../../local/fixtures/registered-user';
+import { registerDeployedUser, type registerUser } from '../../local/fixtures/registered-user';
 import { runDynamoDb } from './run-dynamodb';
 
 /** A deployed function's environment, pointed at this run's DynamoDB Local (a table of its own) and the given stand-ins. */
@@ -34,16 +28,10 @@ export function bundleEnv(endpoints: { kms: string; bedrock?: string }): Record<
  */
 export async function registerBundleUser(env: Record<string, string>, who: Parameters<typeof registerUser>[1]) {
   await runDynamoDb();
-  const saved = { ...process.env };
   try {
-    Object.assign(process.env, env);
-    const { app: config, keys } = parseLambdaConfig(env);
-    await ensureUsersTable(
-      new DynamoDBClient({ endpoint: env.AWS_ENDPOINT_URL_DYNAMODB, region: config.region }),
-      config.usersTable,
-    );
-    return await registerUser(createServices(createAwsDeps(config, keys, createLogger(config.zone, 'SILENT'))), who);
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    return await registerDeployedUser(env, who);
   } finally {
-    process.env = saved;
+    vi.unstubAllEnvs();
   }
 }
