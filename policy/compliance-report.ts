@@ -124,8 +124,11 @@ function reportRows(snapshot: StackSnapshot): ReportRow[] {
     .sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
 }
 
-/** A stack as the reports show it. The Lambda code does not change what a reviewer checks; a stub keeps them deterministic. */
-export const reviewedSnapshot = (stack: StackName) => snapshotStack(stack, { code: new pulumi.asset.AssetArchive({}) });
+/** Lambda code for stacks under mocks: no bundle is built. It does not change what a reviewer checks. */
+export const stubCode = new pulumi.asset.AssetArchive({});
+
+/** A stack as the reports show it: with `stubCode`, so they are deterministic. */
+export const reviewedSnapshot = (stack: StackName) => snapshotStack(stack, { code: stubCode });
 
 /** The report of one stack: JSON for tools, Markdown for people. Deterministic, so diffs are reviewable. */
 export async function complianceReport(snapshot: StackSnapshot) {

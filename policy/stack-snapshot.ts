@@ -290,8 +290,11 @@ async function runMockDeployment(
 
 /**
  * Runs a mock deployment without stack traces. Pulumi takes one for every promise it makes (for a
- * leak report) and every resource (for a source position the mocks never show); mapped through
- * source maps under a test runner, they were three quarters of a snapshot's time.
+ * leak report; none with the limit at 0) and every resource (for a source position the mocks never
+ * show; it lifts the limit itself, so only the source-map formatter is left out there). Mapped
+ * through source maps under a test runner, they were three quarters of a snapshot's time. The
+ * limit is the worker thread's: other work of the thread meanwhile, and an error the program
+ * throws, carry no stack either (its message names the problem).
  */
 async function withoutStackTraces<T>(run: () => Promise<T>): Promise<T> {
   const errors: { stackTraceLimit: number; prepareStackTrace?: unknown } = Error;

@@ -4,7 +4,7 @@ import { expect, it } from 'vitest';
 /**
  * The project type-checks (`npm run typecheck`: TypeScript 7's `tsc --noEmit`). The environment
  * contract is a type, so a stack that leaves out a variable fails here. A test rather than a step
- * before vitest, so the compiler runs while the other files wait on their services.
+ * before vitest, so the compiler runs beside the other files instead of before all of them.
  */
 it('type-checks with no error', async () => {
   // One thread: the other files need the cores, and tsc's threads cost more CPU than they save here.

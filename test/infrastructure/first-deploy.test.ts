@@ -105,9 +105,7 @@ describe('first deploy of a production zone', () => {
   let eu: StackSnapshot;
   let us: StackSnapshot;
   beforeAll(async () => {
-    // One mock monitor at a time: snapshots run one after another.
-    eu = await zoneSnapshot('prod-eu');
-    us = await zoneSnapshot('prod-us');
+    [eu, us] = await Promise.all([zoneSnapshot('prod-eu'), zoneSnapshot('prod-us')]);
   });
 
   it.each(['prod-eu', 'prod-us'] as const)(

@@ -37,10 +37,11 @@ describe('the program under Pulumi’s own runner (what the Node.js language hos
   const snapshots = {} as Record<StackName, StackSnapshot>;
 
   beforeAll(async () => {
-    // The three programs run side by side in their own processes; Pulumi's mocks run one stack at a time.
-    const started = Promise.all(stacks.map(async (stack) => (runs[stack] = await runUnderLanguageHost(stack))));
-    for (const stack of stacks) snapshots[stack] = await zoneSnapshot(stack);
-    await started;
+    // The three programs run side by side in their own processes, beside the mock deployments.
+    await Promise.all([
+      ...stacks.map(async (stack) => (runs[stack] = await runUnderLanguageHost(stack))),
+      ...stacks.map(async (stack) => (snapshots[stack] = await zoneSnapshot(stack))),
+    ]);
   }, 120_000);
   afterAll(() => {
     for (const run of Object.values(runs)) rmSync(run.tmp, { recursive: true, force: true });

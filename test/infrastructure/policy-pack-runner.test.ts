@@ -40,10 +40,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(Object.values(packs).map(async (p) => (await p.catch(() => undefined))?.close()));
 });
-const packOf = (stack: StackName) => packs[stack];
 
 /** Every resource through `Analyze` as it registers, then the stack through `AnalyzeStack`, as a preview runs a pack. */
-async function judge(pack: Awaited<ReturnType<typeof packOf>>, snapshot: StackSnapshot) {
+async function judge(pack: Awaited<(typeof packs)[StackName]>, snapshot: StackSnapshot) {
   const resources = engineResources(snapshot);
   const perResource = await Promise.all(resources.map((r) => pack.analyze(r)));
   return [...perResource.flat(), ...(await pack.analyzeStack(resources))];
@@ -56,7 +55,7 @@ afterAll(() => rmSync(configDir, { recursive: true, force: true }));
 
 describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyzer protocol)", () => {
   it('serves every policy, mandatory, at the version its package.json declares', async () => {
-    const info = await (await packOf('dev')).info();
+    const info = await (await packs.dev).info();
     expect(info.name).toBe('serenya-zone');
     expect(info.version).toBe(manifest(policyPackDir).version);
     expect(info.policies.map((p) => p.name)).toEqual(policies);
@@ -71,7 +70,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
   });
 
   it("is refused without the zone's rules, each missing one named as the engine names it", async () => {
-    const pack = await packOf('prod-eu');
+    const pack = await packs['prod-eu'];
     await expect(pack.configure()).rejects.toThrow(
       'region-allow-list: allowedRegions is required; region-allow-list: zone is required',
     );
@@ -82,7 +81,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
   it.each(stacks)(
     'passes stack %s given its rules as --policy-pack-config, though its file still says SET-ME',
     async (stack) => {
-      const [pack, snapshot] = await Promise.all([packOf(stack), zoneSnapshot(stack)]);
+      const [pack, snapshot] = await Promise.all([packs[stack], zoneSnapshot(stack)]);
       await pack.configure(rulesOf(snapshot.config));
       expect(await judge(pack, snapshot)).toEqual([]);
     },
@@ -90,7 +89,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
 
   it('reports an injected violation, mandatory, on the resource that breaks the rule', async () => {
     const [pack, snapshot] = await Promise.all([
-      packOf('prod-eu'),
+      packs['prod-eu'],
       snapshotStack('prod-eu', {
         code: stubCode,
         extra: () => {
@@ -120,7 +119,7 @@ describe("the policy pack under Pulumi's own runner (run-policy-pack, the Analyz
   });
 
   it("judges by the rules it is configured with: another zone's rules refuse this zone's stack", async () => {
-    const [pack, eu] = await Promise.all([packOf('prod-eu'), zoneSnapshot('prod-eu')]);
+    const [pack, eu] = await Promise.all([packs['prod-eu'], zoneSnapshot('prod-eu')]);
     const us = stackFileConfig('prod-us', (c) => withDeployValues('prod-us', c));
     await pack.configure(rulesOf(us));
     const found = await judge(pack, eu);

@@ -235,7 +235,7 @@ describe('the offline platform', () => {
   });
 
   it('listens on loopback only: every listening socket of the run, read from the kernel', () => {
-    const sockets = listeners(socketInodes(processTree(process.ppid)));
+    const sockets = listeners(socketInodes(processTree(process.pid)));
     // The API, the run's DynamoDB Local (JVM) it uses, s3rver, the Bedrock and Play stand-ins — and the run's own.
     const ports = new Set(sockets.map((s) => s.port));
     for (const url of [platform.url, ...Object.values(platform.endpoints)])

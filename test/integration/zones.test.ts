@@ -14,6 +14,7 @@ import { localStores } from '../../local/offline-config';
 import type { PlayDeveloperStandIn } from '../../local/stand-ins/play-developer-stand-in';
 import { withDeployValues } from '../../policy/stack-snapshot';
 import { stackFileConfig, stackYamlConfig } from '../../policy/stack-yaml';
+import { generateLocalKeys } from '../../local/local-keys';
 import { captureOutput, consents, createTestRuntime, device, type TestRuntime } from '../support/test-runtime';
 import { startStoreStandIns } from '../support/store-stand-ins';
 
@@ -70,7 +71,8 @@ beforeAll(async () => {
   const euSide: Side = { zone: 'eu', server: servers.eu, residencies: ['EEA'] };
   const usSide: Side = { zone: 'us', server: servers.us, residencies: ['US', '*'] };
   eu = await createTestRuntime({ ...common, env: zoneEnv(euSide, usSide) });
-  us = await createTestRuntime({ ...common, env: zoneEnv(usSide, euSide) });
+  // Keys of its own, as a zone has: nothing one zone sealed or signed is the other's to open or trust.
+  us = await createTestRuntime({ ...common, keys: generateLocalKeys(), env: zoneEnv(usSide, euSide) });
   servers.eu.serve(eu.app);
   servers.us.serve(us.app);
 });

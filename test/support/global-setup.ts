@@ -25,18 +25,30 @@ export default async function setup(project: TestProject) {
   // This run's AWS calls, for the least-privilege project that runs after it.
   resetAwsCallLog();
   const bundleDir = mkdtempSync(join(tmpdir(), 'serenya-bundle-'));
-  const [dynamodb, s3, bundle] = await Promise.all([
+  const started = await Promise.allSettled([
     launchDynamoDbLocal(),
     startS3Local({ buckets: [] }),
     bundleLambda(bundleDir),
   ]);
+  const [dynamodb, s3, bundle] = started.map((r) => (r.status === 'fulfilled' ? r.value : undefined)) as [
+    Awaited<ReturnType<typeof launchDynamoDbLocal>> | undefined,
+    Awaited<ReturnType<typeof startS3Local>> | undefined,
+    Awaited<ReturnType<typeof bundleLambda>> | undefined,
+  ];
+  const teardown = async () => {
+    await Promise.all([dynamodb?.stop(), s3?.stop()]);
+    rmSync(bundleDir, { recursive: true, force: true });
+  };
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed || !dynamodb || !s3 || !bundle) {
+    // What did start is stopped before the run fails.
+    await teardown();
+    throw (failed as PromiseRejectedResult).reason;
+  }
   // The workers see only that it does not answer; why (the JVM's exit and output) is known here.
   dynamodb.ready.catch((err: Error) => console.error(err.message));
   project.provide('dynamodbEndpoint', dynamodb.endpoint);
   project.provide('s3Endpoint', s3.endpoint);
   project.provide('lambdaBundle', bundle);
-  return async () => {
-    await Promise.all([dynamodb.stop(), s3.stop()]);
-    rmSync(bundleDir, { recursive: true, force: true });
-  };
+  return teardown;
 }

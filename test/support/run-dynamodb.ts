@@ -5,7 +5,7 @@ let answers: Promise<void> | undefined;
 
 /**
  * The run's DynamoDB Local, once it answers: global-setup launches its JVM without waiting for it,
- * so the files that need no DynamoDB run meanwhile.
+ * so the workers start and load their modules meanwhile.
  */
 export async function runDynamoDb(): Promise<string> {
   const endpoint = inject('dynamodbEndpoint');

@@ -1,5 +1,4 @@
 import { randomUUID, type X509Certificate } from 'node:crypto';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
@@ -13,7 +12,7 @@ import { startAppleIdStandIn } from '../../local/stand-ins/apple-id-stand-in';
 import { startBedrockStandIn } from '../../local/stand-ins/bedrock-stand-in';
 import type { LocalIdentity } from '../../local/stand-ins/identity-provider';
 import { generateLocalKeys, type LocalKeys } from '../../local/local-keys';
-import { createLocalDeps, localCredentials } from '../../local/local-deps';
+import { createLocalDeps } from '../../local/local-deps';
 import { offlineConfig } from '../../local/offline-config';
 import { ensureUsersTable } from '../../local/create-users-table';
 import { startS3Local } from '../../local/stand-ins/s3-local';
@@ -49,6 +48,9 @@ export function movableClock(): Clock & { advance(seconds: number): void } {
   let offset = 0;
   return { now: () => new Date(Date.now() + offset), advance: (s) => (offset += s * 1000) };
 }
+
+/** The metrics switch as the worker had it before any runtime set it. */
+const metricsSwitch = process.env.POWERTOOLS_METRICS_DISABLED;
 
 /**
  * The real app against DynamoDB Local and s3rver (started once per run by global-setup), with a
@@ -133,11 +135,7 @@ export async function createTestRuntime(
   const stream = options.stream
     ? startStreamPoller({
         dynamo: clients.dynamoClient,
-        streams: new DynamoDBStreamsClient({
-          endpoint: await runDynamoDb(),
-          region: config.region,
-          credentials: localCredentials,
-        }),
+        streams: clients.streams,
         table: config.usersTable,
         region: config.region,
         handler: (event) => asFunction('stream', () => runtime.streamBatches(event)),
@@ -148,6 +146,9 @@ export async function createTestRuntime(
     await stream?.stop();
     await uploads?.settled();
     await Promise.all([ownS3?.stop(), standIn?.stop(), appleId?.stop(), stores?.stop()]);
+    // The worker's next file starts from the switch as it found it (files share the worker).
+    if (metricsSwitch === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
+    else process.env.POWERTOOLS_METRICS_DISABLED = metricsSwitch;
   };
 
   async function request<T = any>(
